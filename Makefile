@@ -1,0 +1,96 @@
+# Tessera - see README.md. `make run` and `make test` are the two commands that matter.
+PREFIX ?= /usr/local
+DESTDIR ?=
+BUILD ?= build
+CC ?= cc
+
+PKGS := libmicrohttpd jansson libcrypto sqlite3 libargon2 inih
+DEB_BUILD := gcc make pkg-config libmicrohttpd-dev libjansson-dev libssl-dev libsqlite3-dev \
+	libargon2-dev libinih-dev check libsubunit-dev
+DEB_TEST := python3 python3-pytest python3-authlib python3-requests curl sqlite3 openssl
+DEB_BENCH := wrk nodejs npm
+
+OPT ?= -O2
+SAN ?=
+CFLAGS := -std=c11 -D_GNU_SOURCE -g $(OPT) -Wall -Wextra -Werror -Wstrict-prototypes \
+	-Wmissing-prototypes -Wshadow -Wvla -fno-strict-aliasing -Ilib -I$(BUILD)/gen \
+	$(shell pkg-config --cflags $(PKGS) 2>/dev/null) $(SAN) $(EXTRA_CFLAGS)
+LDFLAGS := $(SAN)
+LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread
+CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null)
+
+LIB_SRC := $(wildcard lib/*.c)
+SERVER_SRC := $(wildcard server/*.c)
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+SERVER_OBJ := $(SERVER_SRC:%.c=$(BUILD)/obj/%.o)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+SCHEMA := $(sort $(wildcard schema/*.sql))
+
+PY := /usr/bin/python3
+
+.PHONY: all run test unit e2e interop asan bench install clean deps check-deps
+all: $(BUILD)/tessera
+
+$(BUILD)/gen/schema.h: $(SCHEMA) tools/embed.sh
+	@mkdir -p $(@D)
+	sh tools/embed.sh schema_sql $(SCHEMA) > $@
+
+$(BUILD)/obj/lib/store.o: $(BUILD)/gen/schema.h
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/libtessera.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/tessera: $(SERVER_OBJ) $(BUILD)/libtessera.a
+	$(CC) $(LDFLAGS) -o $@ $(SERVER_OBJ) $(BUILD)/libtessera.a $(LIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libtessera.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libtessera.a $(LIBS) $(CHECK_LIBS) $(LDFLAGS)
+
+# Debian packages: installed when missing (as root), else the exact apt-get line is printed.
+deps:
+	@sh tools/deps.sh $(DEB_BUILD) $(DEB_TEST)
+
+run: deps
+	@$(MAKE) --no-print-directory all
+	@sh tools/run.sh $(BUILD)/tessera
+
+unit: $(UNIT_BIN)
+	@sh tools/unit.sh $(UNIT_BIN)
+
+e2e: $(BUILD)/tessera
+	TESSERA_BIN=$(abspath $(BUILD)/tessera) $(PY) -m pytest -q tests/e2e
+
+interop: $(BUILD)/tessera
+	TESSERA_BIN=$(abspath $(BUILD)/tessera) $(PY) -m pytest -q tests/interop
+
+test: deps
+	@$(MAKE) --no-print-directory all $(UNIT_BIN)
+	@$(MAKE) --no-print-directory unit
+	TESSERA_BIN=$(abspath $(BUILD)/tessera) $(PY) -m pytest -q tests/e2e tests/interop
+
+# The whole suite under AddressSanitizer + UndefinedBehaviorSanitizer (+ LeakSanitizer).
+ASAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+asan: deps
+	@$(MAKE) --no-print-directory BUILD=build-asan OPT=-O1 SAN="$(ASAN_FLAGS)" all unit
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
+	TESSERA_BIN=$(abspath build-asan/tessera) TESSERA_ASAN=1 $(PY) -m pytest -q tests/e2e tests/interop
+
+bench: all
+	@sh tools/bench.sh $(BUILD)/tessera
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/tessera $(DESTDIR)/etc/tessera
+	install -m 755 $(BUILD)/tessera $(DESTDIR)$(PREFIX)/bin/tessera
+	install -m 644 etc/tessera.conf $(DESTDIR)/etc/tessera/tessera.conf.sample
+
+clean:
+	rm -rf build build-asan
+
+-include $(LIB_OBJ:.o=.d) $(SERVER_OBJ:.o=.d)

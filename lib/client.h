@@ -1,0 +1,27 @@
+/* client.h - OAuth clients: authentication (RFC 6749 §2.3) and what a client may do. */
+#ifndef TESSERA_CLIENT_H
+#define TESSERA_CLIENT_H
+
+#include "err.h"
+#include "form.h"
+#include "store.h"
+
+/* Authenticates the client of a request from its Authorization header (may be NULL) and form:
+ * client_secret_basic, client_secret_post, or client_id alone for a public client.
+ * On TS_OK *out is the client (caller store_client_free's). Errors: TS_INVALID_REQUEST when Basic
+ * and body credentials are both sent or the ids differ; TS_INVALID_CLIENT for no credentials, an
+ * unknown or disabled client, a wrong secret, a confidential client without a secret, or a
+ * malformed Basic header; TS_UNAVAILABLE / TS_SERVER_ERROR from the store. The secret comparison
+ * takes the same time whether or not the client exists. *id_out (if not NULL) receives the
+ * claimed client id (malloc'd, may be set even on failure, for logs). */
+ts_err client_authenticate(store *s, const char *authorization, const struct form *f,
+                           struct client **out, char **id_out);
+
+/* 1 when the space-separated list holds word exactly, else 0. */
+int client_list_has(const char *list, const char *word);
+
+/* Creates the secret of a new confidential client: fills text (SECRET_TOKEN_LEN bytes) with 256
+ * random bits as base64url and c->secret_hash with its hash. */
+ts_err client_new_secret(struct client *c, char *text);
+
+#endif

@@ -1,0 +1,42 @@
+/* config.h - settings from etc/tessera.conf (INI, read with libinih) and their defaults. */
+#ifndef TESSERA_CONFIG_H
+#define TESSERA_CONFIG_H
+
+#include "err.h"
+
+enum mqtt_claim { MQTT_CLAIM_NONE, MQTT_CLAIM_EMQX, MQTT_CLAIM_EMQX_LEGACY };
+
+struct config {
+	/* [server] */
+	char *listen;            /* HOST:PORT, default 127.0.0.1:8080 */
+	char *issuer;            /* default http://<listen> */
+	int threads;             /* worker threads, 0 = number of cores */
+	int max_connections;     /* beyond it: 503 */
+	int connection_timeout;  /* seconds a connection may stay idle or slow */
+	int max_body;            /* bytes; larger bodies get 413 */
+	/* [database] */
+	char *db_path;           /* default ./tessera.db */
+	int busy_timeout_ms;     /* bounded wait for a locked database, then 503 */
+	int synchronous;         /* 0 off, 1 normal, 2 full */
+	/* [tokens] */
+	int access_token_ttl;    /* seconds */
+	char *audience;          /* aud of access tokens */
+	enum mqtt_claim mqtt_claim;
+	char *signing_alg;       /* ES256 or RS256 */
+};
+
+/* Fills c with the defaults (strings malloc'd). TS_SERVER_ERROR when out of memory. */
+ts_err config_defaults(struct config *c);
+
+/* Reads the INI file at path over c. On a missing file, an unknown section or key, or a bad value,
+ * returns TS_INVALID_REQUEST with *why (malloc'd, caller frees) naming the line. */
+ts_err config_load(struct config *c, const char *path, char **why);
+
+/* Sets one "section.key" (or plain key) to value, as the file would; same errors. */
+ts_err config_set(struct config *c, const char *section, const char *key, const char *value,
+                  char **why);
+
+/* Frees the strings of c (not c itself). */
+void config_free(struct config *c);
+
+#endif

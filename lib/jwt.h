@@ -1,0 +1,50 @@
+/* jwt.h - JSON Web Tokens and keys through OpenSSL, each key parsed once.
+ *
+ * libjwt re-reads its PEM on every call and trusts the token's alg header (DESIGN.md §1), so
+ * tokens are signed and verified here: ES256 (P-256) and RS256 (RSA 2048) only; the algorithm is
+ * pinned by the key that the token's kid names, never taken from the token. */
+#ifndef TESSERA_JWT_H
+#define TESSERA_JWT_H
+
+#include <stddef.h>
+#include <jansson.h>
+#include "err.h"
+
+typedef struct jwt_key jwt_key; /* a parsed key; immutable and thread-safe once loaded */
+
+/* Generates a new private key for alg ("ES256" or "RS256") as a PKCS#8 PEM string.
+ * *pem is malloc'd; the caller wipes and frees it. TS_INVALID_REQUEST for another alg. */
+ts_err jwt_key_generate(const char *alg, char **pem);
+
+/* Parses a private-key PEM for alg. The kid is the RFC 7638 JWK thumbprint (SHA-256, base64url)
+ * of the public key. *key is freed with jwt_key_free. TS_INVALID_REQUEST for a bad PEM, a key
+ * that does not fit alg, or an unknown alg. */
+ts_err jwt_key_load(const char *alg, const char *pem, jwt_key **key);
+
+/* Parses a public JWK (as found in a JWKS: kty EC crv P-256 x y, or kty RSA n e; kid required;
+ * alg optional but must fit the key if present) into a verify-only key. */
+ts_err jwt_key_from_jwk(const json_t *jwk, jwt_key **key);
+
+void jwt_key_free(jwt_key *key); /* NULL is fine */
+
+const char *jwt_key_kid(const jwt_key *key); /* owned by the key */
+const char *jwt_key_alg(const jwt_key *key); /* "ES256" or "RS256" */
+
+/* The public JWK of key: {kty, crv, x, y} or {kty, n, e}, plus kid, alg and "use":"sig". Never a
+ * private part. New reference; NULL on allocation failure. */
+json_t *jwt_key_public_jwk(const jwt_key *key);
+
+/* Signs claims as a compact JWS with header {"alg","typ","kid"} (typ omitted when NULL).
+ * *out is malloc'd (caller frees). Thread-safe for a shared key. */
+ts_err jwt_sign(const jwt_key *key, const char *typ, const json_t *claims, char **out);
+
+/* Verifies a compact JWS against the key among keys[0..n-1] whose kid equals the header's kid,
+ * with that key's algorithm only: a header alg other than the key's, "none", a missing or unknown
+ * kid, jku/x5u/jwk/crit headers, a bad signature, an overlong token (> 16 KiB) or malformed
+ * base64url/JSON all give TS_INVALID_TOKEN. When typ is not NULL the header typ must equal it
+ * (case-insensitive, "application/" prefix allowed). On success *claims is the payload object
+ * (caller json_decref's). Does not look at exp/nbf/iss: that is the caller's policy. */
+ts_err jwt_verify(const jwt_key *const *keys, size_t n, const char *token, const char *typ,
+                  json_t **claims);
+
+#endif

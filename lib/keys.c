@@ -1,0 +1,139 @@
+/* keys.c - signing key life-cycle and the keyring. */
+#include <stdlib.h>
+#include <string.h>
+#include "keys.h"
+#include "secret.h"
+
+static ts_err add_key(store *s, const char *alg, int64_t now, char **kid)
+{
+	struct key_row row = {0};
+	jwt_key *k = NULL;
+	char *pem = NULL;
+	ts_err rc;
+
+	rc = jwt_key_generate(alg, &pem);
+	if (rc != TS_OK)
+		return rc;
+	rc = jwt_key_load(alg, pem, &k);
+	if (rc != TS_OK)
+		goto out;
+	row.kid = (char *)jwt_key_kid(k);
+	row.alg = (char *)jwt_key_alg(k);
+	row.pem = pem;
+	row.created_at = now;
+	rc = store_key_add(s, &row);
+	if (rc == TS_OK && kid && !(*kid = strdup(row.kid)))
+		rc = TS_SERVER_ERROR;
+out:
+	jwt_key_free(k);
+	secret_free(pem);
+	return rc;
+}
+
+ts_err keys_ensure(store *s, const char *alg, int64_t now, char **kid)
+{
+	struct key_row *cur = NULL;
+	ts_err rc = store_key_current(s, &cur);
+
+	if (rc == TS_NOT_FOUND)
+		return add_key(s, alg, now, kid);
+	if (rc == TS_OK && kid && !(*kid = strdup(cur->kid)))
+		rc = TS_SERVER_ERROR;
+	store_key_free(cur);
+	return rc;
+}
+
+ts_err keys_rotate(store *s, const char *alg, int64_t now, char **kid)
+{
+	return add_key(s, alg, now, kid);
+}
+
+struct load_ctx {
+	struct keyring *ring;
+	int64_t oldest;
+	ts_err rc;
+};
+
+static int load_one(const struct key_row *row, void *arg)
+{
+	struct load_ctx *ctx = arg;
+	jwt_key **grown, *k = NULL;
+
+	if (row->retired_at && row->retired_at < ctx->oldest)
+		return 0;
+	ctx->rc = jwt_key_load(row->alg, row->pem, &k);
+	if (ctx->rc != TS_OK)
+		return 1;
+	grown = realloc(ctx->ring->keys, (ctx->ring->n + 1) * sizeof *grown);
+	if (!grown) {
+		jwt_key_free(k);
+		ctx->rc = TS_SERVER_ERROR;
+		return 1;
+	}
+	ctx->ring->keys = grown;
+	/* the signer (retired_at == 0) goes first */
+	if (!row->retired_at && ctx->ring->n) {
+		memmove(grown + 1, grown, ctx->ring->n * sizeof *grown);
+		grown[0] = k;
+	} else {
+		grown[ctx->ring->n] = k;
+	}
+	ctx->ring->n++;
+	return 0;
+}
+
+ts_err keyring_load(store *s, int64_t now, int64_t keep, struct keyring **out)
+{
+	struct load_ctx ctx = {calloc(1, sizeof(struct keyring)), now - keep, TS_OK};
+	json_t *jwks = NULL, *arr;
+	ts_err rc;
+	size_t i;
+
+	*out = NULL;
+	if (!ctx.ring)
+		return TS_SERVER_ERROR;
+	rc = store_key_each(s, load_one, &ctx);
+	if (ctx.rc != TS_OK)
+		rc = ctx.rc;
+	if (rc != TS_OK)
+		goto fail;
+	rc = TS_NOT_FOUND;
+	if (ctx.ring->n == 0)
+		goto fail;
+	rc = TS_SERVER_ERROR;
+	jwks = json_object();
+	arr = json_array();
+	if (!jwks || !arr || json_object_set_new(jwks, "keys", arr))
+		goto fail;
+	for (i = 0; i < ctx.ring->n; i++)
+		if (json_array_append_new(arr, jwt_key_public_jwk(ctx.ring->keys[i])))
+			goto fail;
+	ctx.ring->jwks = json_dumps(jwks, JSON_COMPACT);
+	if (!ctx.ring->jwks)
+		goto fail;
+	json_decref(jwks);
+	*out = ctx.ring;
+	return TS_OK;
+fail:
+	json_decref(jwks);
+	keyring_free(ctx.ring);
+	return rc;
+}
+
+void keyring_free(struct keyring *k)
+{
+	size_t i;
+
+	if (!k)
+		return;
+	for (i = 0; i < k->n; i++)
+		jwt_key_free(k->keys[i]);
+	free(k->keys);
+	free(k->jwks);
+	free(k);
+}
+
+const jwt_key *keyring_signer(const struct keyring *k)
+{
+	return k->keys[0];
+}

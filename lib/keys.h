@@ -1,0 +1,35 @@
+/* keys.h - the signing keys: creation, rotation, and the in-memory keyring that signs and
+ * verifies (each key parsed once). */
+#ifndef TESSERA_KEYS_H
+#define TESSERA_KEYS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <jansson.h>
+#include "err.h"
+#include "jwt.h"
+#include "store.h"
+
+struct keyring {
+	jwt_key **keys;       /* the signer first, then retired keys still published */
+	size_t n;
+	char *jwks;           /* {"keys":[...]} as text, public parts only */
+};
+
+/* Makes sure the store has a signing key, creating one of alg when it has none. *kid (if not
+ * NULL) receives a malloc'd copy of the signing kid. */
+ts_err keys_ensure(store *s, const char *alg, int64_t now, char **kid);
+
+/* Creates a new key of alg that signs from now on; the previous one is retired (still published
+ * until what it signed has expired). *kid (if not NULL) receives a malloc'd copy of its kid. */
+ts_err keys_rotate(store *s, const char *alg, int64_t now, char **kid);
+
+/* Loads the signer and every key retired after now - keep seconds into *out (caller
+ * keyring_free's). TS_NOT_FOUND when there is no signing key. */
+ts_err keyring_load(store *s, int64_t now, int64_t keep, struct keyring **out);
+void keyring_free(struct keyring *k); /* NULL is fine */
+
+/* The key that signs (keys[0]). */
+const jwt_key *keyring_signer(const struct keyring *k);
+
+#endif

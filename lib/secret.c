@@ -1,0 +1,45 @@
+/* secret.c - random tokens, SHA-256, constant-time comparison, wiping. */
+#include <stdlib.h>
+#include <string.h>
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+#include <openssl/sha.h>
+#include "b64.h"
+#include "secret.h"
+
+ts_err secret_random(char *out, size_t nbytes)
+{
+	unsigned char buf[64];
+
+	if (nbytes == 0 || nbytes > sizeof buf)
+		return TS_SERVER_ERROR;
+	if (RAND_bytes(buf, (int)nbytes) != 1)
+		return TS_SERVER_ERROR;
+	b64url_encode(buf, nbytes, out);
+	OPENSSL_cleanse(buf, sizeof buf);
+	return TS_OK;
+}
+
+void secret_sha256(const void *data, size_t n, unsigned char out[32])
+{
+	SHA256(data, n, out);
+}
+
+int secret_equal(const void *a, const void *b, size_t n)
+{
+	return CRYPTO_memcmp(a, b, n) == 0;
+}
+
+void secret_wipe(void *p, size_t n)
+{
+	if (p)
+		OPENSSL_cleanse(p, n);
+}
+
+void secret_free(char *s)
+{
+	if (!s)
+		return;
+	OPENSSL_cleanse(s, strlen(s));
+	free(s);
+}

@@ -1,0 +1,98 @@
+/* store.h - all of Tessera's SQL: clients, users, keys and revocations in SQLite.
+ *
+ * Only store.c includes sqlite3.h. A store is one SQLite connection (WAL mode) with its prepared
+ * statements; it belongs to one thread at a time (the daemon opens one per worker thread). Opening
+ * creates the file (mode 0600: it holds private keys) and applies the numbered migrations of
+ * schema/ that PRAGMA user_version says are missing, inside one immediate transaction.
+ * Every function returns TS_OK or an error: TS_NOT_FOUND, TS_CONFLICT (unique key taken),
+ * TS_UNAVAILABLE (database locked past the busy timeout), TS_SERVER_ERROR (anything else).
+ * Only hashes of secrets reach the database. Times are Unix seconds given by the caller. */
+#ifndef TESSERA_STORE_H
+#define TESSERA_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "err.h"
+
+typedef struct store store;
+
+struct client {
+	char *client_id;
+	char *name;                /* "" when none */
+	int is_public;             /* 1: no secret; authenticates with client_id only */
+	unsigned char secret_hash[32]; /* SHA-256 of the secret; zero for public clients */
+	char *redirect_uris;       /* space-separated, "" when none */
+	char *grant_types;         /* space-separated: client_credentials authorization_code ... */
+	char *scope;               /* space-separated allowed scope, may hold ${clientid} */
+	int refresh_rotation;      /* 1 rotate (default), 0 non-rotating */
+	int refresh_grace;         /* seconds */
+	int active;                /* 0 disabled */
+	int64_t created_at, updated_at;
+};
+
+struct user {
+	int64_t id;
+	char *username;            /* unique, case-insensitively */
+	char *password_hash;       /* Argon2id encoded string, or NULL */
+	char *email;               /* or NULL */
+	char *name;                /* or NULL */
+	char *scope;               /* allowed scope, may hold ${username}; "" when none */
+	int active;
+	int64_t created_at, updated_at;
+};
+
+struct key_row {
+	char *kid;
+	char *alg;                 /* "ES256" or "RS256" */
+	char *pem;                 /* private key PEM; wipe before free */
+	int64_t created_at;
+	int64_t retired_at;        /* 0 while it is the signing key */
+};
+
+/* Opens (creating if needed) the database at path, sets WAL, busy timeout busy_ms and
+ * synchronous (0 OFF, 1 NORMAL, 2 FULL), and migrates. *s is freed with store_close. */
+ts_err store_open(const char *path, int busy_ms, int synchronous, store **s);
+void store_close(store *s); /* NULL is fine */
+
+/* The schema version the database is at (PRAGMA user_version) and the newest this build knows. */
+int store_schema_version(store *s);
+int store_schema_latest(void);
+
+/* Frees a record and its strings (wiping secrets); NULL is fine. */
+void store_client_free(struct client *c);
+void store_user_free(struct user *u);
+void store_key_free(struct key_row *k);
+
+/* Clients. get: *out malloc'd (caller store_client_free's), TS_NOT_FOUND if absent.
+ * add: TS_CONFLICT if the id exists; created_at/updated_at are taken from c.
+ * set_active and remove: TS_NOT_FOUND if absent. each: calls fn for every client in client_id
+ * order until fn returns non-zero (that value is returned as TS_SERVER_ERROR unless 0). The
+ * record passed to fn is valid only during the call. */
+ts_err store_client_get(store *s, const char *client_id, struct client **out);
+ts_err store_client_add(store *s, const struct client *c);
+ts_err store_client_set_active(store *s, const char *client_id, int active, int64_t now);
+ts_err store_client_remove(store *s, const char *client_id);
+ts_err store_client_each(store *s, int (*fn)(const struct client *c, void *arg), void *arg);
+
+/* Users, likewise; username look-ups are case-insensitive. add sets u->id. */
+ts_err store_user_get(store *s, const char *username, struct user **out);
+ts_err store_user_add(store *s, struct user *u);
+ts_err store_user_set_password(store *s, const char *username, const char *hash, int64_t now);
+ts_err store_user_remove(store *s, const char *username);
+ts_err store_user_each(store *s, int (*fn)(const struct user *u, void *arg), void *arg);
+
+/* Signing keys. add inserts k as the signing key and retires (retired_at = k->created_at) the one
+ * that signed before, in one transaction. each: newest first. current: the signing key,
+ * TS_NOT_FOUND when there is none. prune removes keys retired before `before`. */
+ts_err store_key_add(store *s, const struct key_row *k);
+ts_err store_key_current(store *s, struct key_row **out);
+ts_err store_key_each(store *s, int (*fn)(const struct key_row *k, void *arg), void *arg);
+ts_err store_key_prune(store *s, int64_t before);
+
+/* Revoked access tokens by jti, kept until they expire anyway (exp). revoke is idempotent.
+ * is_revoked sets *revoked to 1 or 0. purge drops rows whose exp < now. */
+ts_err store_revoke_jti(store *s, const char *jti, int64_t exp);
+ts_err store_is_revoked(store *s, const char *jti, int *revoked);
+ts_err store_revocations_purge(store *s, int64_t now);
+
+#endif

@@ -1,0 +1,182 @@
+/* token.c - RFC 9068 access tokens and their validation, with a verification cache. */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include "scope.h"
+#include "secret.h"
+#include "token.h"
+
+ts_err token_access_sign(const jwt_key *key, struct access_token *t, enum mqtt_claim mc,
+                         char **jwt)
+{
+	json_t *c;
+	ts_err rc;
+
+	*jwt = NULL;
+	rc = secret_random(t->jti, 16);
+	if (rc != TS_OK)
+		return rc;
+	c = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:s}", "iss", t->iss, "sub", t->sub,
+	              "aud", t->aud, "client_id", t->client_id, "scope", t->scope, "iat",
+	              (json_int_t)t->iat, "exp", (json_int_t)t->exp, "jti", t->jti);
+	if (!c)
+		return TS_SERVER_ERROR;
+	if (t->username && json_object_set_new(c, "username", json_string(t->username)))
+		goto oom;
+	if (mc != MQTT_CLAIM_NONE && json_object_set_new(c, "acl", token_emqx_acl(t->scope, mc)))
+		goto oom;
+	rc = jwt_sign(key, "at+jwt", c, jwt);
+	json_decref(c);
+	return rc;
+oom:
+	json_decref(c);
+	return TS_SERVER_ERROR;
+}
+
+json_t *token_emqx_acl(const char *scope, enum mqtt_claim mc)
+{
+	static const char *const actions[] = {NULL, "publish", "subscribe", "all"};
+	static const char *const legacy[] = {NULL, "pub", "sub", "all"};
+	json_t *acl = mc == MQTT_CLAIM_EMQX ? json_array() :
+	              json_pack("{s:[], s:[], s:[]}", "pub", "sub", "all");
+	const char *p = scope, *filter;
+	char tok[70000];
+
+	if (!acl || mc == MQTT_CLAIM_NONE)
+		goto fail;
+	while (p && *p) {
+		size_t len = strcspn(p, " ");
+		enum scope_action a;
+
+		if (len > 0 && len < sizeof tok) {
+			memcpy(tok, p, len);
+			tok[len] = '\0';
+			a = scope_token_parse(tok, &filter);
+			if (a != SCOPE_NONE) {
+				int bad = mc == MQTT_CLAIM_EMQX ?
+				          json_array_append_new(acl, json_pack("{s:s, s:s, s:s}",
+				                  "permission", "allow", "action", actions[a], "topic", filter)) :
+				          json_array_append_new(json_object_get(acl, legacy[a]),
+				                  json_string(filter));
+				if (bad)
+					goto fail;
+			}
+		}
+		p += len;
+		while (*p == ' ')
+			p++;
+	}
+	return acl;
+fail:
+	json_decref(acl);
+	return NULL;
+}
+
+/* The cache: direct-mapped slots by SHA-256 of the token, each with its own lock. A slot holds
+ * the payload of a token whose signature was verified; claims are re-checked on every use. */
+#define CACHE_SLOTS 8192
+
+static struct slot {
+	pthread_mutex_t mu;
+	unsigned char hash[32];
+	json_t *claims;
+} cache[CACHE_SLOTS];
+static pthread_once_t cache_once = PTHREAD_ONCE_INIT;
+
+static void cache_init(void)
+{
+	size_t i;
+
+	for (i = 0; i < CACHE_SLOTS; i++)
+		pthread_mutex_init(&cache[i].mu, NULL);
+}
+
+static struct slot *slot_of(const unsigned char hash[32])
+{
+	size_t i = ((size_t)hash[0] | (size_t)hash[1] << 8 | (size_t)hash[2] << 16) % CACHE_SLOTS;
+
+	pthread_once(&cache_once, cache_init);
+	return &cache[i];
+}
+
+void token_cache_clear(void)
+{
+	size_t i;
+
+	pthread_once(&cache_once, cache_init);
+	for (i = 0; i < CACHE_SLOTS; i++) {
+		pthread_mutex_lock(&cache[i].mu);
+		json_decref(cache[i].claims);
+		cache[i].claims = NULL;
+		pthread_mutex_unlock(&cache[i].mu);
+	}
+}
+
+static int int_claim(const json_t *c, const char *name, int64_t *v, int required)
+{
+	json_t *j = json_object_get(c, name);
+
+	if (!j)
+		return !required;
+	if (!json_is_integer(j))
+		return 0;
+	*v = json_integer_value(j);
+	return 1;
+}
+
+static int str_claim(const json_t *c, const char *name)
+{
+	return json_is_string(json_object_get(c, name));
+}
+
+static ts_err check_claims(const json_t *c, const char *issuer, int64_t now)
+{
+	int64_t exp = 0, iat = 0, nbf = 0;
+	const char *iss = json_string_value(json_object_get(c, "iss"));
+
+	if (!iss || strcmp(iss, issuer) != 0)
+		return TS_INVALID_TOKEN;
+	if (!int_claim(c, "exp", &exp, 1) || !int_claim(c, "iat", &iat, 1) ||
+	    !int_claim(c, "nbf", &nbf, 0))
+		return TS_INVALID_TOKEN;
+	if (exp <= now || iat > now + TOKEN_LEEWAY || nbf > now + TOKEN_LEEWAY)
+		return TS_INVALID_TOKEN;
+	if (!str_claim(c, "sub") || !str_claim(c, "client_id") || !str_claim(c, "jti") ||
+	    !str_claim(c, "scope"))
+		return TS_INVALID_TOKEN;
+	return TS_OK;
+}
+
+ts_err token_access_verify(const jwt_key *const *keys, size_t n, const char *issuer,
+                           const char *jwt, int64_t now, json_t **claims)
+{
+	unsigned char hash[32];
+	struct slot *s;
+	json_t *c = NULL;
+	ts_err rc;
+
+	*claims = NULL;
+	secret_sha256(jwt, strlen(jwt), hash);
+	s = slot_of(hash);
+	pthread_mutex_lock(&s->mu);
+	if (s->claims && memcmp(s->hash, hash, sizeof hash) == 0)
+		c = json_incref(s->claims);
+	pthread_mutex_unlock(&s->mu);
+	if (!c) {
+		rc = jwt_verify(keys, n, jwt, "at+jwt", &c);
+		if (rc != TS_OK)
+			return TS_INVALID_TOKEN;
+		pthread_mutex_lock(&s->mu);
+		json_decref(s->claims);
+		memcpy(s->hash, hash, sizeof hash);
+		s->claims = json_incref(c);
+		pthread_mutex_unlock(&s->mu);
+	}
+	rc = check_claims(c, issuer, now);
+	if (rc != TS_OK) {
+		json_decref(c);
+		return rc;
+	}
+	*claims = c;
+	return TS_OK;
+}

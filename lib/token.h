@@ -1,0 +1,46 @@
+/* token.h - access tokens (RFC 9068 JWTs): what goes in them, and the checks that make one
+ * valid. Signing and signature checks are jwt.c's; revocation and client state are the
+ * caller's (they need the store). */
+#ifndef TESSERA_TOKEN_H
+#define TESSERA_TOKEN_H
+
+#include <stdint.h>
+#include <jansson.h>
+#include "config.h"
+#include "err.h"
+#include "jwt.h"
+
+/* Seconds of clock skew tolerated for iat and nbf in the future. */
+#define TOKEN_LEEWAY 10
+
+struct access_token {
+	const char *iss, *aud, *sub, *client_id, *scope;
+	const char *username;      /* NULL for client credentials */
+	int64_t iat, exp;
+	char jti[24];              /* filled by token_access_sign: 128 random bits, base64url */
+};
+
+/* Fills t->jti and signs t with key as an "at+jwt" JWT, adding EMQX's "acl" claim per mc.
+ * *jwt is malloc'd (caller frees). */
+ts_err token_access_sign(const jwt_key *key, struct access_token *t, enum mqtt_claim mc,
+                         char **jwt);
+
+/* The EMQX "acl" claim for a granted scope string: for MQTT_CLAIM_EMQX an array of
+ * {"permission":"allow","action":"publish"|"subscribe"|"all","topic":F}, for
+ * MQTT_CLAIM_EMQX_LEGACY an object {"pub":[...],"sub":[...],"all":[...]}; NULL for none or on
+ * allocation failure. New reference. */
+json_t *token_emqx_acl(const char *scope, enum mqtt_claim mc);
+
+/* Verifies an access token: signature by one of keys (typ at+jwt), iss equal to issuer, exp after
+ * now, iat and nbf not after now + TOKEN_LEEWAY, and the claims sub, client_id, jti, scope
+ * (strings) and exp, iat (integers) present. Verified signatures are remembered in a small
+ * process-wide cache keyed by the token's hash, so a token seen again costs no signature check.
+ * On TS_OK *claims is a new reference to the (shared, read-only) payload. TS_INVALID_TOKEN
+ * otherwise. */
+ts_err token_access_verify(const jwt_key *const *keys, size_t n, const char *issuer,
+                           const char *jwt, int64_t now, json_t **claims);
+
+/* Empties the verification cache (after a key change, and at exit so nothing leaks). */
+void token_cache_clear(void);
+
+#endif

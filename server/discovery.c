@@ -1,0 +1,68 @@
+/* discovery.c - RFC 8414 / OIDC discovery, /jwks, /healthz. */
+#include <stdlib.h>
+#include <string.h>
+#include "server.h"
+
+static json_t *endpoint(const char *issuer, const char *path)
+{
+	size_t n = strlen(issuer);
+	char *s;
+	json_t *j;
+
+	/* the issuer is used as configured, without a doubled '/' */
+	if (n && issuer[n - 1] == '/')
+		n--;
+	if (asprintf(&s, "%.*s%s", (int)n, issuer, path) < 0)
+		return NULL;
+	j = json_string(s);
+	free(s);
+	return j;
+}
+
+char *discovery_build(const struct config *cfg)
+{
+	const char *iss = cfg->issuer;
+	json_t *d = json_pack("{s:s, s:o, s:o, s:o, s:o, s:[s], s:[s,s], s:[s,s], s:[s,s],"
+	                      " s:[s], s:[], s:[s], s:[s], s:[s]}",
+		"issuer", iss,
+		"token_endpoint", endpoint(iss, "/token"),
+		"jwks_uri", endpoint(iss, "/jwks"),
+		"introspection_endpoint", endpoint(iss, "/introspect"),
+		"revocation_endpoint", endpoint(iss, "/revoke"),
+		"grant_types_supported", "client_credentials",
+		"token_endpoint_auth_methods_supported", "client_secret_basic", "client_secret_post",
+		"introspection_endpoint_auth_methods_supported", "client_secret_basic",
+		"client_secret_post",
+		"revocation_endpoint_auth_methods_supported", "client_secret_basic",
+		"client_secret_post",
+		"scopes_supported", "introspect",
+		"response_types_supported",
+		"token_endpoint_auth_signing_alg_values_supported", cfg->signing_alg,
+		"introspection_endpoint_auth_signing_alg_values_supported", cfg->signing_alg,
+		"access_token_signing_alg_values_supported", cfg->signing_alg);
+	char *text = d ? json_dumps(d, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+
+	json_decref(d);
+	return text;
+}
+
+void discovery_handle(struct request *r)
+{
+	reply_raw(r, 200, "application/json", r->srv->discovery, strlen(r->srv->discovery),
+	          "public, max-age=3600");
+}
+
+void jwks_handle(struct request *r)
+{
+	struct keyring *ring = server_keys_acquire(r->srv);
+
+	reply_raw(r, 200, "application/jwk-set+json", ring->jwks, strlen(ring->jwks), "no-cache");
+	server_keys_release(r->srv);
+}
+
+void healthz_handle(struct request *r)
+{
+	static const char ok[] = "{\"status\":\"ok\"}";
+
+	reply_raw(r, 200, "application/json", ok, sizeof ok - 1, "no-store");
+}

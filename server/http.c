@@ -1,0 +1,246 @@
+/* http.c - libmicrohttpd glue: collects a request body under a size cap, hands the request to the
+ * router, logs one line per request, and keeps one store connection per worker thread. */
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+#include "server.h"
+
+/* Bodies above this are refused before they are read; smaller ones over max_body are read and
+ * discarded first, so the client reliably sees the 413 instead of a reset connection. */
+#define DISCARD_LIMIT (1024 * 1024)
+
+uint64_t http_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+int64_t http_now(void)
+{
+	return (int64_t)time(NULL);
+}
+
+const char *http_header(struct request *r, const char *name)
+{
+	return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
+}
+
+static void close_store(void *s)
+{
+	store_close(s);
+}
+
+store *http_store(struct request *r)
+{
+	struct server *srv = r->srv;
+	store *s = pthread_getspecific(srv->store_key);
+
+	if (s)
+		return s;
+	if (store_open(srv->cfg.db_path, srv->cfg.busy_timeout_ms, srv->cfg.synchronous, &s) != TS_OK)
+		return NULL;
+	if (pthread_setspecific(srv->store_key, s) != 0) {
+		store_close(s);
+		return NULL;
+	}
+	return s;
+}
+
+static int append_body(struct request *r, const char *data, size_t n, size_t max)
+{
+	if (r->too_large || r->body_len + n > max) {
+		r->too_large = 1;
+		return 0;
+	}
+	if (r->body_len + n + 1 > r->body_cap) {
+		size_t cap = r->body_cap ? r->body_cap : 1024;
+		char *grown;
+
+		while (cap < r->body_len + n + 1)
+			cap *= 2;
+		grown = realloc(r->body, cap);
+		if (!grown)
+			return -1;
+		r->body = grown;
+		r->body_cap = cap;
+	}
+	memcpy(r->body + r->body_len, data, n);
+	r->body_len += n;
+	r->body[r->body_len] = '\0';
+	return 0;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version,
+                                  const char *upload_data, size_t *upload_data_size,
+                                  void **con_cls)
+{
+	struct server *srv = cls;
+	struct request *r = *con_cls;
+	const char *cl;
+
+	(void)version;
+	if (!r) {
+		r = calloc(1, sizeof *r);
+		if (!r)
+			return MHD_NO;
+		r->srv = srv;
+		r->conn = conn;
+		r->method = method;
+		r->url = url;
+		r->start_ns = http_now_ns();
+		*con_cls = r;
+		cl = http_header(r, MHD_HTTP_HEADER_CONTENT_LENGTH);
+		if (cl && strtoull(cl, NULL, 10) > DISCARD_LIMIT) {
+			r->too_large = 1;
+			reply_error(r, TS_TOO_LARGE, "request body too large");
+		}
+		return MHD_YES;
+	}
+	if (*upload_data_size) {
+		if (!r->status && append_body(r, upload_data, *upload_data_size,
+		                              (size_t)srv->cfg.max_body) < 0)
+			return MHD_NO;
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	if (r->status)
+		return MHD_YES;
+	if (r->too_large)
+		reply_error(r, TS_TOO_LARGE, "request body too large");
+	else
+		router_dispatch(r);
+	return r->status ? MHD_YES : MHD_NO;
+}
+
+/* Writes s to f with anything but printable ASCII replaced, at most max bytes: request data in
+ * logs can neither forge lines nor flood them. */
+static void log_clean(FILE *f, const char *s, size_t max)
+{
+	size_t i;
+
+	for (i = 0; s && s[i] && i < max; i++)
+		fputc(s[i] > 0x20 && s[i] < 0x7f ? s[i] : '?', f);
+	if (!s || !*s)
+		fputc('-', f);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+	struct request *r = *con_cls;
+	uint64_t ns;
+
+	(void)cls;
+	(void)conn;
+	(void)toe;
+	if (!r)
+		return;
+	ns = http_now_ns() - r->start_ns;
+	metrics_request(r->route, r->status, ns);
+	flockfile(stderr);
+	log_clean(stderr, r->method, 16);
+	fputc(' ', stderr);
+	log_clean(stderr, r->url, 200);
+	fprintf(stderr, " %d %.3fms ", r->status, (double)ns / 1e6);
+	log_clean(stderr, r->client_id, 128);
+	fputc('\n', stderr);
+	funlockfile(stderr);
+	free(r->body);
+	free(r->client_id);
+	free(r);
+	*con_cls = NULL;
+}
+
+static void on_mhd_log(void *cls, const char *fm, va_list ap)
+{
+	(void)cls;
+	fputs("tessera: http: ", stderr);
+	vfprintf(stderr, fm, ap);
+}
+
+int http_start(struct server *srv)
+{
+	struct addrinfo hints = {0}, *ai = NULL;
+	char host[256];
+	const char *colon, *port, *h = srv->cfg.listen;
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
+	                 MHD_USE_ERROR_LOG;
+	unsigned threads = srv->cfg.threads > 0 ? (unsigned)srv->cfg.threads :
+	                   (unsigned)sysconf(_SC_NPROCESSORS_ONLN);
+	size_t hl;
+
+	colon = strrchr(h, ':');
+	if (!colon || colon == h || !colon[1]) {
+		fprintf(stderr, "tessera: listen address must be HOST:PORT, not \"%s\"\n", h);
+		return -1;
+	}
+	port = colon + 1;
+	if (*h == '[' && colon[-1] == ']')
+		h++, hl = (size_t)(colon - 1 - h);
+	else
+		hl = (size_t)(colon - h);
+	if (hl >= sizeof host) {
+		fprintf(stderr, "tessera: listen host too long\n");
+		return -1;
+	}
+	memcpy(host, h, hl);
+	host[hl] = '\0';
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+	if (getaddrinfo(host, port, &hints, &ai) != 0 || !ai) {
+		fprintf(stderr, "tessera: cannot resolve listen address %s\n", srv->cfg.listen);
+		return -1;
+	}
+	if (ai->ai_family == AF_INET6)
+		flags |= MHD_USE_IPv6;
+	if (threads < 1)
+		threads = 1;
+	if (pthread_key_create(&srv->store_key, close_store) != 0) {
+		freeaddrinfo(ai);
+		return -1;
+	}
+	srv->mhd = MHD_start_daemon(flags, 0, NULL, NULL, on_request, srv,
+		MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, srv,
+		MHD_OPTION_SOCK_ADDR, ai->ai_addr,
+		MHD_OPTION_THREAD_POOL_SIZE, threads,
+		MHD_OPTION_CONNECTION_LIMIT, (unsigned)srv->cfg.max_connections,
+		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)srv->cfg.connection_timeout,
+		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)64 * 1024,
+		MHD_OPTION_LISTEN_BACKLOG_SIZE, 4096u,
+		MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+		MHD_OPTION_END);
+	freeaddrinfo(ai);
+	if (!srv->mhd) {
+		fprintf(stderr, "tessera: cannot listen on %s\n", srv->cfg.listen);
+		pthread_key_delete(srv->store_key);
+		return -1;
+	}
+	return 0;
+}
+
+void http_stop(struct server *srv)
+{
+	const union MHD_DaemonInfo *info;
+	int i;
+
+	if (!srv->mhd)
+		return;
+	MHD_quiesce_daemon(srv->mhd);
+	/* let requests in flight finish (bounded), then close what is left, idle keep-alives too */
+	for (i = 0; i < 50; i++) {
+		info = MHD_get_daemon_info(srv->mhd, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+		if (!info || info->num_connections == 0)
+			break;
+		usleep(20000);
+	}
+	MHD_stop_daemon(srv->mhd);
+	srv->mhd = NULL;
+	pthread_key_delete(srv->store_key);
+}

@@ -1,0 +1,168 @@
+/* main.c - `tessera serve` and the dispatch to the administrative commands. */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include "cli.h"
+#include "keys.h"
+#include "token.h"
+#include "server.h"
+
+static const char usage[] =
+	"usage: tessera serve [--config FILE] [--db FILE] [--listen HOST:PORT] [--issuer URL]\n"
+	"       tessera init [--db FILE]\n"
+	"       tessera client add|list|show|rm|disable|enable ... [--db FILE]\n"
+	"       tessera user add|list|show|rm|passwd ... [--db FILE]\n"
+	"       tessera key rotate|list|jwks [--db FILE]\n"
+	"Every command also takes --config FILE. See README.md.\n";
+
+struct keyring *server_keys_acquire(struct server *srv)
+{
+	pthread_rwlock_rdlock(&srv->keys_lock);
+	return srv->ring;
+}
+
+void server_keys_release(struct server *srv)
+{
+	pthread_rwlock_unlock(&srv->keys_lock);
+}
+
+/* Seconds a retired key stays published: the longest a token it signed can live, plus margin. */
+static int64_t key_keep(const struct config *cfg)
+{
+	return (int64_t)cfg->access_token_ttl + 300;
+}
+
+/* Reloads the keyring when the signing key in the store is not the one in use (after
+ * `tessera key rotate`). Called about once a second from the main thread. */
+static void keys_refresh(struct server *srv, store *s)
+{
+	struct key_row *cur = NULL;
+	struct keyring *ring = NULL, *old;
+	int same;
+
+	if (store_key_current(s, &cur) != TS_OK)
+		return;
+	same = strcmp(cur->kid, jwt_key_kid(keyring_signer(srv->ring))) == 0;
+	store_key_free(cur);
+	if (same || keyring_load(s, http_now(), key_keep(&srv->cfg), &ring) != TS_OK)
+		return;
+	pthread_rwlock_wrlock(&srv->keys_lock);
+	old = srv->ring;
+	srv->ring = ring;
+	pthread_rwlock_unlock(&srv->keys_lock);
+	keyring_free(old);
+	token_cache_clear();
+	fprintf(stderr, "tessera: now signing with key %s\n", jwt_key_kid(keyring_signer(ring)));
+}
+
+static int serve(int argc, char **argv, struct config *cfg)
+{
+	struct server srv = {0};
+	store *s = NULL;
+	sigset_t set;
+	int i, sig, rc = 1, ticks = 0;
+	char *why = NULL;
+	struct timespec second = {1, 0};
+
+	for (i = 0; i < argc; i++) {
+		const char *key = NULL;
+
+		if (strcmp(argv[i], "--listen") == 0)
+			key = "listen";
+		else if (strcmp(argv[i], "--issuer") == 0)
+			key = "issuer";
+		if (!key || i + 1 >= argc) {
+			fprintf(stderr, "tessera serve: unknown or incomplete option %s\n%s", argv[i],
+			        usage);
+			return 2;
+		}
+		if (config_set(cfg, "server", key, argv[++i], &why) != TS_OK) {
+			fprintf(stderr, "tessera serve: %s\n", why ? why : "out of memory");
+			free(why);
+			return 2;
+		}
+	}
+	if (!cfg->issuer && asprintf(&cfg->issuer, "http://%s", cfg->listen) < 0)
+		return 1;
+	srv.cfg = *cfg;
+	pthread_rwlock_init(&srv.keys_lock, NULL);
+	if (store_open(cfg->db_path, cfg->busy_timeout_ms, cfg->synchronous, &s) != TS_OK) {
+		fprintf(stderr, "tessera: cannot open database %s\n", cfg->db_path);
+		goto out;
+	}
+	if (keys_ensure(s, cfg->signing_alg, http_now(), NULL) != TS_OK ||
+	    keyring_load(s, http_now(), key_keep(cfg), &srv.ring) != TS_OK) {
+		fprintf(stderr, "tessera: cannot create or load the signing keys\n");
+		goto out;
+	}
+	srv.discovery = discovery_build(cfg);
+	if (!srv.discovery)
+		goto out;
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	if (http_start(&srv) != 0)
+		goto out;
+	fprintf(stderr, "tessera: listening on %s, issuer %s, database %s\n", cfg->listen,
+	        cfg->issuer, cfg->db_path);
+	for (;;) {
+		sig = sigtimedwait(&set, NULL, &second);
+		if (sig == SIGTERM || sig == SIGINT)
+			break;
+		keys_refresh(&srv, s);
+		if (++ticks % 3600 == 0) {
+			store_revocations_purge(s, http_now());
+			store_key_prune(s, http_now() - key_keep(cfg));
+		}
+	}
+	fprintf(stderr, "tessera: stopping\n");
+	http_stop(&srv);
+	rc = 0;
+out:
+	token_cache_clear();
+	keyring_free(srv.ring);
+	free(srv.discovery);
+	store_close(s);
+	pthread_rwlock_destroy(&srv.keys_lock);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct command {
+		const char *name;
+		int (*fn)(int argc, char **argv, struct config *cfg);
+	} commands[] = {
+		{"serve", serve}, {"init", cli_init}, {"client", cli_client},
+		{"user", cli_user}, {"key", cli_key},
+	};
+	struct config cfg;
+	size_t i;
+	int rc = 2;
+
+	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0) {
+		fputs(usage, argc < 2 ? stderr : stdout);
+		return argc < 2 ? 2 : 0;
+	}
+	umask(077);
+	if (config_defaults(&cfg) != TS_OK)
+		return 1;
+	for (i = 0; i < sizeof commands / sizeof commands[0]; i++) {
+		if (strcmp(argv[1], commands[i].name) != 0)
+			continue;
+		argc -= 2;
+		argv += 2;
+		rc = cli_common(&argc, argv, &cfg);
+		if (rc == 0)
+			rc = commands[i].fn(argc, argv, &cfg);
+		config_free(&cfg);
+		return rc;
+	}
+	fprintf(stderr, "tessera: unknown command \"%s\"\n%s", argv[1], usage);
+	config_free(&cfg);
+	return 2;
+}

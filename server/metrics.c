@@ -1,0 +1,102 @@
+/* metrics.c - Prometheus text: requests by endpoint and status, tokens issued by grant type, and
+ * a request latency histogram. Counters are atomics: no lock on the request path. */
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "server.h"
+
+static const int codes[] = {200, 204, 302, 303, 304, 400, 401, 403, 404, 405, 409, 413, 415,
+                            429, 500, 503};
+#define N_CODES (sizeof codes / sizeof codes[0])
+static const double buckets[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
+                                 0.5, 1, 2.5};
+#define N_BUCKETS (sizeof buckets / sizeof buckets[0])
+static const char *const grant_names[G_COUNT] = {
+	"client_credentials", "authorization_code", "refresh_token",
+	"urn:ietf:params:oauth:grant-type:device_code"};
+
+static atomic_ullong requests[R_COUNT][N_CODES + 1]; /* last column: any other status */
+static atomic_ullong latency[N_BUCKETS + 1];         /* last: above every bucket */
+static atomic_ullong latency_sum_ns;
+static atomic_ullong tokens[G_COUNT];
+
+void metrics_request(enum route_id route, int status, uint64_t ns)
+{
+	size_t i, b;
+
+	for (i = 0; i < N_CODES && codes[i] != status; i++)
+		;
+	atomic_fetch_add_explicit(&requests[route][i], 1, memory_order_relaxed);
+	for (b = 0; b < N_BUCKETS && (double)ns / 1e9 > buckets[b]; b++)
+		;
+	atomic_fetch_add_explicit(&latency[b], 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&latency_sum_ns, ns, memory_order_relaxed);
+}
+
+void metrics_token(enum grant_kind g)
+{
+	atomic_fetch_add_explicit(&tokens[g], 1, memory_order_relaxed);
+}
+
+char *metrics_render(void)
+{
+	char *buf = NULL;
+	size_t len = 0, i, j;
+	unsigned long long n, cum = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	if (!f)
+		return NULL;
+	fputs("# HELP tessera_http_requests_total HTTP requests answered, by endpoint and status.\n"
+	      "# TYPE tessera_http_requests_total counter\n", f);
+	for (i = 0; i < R_COUNT; i++) {
+		for (j = 0; j <= N_CODES; j++) {
+			n = atomic_load_explicit(&requests[i][j], memory_order_relaxed);
+			if (!n)
+				continue;
+			if (j < N_CODES)
+				fprintf(f, "tessera_http_requests_total{endpoint=\"%s\",code=\"%d\"} %llu\n",
+				        router_path((enum route_id)i), codes[j], n);
+			else
+				fprintf(f, "tessera_http_requests_total{endpoint=\"%s\",code=\"other\"} %llu\n",
+				        router_path((enum route_id)i), n);
+		}
+	}
+	fputs("# HELP tessera_tokens_issued_total Access tokens issued, by grant type.\n"
+	      "# TYPE tessera_tokens_issued_total counter\n", f);
+	for (i = 0; i < G_COUNT; i++)
+		fprintf(f, "tessera_tokens_issued_total{grant_type=\"%s\"} %llu\n", grant_names[i],
+		        atomic_load_explicit(&tokens[i], memory_order_relaxed));
+	fputs("# HELP tessera_http_request_duration_seconds Time from request to response.\n"
+	      "# TYPE tessera_http_request_duration_seconds histogram\n", f);
+	for (i = 0; i <= N_BUCKETS; i++) {
+		cum += atomic_load_explicit(&latency[i], memory_order_relaxed);
+		if (i < N_BUCKETS)
+			fprintf(f, "tessera_http_request_duration_seconds_bucket{le=\"%g\"} %llu\n",
+			        buckets[i], cum);
+		else
+			fprintf(f, "tessera_http_request_duration_seconds_bucket{le=\"+Inf\"} %llu\n",
+			        cum);
+	}
+	fprintf(f, "tessera_http_request_duration_seconds_sum %.6f\n",
+	        (double)atomic_load_explicit(&latency_sum_ns, memory_order_relaxed) / 1e9);
+	fprintf(f, "tessera_http_request_duration_seconds_count %llu\n", cum);
+	if (fclose(f) != 0) {
+		free(buf);
+		return NULL;
+	}
+	return buf;
+}
+
+void metrics_handle(struct request *r)
+{
+	char *text = metrics_render();
+
+	if (!text) {
+		reply_error(r, TS_SERVER_ERROR, NULL);
+		return;
+	}
+	reply_raw(r, 200, "text/plain; version=0.0.4", text, strlen(text), "no-store");
+	free(text);
+}

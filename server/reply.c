@@ -1,0 +1,111 @@
+/* reply.c - the only place responses are made. Every handler ends in exactly one reply_*. */
+#include <stdlib.h>
+#include <string.h>
+#include "server.h"
+
+static void queue(struct request *r, int status, struct MHD_Response *resp, const char *type,
+                  const char *cache_control)
+{
+	if (!resp) {
+		r->status = 500;
+		return;
+	}
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, cache_control);
+	if (strcmp(cache_control, "no-store") == 0)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_PRAGMA, "no-cache");
+	if (MHD_queue_response(r->conn, (unsigned)status, resp) == MHD_YES)
+		r->status = status;
+	MHD_destroy_response(resp);
+}
+
+void reply_raw(struct request *r, int status, const char *type, const char *body, size_t len,
+               const char *cache_control)
+{
+	struct MHD_Response *resp =
+		MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
+
+	queue(r, status, resp, type, cache_control ? cache_control : "no-store");
+}
+
+void reply_json(struct request *r, int status, json_t *body)
+{
+	char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+	struct MHD_Response *resp;
+
+	json_decref(body);
+	if (!text) {
+		reply_error(r, TS_SERVER_ERROR, NULL);
+		return;
+	}
+	resp = MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
+	if (!resp)
+		free(text);
+	queue(r, status, resp, "application/json", "no-store");
+}
+
+void reply_empty(struct request *r, int status)
+{
+	reply_raw(r, status, "application/json", "", 0, "no-store");
+}
+
+/* RFC 6749 §5.2: error_description holds only %x20-21 / %x23-5B / %x5D-7E. */
+static char *clean_description(const char *d)
+{
+	size_t i, n = strlen(d) > 300 ? 300 : strlen(d);
+	char *s = malloc(n + 1);
+
+	if (!s)
+		return NULL;
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)d[i];
+
+		s[i] = (c >= 0x20 && c <= 0x7e && c != '"' && c != '\\') ? (char)c : '?';
+	}
+	s[n] = '\0';
+	return s;
+}
+
+void reply_error(struct request *r, ts_err e, const char *description)
+{
+	int status = err_status(e);
+	json_t *body = json_object();
+	char *text = NULL, *desc = description ? clean_description(description) : NULL;
+	struct MHD_Response *resp = NULL;
+
+	if (body && !json_object_set_new(body, "error", json_string(err_name(e))) &&
+	    (!desc || !json_object_set_new(body, "error_description", json_string(desc))))
+		text = json_dumps(body, JSON_COMPACT);
+	json_decref(body);
+	free(desc);
+	if (text) {
+		resp = MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
+		if (!resp)
+			free(text);
+	}
+	if (!resp) {
+		static const char oom[] = "{\"error\":\"server_error\"}";
+
+		status = 500;
+		resp = MHD_create_response_from_buffer(sizeof oom - 1, (void *)oom,
+		                                       MHD_RESPMEM_PERSISTENT);
+		if (!resp) {
+			r->status = 500;
+			return;
+		}
+	}
+	if (e == TS_INVALID_CLIENT)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+		                        "Basic realm=\"tessera\"");
+	else if (e == TS_INVALID_TOKEN)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+		                        "Bearer realm=\"tessera\", error=\"invalid_token\"");
+	else if (e == TS_METHOD_NOT_ALLOWED && r->allow)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, r->allow);
+	else if (e == TS_UNAVAILABLE || e == TS_TOO_MANY_REQUESTS)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, "1");
+	if (e == TS_TOO_LARGE)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
+	queue(r, status, resp, "application/json", "no-store");
+}

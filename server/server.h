@@ -1,0 +1,88 @@
+/* server.h - the daemon's private header: the server, a request, replies, routes, metrics. */
+#ifndef TESSERA_SERVER_H
+#define TESSERA_SERVER_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <jansson.h>
+#include <microhttpd.h>
+#include "config.h"
+#include "err.h"
+#include "keys.h"
+#include "store.h"
+
+struct server {
+	struct config cfg;
+	struct MHD_Daemon *mhd;
+	pthread_rwlock_t keys_lock;  /* guards ring */
+	struct keyring *ring;
+	char *discovery;             /* the RFC 8414 document, built once */
+	pthread_key_t store_key;     /* each worker thread's store connection */
+};
+
+enum route_id {
+	R_OTHER, R_TOKEN, R_INTROSPECT, R_REVOKE, R_JWKS, R_OIDC_CONFIG, R_OAUTH_CONFIG,
+	R_HEALTHZ, R_METRICS, R_COUNT
+};
+
+struct request {
+	struct server *srv;
+	struct MHD_Connection *conn;
+	const char *method, *url;
+	enum route_id route;
+	const char *allow;    /* methods of the route, for 405 */
+	char *body;
+	size_t body_len, body_cap;
+	int too_large;
+	int status;          /* of the reply queued */
+	char *client_id;     /* for the log line, once known */
+	uint64_t start_ns;
+};
+
+/* http.c */
+int http_start(struct server *srv);
+void http_stop(struct server *srv);
+store *http_store(struct request *r); /* this thread's connection; NULL on failure */
+const char *http_header(struct request *r, const char *name);
+uint64_t http_now_ns(void);
+int64_t http_now(void);
+
+/* router.c */
+void router_dispatch(struct request *r);
+const char *router_path(enum route_id id);
+
+/* reply.c: every handler ends by calling exactly one of these. */
+void reply_json(struct request *r, int status, json_t *body);      /* steals body */
+void reply_raw(struct request *r, int status, const char *type, const char *body, size_t len,
+               const char *cache_control);
+void reply_error(struct request *r, ts_err e, const char *description);
+void reply_empty(struct request *r, int status);
+
+/* handlers */
+void token_handle(struct request *r);
+void introspect_handle(struct request *r);
+void revoke_handle(struct request *r);
+void discovery_handle(struct request *r);
+void jwks_handle(struct request *r);
+void healthz_handle(struct request *r);
+void metrics_handle(struct request *r);
+char *discovery_build(const struct config *cfg);
+
+/* common helpers for form endpoints (token.c) */
+struct form;
+struct client;
+ts_err endpoint_form(struct request *r, struct form **f, const char **why);
+ts_err endpoint_client(struct request *r, const struct form *f, struct client **c);
+
+/* metrics.c */
+enum grant_kind { G_CLIENT_CREDENTIALS, G_AUTHORIZATION_CODE, G_REFRESH_TOKEN, G_DEVICE_CODE, G_COUNT };
+void metrics_request(enum route_id route, int status, uint64_t ns);
+void metrics_token(enum grant_kind g);
+char *metrics_render(void);
+
+/* keys (main.c): a read-locked keyring for the duration of a sign or verify */
+struct keyring *server_keys_acquire(struct server *srv);
+void server_keys_release(struct server *srv);
+
+#endif

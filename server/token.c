@@ -1,0 +1,136 @@
+/* token.c - POST /token: form, client authentication, then the grant type's handler. */
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include "client.h"
+#include "form.h"
+#include "scope.h"
+#include "token.h"
+#include "server.h"
+
+ts_err endpoint_form(struct request *r, struct form **f, const char **why)
+{
+	static const char form_type[] = "application/x-www-form-urlencoded";
+	const char *ct = http_header(r, MHD_HTTP_HEADER_CONTENT_TYPE);
+	size_t n = sizeof form_type - 1;
+
+	*f = NULL;
+	if (!ct || strncasecmp(ct, form_type, n) != 0 || (ct[n] && ct[n] != ';' && ct[n] != ' ')) {
+		*why = "Content-Type must be application/x-www-form-urlencoded";
+		return TS_INVALID_REQUEST;
+	}
+	return form_parse(r->body ? r->body : "", r->body_len, f, why);
+}
+
+ts_err endpoint_client(struct request *r, const struct form *f, struct client **c)
+{
+	store *s = http_store(r);
+
+	if (!s)
+		return TS_UNAVAILABLE;
+	free(r->client_id);
+	r->client_id = NULL;
+	return client_authenticate(s, http_header(r, MHD_HTTP_HEADER_AUTHORIZATION), f, c,
+	                           &r->client_id);
+}
+
+static void reply_scope_error(struct request *r, ts_err rc, const char *bad)
+{
+	char msg[200];
+
+	if (bad)
+		snprintf(msg, sizeof msg, "malformed scope: %.150s", bad);
+	else
+		snprintf(msg, sizeof msg, "none of the requested scope is allowed for this client");
+	reply_error(r, rc, rc == TS_INVALID_SCOPE ? msg : NULL);
+}
+
+static void grant_client_credentials(struct request *r, const struct form *f, struct client *c)
+{
+	struct server *srv = r->srv;
+	struct access_token t = {0};
+	struct keyring *ring;
+	char *granted = NULL, *bad = NULL, *jwt = NULL;
+	json_t *body;
+	ts_err rc;
+
+	if (c->is_public) {
+		reply_error(r, TS_UNAUTHORIZED_CLIENT, "public clients cannot use client_credentials");
+		return;
+	}
+	rc = scope_grant(form_get(f, "scope"), c->scope, c->client_id, NULL, &granted, &bad);
+	if (rc != TS_OK) {
+		reply_scope_error(r, rc, bad);
+		free(bad);
+		return;
+	}
+	t.iss = srv->cfg.issuer;
+	t.aud = srv->cfg.audience;
+	t.sub = t.client_id = c->client_id;
+	t.scope = granted;
+	t.iat = http_now();
+	t.exp = t.iat + srv->cfg.access_token_ttl;
+	ring = server_keys_acquire(srv);
+	rc = token_access_sign(keyring_signer(ring), &t, srv->cfg.mqtt_claim, &jwt);
+	server_keys_release(srv);
+	if (rc != TS_OK) {
+		free(granted);
+		reply_error(r, rc, NULL);
+		return;
+	}
+	body = json_pack("{s:s, s:s, s:i, s:s}", "access_token", jwt, "token_type", "Bearer",
+	                 "expires_in", srv->cfg.access_token_ttl, "scope", granted);
+	free(jwt);
+	free(granted);
+	metrics_token(G_CLIENT_CREDENTIALS);
+	reply_json(r, 200, body);
+}
+
+static const struct grant_type {
+	const char *name;
+	void (*fn)(struct request *r, const struct form *f, struct client *c);
+} grant_types[] = {
+	{"client_credentials", grant_client_credentials},
+};
+
+void token_handle(struct request *r)
+{
+	struct form *f = NULL;
+	struct client *c = NULL;
+	const char *why = NULL, *gt;
+	size_t i;
+	ts_err rc;
+
+	rc = endpoint_form(r, &f, &why);
+	if (rc != TS_OK) {
+		reply_error(r, rc, why);
+		return;
+	}
+	rc = endpoint_client(r, f, &c);
+	if (rc != TS_OK) {
+		reply_error(r, rc, rc == TS_INVALID_CLIENT ? "client authentication failed" :
+		                   rc == TS_INVALID_REQUEST ? "use one client authentication method" :
+		                   NULL);
+		goto out;
+	}
+	gt = form_get(f, "grant_type");
+	if (!gt || !*gt) {
+		reply_error(r, TS_INVALID_REQUEST, "grant_type is required");
+		goto out;
+	}
+	for (i = 0; i < sizeof grant_types / sizeof grant_types[0]; i++)
+		if (strcmp(gt, grant_types[i].name) == 0)
+			break;
+	if (i == sizeof grant_types / sizeof grant_types[0]) {
+		reply_error(r, TS_UNSUPPORTED_GRANT_TYPE, "unsupported grant_type");
+		goto out;
+	}
+	if (!client_list_has(c->grant_types, gt)) {
+		reply_error(r, TS_UNAUTHORIZED_CLIENT, "this client may not use this grant_type");
+		goto out;
+	}
+	grant_types[i].fn(r, f, c);
+out:
+	store_client_free(c);
+	form_free(f);
+}

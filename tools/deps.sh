@@ -1,0 +1,17 @@
+#!/bin/sh
+# deps.sh PACKAGE... - installs the Debian packages that are missing (as root), or prints the
+# exact apt-get line to run and fails (as another user).
+missing=""
+for p in "$@"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+if [ "$(id -u)" = 0 ]; then
+	echo "installing:$missing" >&2
+	export DEBIAN_FRONTEND=noninteractive
+	{ apt-get update -qq && apt-get install -y -qq --no-install-recommends $missing; } >&2 || exit 1
+else
+	echo "missing Debian packages; run:" >&2
+	echo "  sudo apt-get install -y$missing" >&2
+	exit 1
+fi
