@@ -40,7 +40,7 @@ json_t *token_emqx_acl(const char *scope, enum mqtt_claim mc)
 	json_t *acl = mc == MQTT_CLAIM_EMQX ? json_array() :
 	              json_pack("{s:[], s:[], s:[]}", "pub", "sub", "all");
 	const char *p = scope, *filter;
-	char tok[70000];
+	char *tok = NULL;
 
 	if (!acl || mc == MQTT_CLAIM_NONE)
 		goto fail;
@@ -48,9 +48,11 @@ json_t *token_emqx_acl(const char *scope, enum mqtt_claim mc)
 		size_t len = strcspn(p, " ");
 		enum scope_action a;
 
-		if (len > 0 && len < sizeof tok) {
-			memcpy(tok, p, len);
-			tok[len] = '\0';
+		if (len > 0) {
+			free(tok);
+			tok = strndup(p, len);
+			if (!tok)
+				goto fail;
 			a = scope_token_parse(tok, &filter);
 			if (a != SCOPE_NONE) {
 				int bad = mc == MQTT_CLAIM_EMQX ?
@@ -66,8 +68,15 @@ json_t *token_emqx_acl(const char *scope, enum mqtt_claim mc)
 		while (*p == ' ')
 			p++;
 	}
+	/* EMQX 5 goes on to its other authorizers when no rule matches: close that door */
+	if (mc == MQTT_CLAIM_EMQX &&
+	    json_array_append_new(acl, json_pack("{s:s, s:s, s:s}", "permission", "deny",
+	                                         "action", "all", "topic", "#")))
+		goto fail;
+	free(tok);
 	return acl;
 fail:
+	free(tok);
 	json_decref(acl);
 	return NULL;
 }

@@ -26,7 +26,9 @@ ts_err token_access_sign(const jwt_key *key, struct access_token *t, enum mqtt_c
                          char **jwt);
 
 /* The EMQX "acl" claim for a granted scope string: for MQTT_CLAIM_EMQX an array of
- * {"permission":"allow","action":"publish"|"subscribe"|"all","topic":F}, for
+ * {"permission":"allow","action":"publish"|"subscribe"|"all","topic":F} closed by a
+ * {"permission":"deny","action":"all","topic":"#"} (EMQX 5 would otherwise fall through to its
+ * other authorizers), for
  * MQTT_CLAIM_EMQX_LEGACY an object {"pub":[...],"sub":[...],"all":[...]}; NULL for none or on
  * allocation failure. New reference. */
 json_t *token_emqx_acl(const char *scope, enum mqtt_claim mc);

@@ -1,0 +1,210 @@
+/* Unit tests for lib/client (authentication against the store) and lib/keys (rotation). */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <openssl/evp.h>
+#include "client.h"
+#include "keys.h"
+#include "secret.h"
+
+static char dir[] = "/tmp/tessera-client-XXXXXX";
+static char db[64];
+static store *s;
+static char secret[SECRET_TOKEN_LEN];
+
+static void add(const char *id, int is_public, int active)
+{
+	struct client c = {0};
+
+	c.client_id = (char *)id;
+	c.name = "";
+	c.redirect_uris = "";
+	c.grant_types = "client_credentials";
+	c.scope = "mqtt:pub:a/#";
+	c.is_public = is_public;
+	c.active = active;
+	c.refresh_rotation = 1;
+	if (!is_public)
+		ck_assert_int_eq(client_new_secret(&c, secret), TS_OK);
+	ck_assert_int_eq(store_client_add(s, &c), TS_OK);
+}
+
+static void setup(void)
+{
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(db, sizeof db, "%s/t.db", dir);
+	ck_assert_int_eq(store_open(db, 500, 1, &s), TS_OK);
+}
+
+static void teardown(void)
+{
+	char cmd[128];
+
+	store_close(s);
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	ck_assert_int_eq(system(cmd), 0);
+	strcpy(dir + strlen(dir) - 6, "XXXXXX");
+}
+
+static ts_err auth(const char *header, const char *body, char **claimed)
+{
+	struct form *f = NULL;
+	struct client *c = NULL;
+	const char *why;
+	ts_err rc;
+
+	ck_assert_int_eq(form_parse(body, strlen(body), &f, &why), TS_OK);
+	rc = client_authenticate(s, header, f, &c, claimed);
+	ck_assert(rc == TS_OK ? c != NULL : c == NULL);
+	store_client_free(c);
+	form_free(f);
+	return rc;
+}
+
+static char *basic_header(const char *id, const char *sec)
+{
+	char raw[256], *h = malloc(512);
+	int n = snprintf(raw, sizeof raw, "%s:%s", id, sec);
+
+	strcpy(h, "Basic ");
+	EVP_EncodeBlock((unsigned char *)h + 6, (const unsigned char *)raw, n);
+	return h;
+}
+
+START_TEST(test_basic_and_post)
+{
+	char body[256], *h, *claimed = NULL;
+
+	add("dev1", 0, 1);
+	h = basic_header("dev1", secret);
+	ck_assert_int_eq(auth(h, "grant_type=client_credentials", &claimed), TS_OK);
+	ck_assert_str_eq(claimed, "dev1");
+	free(claimed);
+	snprintf(body, sizeof body, "client_id=dev1&client_secret=%s", secret);
+	ck_assert_int_eq(auth(NULL, body, NULL), TS_OK);
+	/* both methods at once */
+	ck_assert_int_eq(auth(h, body, NULL), TS_INVALID_REQUEST);
+	ck_assert_int_eq(auth(h, "client_id=other", NULL), TS_INVALID_REQUEST);
+	ck_assert_int_eq(auth(h, "client_id=dev1", NULL), TS_OK);
+	free(h);
+}
+END_TEST
+
+START_TEST(test_failures)
+{
+	char body[256], *h;
+
+	add("dev1", 0, 1);
+	h = basic_header("dev1", "wrong");
+	ck_assert_int_eq(auth(h, "", NULL), TS_INVALID_CLIENT);
+	free(h);
+	h = basic_header("nobody", secret);
+	ck_assert_int_eq(auth(h, "", NULL), TS_INVALID_CLIENT);
+	free(h);
+	ck_assert_int_eq(auth(NULL, "", NULL), TS_INVALID_CLIENT);              /* nothing */
+	ck_assert_int_eq(auth(NULL, "client_id=dev1", NULL), TS_INVALID_CLIENT); /* no secret */
+	ck_assert_int_eq(auth(NULL, "client_id=dev1&client_secret=", NULL), TS_INVALID_CLIENT);
+	ck_assert_int_eq(auth("Basic %%%", "", NULL), TS_INVALID_CLIENT);
+	ck_assert_int_eq(auth("Bearer abc", "", NULL), TS_INVALID_CLIENT);
+	/* a prefix or extension of the secret is not the secret */
+	snprintf(body, sizeof body, "client_id=dev1&client_secret=%.20s", secret);
+	ck_assert_int_eq(auth(NULL, body, NULL), TS_INVALID_CLIENT);
+	snprintf(body, sizeof body, "client_id=dev1&client_secret=%sx", secret);
+	ck_assert_int_eq(auth(NULL, body, NULL), TS_INVALID_CLIENT);
+}
+END_TEST
+
+START_TEST(test_disabled_and_public)
+{
+	char body[256];
+
+	add("off", 0, 0);
+	snprintf(body, sizeof body, "client_id=off&client_secret=%s", secret);
+	ck_assert_int_eq(auth(NULL, body, NULL), TS_INVALID_CLIENT);
+	ck_assert_int_eq(store_client_set_active(s, "off", 1, 1), TS_OK);
+	ck_assert_int_eq(auth(NULL, body, NULL), TS_OK);
+	add("app", 1, 1);
+	ck_assert_int_eq(auth(NULL, "client_id=app", NULL), TS_OK);
+	ck_assert_int_eq(auth(NULL, "client_id=app&client_secret=x", NULL), TS_INVALID_CLIENT);
+}
+END_TEST
+
+START_TEST(test_secret_stored_hashed)
+{
+	struct client *c = NULL;
+	unsigned char h[32];
+
+	add("dev1", 0, 1);
+	ck_assert_uint_eq(strlen(secret), 43); /* 256 bits */
+	ck_assert_int_eq(store_client_get(s, "dev1", &c), TS_OK);
+	secret_sha256(secret, strlen(secret), h);
+	ck_assert(secret_equal(h, c->secret_hash, 32));
+	store_client_free(c);
+}
+END_TEST
+
+START_TEST(test_list_has)
+{
+	ck_assert(client_list_has("a b  c", "b"));
+	ck_assert(client_list_has("a b  c", "c"));
+	ck_assert(!client_list_has("ab c", "a"));
+	ck_assert(!client_list_has("", "a"));
+	ck_assert(!client_list_has(NULL, "a"));
+}
+END_TEST
+
+START_TEST(test_keys_rotate)
+{
+	struct keyring *ring = NULL;
+	char *k1 = NULL, *k2 = NULL, *again = NULL;
+
+	ck_assert_int_eq(keyring_load(s, 100, 60, &ring), TS_NOT_FOUND);
+	ck_assert_int_eq(keys_ensure(s, "ES256", 100, &k1), TS_OK);
+	ck_assert_int_eq(keys_ensure(s, "ES256", 100, &again), TS_OK);
+	ck_assert_str_eq(k1, again);                       /* idempotent */
+	ck_assert_int_eq(keys_rotate(s, "ES256", 200, &k2), TS_OK);
+	ck_assert_str_ne(k1, k2);
+	ck_assert_int_eq(keyring_load(s, 230, 60, &ring), TS_OK);
+	ck_assert_uint_eq(ring->n, 2);                     /* the old one is still published */
+	ck_assert_str_eq(jwt_key_kid(keyring_signer(ring)), k2);
+	ck_assert_ptr_nonnull(strstr(ring->jwks, k1));
+	ck_assert_ptr_null(strstr(ring->jwks, "\"d\""));   /* public parts only */
+	keyring_free(ring);
+	ck_assert_int_eq(keyring_load(s, 300, 60, &ring), TS_OK);
+	ck_assert_uint_eq(ring->n, 1);                     /* retired long enough ago: gone */
+	ck_assert_ptr_null(strstr(ring->jwks, k1));
+	keyring_free(ring);
+	free(k1);
+	free(k2);
+	free(again);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+	Suite *su = suite_create("client");
+	TCase *t = tcase_create("core");
+
+	tcase_add_checked_fixture(t, setup, teardown);
+	tcase_add_test(t, test_basic_and_post);
+	tcase_add_test(t, test_failures);
+	tcase_add_test(t, test_disabled_and_public);
+	tcase_add_test(t, test_secret_stored_hashed);
+	tcase_add_test(t, test_list_has);
+	tcase_add_test(t, test_keys_rotate);
+	suite_add_tcase(su, t);
+	return su;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? 1 : 0;
+}
