@@ -1,0 +1,741 @@
+/* jwt.c - compact JWS (RFC 7515) with ES256 and RS256 through OpenSSL 3, keys parsed once.
+ *
+ * A jwt_key holds a parsed EVP_PKEY and never changes after it is made, so many threads may sign
+ * and verify with it at once: each operation makes its own short-lived EVP_PKEY_CTX (the key is
+ * never re-parsed), hashes with the one-shot SHA256() and signs the digest. ES256 signatures go on
+ * the wire as the raw 64-byte R||S of RFC 7518 §3.4 and are converted from and to the DER that
+ * OpenSSL speaks here, without allocating. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <openssl/bio.h>
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/ec.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/objects.h>
+#include <openssl/param_build.h>
+#include <openssl/pem.h>
+#include <openssl/rsa.h>
+#include <openssl/sha.h>
+
+#include "b64.h"
+#include "jwt.h"
+
+#define JWT_MAX_TOKEN 16384     /* longest token jwt_verify looks at */
+#define JWT_RSA_MIN_BITS 2048
+#define JWT_RSA_MAX_BITS 8192   /* bounds the cost of a verify with a foreign JWK */
+#define JWT_RSA_MAX_E 8         /* bytes of a public exponent from a JWK */
+#define JWT_MAX_KID 256         /* longest kid accepted from a JWK */
+#define JWT_MAX_TYP 64          /* longest typ jwt_sign writes */
+#define JWT_ES256_SIG 64
+#define JWT_MAX_SIG (JWT_RSA_MAX_BITS / 8)
+#define JWT_PAYLOAD_STACK 2048  /* claims up to this size are serialised without malloc */
+
+enum jwt_alg { JWT_ES256, JWT_RS256 };
+
+static const struct {
+	const char *name;   /* JOSE alg */
+	const char *kty;    /* JWK kty */
+} jwt_algs[] = {
+	[JWT_ES256] = { "ES256", "EC" },
+	[JWT_RS256] = { "RS256", "RSA" },
+};
+
+struct jwt_key {
+	EVP_PKEY *pkey;
+	enum jwt_alg alg;
+	int priv;           /* 1 when pkey holds the private key */
+	size_t sig_len;     /* length of the raw JWS signature */
+	char *kid;
+	char *pub1, *pub2;  /* base64url public parts: EC x and y, or RSA n and e */
+};
+
+/* Headers that would let a token choose its own key or change how it is checked. */
+static const char *const jwt_banned_headers[] = { "jku", "x5u", "jwk", "x5c", "crit" };
+
+static int jwt_alg_lookup(const char *name, enum jwt_alg *alg)
+{
+	size_t i;
+
+	if (!name)
+		return -1;
+	for (i = 0; i < sizeof jwt_algs / sizeof jwt_algs[0]; i++) {
+		if (strcmp(name, jwt_algs[i].name) == 0) {
+			*alg = (enum jwt_alg)i;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/* A PEM passphrase callback that refuses, so an encrypted key fails instead of prompting. */
+static int jwt_no_passphrase(char *buf, int size, int rwflag, void *u)
+{
+	(void)buf;
+	(void)size;
+	(void)rwflag;
+	(void)u;
+	return -1;
+}
+
+/* 1 when pkey is a key alg can use: a P-256 key with a named curve for ES256, a PKCS#1 RSA key
+ * of 2048 to 8192 bits for RS256. */
+static int jwt_key_fits(EVP_PKEY *pkey, enum jwt_alg alg)
+{
+	char group[64];
+	int bits, nid;
+
+	if (alg == JWT_ES256) {
+		if (!EVP_PKEY_is_a(pkey, "EC"))
+			return 0;
+		if (!EVP_PKEY_get_group_name(pkey, group, sizeof group, NULL))
+			return 0;
+		nid = OBJ_txt2nid(group);
+		if (nid == NID_undef)
+			nid = EC_curve_nist2nid(group);
+		return nid == NID_X9_62_prime256v1 && EVP_PKEY_get_bits(pkey) == 256;
+	}
+	if (!EVP_PKEY_is_a(pkey, "RSA"))
+		return 0;
+	bits = EVP_PKEY_get_bits(pkey);
+	return bits >= JWT_RSA_MIN_BITS && bits <= JWT_RSA_MAX_BITS;
+}
+
+/* The base64url text of bn, left-padded with zeros to pad bytes (0: minimal length). */
+static char *jwt_bn_b64url(const BIGNUM *bn, int pad)
+{
+	unsigned char buf[JWT_MAX_SIG];
+	int n = pad ? pad : BN_num_bytes(bn);
+	char *s;
+
+	if (n <= 0 || n > (int)sizeof buf)
+		return NULL;
+	if (BN_bn2binpad(bn, buf, n) != n)
+		return NULL;
+	s = malloc(B64URL_LEN((size_t)n));
+	if (s)
+		b64url_encode(buf, (size_t)n, s);
+	return s;
+}
+
+/* Fills k->pub1 and k->pub2 with the public parts of k->pkey as a JWK writes them. */
+static ts_err jwt_key_pub_parts(struct jwt_key *k)
+{
+	BIGNUM *a = NULL, *b = NULL;
+	ts_err rc = TS_SERVER_ERROR;
+
+	if (k->alg == JWT_ES256) {
+		if (!EVP_PKEY_get_bn_param(k->pkey, OSSL_PKEY_PARAM_EC_PUB_X, &a) ||
+		    !EVP_PKEY_get_bn_param(k->pkey, OSSL_PKEY_PARAM_EC_PUB_Y, &b))
+			goto out;
+		k->pub1 = jwt_bn_b64url(a, 32);
+		k->pub2 = jwt_bn_b64url(b, 32);
+	} else {
+		if (!EVP_PKEY_get_bn_param(k->pkey, OSSL_PKEY_PARAM_RSA_N, &a) ||
+		    !EVP_PKEY_get_bn_param(k->pkey, OSSL_PKEY_PARAM_RSA_E, &b))
+			goto out;
+		k->pub1 = jwt_bn_b64url(a, 0);
+		k->pub2 = jwt_bn_b64url(b, 0);
+	}
+	if (k->pub1 && k->pub2)
+		rc = TS_OK;
+out:
+	BN_free(a);
+	BN_free(b);
+	return rc;
+}
+
+/* The RFC 7638 thumbprint of k: SHA-256 of the required members in lexical order, no spaces. */
+static ts_err jwt_key_thumbprint(const struct jwt_key *k, char **kid)
+{
+	unsigned char digest[SHA256_DIGEST_LENGTH];
+	size_t len = strlen(k->pub1) + strlen(k->pub2) + 64;
+	char *json = malloc(len);
+	int n;
+
+	if (!json)
+		return TS_SERVER_ERROR;
+	if (k->alg == JWT_ES256)
+		n = snprintf(json, len, "{\"crv\":\"P-256\",\"kty\":\"EC\",\"x\":\"%s\",\"y\":\"%s\"}",
+			     k->pub1, k->pub2);
+	else
+		n = snprintf(json, len, "{\"e\":\"%s\",\"kty\":\"RSA\",\"n\":\"%s\"}", k->pub2, k->pub1);
+	if (n < 0 || (size_t)n >= len) {
+		free(json);
+		return TS_SERVER_ERROR;
+	}
+	SHA256((const unsigned char *)json, (size_t)n, digest);
+	free(json);
+	*kid = malloc(B64URL_LEN(sizeof digest));
+	if (!*kid)
+		return TS_SERVER_ERROR;
+	b64url_encode(digest, sizeof digest, *kid);
+	return TS_OK;
+}
+
+/* Converts OpenSSL's DER ECDSA-Sig-Value for P-256 into the 64-byte R||S of RFC 7518 §3.4. */
+static int jwt_es256_from_der(const unsigned char *der, size_t n, unsigned char raw[64])
+{
+	size_t pos = 2, len;
+	int i;
+
+	if (n < 2 || der[0] != 0x30 || der[1] >= 0x80 || (size_t)der[1] + 2 != n)
+		return -1;
+	for (i = 0; i < 2; i++) {
+		if (pos + 2 > n || der[pos] != 0x02)
+			return -1;
+		len = der[pos + 1];
+		pos += 2;
+		if (len == 0 || len > 33 || pos + len > n)
+			return -1;
+		while (len > 0 && der[pos] == 0) {
+			pos++;
+			len--;
+		}
+		if (len > 32)
+			return -1;
+		memset(raw + 32 * i, 0, 32 - len);
+		memcpy(raw + 32 * i + 32 - len, der + pos, len);
+		pos += len;
+	}
+	return pos == n ? 0 : -1;
+}
+
+/* Writes one DER INTEGER holding the 32-byte big-endian unsigned v; returns its length. */
+static size_t jwt_der_int(const unsigned char *v, unsigned char *out)
+{
+	size_t skip = 0, len, o = 0;
+
+	while (skip < 31 && v[skip] == 0)
+		skip++;
+	len = 32 - skip;
+	out[o++] = 0x02;
+	out[o++] = (unsigned char)(len + (v[skip] & 0x80 ? 1 : 0));
+	if (v[skip] & 0x80)
+		out[o++] = 0;
+	memcpy(out + o, v + skip, len);
+	return o + len;
+}
+
+/* Converts a 64-byte R||S into DER (at most 72 bytes); returns the DER length. */
+static size_t jwt_es256_to_der(const unsigned char raw[64], unsigned char der[72])
+{
+	size_t n = 2;
+
+	n += jwt_der_int(raw, der + n);
+	n += jwt_der_int(raw + 32, der + n);
+	der[0] = 0x30;
+	der[1] = (unsigned char)(n - 2);
+	return n;
+}
+
+/* A fresh context for one sign or verify operation with k, with the JWS padding and digest. */
+static EVP_PKEY_CTX *jwt_pkey_ctx(const struct jwt_key *k, int sign)
+{
+	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, k->pkey, NULL);
+
+	if (!ctx)
+		return NULL;
+	if ((sign ? EVP_PKEY_sign_init(ctx) : EVP_PKEY_verify_init(ctx)) != 1)
+		goto fail;
+	if (k->alg == JWT_RS256 &&
+	    (EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING) != 1 ||
+	     EVP_PKEY_CTX_set_signature_md(ctx, EVP_sha256()) != 1))
+		goto fail;
+	return ctx;
+fail:
+	EVP_PKEY_CTX_free(ctx);
+	return NULL;
+}
+
+/* Signs msg with k into sig (k->sig_len bytes, the JWS form). */
+static ts_err jwt_raw_sign(const struct jwt_key *k, const void *msg, size_t n, unsigned char *sig)
+{
+	unsigned char digest[SHA256_DIGEST_LENGTH], der[JWT_MAX_SIG];
+	size_t len = sizeof der;
+	EVP_PKEY_CTX *ctx;
+	ts_err rc = TS_SERVER_ERROR;
+
+	if (!k->priv)
+		return TS_SERVER_ERROR;
+	SHA256(msg, n, digest);
+	ctx = jwt_pkey_ctx(k, 1);
+	if (!ctx || EVP_PKEY_sign(ctx, der, &len, digest, sizeof digest) != 1)
+		goto out;
+	if (k->alg == JWT_ES256) {
+		if (jwt_es256_from_der(der, len, sig) != 0)
+			goto out;
+	} else {
+		if (len != k->sig_len)
+			goto out;
+		memcpy(sig, der, len);
+	}
+	rc = TS_OK;
+out:
+	EVP_PKEY_CTX_free(ctx);
+	if (rc != TS_OK)
+		ERR_clear_error();
+	return rc;
+}
+
+/* Checks the JWS signature sig (n bytes) of msg; TS_INVALID_TOKEN when it does not match. */
+static ts_err jwt_raw_verify(const struct jwt_key *k, const void *msg, size_t msg_len,
+			     const unsigned char *sig, size_t n)
+{
+	unsigned char digest[SHA256_DIGEST_LENGTH], der[72];
+	const unsigned char *s = sig;
+	EVP_PKEY_CTX *ctx;
+	ts_err rc = TS_INVALID_TOKEN;
+	int ok;
+
+	if (n != k->sig_len)
+		return TS_INVALID_TOKEN;
+	if (k->alg == JWT_ES256) {
+		n = jwt_es256_to_der(sig, der);
+		s = der;
+	}
+	SHA256(msg, msg_len, digest);
+	ctx = jwt_pkey_ctx(k, 0);
+	if (!ctx) {
+		rc = TS_SERVER_ERROR;
+		goto out;
+	}
+	ok = EVP_PKEY_verify(ctx, s, n, digest, sizeof digest);
+	if (ok == 1)
+		rc = TS_OK;
+out:
+	EVP_PKEY_CTX_free(ctx);
+	if (rc != TS_OK)
+		ERR_clear_error();
+	return rc;
+}
+
+/* Wraps pkey (taking ownership, also on failure) into a key for alg; kid NULL means the
+ * thumbprint. */
+static ts_err jwt_key_wrap(EVP_PKEY *pkey, enum jwt_alg alg, int priv, const char *kid,
+			   jwt_key **out)
+{
+	struct jwt_key *k = calloc(1, sizeof *k);
+	ts_err rc = TS_SERVER_ERROR;
+
+	if (!k) {
+		EVP_PKEY_free(pkey);
+		return TS_SERVER_ERROR;
+	}
+	k->pkey = pkey;
+	k->alg = alg;
+	k->priv = priv;
+	k->sig_len = alg == JWT_ES256 ? JWT_ES256_SIG : (size_t)EVP_PKEY_get_size(pkey);
+	rc = jwt_key_pub_parts(k);
+	if (rc != TS_OK)
+		goto out;
+	if (kid) {
+		k->kid = strdup(kid);
+		if (!k->kid)
+			rc = TS_SERVER_ERROR;
+	} else {
+		rc = jwt_key_thumbprint(k, &k->kid);
+	}
+out:
+	if (rc != TS_OK) {
+		jwt_key_free(k);
+		k = NULL;
+	}
+	*out = k;
+	return rc;
+}
+
+ts_err jwt_key_generate(const char *alg, char **pem)
+{
+	enum jwt_alg a;
+	EVP_PKEY *pkey = NULL;
+	BIO *bio = NULL;
+	char *data;
+	long len;
+	ts_err rc = TS_SERVER_ERROR;
+
+	*pem = NULL;
+	if (jwt_alg_lookup(alg, &a) != 0)
+		return TS_INVALID_REQUEST;
+	if (a == JWT_ES256)
+		pkey = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	else
+		pkey = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)JWT_RSA_MIN_BITS);
+	if (!pkey)
+		goto out;
+	/* secmem: the buffer is wiped when the BIO is freed */
+	bio = BIO_new(BIO_s_secmem());
+	if (!bio || !PEM_write_bio_PrivateKey(bio, pkey, NULL, NULL, 0, NULL, NULL))
+		goto out;
+	len = BIO_get_mem_data(bio, &data);
+	if (len <= 0)
+		goto out;
+	*pem = malloc((size_t)len + 1);
+	if (!*pem)
+		goto out;
+	memcpy(*pem, data, (size_t)len);
+	(*pem)[len] = '\0';
+	rc = TS_OK;
+out:
+	BIO_free(bio);
+	EVP_PKEY_free(pkey);
+	if (rc != TS_OK)
+		ERR_clear_error();
+	return rc;
+}
+
+ts_err jwt_key_load(const char *alg, const char *pem, jwt_key **key)
+{
+	static const char probe[] = "tessera key self-test";
+	unsigned char sig[JWT_MAX_SIG];
+	enum jwt_alg a;
+	EVP_PKEY *pkey = NULL;
+	BIO *bio;
+	ts_err rc;
+
+	*key = NULL;
+	if (jwt_alg_lookup(alg, &a) != 0 || !pem)
+		return TS_INVALID_REQUEST;
+	bio = BIO_new_mem_buf(pem, -1);
+	if (!bio)
+		return TS_SERVER_ERROR;
+	pkey = PEM_read_bio_PrivateKey(bio, NULL, jwt_no_passphrase, NULL);
+	BIO_free(bio);
+	if (!pkey || !jwt_key_fits(pkey, a)) {
+		EVP_PKEY_free(pkey);
+		ERR_clear_error();
+		return TS_INVALID_REQUEST;
+	}
+	rc = jwt_key_wrap(pkey, a, 1, NULL, key);
+	if (rc != TS_OK)
+		return rc;
+	/* A pairwise check: the private half must match the public half that the kid names. */
+	rc = jwt_raw_sign(*key, probe, sizeof probe - 1, sig);
+	if (rc == TS_OK && jwt_raw_verify(*key, probe, sizeof probe - 1, sig, (*key)->sig_len) != TS_OK)
+		rc = TS_INVALID_REQUEST;
+	if (rc != TS_OK) {
+		jwt_key_free(*key);
+		*key = NULL;
+	}
+	return rc;
+}
+
+/* Decodes the base64url member name of jwk into buf (size bytes, already known to fit) and
+ * returns its length, or -1 when it is missing, too long or malformed. */
+static long jwt_jwk_bytes(const json_t *jwk, const char *name, unsigned char *buf, size_t size)
+{
+	const char *s = json_string_value(json_object_get(jwk, name));
+	size_t n;
+
+	if (!s)
+		return -1;
+	n = strlen(s);
+	if (n == 0 || n / 4 * 3 + 3 > size)
+		return -1;
+	return b64url_decode(s, n, buf);
+}
+
+static EVP_PKEY *jwt_pkey_fromdata(const char *type, OSSL_PARAM *params)
+{
+	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, type, NULL);
+	EVP_PKEY *pkey = NULL;
+
+	if (!ctx || EVP_PKEY_fromdata_init(ctx) != 1 ||
+	    EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_PUBLIC_KEY, params) != 1)
+		pkey = NULL;
+	EVP_PKEY_CTX_free(ctx);
+	if (pkey) {
+		ctx = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL);
+		if (!ctx || EVP_PKEY_public_check(ctx) != 1) {
+			EVP_PKEY_free(pkey);
+			pkey = NULL;
+		}
+		EVP_PKEY_CTX_free(ctx);
+	}
+	return pkey;
+}
+
+static EVP_PKEY *jwt_jwk_ec(const json_t *jwk)
+{
+	unsigned char point[1 + 32 + 32 + 3];
+	char group[] = "prime256v1";
+	OSSL_PARAM params[3];
+	const char *crv = json_string_value(json_object_get(jwk, "crv"));
+
+	if (!crv || strcmp(crv, "P-256") != 0)
+		return NULL;
+	/* RFC 7518 §6.2.1.2: x and y are the full 32 bytes, never shortened */
+	point[0] = 0x04;
+	if (jwt_jwk_bytes(jwk, "x", point + 1, 35) != 32 ||
+	    jwt_jwk_bytes(jwk, "y", point + 33, 35) != 32)
+		return NULL;
+	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, group, 0);
+	params[1] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, point, 65);
+	params[2] = OSSL_PARAM_construct_end();
+	return jwt_pkey_fromdata("EC", params);
+}
+
+static EVP_PKEY *jwt_jwk_rsa(const json_t *jwk)
+{
+	unsigned char nbuf[JWT_MAX_SIG + 3], ebuf[JWT_RSA_MAX_E + 3];
+	long nl, el;
+	BIGNUM *n = NULL, *e = NULL;
+	OSSL_PARAM_BLD *bld = NULL;
+	OSSL_PARAM *params = NULL;
+	EVP_PKEY *pkey = NULL;
+
+	nl = jwt_jwk_bytes(jwk, "n", nbuf, sizeof nbuf);
+	el = jwt_jwk_bytes(jwk, "e", ebuf, sizeof ebuf);
+	if (nl <= 0 || el <= 0 || nl > JWT_MAX_SIG || el > JWT_RSA_MAX_E)
+		return NULL;
+	n = BN_bin2bn(nbuf, (int)nl, NULL);
+	e = BN_bin2bn(ebuf, (int)el, NULL);
+	bld = OSSL_PARAM_BLD_new();
+	if (!n || !e || !bld || !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, n) ||
+	    !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, e))
+		goto out;
+	params = OSSL_PARAM_BLD_to_param(bld);
+	if (params)
+		pkey = jwt_pkey_fromdata("RSA", params);
+out:
+	OSSL_PARAM_free(params);
+	OSSL_PARAM_BLD_free(bld);
+	BN_free(n);
+	BN_free(e);
+	return pkey;
+}
+
+ts_err jwt_key_from_jwk(const json_t *jwk, jwt_key **key)
+{
+	const char *kty, *kid, *alg, *use;
+	enum jwt_alg a;
+	EVP_PKEY *pkey;
+
+	*key = NULL;
+	if (!json_is_object(jwk))
+		return TS_INVALID_REQUEST;
+	kty = json_string_value(json_object_get(jwk, "kty"));
+	kid = json_string_value(json_object_get(jwk, "kid"));
+	if (!kty || !kid || !*kid || strlen(kid) > JWT_MAX_KID)
+		return TS_INVALID_REQUEST;
+	if (strcmp(kty, "EC") == 0)
+		a = JWT_ES256;
+	else if (strcmp(kty, "RSA") == 0)
+		a = JWT_RS256;
+	else
+		return TS_INVALID_REQUEST;
+	if (json_object_get(jwk, "alg")) {
+		alg = json_string_value(json_object_get(jwk, "alg"));
+		if (!alg || strcmp(alg, jwt_algs[a].name) != 0)
+			return TS_INVALID_REQUEST;
+	}
+	if (json_object_get(jwk, "use")) {
+		use = json_string_value(json_object_get(jwk, "use"));
+		if (!use || strcmp(use, "sig") != 0)
+			return TS_INVALID_REQUEST;
+	}
+	pkey = a == JWT_ES256 ? jwt_jwk_ec(jwk) : jwt_jwk_rsa(jwk);
+	if (!pkey || !jwt_key_fits(pkey, a)) {
+		EVP_PKEY_free(pkey);
+		ERR_clear_error();
+		return TS_INVALID_REQUEST;
+	}
+	return jwt_key_wrap(pkey, a, 0, kid, key);
+}
+
+void jwt_key_free(jwt_key *key)
+{
+	if (!key)
+		return;
+	EVP_PKEY_free(key->pkey);
+	free(key->kid);
+	free(key->pub1);
+	free(key->pub2);
+	free(key);
+}
+
+const char *jwt_key_kid(const jwt_key *key)
+{
+	return key->kid;
+}
+
+const char *jwt_key_alg(const jwt_key *key)
+{
+	return jwt_algs[key->alg].name;
+}
+
+json_t *jwt_key_public_jwk(const jwt_key *key)
+{
+	if (key->alg == JWT_ES256)
+		return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "kty", "EC", "crv", "P-256",
+				 "x", key->pub1, "y", key->pub2, "kid", key->kid,
+				 "alg", jwt_algs[key->alg].name, "use", "sig");
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "kty", "RSA", "n", key->pub1,
+			 "e", key->pub2, "kid", key->kid, "alg", jwt_algs[key->alg].name,
+			 "use", "sig");
+}
+
+/* 1 when typ can go into the header as it is: 1 to 64 printable ASCII characters other than
+ * '"' and '\\' (media type names never need escaping). */
+static int jwt_typ_ok(const char *typ)
+{
+	size_t i;
+
+	for (i = 0; typ[i]; i++)
+		if (i >= JWT_MAX_TYP || typ[i] <= 0x20 || typ[i] >= 0x7f || typ[i] == '"' ||
+		    typ[i] == '\\')
+			return 0;
+	return i > 0;
+}
+
+ts_err jwt_sign(const jwt_key *key, const char *typ, const json_t *claims, char **out)
+{
+	char header[128 + JWT_MAX_TYP], pstack[JWT_PAYLOAD_STACK];
+	char *payload = pstack, *tok = NULL;
+	unsigned char sig[JWT_MAX_SIG];
+	size_t hlen, plen, pos, cap;
+	int n;
+	ts_err rc = TS_SERVER_ERROR;
+
+	*out = NULL;
+	if (!key || !key->priv || !json_is_object(claims) || (typ && !jwt_typ_ok(typ)))
+		return TS_SERVER_ERROR;
+	if (typ)
+		n = snprintf(header, sizeof header, "{\"alg\":\"%s\",\"typ\":\"%s\",\"kid\":\"%s\"}",
+			     jwt_algs[key->alg].name, typ, key->kid);
+	else
+		n = snprintf(header, sizeof header, "{\"alg\":\"%s\",\"kid\":\"%s\"}",
+			     jwt_algs[key->alg].name, key->kid);
+	if (n < 0 || (size_t)n >= sizeof header)
+		return TS_SERVER_ERROR;
+	hlen = (size_t)n;
+	plen = json_dumpb(claims, pstack, sizeof pstack, JSON_COMPACT);
+	if (plen == 0)
+		return TS_SERVER_ERROR;
+	if (plen > sizeof pstack) {
+		payload = malloc(plen);
+		if (!payload || json_dumpb(claims, payload, plen, JSON_COMPACT) != plen)
+			goto out;
+	}
+	/* each B64URL_LEN counts one byte more than needed: room for the two dots and the NUL */
+	cap = B64URL_LEN(hlen) + B64URL_LEN(plen) + B64URL_LEN(key->sig_len);
+	tok = malloc(cap);
+	if (!tok)
+		goto out;
+	pos = b64url_encode(header, hlen, tok);
+	tok[pos++] = '.';
+	pos += b64url_encode(payload, plen, tok + pos);
+	rc = jwt_raw_sign(key, tok, pos, sig);
+	if (rc != TS_OK)
+		goto out;
+	tok[pos++] = '.';
+	b64url_encode(sig, key->sig_len, tok + pos);
+	*out = tok;
+	tok = NULL;
+out:
+	if (payload != pstack)
+		free(payload);
+	free(tok);
+	return rc;
+}
+
+/* Strips a leading "application/" (any case) from a media type. */
+static const char *jwt_media_subtype(const char *s)
+{
+	static const char prefix[] = "application/";
+
+	if (strncasecmp(s, prefix, sizeof prefix - 1) == 0)
+		return s + sizeof prefix - 1;
+	return s;
+}
+
+/* Decodes one base64url segment of a token into buf and parses it as a JSON object. */
+static json_t *jwt_segment_object(const char *seg, size_t n, unsigned char *buf)
+{
+	json_error_t jerr;
+	json_t *obj;
+	long len = b64url_decode(seg, n, buf);
+
+	if (len <= 0)
+		return NULL;
+	obj = json_loadb((const char *)buf, (size_t)len, JSON_REJECT_DUPLICATES, &jerr);
+	if (obj && !json_is_object(obj)) {
+		json_decref(obj);
+		obj = NULL;
+	}
+	return obj;
+}
+
+ts_err jwt_verify(const jwt_key *const *keys, size_t n, const char *token, const char *typ,
+                  json_t **claims)
+{
+	const char *dot1, *dot2, *end, *alg, *kid, *htyp;
+	const jwt_key *key = NULL;
+	unsigned char *buf = NULL;
+	json_t *header = NULL, *payload = NULL;
+	size_t len, i;
+	long slen;
+	ts_err rc = TS_INVALID_TOKEN;
+
+	*claims = NULL;
+	if (!token)
+		return TS_INVALID_TOKEN;
+	len = strnlen(token, JWT_MAX_TOKEN + 1);
+	if (len > JWT_MAX_TOKEN)
+		return TS_INVALID_TOKEN;
+	end = token + len;
+	dot1 = memchr(token, '.', len);
+	if (!dot1)
+		return TS_INVALID_TOKEN;
+	dot2 = memchr(dot1 + 1, '.', (size_t)(end - dot1 - 1));
+	if (!dot2 || memchr(dot2 + 1, '.', (size_t)(end - dot2 - 1)))
+		return TS_INVALID_TOKEN;
+	buf = malloc(len / 4 * 3 + 4);
+	if (!buf)
+		return TS_SERVER_ERROR;
+
+	header = jwt_segment_object(token, (size_t)(dot1 - token), buf);
+	if (!header)
+		goto out;
+	for (i = 0; i < sizeof jwt_banned_headers / sizeof jwt_banned_headers[0]; i++)
+		if (json_object_get(header, jwt_banned_headers[i]))
+			goto out;
+	alg = json_string_value(json_object_get(header, "alg"));
+	kid = json_string_value(json_object_get(header, "kid"));
+	if (!alg || !kid)
+		goto out;
+	for (i = 0; i < n && !key; i++)
+		if (keys[i] && strcmp(keys[i]->kid, kid) == 0)
+			key = keys[i];
+	/* the key decides the algorithm; the header may only agree with it */
+	if (!key || strcmp(alg, jwt_algs[key->alg].name) != 0)
+		goto out;
+	if (typ) {
+		htyp = json_string_value(json_object_get(header, "typ"));
+		if (!htyp || strcasecmp(jwt_media_subtype(htyp), jwt_media_subtype(typ)) != 0)
+			goto out;
+	}
+
+	slen = b64url_decode(dot2 + 1, (size_t)(end - dot2 - 1), buf);
+	if (slen < 0)
+		goto out;
+	rc = jwt_raw_verify(key, token, (size_t)(dot2 - token), buf, (size_t)slen);
+	if (rc != TS_OK)
+		goto out;
+
+	rc = TS_INVALID_TOKEN;
+	payload = jwt_segment_object(dot1 + 1, (size_t)(dot2 - dot1 - 1), buf);
+	if (!payload)
+		goto out;
+	*claims = payload;
+	rc = TS_OK;
+out:
+	json_decref(header);
+	free(buf);
+	return rc;
+}
