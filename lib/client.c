@@ -1,8 +1,100 @@
 /* client.c - client authentication. */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include "client.h"
 #include "secret.h"
+
+/* The cache: direct-mapped slots by a hash of the client id, each with its own lock, valid while
+ * their generation is the current one. Bounded, so a million clients cost no more memory. */
+#define CACHE_SLOTS 4096
+
+static struct slot {
+	pthread_mutex_t mu;
+	struct client *c;
+	uint64_t gen;
+} cache[CACHE_SLOTS];
+static atomic_uint_fast64_t generation = 1;
+static pthread_once_t cache_once = PTHREAD_ONCE_INIT;
+
+static void cache_init(void)
+{
+	size_t i;
+
+	for (i = 0; i < CACHE_SLOTS; i++)
+		pthread_mutex_init(&cache[i].mu, NULL);
+}
+
+void client_cache_invalidate(void)
+{
+	size_t i;
+
+	atomic_fetch_add(&generation, 1);
+	pthread_once(&cache_once, cache_init);
+	for (i = 0; i < CACHE_SLOTS; i++) {
+		pthread_mutex_lock(&cache[i].mu);
+		store_client_free(cache[i].c);
+		cache[i].c = NULL;
+		pthread_mutex_unlock(&cache[i].mu);
+	}
+}
+
+static struct client *client_dup(const struct client *c)
+{
+	struct client *d = malloc(sizeof *d);
+
+	if (!d)
+		return NULL;
+	*d = *c;
+	d->client_id = strdup(c->client_id);
+	d->name = strdup(c->name);
+	d->redirect_uris = strdup(c->redirect_uris);
+	d->grant_types = strdup(c->grant_types);
+	d->scope = strdup(c->scope);
+	if (!d->client_id || !d->name || !d->redirect_uris || !d->grant_types || !d->scope) {
+		store_client_free(d);
+		return NULL;
+	}
+	return d;
+}
+
+ts_err client_get(store *s, const char *client_id, struct client **out)
+{
+	uint64_t h = 1469598103934665603u, gen = atomic_load(&generation);
+	const char *p;
+	struct slot *sl;
+	struct client *c = NULL;
+	ts_err rc;
+
+	for (p = client_id; *p; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211u;
+	pthread_once(&cache_once, cache_init);
+	sl = &cache[h % CACHE_SLOTS];
+	pthread_mutex_lock(&sl->mu);
+	if (sl->c && sl->gen == gen && strcmp(sl->c->client_id, client_id) == 0)
+		c = client_dup(sl->c);
+	pthread_mutex_unlock(&sl->mu);
+	if (c) {
+		*out = c;
+		return TS_OK;
+	}
+	rc = store_client_get(s, client_id, out);
+	if (rc != TS_OK)
+		return rc;
+	c = client_dup(*out);
+	pthread_mutex_lock(&sl->mu);
+	if (c && atomic_load(&generation) == gen) {
+		store_client_free(sl->c);
+		sl->c = c;
+		sl->gen = gen;
+		c = NULL;
+	}
+	pthread_mutex_unlock(&sl->mu);
+	store_client_free(c);
+	return TS_OK;
+}
 
 int client_list_has(const char *list, const char *word)
 {
@@ -66,7 +158,7 @@ ts_err client_authenticate(store *s, const char *authorization, const struct for
 		goto out;
 	if (id_out)
 		*id_out = strdup(id);
-	rc = store_client_get(s, id, &c);
+	rc = client_get(s, id, &c);
 	if (rc == TS_NOT_FOUND)
 		rc = TS_INVALID_CLIENT;
 	if (rc != TS_INVALID_CLIENT && rc != TS_OK)

@@ -17,6 +17,13 @@
 ts_err client_authenticate(store *s, const char *authorization, const struct form *f,
                            struct client **out, char **id_out);
 
+/* The client with this id, from a process-wide cache of recent look-ups or from the store.
+ * *out is the caller's copy (store_client_free). TS_NOT_FOUND when there is none. The cache is
+ * emptied by client_cache_invalidate: call it after any write to clients (the daemon also calls it
+ * when the database was changed by another process, see store_data_version). */
+ts_err client_get(store *s, const char *client_id, struct client **out);
+void client_cache_invalidate(void);
+
 /* 1 when the space-separated list holds word exactly, else 0. */
 int client_list_has(const char *list, const char *word);
 

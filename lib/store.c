@@ -21,6 +21,7 @@ enum stmt_id {
 	ST_COMMIT,
 	ST_ROLLBACK,
 	ST_USER_VERSION,
+	ST_DATA_VERSION,
 	ST_CLIENT_GET,
 	ST_CLIENT_ADD,
 	ST_CLIENT_SET_ACTIVE,
@@ -52,6 +53,7 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_COMMIT] = "COMMIT",
 	[ST_ROLLBACK] = "ROLLBACK",
 	[ST_USER_VERSION] = "PRAGMA user_version",
+	[ST_DATA_VERSION] = "PRAGMA data_version",
 	[ST_CLIENT_GET] = "SELECT " CLIENT_COLS " FROM clients WHERE client_id = ?1",
 	[ST_CLIENT_ADD] = "INSERT INTO clients (" CLIENT_COLS ") "
 		"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
@@ -452,6 +454,21 @@ int store_schema_version(store *s)
 int store_schema_latest(void)
 {
 	return schema_sql_count;
+}
+
+ts_err store_data_version(store *s, int64_t *v)
+{
+	sqlite3_stmt *st;
+	ts_err e;
+
+	if ((e = stmt_get(s, ST_DATA_VERSION, &st)))
+		return e;
+	if (!(e = stmt_row(st)))
+		*v = sqlite3_column_int64(st, 0);
+	else if (e == TS_NOT_FOUND)
+		e = TS_SERVER_ERROR;
+	stmt_done(st);
+	return e;
 }
 
 /* --- records --- */

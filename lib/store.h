@@ -58,6 +58,11 @@ void store_close(store *s); /* NULL is fine */
 int store_schema_version(store *s);
 int store_schema_latest(void);
 
+/* PRAGMA data_version: *v changes between two calls on the same store exactly when another
+ * connection (another thread's or process's) committed a change in between. The daemon polls it
+ * to drop its caches after `tessera client ...` changed the database. */
+ts_err store_data_version(store *s, int64_t *v);
+
 /* Frees a record and its strings (wiping secrets); NULL is fine. */
 void store_client_free(struct client *c);
 void store_user_free(struct user *u);

@@ -60,7 +60,7 @@ static ts_err still_active(store *s, const json_t *claims, int *active)
 	rc = store_is_revoked(s, claim(claims, "jti"), &revoked);
 	if (rc != TS_OK || revoked)
 		return rc;
-	rc = store_client_get(s, claim(claims, "client_id"), &c);
+	rc = client_get(s, claim(claims, "client_id"), &c);
 	if (rc == TS_NOT_FOUND)
 		return TS_OK;
 	if (rc == TS_OK)

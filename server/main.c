@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include "cli.h"
+#include "client.h"
 #include "keys.h"
 #include "token.h"
 #include "server.h"
@@ -57,14 +58,27 @@ static void keys_refresh(struct server *srv, store *s)
 	fprintf(stderr, "tessera: now signing with key %s\n", jwt_key_kid(keyring_signer(ring)));
 }
 
+/* Drops the in-memory caches when another connection changed the database (the CLI, or this
+ * daemon's own workers), so a disabled or removed client is refused within one poll. */
+static void caches_refresh(store *s, int64_t *data_version)
+{
+	int64_t v;
+
+	if (store_data_version(s, &v) != TS_OK || v == *data_version)
+		return;
+	*data_version = v;
+	client_cache_invalidate();
+}
+
 static int serve(int argc, char **argv, struct config *cfg)
 {
 	struct server srv = {0};
 	store *s = NULL;
 	sigset_t set;
 	int i, sig, rc = 1, ticks = 0;
+	int64_t data_version = 0;
 	char *why = NULL;
-	struct timespec second = {1, 0};
+	struct timespec poll = {0, 100 * 1000 * 1000};
 
 	for (i = 0; i < argc; i++) {
 		const char *key = NULL;
@@ -110,11 +124,13 @@ static int serve(int argc, char **argv, struct config *cfg)
 	fprintf(stderr, "tessera: listening on %s, issuer %s, database %s\n", cfg->listen,
 	        cfg->issuer, cfg->db_path);
 	for (;;) {
-		sig = sigtimedwait(&set, NULL, &second);
+		sig = sigtimedwait(&set, NULL, &poll);
 		if (sig == SIGTERM || sig == SIGINT)
 			break;
-		keys_refresh(&srv, s);
-		if (++ticks % 3600 == 0) {
+		caches_refresh(s, &data_version);
+		if (++ticks % 10 == 0)
+			keys_refresh(&srv, s);
+		if (ticks % 36000 == 0) {
 			store_revocations_purge(s, http_now());
 			store_key_prune(s, http_now() - key_keep(cfg));
 		}
@@ -124,6 +140,7 @@ static int serve(int argc, char **argv, struct config *cfg)
 	rc = 0;
 out:
 	token_cache_clear();
+	client_cache_invalidate();
 	keyring_free(srv.ring);
 	free(srv.discovery);
 	store_close(s);

@@ -43,6 +43,7 @@ static void teardown(void)
 	char cmd[128];
 
 	store_close(s);
+	client_cache_invalidate();
 	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
 	ck_assert_int_eq(system(cmd), 0);
 	strcpy(dir + strlen(dir) - 6, "XXXXXX");
@@ -124,6 +125,7 @@ START_TEST(test_disabled_and_public)
 	snprintf(body, sizeof body, "client_id=off&client_secret=%s", secret);
 	ck_assert_int_eq(auth(NULL, body, NULL), TS_INVALID_CLIENT);
 	ck_assert_int_eq(store_client_set_active(s, "off", 1, 1), TS_OK);
+	client_cache_invalidate(); /* what the daemon does on a change */
 	ck_assert_int_eq(auth(NULL, body, NULL), TS_OK);
 	add("app", 1, 1);
 	ck_assert_int_eq(auth(NULL, "client_id=app", NULL), TS_OK);
@@ -142,6 +144,35 @@ START_TEST(test_secret_stored_hashed)
 	secret_sha256(secret, strlen(secret), h);
 	ck_assert(secret_equal(h, c->secret_hash, 32));
 	store_client_free(c);
+}
+END_TEST
+
+START_TEST(test_cache)
+{
+	struct client *c = NULL;
+	int64_t v1, v2;
+	store *other;
+
+	add("dev1", 0, 1);
+	ck_assert_int_eq(client_get(s, "dev1", &c), TS_OK);
+	ck_assert(c->active);
+	store_client_free(c);
+	ck_assert_int_eq(client_get(s, "nobody", &c), TS_NOT_FOUND);
+	/* a change by another connection: visible in data_version, served stale until invalidated */
+	ck_assert_int_eq(store_data_version(s, &v1), TS_OK);
+	ck_assert_int_eq(store_open(db, 500, 1, &other), TS_OK);
+	ck_assert_int_eq(store_client_set_active(other, "dev1", 0, 5), TS_OK);
+	store_close(other);
+	ck_assert_int_eq(store_data_version(s, &v2), TS_OK);
+	ck_assert_int_ne(v1, v2);
+	ck_assert_int_eq(client_get(s, "dev1", &c), TS_OK);
+	ck_assert(c->active);
+	store_client_free(c);
+	client_cache_invalidate();
+	ck_assert_int_eq(client_get(s, "dev1", &c), TS_OK);
+	ck_assert(!c->active);
+	store_client_free(c);
+	client_cache_invalidate();
 }
 END_TEST
 
@@ -192,6 +223,7 @@ static Suite *suite(void)
 	tcase_add_test(t, test_failures);
 	tcase_add_test(t, test_disabled_and_public);
 	tcase_add_test(t, test_secret_stored_hashed);
+	tcase_add_test(t, test_cache);
 	tcase_add_test(t, test_list_has);
 	tcase_add_test(t, test_keys_rotate);
 	suite_add_tcase(su, t);
