@@ -593,17 +593,17 @@ static int jwt_typ_ok(const char *typ)
 	return i > 0;
 }
 
-ts_err jwt_sign(const jwt_key *key, const char *typ, const json_t *claims, char **out)
+ts_err jwt_sign_payload(const jwt_key *key, const char *typ, const char *payload, size_t plen,
+                        char **out)
 {
-	char header[128 + JWT_MAX_TYP], pstack[JWT_PAYLOAD_STACK];
-	char *payload = pstack, *tok = NULL;
+	char header[128 + JWT_MAX_TYP], *tok;
 	unsigned char sig[JWT_MAX_SIG];
-	size_t hlen, plen, pos, cap;
+	size_t hlen, pos, cap;
 	int n;
-	ts_err rc = TS_SERVER_ERROR;
+	ts_err rc;
 
 	*out = NULL;
-	if (!key || !key->priv || !json_is_object(claims) || (typ && !jwt_typ_ok(typ)))
+	if (!key || !key->priv || !payload || (typ && !jwt_typ_ok(typ)))
 		return TS_SERVER_ERROR;
 	if (typ)
 		n = snprintf(header, sizeof header, "{\"alg\":\"%s\",\"typ\":\"%s\",\"kid\":\"%s\"}",
@@ -614,6 +614,34 @@ ts_err jwt_sign(const jwt_key *key, const char *typ, const json_t *claims, char 
 	if (n < 0 || (size_t)n >= sizeof header)
 		return TS_SERVER_ERROR;
 	hlen = (size_t)n;
+	/* each B64URL_LEN counts one byte more than needed: room for the two dots and the NUL */
+	cap = B64URL_LEN(hlen) + B64URL_LEN(plen) + B64URL_LEN(key->sig_len);
+	tok = malloc(cap);
+	if (!tok)
+		return TS_SERVER_ERROR;
+	pos = b64url_encode(header, hlen, tok);
+	tok[pos++] = '.';
+	pos += b64url_encode(payload, plen, tok + pos);
+	rc = jwt_raw_sign(key, tok, pos, sig);
+	if (rc != TS_OK) {
+		free(tok);
+		return rc;
+	}
+	tok[pos++] = '.';
+	b64url_encode(sig, key->sig_len, tok + pos);
+	*out = tok;
+	return TS_OK;
+}
+
+ts_err jwt_sign(const jwt_key *key, const char *typ, const json_t *claims, char **out)
+{
+	char pstack[JWT_PAYLOAD_STACK], *payload = pstack;
+	size_t plen;
+	ts_err rc = TS_SERVER_ERROR;
+
+	*out = NULL;
+	if (!json_is_object(claims))
+		return TS_SERVER_ERROR;
 	plen = json_dumpb(claims, pstack, sizeof pstack, JSON_COMPACT);
 	if (plen == 0)
 		return TS_SERVER_ERROR;
@@ -622,25 +650,10 @@ ts_err jwt_sign(const jwt_key *key, const char *typ, const json_t *claims, char 
 		if (!payload || json_dumpb(claims, payload, plen, JSON_COMPACT) != plen)
 			goto out;
 	}
-	/* each B64URL_LEN counts one byte more than needed: room for the two dots and the NUL */
-	cap = B64URL_LEN(hlen) + B64URL_LEN(plen) + B64URL_LEN(key->sig_len);
-	tok = malloc(cap);
-	if (!tok)
-		goto out;
-	pos = b64url_encode(header, hlen, tok);
-	tok[pos++] = '.';
-	pos += b64url_encode(payload, plen, tok + pos);
-	rc = jwt_raw_sign(key, tok, pos, sig);
-	if (rc != TS_OK)
-		goto out;
-	tok[pos++] = '.';
-	b64url_encode(sig, key->sig_len, tok + pos);
-	*out = tok;
-	tok = NULL;
+	rc = jwt_sign_payload(key, typ, payload, plen, out);
 out:
 	if (payload != pstack)
 		free(payload);
-	free(tok);
 	return rc;
 }
 

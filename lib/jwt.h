@@ -38,6 +38,11 @@ json_t *jwt_key_public_jwk(const jwt_key *key);
  * *out is malloc'd (caller frees). Thread-safe for a shared key. */
 ts_err jwt_sign(const jwt_key *key, const char *typ, const json_t *claims, char **out);
 
+/* The same for a payload already serialised: plen bytes of a JSON object, which the caller
+ * guarantees is well formed (the hot path writes it with jbuf). */
+ts_err jwt_sign_payload(const jwt_key *key, const char *typ, const char *payload, size_t plen,
+                        char **out);
+
 /* Verifies a compact JWS against the key among keys[0..n-1] whose kid equals the header's kid,
  * with that key's algorithm only: a header alg other than the key's, "none", a missing or unknown
  * kid, jku/x5u/jwk/crit headers, a bad signature, an overlong token (> 16 KiB) or malformed

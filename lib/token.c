@@ -3,34 +3,63 @@
 #include <stdlib.h>
 #include <string.h>
 #include "scope.h"
+#include "jbuf.h"
 #include "secret.h"
 #include "token.h"
 
 ts_err token_access_sign(const jwt_key *key, struct access_token *t, enum mqtt_claim mc,
                          char **jwt)
 {
-	json_t *c;
+	struct jbuf b = {0};
+	json_t *acl = NULL;
+	char *payload, *acl_text = NULL;
+	size_t len;
 	ts_err rc;
 
 	*jwt = NULL;
 	rc = secret_random(t->jti, 16);
 	if (rc != TS_OK)
 		return rc;
-	c = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:s}", "iss", t->iss, "sub", t->sub,
-	              "aud", t->aud, "client_id", t->client_id, "scope", t->scope, "iat",
-	              (json_int_t)t->iat, "exp", (json_int_t)t->exp, "jti", t->jti);
-	if (!c)
+	if (mc != MQTT_CLAIM_NONE) {
+		acl = token_emqx_acl(t->scope, mc);
+		acl_text = acl ? json_dumps(acl, JSON_COMPACT) : NULL;
+		json_decref(acl);
+		if (!acl_text)
+			return TS_SERVER_ERROR;
+	}
+	jbuf_raw(&b, "{", 1);
+	jbuf_key(&b, "iss", 1);
+	jbuf_str(&b, t->iss);
+	jbuf_key(&b, "sub", 0);
+	jbuf_str(&b, t->sub);
+	jbuf_key(&b, "aud", 0);
+	jbuf_str(&b, t->aud);
+	jbuf_key(&b, "client_id", 0);
+	jbuf_str(&b, t->client_id);
+	if (t->username) {
+		jbuf_key(&b, "username", 0);
+		jbuf_str(&b, t->username);
+	}
+	jbuf_key(&b, "scope", 0);
+	jbuf_str(&b, t->scope);
+	jbuf_key(&b, "iat", 0);
+	jbuf_int(&b, t->iat);
+	jbuf_key(&b, "exp", 0);
+	jbuf_int(&b, t->exp);
+	jbuf_key(&b, "jti", 0);
+	jbuf_str(&b, t->jti);
+	if (acl_text) {
+		jbuf_key(&b, "acl", 0);
+		jbuf_raw(&b, acl_text, strlen(acl_text));
+		free(acl_text);
+	}
+	jbuf_raw(&b, "}", 1);
+	payload = jbuf_take(&b, &len);
+	if (!payload)
 		return TS_SERVER_ERROR;
-	if (t->username && json_object_set_new(c, "username", json_string(t->username)))
-		goto oom;
-	if (mc != MQTT_CLAIM_NONE && json_object_set_new(c, "acl", token_emqx_acl(t->scope, mc)))
-		goto oom;
-	rc = jwt_sign(key, "at+jwt", c, jwt);
-	json_decref(c);
+	rc = jwt_sign_payload(key, "at+jwt", payload, len, jwt);
+	free(payload);
 	return rc;
-oom:
-	json_decref(c);
-	return TS_SERVER_ERROR;
 }
 
 json_t *token_emqx_acl(const char *scope, enum mqtt_claim mc)

@@ -1,6 +1,7 @@
 /* reply.c - the only place responses are made. Every handler ends in exactly one reply_*. */
 #include <stdlib.h>
 #include <string.h>
+#include "jbuf.h"
 #include "server.h"
 
 static void queue(struct request *r, int status, struct MHD_Response *resp, const char *type,
@@ -40,6 +41,22 @@ void reply_json(struct request *r, int status, json_t *body)
 		return;
 	}
 	resp = MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
+	if (!resp)
+		free(text);
+	queue(r, status, resp, "application/json", "no-store");
+}
+
+void reply_jbuf(struct request *r, int status, struct jbuf *b)
+{
+	size_t len;
+	char *text = jbuf_take(b, &len);
+	struct MHD_Response *resp;
+
+	if (!text) {
+		reply_error(r, TS_SERVER_ERROR, NULL);
+		return;
+	}
+	resp = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
 	if (!resp)
 		free(text);
 	queue(r, status, resp, "application/json", "no-store");

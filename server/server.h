@@ -54,6 +54,8 @@ const char *router_path(enum route_id id);
 
 /* reply.c: every handler ends by calling exactly one of these. */
 void reply_json(struct request *r, int status, json_t *body);      /* steals body */
+struct jbuf;
+void reply_jbuf(struct request *r, int status, struct jbuf *b);    /* takes b's text */
 void reply_raw(struct request *r, int status, const char *type, const char *body, size_t len,
                const char *cache_control);
 void reply_error(struct request *r, ts_err e, const char *description);

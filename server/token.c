@@ -4,6 +4,7 @@
 #include <strings.h>
 #include "client.h"
 #include "form.h"
+#include "jbuf.h"
 #include "scope.h"
 #include "token.h"
 #include "server.h"
@@ -51,7 +52,7 @@ static void grant_client_credentials(struct request *r, const struct form *f, st
 	struct access_token t = {0};
 	struct keyring *ring;
 	char *granted = NULL, *bad = NULL, *jwt = NULL;
-	json_t *body;
+	struct jbuf b = {0};
 	ts_err rc;
 
 	if (c->is_public) {
@@ -78,12 +79,19 @@ static void grant_client_credentials(struct request *r, const struct form *f, st
 		reply_error(r, rc, NULL);
 		return;
 	}
-	body = json_pack("{s:s, s:s, s:i, s:s}", "access_token", jwt, "token_type", "Bearer",
-	                 "expires_in", srv->cfg.access_token_ttl, "scope", granted);
+	jbuf_raw(&b, "{", 1);
+	jbuf_key(&b, "access_token", 1);
+	jbuf_str(&b, jwt);
+	jbuf_raw(&b, ",\"token_type\":\"Bearer\"", 22);
+	jbuf_key(&b, "expires_in", 0);
+	jbuf_int(&b, srv->cfg.access_token_ttl);
+	jbuf_key(&b, "scope", 0);
+	jbuf_str(&b, granted);
+	jbuf_raw(&b, "}", 1);
 	free(jwt);
 	free(granted);
 	metrics_token(G_CLIENT_CREDENTIALS);
-	reply_json(r, 200, body);
+	reply_jbuf(r, 200, &b);
 }
 
 static const struct grant_type {
