@@ -5,6 +5,7 @@
  * every function resets them and clears their bindings before it returns, so the strings it binds
  * (SQLITE_STATIC) are never used after the call. The `each` functions iterate on statements of
  * their own, so fn may call back into the store. */
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -393,12 +394,15 @@ ts_err store_open(const char *path, int busy_ms, int synchronous, store **out)
 	if (busy_ms < 0)
 		busy_ms = 0;
 	/* Create the file ourselves so that it is 0600 from its first byte (it holds private keys);
-	 * SQLite gives the -wal and -shm files the same mode. An existing file keeps its mode. */
+	 * SQLite gives the -wal and -shm files the same mode. An existing file keeps its mode, and
+	 * is never opened here: closing any descriptor of a file drops every POSIX lock this process
+	 * holds on it, including those of SQLite connections of other threads. */
 	if (!is_memory(path)) {
-		fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-		if (fd < 0)
+		fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		if (fd < 0 && errno != EEXIST)
 			return TS_SERVER_ERROR;
-		close(fd);
+		if (fd >= 0)
+			close(fd);
 	}
 	s = calloc(1, sizeof(*s));
 	if (!s)

@@ -19,11 +19,13 @@ static json_t *endpoint(const char *issuer, const char *path)
 	return j;
 }
 
+/* Lists only what is implemented: there is no authorization endpoint yet, so no response type,
+ * no PKCE method and no "none" client authentication are advertised. */
 char *discovery_build(const struct config *cfg)
 {
 	const char *iss = cfg->issuer;
 	json_t *d = json_pack("{s:s, s:o, s:o, s:o, s:o, s:[s], s:[s,s], s:[s,s], s:[s,s],"
-	                      " s:[s], s:[], s:[s], s:[s], s:[s]}",
+	                      " s:[s], s:[]}",
 		"issuer", iss,
 		"token_endpoint", endpoint(iss, "/token"),
 		"jwks_uri", endpoint(iss, "/jwks"),
@@ -36,10 +38,7 @@ char *discovery_build(const struct config *cfg)
 		"revocation_endpoint_auth_methods_supported", "client_secret_basic",
 		"client_secret_post",
 		"scopes_supported", "introspect",
-		"response_types_supported",
-		"token_endpoint_auth_signing_alg_values_supported", cfg->signing_alg,
-		"introspection_endpoint_auth_signing_alg_values_supported", cfg->signing_alg,
-		"access_token_signing_alg_values_supported", cfg->signing_alg);
+		"response_types_supported");
 	char *text = d ? json_dumps(d, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
 
 	json_decref(d);

@@ -1,0 +1,187 @@
+"""Discovery documents, /jwks, /healthz and /metrics."""
+import pytest
+import requests
+
+from tessera_harness import free_port, http_timeout, metric, post_form
+
+DOCS = ["/.well-known/openid-configuration", "/.well-known/oauth-authorization-server"]
+PRIVATE_JWK_PARTS = {"d", "p", "q", "dp", "dq", "qi", "k", "oth"}
+
+
+@pytest.fixture(scope="module")
+def srv(server_factory):
+    return server_factory.start(clients=[{"client_id": "disco", "scope": "mqtt:sub:a/#"}])
+
+
+@pytest.mark.parametrize("path", DOCS)
+def test_discovery_document_lists_endpoints_under_the_exact_issuer(srv, path):
+    r = srv.get(path)
+    assert r.status_code == 200, r.text
+    assert r.headers["Content-Type"].split(";")[0].strip() == "application/json"
+    d = r.json()
+    assert d["issuer"] == srv.issuer
+    assert d["token_endpoint"] == srv.issuer + "/token"
+    assert d["jwks_uri"] == srv.issuer + "/jwks"
+    assert d["introspection_endpoint"] == srv.issuer + "/introspect"
+    assert d["revocation_endpoint"] == srv.issuer + "/revoke"
+    assert "client_credentials" in d["grant_types_supported"]
+    # no public clients can use anything implemented yet, so "none" is not advertised
+    assert d["token_endpoint_auth_methods_supported"] == [
+        "client_secret_basic", "client_secret_post"]
+    for k in ("introspection_endpoint_auth_methods_supported",
+              "revocation_endpoint_auth_methods_supported"):
+        assert {"client_secret_basic", "client_secret_post"} <= set(d[k]), (k, d.get(k))
+    assert isinstance(d["scopes_supported"], list) and d["scopes_supported"]
+    # REQUIRED by RFC 8414; there is no authorization endpoint yet, so no response type is
+    assert d["response_types_supported"] == []
+    assert "authorization_endpoint" not in d
+
+
+@pytest.mark.parametrize("path", DOCS)
+def test_row3_discovery_never_lists_plain_pkce(srv, path):
+    # PKCE comes with /authorize; until then no method is listed, and never "plain"
+    d = srv.get(path).json()
+    assert d.get("code_challenge_methods_supported", ["S256"]) == ["S256"]
+
+
+@pytest.mark.parametrize("path", DOCS)
+def test_row37_no_none_algorithm_advertised(srv, path):
+    d = srv.get(path).json()
+    for k, v in d.items():
+        if k.endswith("alg_values_supported"):
+            assert "none" not in [x.lower() for x in v], (k, v)
+
+
+def test_both_discovery_documents_agree(srv):
+    a, b = (srv.get(p).json() for p in DOCS)
+    for k in ("issuer", "token_endpoint", "jwks_uri", "introspection_endpoint",
+              "revocation_endpoint", "grant_types_supported",
+              "token_endpoint_auth_methods_supported", "response_types_supported",
+              "scopes_supported"):
+        assert a[k] == b[k], k
+    assert a == b
+
+
+def test_discovered_token_endpoint_works(srv):
+    d = srv.get(DOCS[0]).json()
+    c = srv.clients["disco"]
+    r = post_form(d["token_endpoint"], [("grant_type", "client_credentials")],
+                  headers={"Authorization": c.basic()})
+    assert r.status_code == 200, r.text
+
+
+def test_issuer_flag_overrides_config_issuer(fresh_factory):
+    s = fresh_factory.start(config={"server": {"issuer": "https://auth.example.test/tessera"}})
+    assert s.get(DOCS[0]).json()["issuer"] == s.issuer
+
+
+def test_config_issuer_is_used_verbatim(fresh_factory):
+    cfg_issuer = "https://auth.example.test/tessera"
+    s = fresh_factory.new(config={"server": {"issuer": cfg_issuer}}, flags="listen")
+    s.start()
+    d = s.get(DOCS[1]).json()
+    assert d["issuer"] == cfg_issuer
+    assert d["token_endpoint"] == cfg_issuer + "/token"
+
+
+def test_listen_address_from_config_file(fresh_factory):
+    port = free_port()
+    s = fresh_factory.new(config={"server": {"listen": "127.0.0.1:%d" % port,
+                                             "issuer": "http://127.0.0.1:%d" % port}},
+                          flags=False)
+    s.start(port=port)
+    assert s.get(DOCS[0]).json()["issuer"] == "http://127.0.0.1:%d" % port
+
+
+# ---------------------------------------------------------------- jwks
+
+def test_row37_jwks_public_parts_only_with_unique_kids(srv):
+    r = srv.get("/jwks")
+    assert r.status_code == 200
+    assert r.headers["Content-Type"].split(";")[0].strip() in (
+        "application/json", "application/jwk-set+json")
+    keys = r.json()["keys"]
+    assert keys, "empty JWKS"
+    kids = [k["kid"] for k in keys]
+    assert len(kids) == len(set(kids)), kids
+    for k in keys:
+        assert not (PRIVATE_JWK_PARTS & set(k)), k
+        assert k["kty"] == "EC" and k["crv"] == "P-256"
+        assert k["alg"] == "ES256" and k["use"] == "sig"
+        assert k["x"] and k["y"]
+        assert k.get("alg", "").lower() != "none"
+
+
+def test_jwks_holds_the_kid_that_init_reported(srv):
+    assert srv.kid in [k["kid"] for k in srv.jwks()["keys"]]
+
+
+def test_jwks_keys_import_with_authlib(srv):
+    from authlib.jose import JsonWebKey
+    ks = JsonWebKey.import_key_set(srv.jwks())
+    assert len(ks.keys) >= 1
+
+
+# ---------------------------------------------------------------- healthz, metrics
+
+def test_healthz_is_ok(srv):
+    r = srv.get("/healthz")
+    assert r.status_code == 200
+    assert r.json() == {"status": "ok"}
+
+
+def test_metrics_is_prometheus_text(srv):
+    r = srv.get("/metrics")
+    assert r.status_code == 200
+    assert r.headers["Content-Type"].startswith("text/plain")
+    assert "# TYPE" in r.text
+
+
+def test_metrics_counters_move_after_requests(srv):
+    c = srv.clients["disco"]
+    before = srv.metrics()
+    for _ in range(3):
+        assert srv.token(c).status_code == 200
+    bad = srv.token(c, auth="none", extra=[("client_id", "disco"), ("client_secret", "nope")])
+    assert bad.status_code == 401
+    after = srv.metrics()
+    ok_key = dict(name="tessera_http_requests_total", endpoint="/token", code="200")
+    assert metric(after, **ok_key) - metric(before, **ok_key) >= 3, after
+    bad_key = dict(name="tessera_http_requests_total", endpoint="/token", code="401")
+    assert metric(after, **bad_key) - metric(before, **bad_key) >= 1
+    iss = dict(name="tessera_tokens_issued_total", grant_type="client_credentials")
+    assert metric(after, **iss) - metric(before, **iss) == 3
+    cnt = [v for (n, _l), v in after.items() if n == "tessera_http_request_duration_seconds_count"]
+    cnt0 = [v for (n, _l), v in before.items() if n == "tessera_http_request_duration_seconds_count"]
+    assert cnt and sum(cnt) >= sum(cnt0) + 4
+    assert any(n == "tessera_http_request_duration_seconds_sum" for n, _ in after)
+    les = {dict(l).get("le") for n, l in after if n == "tessera_http_request_duration_seconds_bucket"}
+    assert "+Inf" in les, les
+
+
+def test_metrics_buckets_are_cumulative(srv):
+    srv.get("/healthz")
+    series = {}
+    for (n, l), v in srv.metrics().items():
+        if n == "tessera_http_request_duration_seconds_bucket":
+            d = dict(l)
+            le = d.pop("le")
+            series.setdefault(frozenset(d.items()), []).append(
+                (float("inf") if le == "+Inf" else float(le), v))
+    assert series
+    for pts in series.values():
+        pts.sort()
+        vals = [v for _, v in pts]
+        assert vals == sorted(vals), pts
+
+
+def test_unknown_path_is_404_json(srv):
+    r = srv.get("/no/such/thing")
+    assert r.status_code == 404
+    assert r.json()["error"] == "not_found"
+
+
+def test_discovery_rejects_post_with_405(srv):
+    r = requests.post(srv.url(DOCS[0]), data="x=1", timeout=http_timeout())
+    assert r.status_code == 405
+    assert "GET" in r.headers.get("Allow", "")

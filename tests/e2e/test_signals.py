@@ -1,0 +1,111 @@
+"""Clean shutdown on SIGTERM/SIGINT, and what the request log holds (never a secret)."""
+import re
+import signal
+import socket
+import time
+
+import pytest
+
+from tessera_harness import Client, sanitizer_problems, t
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_signal_stops_daemon_with_exit_0(fresh_factory, sig):
+    s = fresh_factory.start(clients=[{"client_id": "dev", "scope": "x"}])
+    assert s.token(s.clients["dev"]).status_code == 200
+    start = time.monotonic()
+    rc = s.stop(sig)
+    assert rc == 0, "exit %r after %s\n%s" % (rc, sig, s.stderr())
+    assert time.monotonic() - start < t(5)
+    assert not sanitizer_problems(s.stderr()), s.stderr()
+    # The port is free again.
+    probe = socket.socket()
+    try:
+        with pytest.raises(OSError):
+            probe.settimeout(1)
+            probe.connect(("127.0.0.1", s.port))
+    finally:
+        probe.close()
+
+
+def test_sigterm_with_idle_keepalive_connection_exits_0(fresh_factory):
+    s = fresh_factory.start()
+    c = socket.create_connection(("127.0.0.1", s.port), timeout=t(5))
+    try:
+        c.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert c.recv(4096).startswith(b"HTTP/1.1 200")
+        assert s.stop() == 0, s.stderr()
+    finally:
+        c.close()
+
+
+def test_sigterm_finishes_in_flight_request(fresh_factory):
+    s = fresh_factory.start(clients=[{"client_id": "dev", "scope": "x"}])
+    dev = s.clients["dev"]
+    body = b"grant_type=client_credentials"
+    c = socket.create_connection(("127.0.0.1", s.port), timeout=t(5))
+    try:
+        c.sendall(b"POST /token HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                  b"Content-Type: application/x-www-form-urlencoded\r\n"
+                  b"Authorization: " + dev.basic().encode() + b"\r\n"
+                  b"Content-Length: %d\r\n\r\n" % len(body) + body[:10])
+        time.sleep(0.3)
+        s.send_signal(signal.SIGTERM)
+        time.sleep(0.3)
+        c.sendall(body[10:])
+        c.settimeout(t(5))
+        data = b""
+        try:
+            while True:
+                chunk = c.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+        except (ConnectionResetError, socket.timeout):
+            pass
+    finally:
+        c.close()
+    assert data.startswith(b"HTTP/1.1 200"), data[:300]
+    assert b"access_token" in data
+    assert s.stop() == 0
+
+
+def test_log_lines_have_method_path_status_and_client_never_secrets(fresh_factory):
+    s = fresh_factory.start(clients=[{"client_id": "logdev", "scope": "mqtt:pub:a/#"},
+                                     {"client_id": "logrs", "scope": "introspect"}])
+    dev, rs = s.clients["logdev"], s.clients["logrs"]
+    tok_basic = s.access_token(dev)
+    tok_post = s.access_token(dev, auth="post")
+    assert s.introspect(rs, tok_basic).json()["active"] is True
+    assert s.introspect(rs, tok_post, auth="post").json()["active"] is True
+    assert s.token(Client("logdev", "wrong-secret-value-123")).status_code == 401
+    assert s.token(Client("logdev", "wrong-post-secret-456"), auth="post").status_code == 401
+    assert s.revoke(dev, tok_post).status_code == 200
+    assert s.get("/nope").status_code == 404
+    assert s.stop() == 0
+    log = s.stderr()
+    for secret in (dev.secret, rs.secret, tok_basic, tok_post, "wrong-secret-value-123",
+                   "wrong-post-secret-456", tok_basic.split(".")[2], tok_post.split(".")[2]):
+        assert secret not in log, "secret in log: %r" % secret[:20]
+    lines = log.splitlines()
+
+    def has(pattern):
+        return any(re.search(pattern, l) for l in lines)
+
+    assert has(r"\bPOST\s+/token\s+200\b.*\blogdev\b"), log
+    assert has(r"\bPOST\s+/token\s+401\b"), log
+    assert has(r"\bPOST\s+/introspect\s+200\b.*\blogrs\b"), log
+    assert has(r"\bPOST\s+/revoke\s+200\b.*\blogdev\b"), log
+    assert has(r"\bGET\s+/nope\s+404\b"), log
+    # a duration on each request line
+    req = [l for l in lines if re.search(r"\b(GET|POST)\s+/", l)]
+    assert req and all(re.search(r"\d+(\.\d+)?\s*(ms|us|µs|s)\b", l) for l in req), req
+
+
+def test_log_never_holds_query_string_secrets(fresh_factory):
+    s = fresh_factory.start(clients=[{"client_id": "q", "scope": "x"}])
+    c = s.clients["q"]
+    s.get("/healthz?client_secret=" + c.secret)
+    s.get("/token?client_secret=" + c.secret)
+    assert s.stop() == 0
+    assert c.secret not in s.stderr()
