@@ -29,7 +29,7 @@ SCHEMA := $(sort $(wildcard schema/*.sql))
 
 PY := /usr/bin/python3
 
-.PHONY: all run test unit e2e interop asan bench install clean deps check-deps
+.PHONY: all run test unit unit-bins e2e interop asan bench install clean deps
 all: $(BUILD)/tessera
 
 $(BUILD)/gen/schema.h: $(SCHEMA) tools/embed.sh
@@ -61,6 +61,8 @@ run: deps
 	@$(MAKE) --no-print-directory all
 	@sh tools/run.sh $(BUILD)/tessera
 
+unit-bins: $(UNIT_BIN)
+
 unit: $(UNIT_BIN)
 	@sh tools/unit.sh $(UNIT_BIN)
 
@@ -78,7 +80,8 @@ test: deps
 # The whole suite under AddressSanitizer + UndefinedBehaviorSanitizer (+ LeakSanitizer).
 ASAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 asan: deps
-	@$(MAKE) --no-print-directory BUILD=build-asan OPT=-O1 SAN="$(ASAN_FLAGS)" all unit
+	@$(MAKE) --no-print-directory BUILD=build-asan OPT=-O1 SAN="$(ASAN_FLAGS)" all unit-bins
+	@CK_FORK=no ASAN_OPTIONS=detect_leaks=1 sh tools/unit.sh $(UNIT_SRC:tests/unit/%.c=build-asan/tests/%)
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
 	TESSERA_BIN=$(abspath build-asan/tessera) TESSERA_ASAN=1 $(PY) -m pytest -q tests/e2e tests/interop
 

@@ -3,7 +3,7 @@
 pass=0 fail=0
 for t in "$@"; do
 	out=$("$t" 2>&1); rc=$?
-	printf '%s\n' "$out" | grep -E '^[0-9]+%: Checks' || printf '%s\n' "$out"
+	printf '%-28s %s\n' "$(basename "$t")" "$(printf '%s\n' "$out" | grep -E '^[0-9]+%: Checks' || echo 'no result')"
 	n=$(printf '%s\n' "$out" | sed -n 's/.*Checks: \([0-9]*\), Failures: \([0-9]*\), Errors: \([0-9]*\).*/\1 \2 \3/p' | tail -n 1)
 	set -- $n
 	if [ $rc -ne 0 ] || [ -z "$n" ]; then
