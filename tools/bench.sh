@@ -56,7 +56,10 @@ run "client_credentials (ES256 JWT)" /token "$(b64 "bench-device:$dev")" \
 	"grant_type=client_credentials&scope=mqtt%3Apub%3Abench%2Fbench-device%2Fa"
 tok=$(token)
 run "introspection (same token)" /introspect "$(b64 "bench-broker:$brk")" "token=$tok"
-for _ in $(seq 2000); do echo "token=$(token)"; done >"$work/tokens"
-run "introspection (2000 distinct tokens)" /introspect "$(b64 "bench-broker:$brk")" "@$work/tokens"
+# more distinct tokens than the verification cache holds (8192), fetched over one connection
+for _ in $(seq 20000); do echo "url = \"$url/token\""; done >"$work/urls"
+curl -s -u "bench-device:$dev" -d grant_type=client_credentials -w '\n' -K "$work/urls" |
+	sed -n 's/.*"access_token":"\([^"]*\)".*/token=\1/p' >"$work/tokens"
+run "introspection ($(wc -l <"$work/tokens") distinct tokens)" /introspect "$(b64 "bench-broker:$brk")" "@$work/tokens"
 echo "peak RSS of the daemon: $(awk '/VmHWM/ {printf "%.1f MB", $2 / 1024}' "/proc/$pid/status")"
 echo "wrk -t2 -c$conns -d${secs}s on 127.0.0.1; $(nproc) cores shared by wrk and the daemon"
