@@ -26,6 +26,7 @@ LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 SERVER_OBJ := $(SERVER_SRC:%.c=$(BUILD)/obj/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 SCHEMA := $(sort $(wildcard schema/*.sql))
+TEMPLATES := $(sort $(wildcard templates/*.html templates/*.css))
 
 PY := /usr/bin/python3
 
@@ -37,6 +38,12 @@ $(BUILD)/gen/schema.h: $(SCHEMA) tools/embed.sh
 	sh tools/embed.sh schema_sql $(SCHEMA) > $@
 
 $(BUILD)/obj/lib/store.o: $(BUILD)/gen/schema.h
+
+$(BUILD)/gen/templates.h: $(TEMPLATES) tools/embed.sh
+	@mkdir -p $(@D)
+	sh tools/embed.sh templates $(TEMPLATES) > $@
+
+$(BUILD)/obj/lib/html.o: $(BUILD)/gen/templates.h
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(@D)

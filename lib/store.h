@@ -100,4 +100,85 @@ ts_err store_revoke_jti(store *s, const char *jti, int64_t exp);
 ts_err store_is_revoked(store *s, const char *jti, int *revoked);
 ts_err store_revocations_purge(store *s, int64_t now);
 
+/* --- authorization: grants, codes, sessions, consents, refresh tokens (schema 002) --- */
+
+/* Explicit transactions, for writes that must land together (BEGIN IMMEDIATE ... COMMIT).
+ * rollback is safe to call when no transaction is open. */
+ts_err store_begin(store *s);
+ts_err store_commit(store *s);
+void store_rollback(store *s);
+
+/* The user with this id; TS_NOT_FOUND if none. */
+ts_err store_user_get_id(store *s, int64_t id, struct user **out);
+
+/* A grant: one user (or none, for client-only grants) + one client + the scope approved.
+ * Codes, refresh tokens and access tokens hang from it; revoking it makes them all inactive. */
+struct grant {
+	int64_t id;
+	char *client_id;
+	int64_t user_id;           /* 0 when none */
+	char *scope;
+	int64_t created_at, updated_at;
+	int64_t revoked_at;        /* 0 while active */
+};
+void store_grant_free(struct grant *g);
+/* The active (not revoked) grant of user_id and client_id; TS_NOT_FOUND if none. */
+ts_err store_grant_find(store *s, int64_t user_id, const char *client_id, struct grant **out);
+ts_err store_grant_get(store *s, int64_t id, struct grant **out);
+/* Inserts g (its id, created_at and updated_at from g->created_at), setting g->id. */
+ts_err store_grant_add(store *s, struct grant *g);
+ts_err store_grant_set_scope(store *s, int64_t id, const char *scope, int64_t now);
+/* Sets revoked_at = now if not yet revoked (idempotent); TS_NOT_FOUND if no such grant. */
+ts_err store_grant_revoke(store *s, int64_t id, int64_t now);
+
+/* An authorization code, stored under the SHA-256 of its text. */
+struct code {
+	unsigned char hash[32];
+	char *client_id;
+	int64_t user_id, grant_id;
+	char *redirect_uri;        /* the one the code was sent to */
+	int redirect_given;        /* 1 when the request named it (then /token must repeat it) */
+	char *challenge;           /* PKCE S256 code_challenge */
+	char *scope;
+	char *nonce;               /* or NULL */
+	int64_t auth_time, created_at, expires_at;
+	int64_t used_at;           /* 0 until redeemed */
+};
+void store_code_free(struct code *c);
+ts_err store_code_add(store *s, const struct code *c);
+/* Redeems the code with this hash at now: marks it used if it was not, atomically (of two racing
+ * calls exactly one gets TS_OK). *out is the row (caller frees) on TS_OK and on TS_CONFLICT (the
+ * code was already used: the caller revokes its grant); TS_NOT_FOUND for an unknown code.
+ * Expiry is the caller's check (expires_at). */
+ts_err store_code_take(store *s, const unsigned char hash[32], int64_t now, struct code **out);
+/* Deletes codes that expired before now. */
+ts_err store_codes_purge(store *s, int64_t now);
+
+/* A browser session, stored under the SHA-256 of its cookie value. */
+struct session {
+	unsigned char hash[32];
+	int64_t user_id, auth_time, created_at, expires_at;
+};
+ts_err store_session_add(store *s, const struct session *se);
+/* TS_NOT_FOUND when absent or expired (expires_at <= now). */
+ts_err store_session_get(store *s, const unsigned char hash[32], int64_t now, struct session *out);
+ts_err store_session_remove(store *s, const unsigned char hash[32]);
+ts_err store_sessions_purge(store *s, int64_t now);
+
+/* Consent: the scope tokens a user approved for a client, space-separated in *scope (malloc'd,
+ * "" when none). add records each token of the space-separated scope (idempotent). */
+ts_err store_consent_get(store *s, int64_t user_id, const char *client_id, char **scope);
+ts_err store_consent_add(store *s, int64_t user_id, const char *client_id, const char *scope,
+                         int64_t now);
+
+/* Refresh tokens, stored under the SHA-256 of their text (the grant type itself comes with the
+ * next issue; they are issued with the code flow already). */
+struct refresh {
+	unsigned char hash[32];
+	int64_t grant_id;
+	int64_t created_at, expires_at;
+	int64_t used_at;           /* 0 while current */
+};
+ts_err store_refresh_add(store *s, const struct refresh *r);
+
 #endif
