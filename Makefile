@@ -47,18 +47,21 @@ $(BUILD)/obj/lib/html.o: $(BUILD)/gen/templates.h
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+	@printf '  CC    %s\n' $<
+	@$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
 
 $(BUILD)/libtessera.a: $(LIB_OBJ)
 	@rm -f $@
-	ar rcs $@ $^
+	@ar rcs $@ $^
 
 $(BUILD)/tessera: $(SERVER_OBJ) $(BUILD)/libtessera.a
-	$(CC) $(LDFLAGS) -o $@ $(SERVER_OBJ) $(BUILD)/libtessera.a $(LIBS)
+	@printf '  LD    %s\n' $@
+	@$(CC) $(LDFLAGS) -o $@ $(SERVER_OBJ) $(BUILD)/libtessera.a $(LIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libtessera.a
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libtessera.a $(LIBS) $(CHECK_LIBS) $(LDFLAGS)
+	@printf '  CC    %s\n' $<
+	@$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libtessera.a $(LIBS) $(CHECK_LIBS) $(LDFLAGS)
 
 # Debian packages: installed when missing (as root), else the exact apt-get line is printed.
 deps:
