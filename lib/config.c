@@ -28,6 +28,10 @@ static const struct setting {
 	{"database", "busy_timeout_ms", K_INT, offsetof(struct config, busy_timeout_ms), 0, 600000},
 	{"database", "synchronous", K_SYNC, offsetof(struct config, synchronous), 0, 0},
 	{"tokens", "access_token_ttl", K_INT, offsetof(struct config, access_token_ttl), 1, 31536000},
+	{"tokens", "code_ttl", K_INT, offsetof(struct config, code_ttl), 1, 600},
+	{"tokens", "session_ttl", K_INT, offsetof(struct config, session_ttl), 60, 31536000},
+	{"tokens", "refresh_token_ttl", K_INT, offsetof(struct config, refresh_token_ttl), 60,
+	 315360000},
 	{"tokens", "audience", K_STR, offsetof(struct config, audience), 0, 0},
 	{"tokens", "mqtt_claim", K_CLAIM, offsetof(struct config, mqtt_claim), 0, 0},
 	{"tokens", "signing_alg", K_ALG, offsetof(struct config, signing_alg), 0, 0},
@@ -58,6 +62,9 @@ ts_err config_defaults(struct config *c)
 	c->busy_timeout_ms = 2000;
 	c->synchronous = 2;
 	c->access_token_ttl = 3600;
+	c->code_ttl = 60;
+	c->session_ttl = 43200;
+	c->refresh_token_ttl = 2592000;
 	c->mqtt_claim = MQTT_CLAIM_NONE;
 	if (!c->listen || !c->db_path || !c->audience || !c->signing_alg) {
 		config_free(c);

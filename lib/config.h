@@ -20,6 +20,9 @@ struct config {
 	int synchronous;         /* 0 off, 1 normal, 2 full */
 	/* [tokens] */
 	int access_token_ttl;    /* seconds */
+	int code_ttl;            /* seconds an authorization code may be redeemed */
+	int session_ttl;         /* seconds a browser login lasts */
+	int refresh_token_ttl;   /* seconds a refresh token lasts */
 	char *audience;          /* aud of access tokens */
 	enum mqtt_claim mqtt_claim;
 	char *signing_alg;       /* ES256 or RS256 */

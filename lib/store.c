@@ -41,6 +41,26 @@ enum stmt_id {
 	ST_REVOKE,
 	ST_IS_REVOKED,
 	ST_REVOKE_PURGE,
+	ST_SAVEPOINT,
+	ST_RELEASE,
+	ST_ROLLBACK_TO,
+	ST_USER_GET_ID,
+	ST_GRANT_FIND,
+	ST_GRANT_GET,
+	ST_GRANT_ADD,
+	ST_GRANT_SET_SCOPE,
+	ST_GRANT_REVOKE,
+	ST_CODE_ADD,
+	ST_CODE_TAKE,
+	ST_CODE_GET,
+	ST_CODES_PURGE,
+	ST_SESSION_ADD,
+	ST_SESSION_GET,
+	ST_SESSION_REMOVE,
+	ST_SESSIONS_PURGE,
+	ST_CONSENT_GET,
+	ST_CONSENT_ADD,
+	ST_REFRESH_ADD,
 	ST_COUNT
 };
 
@@ -48,6 +68,10 @@ enum stmt_id {
 	"refresh_rotation, refresh_grace, active, created_at, updated_at"
 #define USER_COLS "id, username, password_hash, email, name, scope, active, created_at, updated_at"
 #define KEY_COLS "kid, alg, pem, created_at, retired_at"
+#define GRANT_COLS "id, client_id, user_id, scope, created_at, updated_at, revoked_at"
+#define CODE_COLS "code_hash, client_id, user_id, grant_id, redirect_uri, redirect_given, " \
+	"challenge, scope, nonce, auth_time, created_at, expires_at, used_at"
+#define SESSION_COLS "id_hash, user_id, auth_time, created_at, expires_at"
 
 static const char *const stmt_sql[ST_COUNT] = {
 	[ST_BEGIN] = "BEGIN IMMEDIATE",
@@ -77,6 +101,38 @@ static const char *const stmt_sql[ST_COUNT] = {
 		"ON CONFLICT (jti) DO UPDATE SET exp = max(exp, excluded.exp)",
 	[ST_IS_REVOKED] = "SELECT 1 FROM revocations WHERE jti = ?1",
 	[ST_REVOKE_PURGE] = "DELETE FROM revocations WHERE exp < ?1",
+	[ST_SAVEPOINT] = "SAVEPOINT store_fn",
+	[ST_RELEASE] = "RELEASE store_fn",
+	[ST_ROLLBACK_TO] = "ROLLBACK TO store_fn",
+	[ST_USER_GET_ID] = "SELECT " USER_COLS " FROM users WHERE id = ?1",
+	/* ?1 NULL finds a client-only grant (several may be active: the newest) */
+	[ST_GRANT_FIND] = "SELECT " GRANT_COLS " FROM grants WHERE user_id IS ?1 AND client_id = ?2 "
+		"AND revoked_at IS NULL ORDER BY id DESC LIMIT 1",
+	[ST_GRANT_GET] = "SELECT " GRANT_COLS " FROM grants WHERE id = ?1",
+	[ST_GRANT_ADD] = "INSERT INTO grants (client_id, user_id, scope, created_at, updated_at, "
+		"revoked_at) VALUES (?1, ?2, ?3, ?4, ?4, ?5)",
+	[ST_GRANT_SET_SCOPE] = "UPDATE grants SET scope = ?2, updated_at = ?3 WHERE id = ?1",
+	/* matches the row whether or not it was revoked, so changes() tells only whether it exists */
+	[ST_GRANT_REVOKE] = "UPDATE grants SET revoked_at = coalesce(revoked_at, ?2), "
+		"updated_at = CASE WHEN revoked_at IS NULL THEN ?2 ELSE updated_at END WHERE id = ?1",
+	[ST_CODE_ADD] = "INSERT INTO codes (" CODE_COLS ") "
+		"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+	/* one statement: of two racing connections only one finds used_at still NULL */
+	[ST_CODE_TAKE] = "UPDATE codes SET used_at = ?2 WHERE code_hash = ?1 AND used_at IS NULL "
+		"RETURNING " CODE_COLS,
+	[ST_CODE_GET] = "SELECT " CODE_COLS " FROM codes WHERE code_hash = ?1",
+	[ST_CODES_PURGE] = "DELETE FROM codes WHERE expires_at < ?1",
+	[ST_SESSION_ADD] = "INSERT INTO sessions (" SESSION_COLS ") VALUES (?1, ?2, ?3, ?4, ?5)",
+	[ST_SESSION_GET] = "SELECT " SESSION_COLS " FROM sessions "
+		"WHERE id_hash = ?1 AND expires_at > ?2",
+	[ST_SESSION_REMOVE] = "DELETE FROM sessions WHERE id_hash = ?1",
+	[ST_SESSIONS_PURGE] = "DELETE FROM sessions WHERE expires_at <= ?1",
+	[ST_CONSENT_GET] = "SELECT scope_token FROM consents WHERE user_id = ?1 AND client_id = ?2 "
+		"ORDER BY scope_token",
+	[ST_CONSENT_ADD] = "INSERT INTO consents (user_id, client_id, scope_token, created_at) "
+		"VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
+	[ST_REFRESH_ADD] = "INSERT INTO refresh_tokens (token_hash, grant_id, created_at, expires_at, "
+		"used_at) VALUES (?1, ?2, ?3, ?4, ?5)",
 };
 
 struct store {
@@ -85,7 +141,8 @@ struct store {
 };
 
 /* The ts_err for a failed SQLite call's result code (extended codes are on); never TS_OK, since
- * a success code where a failure was expected is a bug. */
+ * a success code where a failure was expected is a bug. A row that names a client, user or grant
+ * that does not exist (a foreign key) is TS_NOT_FOUND: it was removed meanwhile. */
 static ts_err rc_err(int rc)
 {
 	switch (rc & 0xff) {
@@ -95,6 +152,8 @@ static ts_err rc_err(int rc)
 	case SQLITE_CONSTRAINT:
 		if (rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY)
 			return TS_CONFLICT;
+		if (rc == SQLITE_CONSTRAINT_FOREIGNKEY)
+			return TS_NOT_FOUND;
 		return TS_SERVER_ERROR;
 	default:
 		return TS_SERVER_ERROR;
@@ -159,6 +218,32 @@ static void rollback(store *s)
 {
 	if (!sqlite3_get_autocommit(s->db))
 		stmt_exec(s, ST_ROLLBACK);
+}
+
+/* A function whose writes must land together wraps them in tx_start .. tx_end (tx_abort on
+ * failure). With no transaction open that is BEGIN IMMEDIATE .. COMMIT; inside the caller's
+ * store_begin it is a savepoint, so that the writes commit or roll back with the caller's, and a
+ * failure undoes only this function's part and leaves the caller's transaction open. */
+static ts_err tx_start(store *s, int *nested)
+{
+	*nested = !sqlite3_get_autocommit(s->db);
+	return stmt_exec(s, *nested ? ST_SAVEPOINT : ST_BEGIN);
+}
+
+static ts_err tx_end(store *s, int nested)
+{
+	return stmt_exec(s, nested ? ST_RELEASE : ST_COMMIT);
+}
+
+static void tx_abort(store *s, int nested)
+{
+	if (!nested) {
+		rollback(s);
+	} else if (!sqlite3_get_autocommit(s->db)) {
+		/* (when SQLite itself rolled the whole transaction back, there is nothing to undo) */
+		if (stmt_exec(s, ST_ROLLBACK_TO) == TS_OK)
+			stmt_exec(s, ST_RELEASE);
+	}
 }
 
 /* Bind helpers: each does nothing once rc holds an error, so a run of binds is checked once. */
@@ -824,11 +909,11 @@ ts_err store_key_add(store *s, const struct key_row *k)
 {
 	sqlite3_stmt *st;
 	ts_err e;
-	int rc;
+	int rc, nested;
 
 	if (!s || !k || !k->kid || !k->alg || !k->pem)
 		return TS_SERVER_ERROR;
-	if ((e = stmt_exec(s, ST_BEGIN)))
+	if ((e = tx_start(s, &nested)))
 		return e;
 	if ((e = stmt_get(s, ST_KEY_RETIRE, &st)))
 		goto fail;
@@ -853,11 +938,11 @@ ts_err store_key_add(store *s, const struct key_row *k)
 	}
 	if ((e = stmt_run(st)))
 		goto fail;
-	if ((e = stmt_exec(s, ST_COMMIT)))
+	if ((e = tx_end(s, nested)))
 		goto fail;
 	return TS_OK;
 fail:
-	rollback(s);
+	tx_abort(s, nested);
 	return e;
 }
 
@@ -982,4 +1067,530 @@ ts_err store_revocations_purge(store *s, int64_t now)
 	if (!s)
 		return TS_SERVER_ERROR;
 	return run_int(s, ST_REVOKE_PURGE, now);
+}
+
+/* --- explicit transactions --- */
+
+ts_err store_begin(store *s)
+{
+	if (!s)
+		return TS_SERVER_ERROR;
+	return stmt_exec(s, ST_BEGIN);
+}
+
+/* A failed COMMIT rolls back, so no transaction is left open whatever happens. */
+ts_err store_commit(store *s)
+{
+	ts_err e;
+
+	if (!s)
+		return TS_SERVER_ERROR;
+	if ((e = stmt_exec(s, ST_COMMIT)))
+		rollback(s);
+	return e;
+}
+
+void store_rollback(store *s)
+{
+	if (s)
+		rollback(s);
+}
+
+/* --- users by id --- */
+
+ts_err store_user_get_id(store *s, int64_t id, struct user **out)
+{
+	sqlite3_stmt *st;
+	ts_err e;
+	int rc;
+
+	if (out)
+		*out = NULL;
+	if (!s || !out)
+		return TS_SERVER_ERROR;
+	if ((e = stmt_get(s, ST_USER_GET_ID, &st)))
+		return e;
+	rc = bind_int(st, 1, id, SQLITE_OK);
+	if (rc != SQLITE_OK)
+		e = rc_err(rc);
+	else if (!(e = stmt_row(st)))
+		e = user_read(st, out);
+	stmt_done(st);
+	return e;
+}
+
+/* --- grants --- */
+
+/* Binds v at i, or NULL when v is 0 (a grant without user, a code not yet used). */
+static int bind_int_or_null(sqlite3_stmt *st, int i, int64_t v, int rc)
+{
+	if (rc != SQLITE_OK)
+		return rc;
+	return v ? sqlite3_bind_int64(st, i, v) : sqlite3_bind_null(st, i);
+}
+
+void store_grant_free(struct grant *g)
+{
+	if (!g)
+		return;
+	free(g->client_id);
+	free(g->scope);
+	free(g);
+}
+
+static ts_err grant_read(sqlite3_stmt *st, struct grant **out)
+{
+	struct grant *g = calloc(1, sizeof(*g));
+
+	*out = NULL;
+	if (!g)
+		return TS_SERVER_ERROR;
+	if (col_text(st, 1, 0, &g->client_id) || col_text(st, 3, 0, &g->scope)) {
+		store_grant_free(g);
+		return TS_SERVER_ERROR;
+	}
+	g->id = sqlite3_column_int64(st, 0);
+	g->user_id = sqlite3_column_int64(st, 2); /* NULL reads as 0 */
+	g->created_at = sqlite3_column_int64(st, 4);
+	g->updated_at = sqlite3_column_int64(st, 5);
+	g->revoked_at = sqlite3_column_int64(st, 6);
+	*out = g;
+	return TS_OK;
+}
+
+/* Runs cached statement st (binds' result rc) expecting at most one grant row into *out. */
+static ts_err grant_one(sqlite3_stmt *st, int rc, struct grant **out)
+{
+	ts_err e;
+
+	if (rc != SQLITE_OK)
+		e = rc_err(rc);
+	else if (!(e = stmt_row(st)))
+		e = grant_read(st, out);
+	stmt_done(st);
+	return e;
+}
+
+ts_err store_grant_find(store *s, int64_t user_id, const char *client_id, struct grant **out)
+{
+	sqlite3_stmt *st;
+	ts_err e;
+	int rc;
+
+	if (out)
+		*out = NULL;
+	if (!s || !client_id || !out)
+		return TS_SERVER_ERROR;
+	if ((e = stmt_get(s, ST_GRANT_FIND, &st)))
+		return e;
+	rc = bind_int_or_null(st, 1, user_id, SQLITE_OK);
+	rc = bind_text(st, 2, client_id, rc);
+	return grant_one(st, rc, out);
+}
+
+ts_err store_grant_get(store *s, int64_t id, struct grant **out)
+{
+	sqlite3_stmt *st;
+	ts_err e;
+
+	if (out)
+		*out = NULL;
+	if (!s || !out)
+		return TS_SERVER_ERROR;
+	if ((e = stmt_get(s, ST_GRANT_GET, &st)))
+		return e;
+	return grant_one(st, bind_int(st, 1, id, SQLITE_OK), out);
+}
+
+ts_err store_grant_add(store *s, struct grant *g)
+{
+	sqlite3_stmt *st;
+	ts_err e;
+	int rc;
+
+	if (!s || !g || !g->client_id)
+		return TS_SERVER_ERROR;
+	if ((e = stmt_get(s, ST_GRANT_ADD, &st)))
+		return e;
+	rc = bind_text(st, 1, g->client_id, SQLITE_OK);
+	rc = bind_int_or_null(st, 2, g->user_id, rc);
+	rc = bind_text(st, 3, nz(g->scope), rc);
+	rc = bind_int(st, 4, g->created_at, rc);
+	rc = bind_int_or_null(st, 5, g->revoked_at, rc);
+	if (rc != SQLITE_OK) {
+		stmt_done(st);
+		return rc_err(rc);
+	}
+	if ((e = stmt_run(st)))
+		return e;
+	g->id = sqlite3_last_insert_rowid(s->db);
+	g->updated_at = g->created_at;
+	return TS_OK;
+}
+
+ts_err store_grant_set_scope(store *s, int64_t id, const char *scope, int64_t now)
+{
+	sqlite3_stmt *st;
+	ts_err e;
+	int rc;
+
+	if (!s || !scope)
+		return TS_SERVER_ERROR;
+	if ((e = stmt_get(s, ST_GRANT_SET_SCOPE, &st)))
+		return e;
+	rc = bind_int(st, 1, id, SQLITE_OK);
+	rc = bind_text(st, 2, scope, rc);
+	rc = bind_int(st, 3, now, rc);
+	return run_changes(s, st, rc);
+}
+
+ts_err store_grant_revoke(store *s, int64_t id, int64_t now)
+{
+	sqlite3_stmt *st;
+	ts_err e;
+	int rc;
+
+	if (!s)
+		return TS_SERVER_ERROR;
+	if ((e = stmt_get(s, ST_GRANT_REVOKE, &st)))
+		return e;
+	rc = bind_int(st, 1, id, SQLITE_OK);
+	rc = bind_int(st, 2, now, rc);
+	return run_changes(s, st, rc);
+}
+
+/* --- authorization codes --- */
+
+void store_code_free(struct code *c)
+{
+	if (!c)
+		return;
+	free(c->client_id);
+	free(c->redirect_uri);
+	free(c->challenge);
+	free(c->scope);
+	free(c->nonce);
+	explicit_bzero(c, sizeof(*c));
+	free(c);
+}
+
+/* Copies a 32-byte hash column into h; TS_SERVER_ERROR when it is not one (the schema's CHECK
+ * makes that a corrupt database). */
+static ts_err col_hash(sqlite3_stmt *st, int i, unsigned char h[32])
+{
+	const void *blob = sqlite3_column_blob(st, i);
+
+	if (!blob || sqlite3_column_bytes(st, i) != 32)
+		return TS_SERVER_ERROR;
+	memcpy(h, blob, 32);
+	return TS_OK;
+}
+
+static ts_err code_read(sqlite3_stmt *st, struct code **out)
+{
+	struct code *c = calloc(1, sizeof(*c));
+
+	*out = NULL;
+	if (!c)
+		return TS_SERVER_ERROR;
+	if (col_hash(st, 0, c->hash) || col_text(st, 1, 0, &c->client_id) ||
+			col_text(st, 4, 0, &c->redirect_uri) || col_text(st, 6, 0, &c->challenge) ||
+			col_text(st, 7, 0, &c->scope) || col_text(st, 8, 1, &c->nonce)) {
+		store_code_free(c);
+		return TS_SERVER_ERROR;
+	}
+	c->user_id = sqlite3_column_int64(st, 2);
+	c->grant_id = sqlite3_column_int64(st, 3);
+	c->redirect_given = sqlite3_column_int(st, 5);
+	c->auth_time = sqlite3_column_int64(st, 9);
+	c->created_at = sqlite3_column_int64(st, 10);
+	c->expires_at = sqlite3_column_int64(st, 11);
+	c->used_at = sqlite3_column_int64(st, 12); /* NULL reads as 0 */
+	*out = c;
+	return TS_OK;
+}
+
+ts_err store_code_add(store *s, const struct code *c)
+{
+	sqlite3_stmt *st;
+	ts_err e;
+	int rc;
+
+	if (!s || !c || !c->client_id)
+		return TS_SERVER_ERROR;
+	if ((e = stmt_get(s, ST_CODE_ADD, &st)))
+		return e;
+	rc = bind_blob(st, 1, c->hash, sizeof(c->hash), SQLITE_OK);
+	rc = bind_text(st, 2, c->client_id, rc);
+	rc = bind_int(st, 3, c->user_id, rc);
+	rc = bind_int(st, 4, c->grant_id, rc);
+	rc = bind_text(st, 5, nz(c->redirect_uri), rc);
+	rc = bind_int(st, 6, c->redirect_given != 0, rc);
+	rc = bind_text(st, 7, nz(c->challenge), rc);
+	rc = bind_text(st, 8, nz(c->scope), rc);
+	rc = bind_text(st, 9, c->nonce, rc);
+	rc = bind_int(st, 10, c->auth_time, rc);
+	rc = bind_int(st, 11, c->created_at, rc);
+	rc = bind_int(st, 12, c->expires_at, rc);
+	rc = bind_int_or_null(st, 13, c->used_at, rc);
+	if (rc != SQLITE_OK) {
+		stmt_done(st);
+		return rc_err(rc);
+	}
+	return stmt_run(st);
+}
+
+/* The UPDATE ... RETURNING marks the code used and reads it in one statement, so nothing can come
+ * between the two; when it matched nothing, the plain read tells a used code from an unknown one. */
+ts_err store_code_take(store *s, const unsigned char hash[32], int64_t now, struct code **out)
+{
+	sqlite3_stmt *st;
+	ts_err e;
+	int rc;
+
+	if (out)
+		*out = NULL;
+	if (!s || !hash || !out)
+		return TS_SERVER_ERROR;
+	if ((e = stmt_get(s, ST_CODE_TAKE, &st)))
+		return e;
+	rc = bind_blob(st, 1, hash, 32, SQLITE_OK);
+	rc = bind_int(st, 2, now, rc);
+	if (rc != SQLITE_OK) {
+		e = rc_err(rc);
+	} else if (!(e = stmt_row(st))) {
+		e = code_read(st, out);
+		/* step to the end so the statement completes before it is reset */
+		rc = sqlite3_step(st);
+		if (rc != SQLITE_DONE && !e) {
+			store_code_free(*out);
+			*out = NULL;
+			e = rc_err(rc);
+		}
+	}
+	stmt_done(st);
+	if (e != TS_NOT_FOUND)
+		return e;
+
+	if ((e = stmt_get(s, ST_CODE_GET, &st)))
+		return e;
+	rc = bind_blob(st, 1, hash, 32, SQLITE_OK);
+	if (rc != SQLITE_OK)
+		e = rc_err(rc);
+	else if (!(e = stmt_row(st)) && !(e = code_read(st, out)))
+		e = TS_CONFLICT;
+	stmt_done(st);
+	return e;
+}
+
+ts_err store_codes_purge(store *s, int64_t now)
+{
+	if (!s)
+		return TS_SERVER_ERROR;
+	return run_int(s, ST_CODES_PURGE, now);
+}
+
+/* --- browser sessions --- */
+
+ts_err store_session_add(store *s, const struct session *se)
+{
+	sqlite3_stmt *st;
+	ts_err e;
+	int rc;
+
+	if (!s || !se)
+		return TS_SERVER_ERROR;
+	if ((e = stmt_get(s, ST_SESSION_ADD, &st)))
+		return e;
+	rc = bind_blob(st, 1, se->hash, sizeof(se->hash), SQLITE_OK);
+	rc = bind_int(st, 2, se->user_id, rc);
+	rc = bind_int(st, 3, se->auth_time, rc);
+	rc = bind_int(st, 4, se->created_at, rc);
+	rc = bind_int(st, 5, se->expires_at, rc);
+	if (rc != SQLITE_OK) {
+		stmt_done(st);
+		return rc_err(rc);
+	}
+	return stmt_run(st);
+}
+
+ts_err store_session_get(store *s, const unsigned char hash[32], int64_t now, struct session *out)
+{
+	sqlite3_stmt *st;
+	ts_err e;
+	int rc;
+
+	if (out)
+		memset(out, 0, sizeof(*out));
+	if (!s || !hash || !out)
+		return TS_SERVER_ERROR;
+	if ((e = stmt_get(s, ST_SESSION_GET, &st)))
+		return e;
+	rc = bind_blob(st, 1, hash, 32, SQLITE_OK);
+	rc = bind_int(st, 2, now, rc);
+	if (rc != SQLITE_OK) {
+		e = rc_err(rc);
+	} else if (!(e = stmt_row(st)) && !(e = col_hash(st, 0, out->hash))) {
+		out->user_id = sqlite3_column_int64(st, 1);
+		out->auth_time = sqlite3_column_int64(st, 2);
+		out->created_at = sqlite3_column_int64(st, 3);
+		out->expires_at = sqlite3_column_int64(st, 4);
+	}
+	stmt_done(st);
+	return e;
+}
+
+ts_err store_session_remove(store *s, const unsigned char hash[32])
+{
+	sqlite3_stmt *st;
+	ts_err e;
+
+	if (!s || !hash)
+		return TS_SERVER_ERROR;
+	if ((e = stmt_get(s, ST_SESSION_REMOVE, &st)))
+		return e;
+	return run_changes(s, st, bind_blob(st, 1, hash, 32, SQLITE_OK));
+}
+
+ts_err store_sessions_purge(store *s, int64_t now)
+{
+	if (!s)
+		return TS_SERVER_ERROR;
+	return run_int(s, ST_SESSIONS_PURGE, now);
+}
+
+/* --- consents --- */
+
+ts_err store_consent_get(store *s, int64_t user_id, const char *client_id, char **scope)
+{
+	sqlite3_stmt *st;
+	char *buf = NULL, *p;
+	size_t len = 0, cap = 0, n;
+	ts_err e;
+	int rc;
+
+	if (scope)
+		*scope = NULL;
+	if (!s || !client_id || !scope)
+		return TS_SERVER_ERROR;
+	if ((e = stmt_get(s, ST_CONSENT_GET, &st)))
+		return e;
+	rc = bind_int(st, 1, user_id, SQLITE_OK);
+	rc = bind_text(st, 2, client_id, rc);
+	if (rc != SQLITE_OK) {
+		e = rc_err(rc);
+		goto out;
+	}
+	buf = malloc(cap = 64);
+	if (!buf) {
+		e = TS_SERVER_ERROR;
+		goto out;
+	}
+	buf[0] = '\0';
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const unsigned char *t = sqlite3_column_text(st, 0);
+
+		n = (size_t)sqlite3_column_bytes(st, 0);
+		if (!t) {
+			e = TS_SERVER_ERROR;
+			goto out;
+		}
+		if (len + n + 2 > cap) {
+			cap = (len + n + 2) * 2;
+			if (!(p = realloc(buf, cap))) {
+				e = TS_SERVER_ERROR;
+				goto out;
+			}
+			buf = p;
+		}
+		if (len)
+			buf[len++] = ' ';
+		memcpy(buf + len, t, n);
+		len += n;
+		buf[len] = '\0';
+	}
+	if (rc != SQLITE_DONE) {
+		e = rc_err(rc);
+		goto out;
+	}
+	*scope = buf;
+	buf = NULL;
+	e = TS_OK;
+out:
+	free(buf);
+	stmt_done(st);
+	return e;
+}
+
+/* One row per token, all in one transaction (or savepoint inside the caller's). */
+ts_err store_consent_add(store *s, int64_t user_id, const char *client_id, const char *scope,
+                         int64_t now)
+{
+	sqlite3_stmt *st;
+	const char *p, *end;
+	ts_err e;
+	int rc, nested;
+
+	if (!s || !client_id || !scope)
+		return TS_SERVER_ERROR;
+	if (scope[strspn(scope, " ")] == '\0')
+		return TS_OK; /* nothing to record */
+	if ((e = stmt_get(s, ST_CONSENT_ADD, &st)))
+		return e;
+	if ((e = tx_start(s, &nested)))
+		return e;
+	for (p = scope; *p; p = end) {
+		while (*p == ' ')
+			p++;
+		for (end = p; *end && *end != ' '; end++)
+			;
+		if (end == p)
+			continue;
+		if (end - p > INT32_MAX) {
+			e = TS_SERVER_ERROR;
+			goto fail;
+		}
+		rc = bind_int(st, 1, user_id, SQLITE_OK);
+		rc = bind_text(st, 2, client_id, rc);
+		if (rc == SQLITE_OK)
+			rc = sqlite3_bind_text(st, 3, p, (int)(end - p), SQLITE_STATIC);
+		rc = bind_int(st, 4, now, rc);
+		if (rc != SQLITE_OK) {
+			stmt_done(st);
+			e = rc_err(rc);
+			goto fail;
+		}
+		if ((e = stmt_run(st)))
+			goto fail;
+	}
+	if ((e = tx_end(s, nested)))
+		goto fail;
+	return TS_OK;
+fail:
+	tx_abort(s, nested);
+	return e;
+}
+
+/* --- refresh tokens --- */
+
+ts_err store_refresh_add(store *s, const struct refresh *r)
+{
+	sqlite3_stmt *st;
+	ts_err e;
+	int rc;
+
+	if (!s || !r)
+		return TS_SERVER_ERROR;
+	if ((e = stmt_get(s, ST_REFRESH_ADD, &st)))
+		return e;
+	rc = bind_blob(st, 1, r->hash, sizeof(r->hash), SQLITE_OK);
+	rc = bind_int(st, 2, r->grant_id, rc);
+	rc = bind_int(st, 3, r->created_at, rc);
+	rc = bind_int(st, 4, r->expires_at, rc);
+	rc = bind_int_or_null(st, 5, r->used_at, rc);
+	if (rc != SQLITE_OK) {
+		stmt_done(st);
+		return rc_err(rc);
+	}
+	return stmt_run(st);
 }

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "scope.h"
+#include "b64.h"
 #include "jbuf.h"
 #include "secret.h"
 #include "token.h"
@@ -40,6 +41,10 @@ ts_err token_access_sign(const jwt_key *key, struct access_token *t, enum mqtt_c
 		jbuf_key(&b, "username", 0);
 		jbuf_str(&b, t->username);
 	}
+	if (t->gid) {
+		jbuf_key(&b, "gid", 0);
+		jbuf_int(&b, t->gid);
+	}
 	jbuf_key(&b, "scope", 0);
 	jbuf_str(&b, t->scope);
 	jbuf_key(&b, "iat", 0);
@@ -58,6 +63,54 @@ ts_err token_access_sign(const jwt_key *key, struct access_token *t, enum mqtt_c
 	if (!payload)
 		return TS_SERVER_ERROR;
 	rc = jwt_sign_payload(key, "at+jwt", payload, len, jwt);
+	free(payload);
+	return rc;
+}
+
+void token_at_hash(const char *access_token, char out[23])
+{
+	unsigned char h[32];
+
+	secret_sha256(access_token, strlen(access_token), h);
+	b64url_encode(h, 16, out);
+}
+
+ts_err token_id_sign(const jwt_key *key, const struct id_token *t, char **jwt)
+{
+	struct jbuf b = {0};
+	char at_hash[23], *payload;
+	size_t len;
+	ts_err rc;
+
+	jbuf_raw(&b, "{", 1);
+	jbuf_key(&b, "iss", 1);
+	jbuf_str(&b, t->iss);
+	jbuf_key(&b, "sub", 0);
+	jbuf_str(&b, t->sub);
+	jbuf_key(&b, "aud", 0);
+	jbuf_str(&b, t->client_id);
+	jbuf_key(&b, "azp", 0);
+	jbuf_str(&b, t->client_id);
+	jbuf_key(&b, "iat", 0);
+	jbuf_int(&b, t->iat);
+	jbuf_key(&b, "exp", 0);
+	jbuf_int(&b, t->exp);
+	jbuf_key(&b, "auth_time", 0);
+	jbuf_int(&b, t->auth_time);
+	if (t->nonce) {
+		jbuf_key(&b, "nonce", 0);
+		jbuf_str(&b, t->nonce);
+	}
+	if (t->access_token) {
+		token_at_hash(t->access_token, at_hash);
+		jbuf_key(&b, "at_hash", 0);
+		jbuf_str(&b, at_hash);
+	}
+	jbuf_raw(&b, "}", 1);
+	payload = jbuf_take(&b, &len);
+	if (!payload)
+		return TS_SERVER_ERROR;
+	rc = jwt_sign_payload(key, "JWT", payload, len, jwt);
 	free(payload);
 	return rc;
 }

@@ -16,6 +16,7 @@
 struct access_token {
 	const char *iss, *aud, *sub, *client_id, *scope;
 	const char *username;      /* NULL for client credentials */
+	int64_t gid;               /* the grant the token hangs from; 0 for none */
 	int64_t iat, exp;
 	char jti[24];              /* filled by token_access_sign: 128 random bits, base64url */
 };
@@ -24,6 +25,21 @@ struct access_token {
  * *jwt is malloc'd (caller frees). */
 ts_err token_access_sign(const jwt_key *key, struct access_token *t, enum mqtt_claim mc,
                          char **jwt);
+
+/* An OpenID Connect ID token (Core §2): typ "JWT", aud = azp = the client. */
+struct id_token {
+	const char *iss, *sub, *client_id;
+	const char *nonce;         /* or NULL */
+	const char *access_token;  /* for at_hash, or NULL */
+	int64_t iat, exp, auth_time;
+};
+
+/* Signs an ID token; *jwt malloc'd. */
+ts_err token_id_sign(const jwt_key *key, const struct id_token *t, char **jwt);
+
+/* The at_hash of an access token (OIDC Core §3.1.3.6 for ES256/RS256: base64url of the left
+ * half of its SHA-256) into out (23 bytes). */
+void token_at_hash(const char *access_token, char out[23]);
 
 /* The EMQX "acl" claim for a granted scope string: for MQTT_CLAIM_EMQX an array of
  * {"permission":"allow","action":"publish"|"subscribe"|"all","topic":F} closed by a

@@ -1,6 +1,7 @@
 /* discovery.c - RFC 8414 / OIDC discovery, /jwks, /healthz. */
 #include <stdlib.h>
 #include <string.h>
+#include "html.h"
 #include "server.h"
 
 static json_t *endpoint(const char *issuer, const char *path)
@@ -19,26 +20,38 @@ static json_t *endpoint(const char *issuer, const char *path)
 	return j;
 }
 
-/* Lists only what is implemented: there is no authorization endpoint yet, so no response type,
- * no PKCE method and no "none" client authentication are advertised. */
 char *discovery_build(const struct config *cfg)
 {
 	const char *iss = cfg->issuer;
-	json_t *d = json_pack("{s:s, s:o, s:o, s:o, s:o, s:[s], s:[s,s], s:[s,s], s:[s,s],"
-	                      " s:[s], s:[]}",
+	json_t *d = json_pack("{s:s, s:o, s:o, s:o, s:o, s:o, s:o,"
+	                      " s:[s,s], s:[s,s,s], s:[s,s], s:[s,s],"
+	                      " s:[s,s,s,s], s:[s], s:[s], s:[s], s:[s], s:[s],"
+	                      " s:[s,s,s,s,s,s,s,s,s,s,s,s,s], s:[s,s,s], s:b, s:b}",
 		"issuer", iss,
+		"authorization_endpoint", endpoint(iss, "/authorize"),
 		"token_endpoint", endpoint(iss, "/token"),
+		"userinfo_endpoint", endpoint(iss, "/userinfo"),
 		"jwks_uri", endpoint(iss, "/jwks"),
 		"introspection_endpoint", endpoint(iss, "/introspect"),
 		"revocation_endpoint", endpoint(iss, "/revoke"),
-		"grant_types_supported", "client_credentials",
+		"grant_types_supported", "client_credentials", "authorization_code",
 		"token_endpoint_auth_methods_supported", "client_secret_basic", "client_secret_post",
+		"none",
 		"introspection_endpoint_auth_methods_supported", "client_secret_basic",
 		"client_secret_post",
 		"revocation_endpoint_auth_methods_supported", "client_secret_basic",
 		"client_secret_post",
-		"scopes_supported", "introspect",
-		"response_types_supported");
+		"scopes_supported", "openid", "profile", "email", "introspect",
+		"response_types_supported", "code",
+		"response_modes_supported", "query",
+		"code_challenge_methods_supported", "S256",
+		"subject_types_supported", "public",
+		"id_token_signing_alg_values_supported", cfg->signing_alg,
+		"claims_supported", "iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "azp",
+		"at_hash", "name", "preferred_username", "email", "email_verified",
+		"prompt_values_supported", "none", "login", "consent",
+		"authorization_response_iss_parameter_supported", 1,
+		"claims_parameter_supported", 0);
 	char *text = d ? json_dumps(d, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
 
 	json_decref(d);
@@ -57,6 +70,17 @@ void jwks_handle(struct request *r)
 
 	reply_raw(r, 200, "application/jwk-set+json", ring->jwks, strlen(ring->jwks), "no-cache");
 	server_keys_release(r->srv);
+}
+
+void static_handle(struct request *r)
+{
+	const char *css = html_template("style.css");
+
+	if (!css) {
+		reply_error(r, TS_NOT_FOUND, NULL);
+		return;
+	}
+	reply_raw(r, 200, "text/css; charset=utf-8", css, strlen(css), "public, max-age=3600");
 }
 
 void healthz_handle(struct request *r)

@@ -1,6 +1,8 @@
 /* http.c - libmicrohttpd glue: collects a request body under a size cap, hands the request to the
  * router, logs one line per request, and keeps one store connection per worker thread. */
+#include <arpa/inet.h>
 #include <netdb.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,6 +78,42 @@ static int append_body(struct request *r, const char *data, size_t n, size_t max
 	return 0;
 }
 
+/* Called by libmicrohttpd with the raw request target before anything else: the request is made
+ * here so that the query string reaches the handlers exactly as sent (repeated parameters,
+ * escapes and all), to be parsed by lib/form like a body. */
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+	struct request *r = calloc(1, sizeof *r);
+	const char *q;
+
+	(void)conn;
+	if (!r)
+		return NULL;
+	r->srv = cls;
+	r->uri = strdup(uri ? uri : "");
+	if (!r->uri) {
+		free(r);
+		return NULL;
+	}
+	q = strchr(r->uri, '?');
+	r->query = q ? q + 1 : "";
+	r->start_ns = http_now_ns();
+	return r;
+}
+
+void http_client_addr(struct request *r, char *buf, size_t n)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+
+	snprintf(buf, n, "?");
+	if (sa && sa->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, buf, (socklen_t)n);
+	else if (sa && sa->sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, buf, (socklen_t)n);
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version,
                                   const char *upload_data, size_t *upload_data_size,
@@ -86,16 +124,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	const char *cl;
 
 	(void)version;
-	if (!r) {
-		r = calloc(1, sizeof *r);
-		if (!r)
-			return MHD_NO;
-		r->srv = srv;
+	if (!r)
+		return MHD_NO; /* on_uri could not allocate */
+	if (!r->conn) {
 		r->conn = conn;
 		r->method = method;
 		r->url = url;
-		r->start_ns = http_now_ns();
-		*con_cls = r;
 		cl = http_header(r, MHD_HTTP_HEADER_CONTENT_LENGTH);
 		if (cl && strtoull(cl, NULL, 10) > DISCARD_LIMIT) {
 			r->too_large = 1;
@@ -163,6 +197,9 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	log_request(r, ns);
 	free(r->body);
 	free(r->client_id);
+	free(r->uri);
+	free(r->set_cookie[0]);
+	free(r->set_cookie[1]);
 	free(r);
 	*con_cls = NULL;
 }
@@ -223,6 +260,7 @@ int http_start(struct server *srv)
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)srv->cfg.connection_timeout,
 		MHD_OPTION_LISTEN_BACKLOG_SIZE, 4096u,
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+		MHD_OPTION_URI_LOG_CALLBACK, on_uri, srv,
 		MHD_OPTION_END);
 	freeaddrinfo(ai);
 	if (!srv->mhd) {

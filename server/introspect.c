@@ -3,6 +3,7 @@
 #include <string.h>
 #include "client.h"
 #include "form.h"
+#include "grant.h"
 #include "token.h"
 #include "server.h"
 
@@ -46,29 +47,6 @@ static const char *claim(const json_t *c, const char *name)
 	return json_string_value(json_object_get(c, name));
 }
 
-/* TS_OK and *active = 1 when the verified token is neither revoked nor from a removed or disabled
- * client. */
-static ts_err still_active(store *s, const json_t *claims, int *active)
-{
-	struct client *c = NULL;
-	int revoked = 0;
-	ts_err rc;
-
-	*active = 0;
-	if (!s)
-		return TS_UNAVAILABLE;
-	rc = store_is_revoked(s, claim(claims, "jti"), &revoked);
-	if (rc != TS_OK || revoked)
-		return rc;
-	rc = client_get(s, claim(claims, "client_id"), &c);
-	if (rc == TS_NOT_FOUND)
-		return TS_OK;
-	if (rc == TS_OK)
-		*active = c->active;
-	store_client_free(c);
-	return rc;
-}
-
 void introspect_handle(struct request *r)
 {
 	static const char *const copied[] = {"scope", "client_id", "sub", "username", "exp", "iat",
@@ -89,7 +67,7 @@ void introspect_handle(struct request *r)
 	}
 	claims = verified(r, token);
 	if (claims) {
-		rc = still_active(http_store(r), claims, &active);
+		rc = grant_token_active(http_store(r), claims, &active);
 		if (rc != TS_OK) {
 			reply_error(r, rc, NULL);
 			goto out;

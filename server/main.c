@@ -7,6 +7,10 @@
 #include "cli.h"
 #include "client.h"
 #include "keys.h"
+#include "password.h"
+#include "secret.h"
+#include "throttle.h"
+#include <openssl/rand.h>
 #include "token.h"
 #include "server.h"
 
@@ -101,7 +105,15 @@ static int serve(int argc, char **argv, struct config *cfg)
 	if (!cfg->issuer && asprintf(&cfg->issuer, "http://%s", cfg->listen) < 0)
 		return 1;
 	srv.cfg = *cfg;
+	srv.https = strncmp(cfg->issuer, "https://", 8) == 0;
 	pthread_rwlock_init(&srv.keys_lock, NULL);
+	/* logins: 5 free failures per username then 1 s doubling to 60 s (a user is never locked
+	 * out for long); 20 per client address then doubling to 5 minutes */
+	srv.user_throttle = throttle_new(65536, 5, 1, 60, 900);
+	srv.addr_throttle = throttle_new(65536, 20, 1, 300, 3600);
+	if (!srv.user_throttle || !srv.addr_throttle || RAND_bytes(srv.csrf_key, 32) != 1 ||
+	    password_hash("not a password of anyone", &srv.dummy_hash) != TS_OK)
+		goto out;
 	if (store_open(cfg->db_path, cfg->busy_timeout_ms, cfg->synchronous, &s) != TS_OK) {
 		fprintf(stderr, "tessera: cannot open database %s\n", cfg->db_path);
 		goto out;
@@ -132,6 +144,8 @@ static int serve(int argc, char **argv, struct config *cfg)
 			keys_refresh(&srv, s);
 		if (ticks % 36000 == 0) {
 			store_revocations_purge(s, http_now());
+			store_codes_purge(s, http_now());
+			store_sessions_purge(s, http_now());
 			store_key_prune(s, http_now() - key_keep(cfg));
 		}
 	}
@@ -141,6 +155,10 @@ static int serve(int argc, char **argv, struct config *cfg)
 out:
 	token_cache_clear();
 	client_cache_invalidate();
+	throttle_free(srv.user_throttle);
+	throttle_free(srv.addr_throttle);
+	free(srv.dummy_hash);
+	secret_wipe(srv.csrf_key, sizeof srv.csrf_key);
 	keyring_free(srv.ring);
 	free(srv.discovery);
 	store_close(s);

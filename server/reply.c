@@ -1,6 +1,7 @@
 /* reply.c - the only place responses are made. Every handler ends in exactly one reply_*. */
 #include <stdlib.h>
 #include <string.h>
+#include "html.h"
 #include "jbuf.h"
 #include "server.h"
 
@@ -13,6 +14,18 @@ static void queue(struct request *r, int status, struct MHD_Response *resp, cons
 	}
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
 	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+	if (strncmp(type, "text/html", 9) == 0) {
+		/* the pages load nothing from elsewhere and may not be framed (SECURITY.md row 13) */
+		MHD_add_response_header(resp, "Content-Security-Policy",
+		                        "default-src 'none'; style-src 'self'; img-src 'self' data:; "
+		                        "base-uri 'none'; frame-ancestors 'none'");
+		MHD_add_response_header(resp, "X-Frame-Options", "DENY");
+		MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
+	}
+	if (r->set_cookie[0])
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_SET_COOKIE, r->set_cookie[0]);
+	if (r->set_cookie[1])
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_SET_COOKIE, r->set_cookie[1]);
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, cache_control);
 	if (strcmp(cache_control, "no-store") == 0)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_PRAGMA, "no-cache");
@@ -60,6 +73,38 @@ void reply_jbuf(struct request *r, int status, struct jbuf *b)
 	if (!resp)
 		free(text);
 	queue(r, status, resp, "application/json", "no-store");
+}
+
+void reply_html(struct request *r, int status, char *html)
+{
+	struct MHD_Response *resp;
+
+	if (!html) {
+		reply_error(r, TS_SERVER_ERROR, NULL);
+		return;
+	}
+	resp = MHD_create_response_from_buffer(strlen(html), html, MHD_RESPMEM_MUST_FREE);
+	if (!resp)
+		free(html);
+	queue(r, status, resp, "text/html; charset=utf-8", "no-store");
+}
+
+void reply_redirect(struct request *r, const char *location)
+{
+	struct MHD_Response *resp = MHD_create_response_from_buffer(0, (void *)"",
+	                                                            MHD_RESPMEM_PERSISTENT);
+
+	if (resp)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_LOCATION, location);
+	queue(r, 303, resp, "text/html; charset=utf-8", "no-store");
+}
+
+void reply_page_error(struct request *r, int status, const char *title, const char *message)
+{
+	const struct html_var vars[] = {{"title", title}, {"message", message}};
+	const char *tmpl = html_template("error.html");
+
+	reply_html(r, status, tmpl ? html_render(tmpl, vars, 2) : NULL);
 }
 
 void reply_empty(struct request *r, int status)

@@ -16,6 +16,11 @@ static const struct route {
 	{R_OAUTH_CONFIG, "/.well-known/oauth-authorization-server", "GET", discovery_handle},
 	{R_HEALTHZ, "/healthz", "GET", healthz_handle},
 	{R_METRICS, "/metrics", "GET", metrics_handle},
+	{R_AUTHORIZE, "/authorize", "GET, POST", authorize_handle},
+	{R_LOGIN, "/login", "POST", login_handle},
+	{R_CONSENT, "/consent", "POST", consent_handle},
+	{R_USERINFO, "/userinfo", "GET, POST", userinfo_handle},
+	{R_STATIC, "/static/style.css", "GET", static_handle},
 };
 
 const char *router_path(enum route_id id)

@@ -14,6 +14,10 @@
 
 struct server {
 	struct config cfg;
+	int https;                   /* the issuer is https: Secure, __Host- cookies */
+	unsigned char csrf_key[32];  /* per process: keys the CSRF tokens of the forms */
+	struct throttle *user_throttle, *addr_throttle;
+	char *dummy_hash;            /* a password hash to check when the user does not exist */
 	struct MHD_Daemon *mhd;
 	pthread_rwlock_t keys_lock;  /* guards ring */
 	struct keyring *ring;
@@ -23,13 +27,15 @@ struct server {
 
 enum route_id {
 	R_OTHER, R_TOKEN, R_INTROSPECT, R_REVOKE, R_JWKS, R_OIDC_CONFIG, R_OAUTH_CONFIG,
-	R_HEALTHZ, R_METRICS, R_COUNT
+	R_HEALTHZ, R_METRICS, R_AUTHORIZE, R_LOGIN, R_CONSENT, R_USERINFO, R_STATIC, R_COUNT
 };
 
 struct request {
 	struct server *srv;
 	struct MHD_Connection *conn;
 	const char *method, *url;
+	char *uri;           /* the raw request target, query included */
+	const char *query;   /* in uri, after '?'; "" when none */
 	enum route_id route;
 	const char *allow;    /* methods of the route, for 405 */
 	char *body;
@@ -37,6 +43,7 @@ struct request {
 	int too_large;
 	int status;          /* of the reply queued */
 	char *client_id;     /* for the log line, once known */
+	char *set_cookie[2]; /* Set-Cookie values for the reply */
 	uint64_t start_ns;
 };
 
@@ -47,6 +54,8 @@ store *http_store(struct request *r); /* this thread's connection; NULL on failu
 const char *http_header(struct request *r, const char *name);
 uint64_t http_now_ns(void);
 int64_t http_now(void);
+/* The client's address as text (for throttling), into buf. */
+void http_client_addr(struct request *r, char *buf, size_t n);
 
 /* router.c */
 void router_dispatch(struct request *r);
@@ -60,6 +69,12 @@ void reply_raw(struct request *r, int status, const char *type, const char *body
                const char *cache_control);
 void reply_error(struct request *r, ts_err e, const char *description);
 void reply_empty(struct request *r, int status);
+/* An HTML page (Content-Security-Policy, X-Frame-Options and the rest on it). Takes html. */
+void reply_html(struct request *r, int status, char *html);
+/* 303 See Other to location (copied). */
+void reply_redirect(struct request *r, const char *location);
+/* The error page: the template error.html with title and message, status from e. */
+void reply_page_error(struct request *r, int status, const char *title, const char *message);
 
 /* handlers */
 void token_handle(struct request *r);
@@ -69,6 +84,11 @@ void discovery_handle(struct request *r);
 void jwks_handle(struct request *r);
 void healthz_handle(struct request *r);
 void metrics_handle(struct request *r);
+void static_handle(struct request *r);
+void authorize_handle(struct request *r);
+void login_handle(struct request *r);
+void consent_handle(struct request *r);
+void userinfo_handle(struct request *r);
 char *discovery_build(const struct config *cfg);
 
 /* common helpers for form endpoints (token.c) */

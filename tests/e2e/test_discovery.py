@@ -25,23 +25,26 @@ def test_discovery_document_lists_endpoints_under_the_exact_issuer(srv, path):
     assert d["introspection_endpoint"] == srv.issuer + "/introspect"
     assert d["revocation_endpoint"] == srv.issuer + "/revoke"
     assert "client_credentials" in d["grant_types_supported"]
-    # no public clients can use anything implemented yet, so "none" is not advertised
+    # "none": public clients redeem codes with client_id and PKCE only
     assert d["token_endpoint_auth_methods_supported"] == [
-        "client_secret_basic", "client_secret_post"]
+        "client_secret_basic", "client_secret_post", "none"]
     for k in ("introspection_endpoint_auth_methods_supported",
               "revocation_endpoint_auth_methods_supported"):
         assert {"client_secret_basic", "client_secret_post"} <= set(d[k]), (k, d.get(k))
     assert isinstance(d["scopes_supported"], list) and d["scopes_supported"]
-    # REQUIRED by RFC 8414; there is no authorization endpoint yet, so no response type is
-    assert d["response_types_supported"] == []
-    assert "authorization_endpoint" not in d
+    assert d["response_types_supported"] == ["code"]
+    assert d["authorization_endpoint"] == srv.issuer + "/authorize"
+    assert d["userinfo_endpoint"] == srv.issuer + "/userinfo"
+    assert "authorization_code" in d["grant_types_supported"]
+    assert d["authorization_response_iss_parameter_supported"] is True
+    assert d["subject_types_supported"] == ["public"]
+    assert d["id_token_signing_alg_values_supported"] == ["ES256"]
+    assert {"openid", "profile", "email"} <= set(d["scopes_supported"])
 
 
 @pytest.mark.parametrize("path", DOCS)
-def test_row3_discovery_never_lists_plain_pkce(srv, path):
-    # PKCE comes with /authorize; until then no method is listed, and never "plain"
-    d = srv.get(path).json()
-    assert d.get("code_challenge_methods_supported", ["S256"]) == ["S256"]
+def test_row3_discovery_lists_only_s256(srv, path):
+    assert srv.get(path).json()["code_challenge_methods_supported"] == ["S256"]
 
 
 @pytest.mark.parametrize("path", DOCS)

@@ -41,10 +41,8 @@ def keyset(meta):
 def test_discovery_metadata_passes_authlib_rfc8414_validation(srv, meta, monkeypatch):
     monkeypatch.setenv("AUTHLIB_INSECURE_TRANSPORT", "1")  # the test server is plain http
     m = AuthorizationServerMetadata(meta)
-    # response_types_supported is [] until /authorize exists, which authlib's validator (made
-    # for servers with an authorization endpoint) refuses; every other field passes it
-    for check in ("issuer", "token_endpoint", "jwks_uri", "scopes_supported",
-                  "grant_types_supported",
+    for check in ("issuer", "authorization_endpoint", "token_endpoint", "jwks_uri",
+                  "scopes_supported", "response_types_supported", "grant_types_supported",
                   "token_endpoint_auth_methods_supported", "revocation_endpoint",
                   "revocation_endpoint_auth_methods_supported", "introspection_endpoint",
                   "introspection_endpoint_auth_methods_supported",

@@ -1,0 +1,41 @@
+/* grant.h - the business rules of user authorizations: what scope a user may get through a
+ * client, the grant record that codes and tokens hang from, and authorization codes. */
+#ifndef TESSERA_GRANT_H
+#define TESSERA_GRANT_H
+
+#include <stdint.h>
+#include <jansson.h>
+#include "err.h"
+#include "store.h"
+
+/* The scope granted to user u through client c for the requested scope (NULL: all allowed).
+ * OpenID Connect scopes (openid profile email) need only the client's allowed scope; every other
+ * token must be allowed by the client and by the user (MQTT filters: intersected with both, with
+ * ${clientid} and ${username} filled in). Same results and errors as scope_grant. */
+ts_err grant_user_scope(const char *requested, const struct client *c, const struct user *u,
+                        char **granted, char **bad);
+
+/* 1 when every token of want is also a token of have, else 0. */
+int grant_scope_covered(const char *want, const char *have);
+
+/* The tokens of a, then those of b that a lacks, space-separated (malloc'd; NULL on OOM). */
+char *grant_scope_union(const char *a, const char *b);
+
+/* Makes sure user_id has an active grant for client_id that includes scope: widens the existing
+ * one, or creates it. *grant_id receives its id. */
+ts_err grant_record(store *s, const char *client_id, int64_t user_id, const char *scope,
+                    int64_t now, int64_t *grant_id);
+
+/* Creates an authorization code: fills text (SECRET_TOKEN_LEN bytes) with 256 random bits as
+ * base64url, stores c (whose hash is set here; the other fields are the caller's). */
+ts_err grant_code_issue(store *s, struct code *c, char *text);
+
+/* The SHA-256 of an opaque token's text (codes, refresh tokens, session cookies). */
+void grant_token_hash(const char *text, unsigned char hash[32]);
+
+/* Whether a verified access token (its claims) is still good: its jti not revoked, its client
+ * present and enabled, and for user tokens (claim gid) its grant not revoked and its user present
+ * and enabled. *active is 1 or 0; errors are the store's. */
+ts_err grant_token_active(store *s, const json_t *claims, int *active);
+
+#endif

@@ -1,0 +1,109 @@
+/* userinfo.c - GET/POST /userinfo (OpenID Connect Core §5.3, bearer tokens per RFC 6750). */
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include "client.h"
+#include "form.h"
+#include "grant.h"
+#include "jbuf.h"
+#include "token.h"
+#include "server.h"
+
+/* The bearer token of the request: from the Authorization header, or for a POST from an
+ * access_token form field; never both (RFC 6750 §2). Replies itself on failure. */
+static int bearer(struct request *r, struct form **f, const char **token)
+{
+	const char *h = http_header(r, MHD_HTTP_HEADER_AUTHORIZATION), *why = NULL;
+	const char *ct = http_header(r, MHD_HTTP_HEADER_CONTENT_TYPE);
+
+	*token = NULL;
+	if (strcmp(r->method, "POST") == 0 && ct) {
+		ts_err rc = endpoint_form(r, f, &why);
+
+		if (rc != TS_OK) {
+			reply_error(r, rc, why);
+			return -1;
+		}
+		*token = form_get(*f, "access_token");
+	}
+	if (h) {
+		if (*token) {
+			reply_error(r, TS_INVALID_REQUEST, "send the token once: header or body");
+			return -1;
+		}
+		if (strncasecmp(h, "Bearer ", 7) != 0) {
+			reply_error(r, TS_INVALID_TOKEN, "a Bearer token is required");
+			return -1;
+		}
+		for (h += 7; *h == ' '; h++)
+			;
+		*token = h;
+	}
+	if (!*token || !**token) {
+		reply_error(r, TS_INVALID_TOKEN, "a Bearer token is required");
+		return -1;
+	}
+	return 0;
+}
+
+void userinfo_handle(struct request *r)
+{
+	struct form *f = NULL;
+	struct keyring *ring;
+	struct user *u = NULL;
+	json_t *claims = NULL;
+	const char *token, *scope;
+	struct jbuf b = {0};
+	store *s = http_store(r);
+	int active = 0;
+	ts_err rc;
+
+	if (bearer(r, &f, &token))
+		goto out;
+	ring = server_keys_acquire(r->srv);
+	rc = token_access_verify((const jwt_key *const *)ring->keys, ring->n, r->srv->cfg.issuer,
+	                         token, http_now(), &claims);
+	server_keys_release(r->srv);
+	if (rc == TS_OK)
+		rc = grant_token_active(s, claims, &active);
+	if (rc == TS_UNAVAILABLE || rc == TS_SERVER_ERROR) {
+		reply_error(r, rc, NULL);
+		goto out;
+	}
+	/* only tokens of a user (a grant) carry a person to describe */
+	if (!active || !json_is_integer(json_object_get(claims, "gid"))) {
+		reply_error(r, TS_INVALID_TOKEN, "the access token is not valid");
+		goto out;
+	}
+	scope = json_string_value(json_object_get(claims, "scope"));
+	if (!client_list_has(scope, "openid")) {
+		reply_error(r, TS_INSUFFICIENT_SCOPE, "the token was not granted openid");
+		goto out;
+	}
+	rc = store_user_get_id(s, strtoll(json_string_value(json_object_get(claims, "sub")), NULL, 10),
+	                       &u);
+	if (rc != TS_OK) {
+		reply_error(r, rc == TS_NOT_FOUND ? TS_INVALID_TOKEN : rc, NULL);
+		goto out;
+	}
+	jbuf_raw(&b, "{", 1);
+	jbuf_key(&b, "sub", 1);
+	jbuf_str(&b, json_string_value(json_object_get(claims, "sub")));
+	jbuf_key(&b, "preferred_username", 0);
+	jbuf_str(&b, u->username);
+	if (client_list_has(scope, "profile") && u->name) {
+		jbuf_key(&b, "name", 0);
+		jbuf_str(&b, u->name);
+	}
+	if (client_list_has(scope, "email") && u->email) {
+		jbuf_key(&b, "email", 0);
+		jbuf_str(&b, u->email);
+		jbuf_raw(&b, ",\"email_verified\":false", 23);
+	}
+	jbuf_raw(&b, "}", 1);
+	reply_jbuf(r, 200, &b);
+out:
+	store_user_free(u);
+	json_decref(claims);
+	form_free(f);
+}
