@@ -30,7 +30,7 @@ TEMPLATES := $(sort $(wildcard templates/*.html templates/*.css))
 
 PY := /usr/bin/python3
 
-.PHONY: all run test unit unit-bins e2e interop asan bench install clean deps
+.PHONY: all run test unit unit-bins e2e interop asan bench install clean deps deps-run
 all: $(BUILD)/tessera
 
 $(BUILD)/gen/schema.h: $(SCHEMA) tools/embed.sh
@@ -63,11 +63,16 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libtessera.a
 	@printf '  CC    %s\n' $<
 	@$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libtessera.a $(LIBS) $(CHECK_LIBS) $(LDFLAGS)
 
-# Debian packages: installed when missing (as root), else the exact apt-get line is printed.
-deps:
-	@sh tools/deps.sh $(DEB_BUILD) $(DEB_TEST)
+# Debian packages: installed when missing (as root), else the exact apt-get line is printed;
+# then chromium and playwright-core for the browser test (tools/browser-deps.sh).
+deps-run:
+	@sh tools/deps.sh $(DEB_BUILD)
 
-run: deps
+deps: deps-run
+	@sh tools/deps.sh $(DEB_TEST)
+	@sh tools/browser-deps.sh
+
+run: deps-run
 	@$(MAKE) --no-print-directory all
 	@sh tools/run.sh $(BUILD)/tessera
 

@@ -382,8 +382,8 @@ static char *scope_words(const char *scope)
 		{"email", "Your email address"},
 		{"introspect", "Check whether any token is still valid"},
 	};
-	static const char *const action[] = {NULL, "Publish messages to", "Receive messages on",
-	                                     "Publish and receive messages on"};
+	static const char *const action[] = {NULL, "Publish to", "Receive messages on",
+	                                     "Publish to and receive messages on"};
 	struct jbuf b = {0};
 	const char *p, *filter;
 	size_t i;
