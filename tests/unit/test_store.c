@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -15,6 +16,7 @@
 #include <sqlite3.h>
 
 #include "store.h"
+#include "schema.h" /* the embedded migrations: to build a version-1 database by hand */
 
 static char dir[64];
 static char db[128];
@@ -251,6 +253,9 @@ START_TEST(free_null_is_fine)
 	store_client_free(NULL);
 	store_user_free(NULL);
 	store_key_free(NULL);
+	store_grant_free(NULL);
+	store_code_free(NULL);
+	store_rollback(NULL);
 	ck_assert_int_eq(store_schema_version(NULL), -1);
 }
 END_TEST
@@ -931,6 +936,22 @@ START_TEST(schema_shape)
 			"AND name IN ('grants_client', 'grants_user')",
 		"SELECT sql LIKE '%WITHOUT ROWID%' FROM sqlite_schema WHERE name = 'revocations'",
 		"SELECT count(*) = 2 FROM pragma_foreign_key_list('grants') WHERE on_delete = 'CASCADE'",
+		/* 002 */
+		"SELECT count(*) = 4 FROM sqlite_schema WHERE type = 'table' AND name IN "
+			"('codes', 'sessions', 'consents', 'refresh_tokens') "
+			"AND sql LIKE '%STRICT, WITHOUT ROWID'",
+		"SELECT count(*) = 1 FROM pragma_index_list('grants') WHERE name = 'grants_active' "
+			"AND \"unique\" = 1 AND partial = 1",
+		"SELECT count(*) = 1 FROM pragma_index_list('sessions') WHERE name = 'sessions_expires'",
+		"SELECT count(*) = 1 FROM pragma_index_list('refresh_tokens') "
+			"WHERE name = 'refresh_tokens_grant'",
+		"SELECT count(*) = 3 FROM pragma_foreign_key_list('codes') WHERE on_delete = 'CASCADE'",
+		"SELECT count(*) = 1 FROM pragma_foreign_key_list('sessions') WHERE on_delete = 'CASCADE'",
+		"SELECT count(*) = 2 FROM pragma_foreign_key_list('consents') WHERE on_delete = 'CASCADE'",
+		"SELECT count(*) = 1 FROM pragma_foreign_key_list('refresh_tokens') "
+			"WHERE on_delete = 'CASCADE' AND \"table\" = 'grants'",
+		"SELECT count(*) = 3 FROM pragma_index_xinfo('consents') WHERE key = 1 AND name IN "
+			"('user_id', 'client_id', 'scope_token')",
 	};
 	sqlite3 *raw;
 	sqlite3_stmt *st;
@@ -987,6 +1008,780 @@ START_TEST(foreign_keys_cascade)
 }
 END_TEST
 
+/* --- authorization: grants, codes, sessions, consents, refresh tokens --- */
+
+/* One value of SQL (an integer) read through a raw connection of our own, as a second party. */
+static int64_t sql_int(const char *sql)
+{
+	sqlite3 *raw;
+	sqlite3_stmt *st;
+	int64_t v;
+
+	ck_assert_int_eq(sqlite3_open(db, &raw), SQLITE_OK);
+	ck_assert_msg(sqlite3_prepare_v2(raw, sql, -1, &st, NULL) == SQLITE_OK, "%s: %s", sql,
+			sqlite3_errmsg(raw));
+	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+	v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(raw);
+	return v;
+}
+
+/* A client "app", a user "alice" and her active grant for it. */
+struct fixture {
+	int64_t user_id, grant_id;
+};
+
+static struct fixture add_fixture(store *s)
+{
+	struct client c = client_of("app");
+	struct user u = user_of("alice");
+	struct grant g = {.client_id = "app", .scope = "openid mqtt:sub:a/#", .created_at = 100};
+	struct fixture f;
+
+	ck_assert_int_eq(store_client_add(s, &c), TS_OK);
+	ck_assert_int_eq(store_user_add(s, &u), TS_OK);
+	g.user_id = u.id;
+	ck_assert_int_eq(store_grant_add(s, &g), TS_OK);
+	f.user_id = u.id;
+	f.grant_id = g.id;
+	return f;
+}
+
+static struct code code_of(unsigned char seed, struct fixture f)
+{
+	struct code c = {
+		.client_id = "app",
+		.user_id = f.user_id,
+		.grant_id = f.grant_id,
+		.redirect_uri = "https://a.example/cb",
+		.redirect_given = 1,
+		.challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+		.scope = "openid mqtt:sub:a/#",
+		.nonce = "n-0S6_WzA2Mj",
+		.auth_time = 990,
+		.created_at = 1000,
+		.expires_at = 1060,
+	};
+
+	fill_hash(c.hash, seed);
+	return c;
+}
+
+START_TEST(user_get_by_id)
+{
+	struct user in = user_of("dora"), *u = NULL;
+	store *s = open_db();
+
+	ck_assert_int_eq(store_user_add(s, &in), TS_OK);
+	ck_assert_int_eq(store_user_get_id(s, in.id, &u), TS_OK);
+	ck_assert_int_eq(u->id, in.id);
+	ck_assert_str_eq(u->username, "dora");
+	ck_assert_str_eq(u->email, in.email);
+	ck_assert_str_eq(u->scope, in.scope);
+	store_user_free(u);
+	u = (struct user *)1;
+	ck_assert_int_eq(store_user_get_id(s, in.id + 1, &u), TS_NOT_FOUND);
+	ck_assert_ptr_null(u);
+	ck_assert_int_eq(store_user_get_id(s, 0, &u), TS_NOT_FOUND);
+	ck_assert_int_eq(store_user_remove(s, "dora"), TS_OK);
+	ck_assert_int_eq(store_user_get_id(s, in.id, &u), TS_NOT_FOUND);
+	store_close(s);
+}
+END_TEST
+
+START_TEST(grant_round_trip)
+{
+	struct client c = client_of("app");
+	struct user u = user_of("alice");
+	struct grant in = {.client_id = "app", .scope = "openid profile", .created_at = 500};
+	struct grant solo = {.client_id = "app", .scope = "mqtt:pub:x", .created_at = 600};
+	struct grant *g = NULL;
+	char sql[128];
+	store *s = open_db();
+
+	ck_assert_int_eq(store_client_add(s, &c), TS_OK);
+	ck_assert_int_eq(store_user_add(s, &u), TS_OK);
+	in.user_id = u.id;
+	in.updated_at = 7; /* ignored: taken from created_at */
+	ck_assert_int_eq(store_grant_find(s, u.id, "app", &g), TS_NOT_FOUND);
+	ck_assert_ptr_null(g);
+	ck_assert_int_eq(store_grant_add(s, &in), TS_OK);
+	ck_assert_int_gt(in.id, 0);
+	ck_assert_int_eq(store_grant_get(s, in.id, &g), TS_OK);
+	ck_assert_int_eq(g->id, in.id);
+	ck_assert_str_eq(g->client_id, "app");
+	ck_assert_int_eq(g->user_id, u.id);
+	ck_assert_str_eq(g->scope, "openid profile");
+	ck_assert_int_eq(g->created_at, 500);
+	ck_assert_int_eq(g->updated_at, 500);
+	ck_assert_int_eq(g->revoked_at, 0);
+	store_grant_free(g);
+	ck_assert_int_eq(store_grant_find(s, u.id, "app", &g), TS_OK);
+	ck_assert_int_eq(g->id, in.id);
+	store_grant_free(g);
+	ck_assert_int_eq(store_grant_find(s, u.id, "other", &g), TS_NOT_FOUND);
+	ck_assert_int_eq(store_grant_find(s, u.id + 1, "app", &g), TS_NOT_FOUND);
+	ck_assert_int_eq(store_grant_get(s, in.id + 100, &g), TS_NOT_FOUND);
+	ck_assert_ptr_null(g);
+
+	/* a client-only grant: user_id 0 in the struct, NULL in the row */
+	ck_assert_int_eq(store_grant_find(s, 0, "app", &g), TS_NOT_FOUND);
+	ck_assert_int_eq(store_grant_add(s, &solo), TS_OK);
+	snprintf(sql, sizeof(sql), "SELECT user_id IS NULL FROM grants WHERE id = %lld",
+			(long long)solo.id);
+	ck_assert_int_eq(sql_int(sql), 1);
+	ck_assert_int_eq(store_grant_find(s, 0, "app", &g), TS_OK);
+	ck_assert_int_eq(g->id, solo.id);
+	ck_assert_int_eq(g->user_id, 0);
+	ck_assert_str_eq(g->scope, "mqtt:pub:x");
+	store_grant_free(g);
+	/* and the user's grant is still the one found for the user */
+	ck_assert_int_eq(store_grant_find(s, u.id, "app", &g), TS_OK);
+	ck_assert_int_eq(g->id, in.id);
+	store_grant_free(g);
+
+	/* scope changes */
+	ck_assert_int_eq(store_grant_set_scope(s, in.id, "openid", 700), TS_OK);
+	ck_assert_int_eq(store_grant_get(s, in.id, &g), TS_OK);
+	ck_assert_str_eq(g->scope, "openid");
+	ck_assert_int_eq(g->updated_at, 700);
+	ck_assert_int_eq(g->created_at, 500);
+	store_grant_free(g);
+	ck_assert_int_eq(store_grant_set_scope(s, in.id + 100, "x", 700), TS_NOT_FOUND);
+
+	/* revoke: idempotent, keeps the first time; a revoked grant is not found as active */
+	ck_assert_int_eq(store_grant_revoke(s, in.id, 800), TS_OK);
+	ck_assert_int_eq(store_grant_revoke(s, in.id, 900), TS_OK);
+	ck_assert_int_eq(store_grant_get(s, in.id, &g), TS_OK);
+	ck_assert_int_eq(g->revoked_at, 800);
+	ck_assert_int_eq(g->updated_at, 800);
+	store_grant_free(g);
+	ck_assert_int_eq(store_grant_find(s, u.id, "app", &g), TS_NOT_FOUND);
+	ck_assert_int_eq(store_grant_revoke(s, in.id + 100, 800), TS_NOT_FOUND);
+	/* a grant for a client or user that does not exist */
+	in.client_id = "ghost";
+	ck_assert_int_eq(store_grant_add(s, &in), TS_NOT_FOUND);
+	in.client_id = "app";
+	in.user_id = u.id + 100;
+	ck_assert_int_eq(store_grant_add(s, &in), TS_NOT_FOUND);
+	store_close(s);
+}
+END_TEST
+
+START_TEST(grant_one_active_per_user_and_client)
+{
+	struct fixture f;
+	struct client other = client_of("other");
+	struct grant g2 = {.client_id = "app", .scope = "b", .created_at = 200};
+	struct grant solo1 = {.client_id = "app", .created_at = 300};
+	struct grant solo2 = {.client_id = "app", .created_at = 301};
+	struct grant *g = NULL;
+	store *s = open_db();
+
+	f = add_fixture(s);
+	g2.user_id = f.user_id;
+	ck_assert_int_eq(store_grant_add(s, &g2), TS_CONFLICT);
+	ck_assert_int_eq(store_grant_find(s, f.user_id, "app", &g), TS_OK);
+	ck_assert_int_eq(g->id, f.grant_id); /* the first one is untouched */
+	store_grant_free(g);
+	/* another client is another pair */
+	ck_assert_int_eq(store_client_add(s, &other), TS_OK);
+	g2.client_id = "other";
+	ck_assert_int_eq(store_grant_add(s, &g2), TS_OK);
+	/* after revoking, a new active grant is allowed; the old one stays as a record */
+	g2.client_id = "app";
+	ck_assert_int_eq(store_grant_revoke(s, f.grant_id, 250), TS_OK);
+	ck_assert_int_eq(store_grant_add(s, &g2), TS_OK);
+	ck_assert_int_ne(g2.id, f.grant_id);
+	ck_assert_int_eq(store_grant_find(s, f.user_id, "app", &g), TS_OK);
+	ck_assert_int_eq(g->id, g2.id);
+	ck_assert_str_eq(g->scope, "b");
+	store_grant_free(g);
+	ck_assert_int_eq(store_grant_get(s, f.grant_id, &g), TS_OK);
+	ck_assert_int_eq(g->revoked_at, 250);
+	store_grant_free(g);
+	/* client-only grants are not limited; find gives the newest active */
+	ck_assert_int_eq(store_grant_add(s, &solo1), TS_OK);
+	ck_assert_int_eq(store_grant_add(s, &solo2), TS_OK);
+	ck_assert_int_eq(store_grant_find(s, 0, "app", &g), TS_OK);
+	ck_assert_int_eq(g->id, solo2.id);
+	store_grant_free(g);
+	ck_assert_int_eq(store_grant_revoke(s, solo2.id, 400), TS_OK);
+	ck_assert_int_eq(store_grant_find(s, 0, "app", &g), TS_OK);
+	ck_assert_int_eq(g->id, solo1.id);
+	store_grant_free(g);
+	store_close(s);
+}
+END_TEST
+
+START_TEST(code_round_trip_and_take)
+{
+	struct fixture f;
+	struct code in, bare, *c = NULL;
+	unsigned char unknown[32];
+	store *s = open_db();
+
+	f = add_fixture(s);
+	in = code_of(1, f);
+	ck_assert_int_eq(store_code_add(s, &in), TS_OK);
+	ck_assert_int_eq(store_code_add(s, &in), TS_CONFLICT); /* same hash */
+
+	/* first take: TS_OK and the row, now marked used */
+	ck_assert_int_eq(store_code_take(s, in.hash, 1010, &c), TS_OK);
+	ck_assert_ptr_nonnull(c);
+	ck_assert_mem_eq(c->hash, in.hash, 32);
+	ck_assert_str_eq(c->client_id, "app");
+	ck_assert_int_eq(c->user_id, f.user_id);
+	ck_assert_int_eq(c->grant_id, f.grant_id);
+	ck_assert_str_eq(c->redirect_uri, in.redirect_uri);
+	ck_assert_int_eq(c->redirect_given, 1);
+	ck_assert_str_eq(c->challenge, in.challenge);
+	ck_assert_str_eq(c->scope, in.scope);
+	ck_assert_str_eq(c->nonce, in.nonce);
+	ck_assert_int_eq(c->auth_time, 990);
+	ck_assert_int_eq(c->created_at, 1000);
+	ck_assert_int_eq(c->expires_at, 1060);
+	ck_assert_int_eq(c->used_at, 1010);
+	store_code_free(c);
+
+	/* second take: TS_CONFLICT, still with the row and the first use's time */
+	c = NULL;
+	ck_assert_int_eq(store_code_take(s, in.hash, 1020, &c), TS_CONFLICT);
+	ck_assert_ptr_nonnull(c);
+	ck_assert_int_eq(c->used_at, 1010);
+	ck_assert_int_eq(c->grant_id, f.grant_id);
+	store_code_free(c);
+
+	/* unknown code */
+	fill_hash(unknown, 77);
+	c = (struct code *)1;
+	ck_assert_int_eq(store_code_take(s, unknown, 1010, &c), TS_NOT_FOUND);
+	ck_assert_ptr_null(c);
+
+	/* no nonce, no redirect_uri given: NULL and 0 come back */
+	bare = code_of(2, f);
+	bare.nonce = NULL;
+	bare.redirect_given = 0;
+	ck_assert_int_eq(store_code_add(s, &bare), TS_OK);
+	ck_assert_int_eq(store_code_take(s, bare.hash, 1001, &c), TS_OK);
+	ck_assert_ptr_null(c->nonce);
+	ck_assert_int_eq(c->redirect_given, 0);
+	store_code_free(c);
+
+	/* a code must hang off an existing grant, client and user */
+	bare = code_of(3, f);
+	bare.grant_id = f.grant_id + 100;
+	ck_assert_int_eq(store_code_add(s, &bare), TS_NOT_FOUND);
+	bare = code_of(3, f);
+	bare.client_id = "ghost";
+	ck_assert_int_eq(store_code_add(s, &bare), TS_NOT_FOUND);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM codes"), 2);
+	/* only the hash is stored, as a 32-byte blob */
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM codes WHERE typeof(code_hash) = 'blob' "
+			"AND length(code_hash) = 32"), 2);
+	store_close(s);
+}
+END_TEST
+
+enum { RACE_CODES = 300 };
+
+struct racer {
+	int64_t now;
+	ts_err res[RACE_CODES];
+	int64_t used_at[RACE_CODES];
+	pthread_barrier_t *bar;
+	int open_err;
+};
+
+static void code_hash_of(int i, unsigned char h[32])
+{
+	memset(h, 0, 32);
+	h[0] = 0xc0;
+	h[1] = (unsigned char)(i >> 8);
+	h[2] = (unsigned char)i;
+}
+
+/* One thread, one connection: takes every code as fast as it can. */
+static void *racer_run(void *arg)
+{
+	struct racer *r = arg;
+	unsigned char h[32];
+	store *s = NULL;
+	int i;
+
+	r->open_err = store_open(db, 10000, 1, &s);
+	pthread_barrier_wait(r->bar);
+	if (r->open_err)
+		return NULL;
+	for (i = 0; i < RACE_CODES; i++) {
+		struct code *c = NULL;
+
+		code_hash_of(i, h);
+		r->res[i] = store_code_take(s, h, r->now, &c);
+		r->used_at[i] = c ? c->used_at : -1;
+		store_code_free(c);
+	}
+	store_close(s);
+	return NULL;
+}
+
+/* Two connections (threads) redeem the same codes at once: exactly one wins each. */
+START_TEST(code_take_race)
+{
+	struct racer r[2] = {{.now = 5001}, {.now = 5002}};
+	pthread_barrier_t bar;
+	pthread_t th[2];
+	struct fixture f;
+	int i, t, wins[2] = {0, 0};
+	store *s = open_db();
+
+	f = add_fixture(s);
+	ck_assert_int_eq(store_begin(s), TS_OK);
+	for (i = 0; i < RACE_CODES; i++) {
+		struct code c = code_of(0, f);
+
+		code_hash_of(i, c.hash);
+		ck_assert_int_eq(store_code_add(s, &c), TS_OK);
+	}
+	ck_assert_int_eq(store_commit(s), TS_OK);
+
+	ck_assert_int_eq(pthread_barrier_init(&bar, NULL, 2), 0);
+	for (t = 0; t < 2; t++) {
+		r[t].bar = &bar;
+		ck_assert_int_eq(pthread_create(&th[t], NULL, racer_run, &r[t]), 0);
+	}
+	for (t = 0; t < 2; t++)
+		ck_assert_int_eq(pthread_join(th[t], NULL), 0);
+	pthread_barrier_destroy(&bar);
+	ck_assert_int_eq(r[0].open_err, TS_OK);
+	ck_assert_int_eq(r[1].open_err, TS_OK);
+	for (i = 0; i < RACE_CODES; i++) {
+		int w = r[0].res[i] == TS_OK ? 0 : 1;
+
+		ck_assert_msg((r[0].res[i] == TS_OK && r[1].res[i] == TS_CONFLICT) ||
+				(r[0].res[i] == TS_CONFLICT && r[1].res[i] == TS_OK),
+				"code %d: %d and %d", i, r[0].res[i], r[1].res[i]);
+		wins[w]++;
+		/* both saw the winner's time */
+		ck_assert_int_eq(r[0].used_at[i], r[w].now);
+		ck_assert_int_eq(r[1].used_at[i], r[w].now);
+	}
+	ck_assert_int_eq(wins[0] + wins[1], RACE_CODES);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM codes WHERE used_at IS NULL"), 0);
+	store_close(s);
+}
+END_TEST
+
+/* The same between two processes, on a single code, many times. */
+START_TEST(code_take_race_processes)
+{
+	enum { ROUNDS = 40 };
+	struct fixture f;
+	pid_t pid[2];
+	int r, i, status, ok, conflict;
+	store *s = open_db();
+
+	f = add_fixture(s);
+	for (r = 0; r < ROUNDS; r++) {
+		struct code c = code_of((unsigned char)(100 + r), f);
+
+		ck_assert_int_eq(store_code_add(s, &c), TS_OK);
+		for (i = 0; i < 2; i++) {
+			pid[i] = fork();
+			ck_assert_int_ge(pid[i], 0);
+			if (pid[i] == 0) {
+				store *cs = NULL;
+				struct code *got = NULL;
+				ts_err e = store_open(db, 10000, 1, &cs);
+
+				if (e == TS_OK)
+					e = store_code_take(cs, c.hash, 6000, &got);
+				store_code_free(got);
+				store_close(cs);
+				_exit((int)e);
+			}
+		}
+		ok = conflict = 0;
+		for (i = 0; i < 2; i++) {
+			ck_assert_int_eq(waitpid(pid[i], &status, 0), pid[i]);
+			ck_assert(WIFEXITED(status));
+			ok += WEXITSTATUS(status) == TS_OK;
+			conflict += WEXITSTATUS(status) == TS_CONFLICT;
+		}
+		ck_assert_msg(ok == 1 && conflict == 1, "round %d: %d ok, %d conflict", r, ok,
+				conflict);
+	}
+	store_close(s);
+}
+END_TEST
+
+START_TEST(codes_purge)
+{
+	struct fixture f;
+	struct code a, b, *c = NULL;
+	store *s = open_db();
+
+	f = add_fixture(s);
+	a = code_of(1, f);
+	b = code_of(2, f);
+	b.expires_at = 2000;
+	ck_assert_int_eq(store_code_add(s, &a), TS_OK); /* expires 1060 */
+	ck_assert_int_eq(store_code_add(s, &b), TS_OK);
+	ck_assert_int_eq(store_codes_purge(s, 1060), TS_OK); /* "before now": 1060 stays */
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM codes"), 2);
+	ck_assert_int_eq(store_codes_purge(s, 1061), TS_OK);
+	ck_assert_int_eq(store_code_take(s, a.hash, 1061, &c), TS_NOT_FOUND);
+	ck_assert_int_eq(store_code_take(s, b.hash, 1061, &c), TS_OK);
+	store_code_free(c);
+	ck_assert_int_eq(store_codes_purge(s, 1061), TS_OK); /* nothing to do: fine */
+	ck_assert_int_eq(store_codes_purge(s, 5000), TS_OK); /* used ones go too */
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM codes"), 0);
+	store_close(s);
+}
+END_TEST
+
+START_TEST(session_round_trip_and_expiry)
+{
+	struct fixture f;
+	struct session in = {.auth_time = 100, .created_at = 101, .expires_at = 200}, out;
+	struct session other = {.auth_time = 1, .created_at = 1, .expires_at = 500};
+	store *s = open_db();
+
+	f = add_fixture(s);
+	fill_hash(in.hash, 10);
+	fill_hash(other.hash, 11);
+	in.user_id = other.user_id = f.user_id;
+	ck_assert_int_eq(store_session_get(s, in.hash, 150, &out), TS_NOT_FOUND);
+	ck_assert_int_eq(store_session_add(s, &in), TS_OK);
+	ck_assert_int_eq(store_session_add(s, &in), TS_CONFLICT);
+	ck_assert_int_eq(store_session_add(s, &other), TS_OK);
+	memset(&out, 0xff, sizeof(out));
+	ck_assert_int_eq(store_session_get(s, in.hash, 150, &out), TS_OK);
+	ck_assert_mem_eq(out.hash, in.hash, 32);
+	ck_assert_int_eq(out.user_id, f.user_id);
+	ck_assert_int_eq(out.auth_time, 100);
+	ck_assert_int_eq(out.created_at, 101);
+	ck_assert_int_eq(out.expires_at, 200);
+	/* expired at expires_at, though still stored until purged */
+	ck_assert_int_eq(store_session_get(s, in.hash, 199, &out), TS_OK);
+	ck_assert_int_eq(store_session_get(s, in.hash, 200, &out), TS_NOT_FOUND);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM sessions"), 2);
+	ck_assert_int_eq(store_sessions_purge(s, 199), TS_OK);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM sessions"), 2);
+	ck_assert_int_eq(store_sessions_purge(s, 200), TS_OK);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM sessions"), 1);
+	ck_assert_int_eq(store_session_get(s, in.hash, 150, &out), TS_NOT_FOUND);
+	/* remove (logout) */
+	ck_assert_int_eq(store_session_get(s, other.hash, 300, &out), TS_OK);
+	ck_assert_int_eq(store_session_remove(s, other.hash), TS_OK);
+	ck_assert_int_eq(store_session_get(s, other.hash, 300, &out), TS_NOT_FOUND);
+	ck_assert_int_eq(store_session_remove(s, other.hash), TS_NOT_FOUND);
+	/* a session of a user who does not exist */
+	other.user_id = f.user_id + 100;
+	ck_assert_int_eq(store_session_add(s, &other), TS_NOT_FOUND);
+	store_close(s);
+}
+END_TEST
+
+START_TEST(consent_idempotent_and_ordered)
+{
+	struct fixture f;
+	struct client other = client_of("other");
+	char *scope = NULL;
+	store *s = open_db();
+
+	f = add_fixture(s);
+	ck_assert_int_eq(store_client_add(s, &other), TS_OK);
+	ck_assert_int_eq(store_consent_get(s, f.user_id, "app", &scope), TS_OK);
+	ck_assert_str_eq(scope, "");
+	free(scope);
+	ck_assert_int_eq(store_consent_add(s, f.user_id, "app", "openid mqtt:sub:a/# profile", 10),
+			TS_OK);
+	ck_assert_int_eq(store_consent_get(s, f.user_id, "app", &scope), TS_OK);
+	ck_assert_str_eq(scope, "mqtt:sub:a/# openid profile");
+	free(scope);
+	/* again, with repeats and extra spaces, plus one new token: only that one is added */
+	ck_assert_int_eq(store_consent_add(s, f.user_id, "app",
+			"  profile  openid openid email ", 20), TS_OK);
+	ck_assert_int_eq(store_consent_add(s, f.user_id, "app", "", 30), TS_OK);
+	ck_assert_int_eq(store_consent_add(s, f.user_id, "app", "   ", 30), TS_OK);
+	ck_assert_int_eq(store_consent_get(s, f.user_id, "app", &scope), TS_OK);
+	ck_assert_str_eq(scope, "email mqtt:sub:a/# openid profile");
+	free(scope);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM consents"), 4);
+	/* the first approval's time is kept */
+	ck_assert_int_eq(sql_int("SELECT created_at FROM consents WHERE scope_token = 'openid'"),
+			10);
+	/* per client and per user */
+	ck_assert_int_eq(store_consent_get(s, f.user_id, "other", &scope), TS_OK);
+	ck_assert_str_eq(scope, "");
+	free(scope);
+	ck_assert_int_eq(store_consent_get(s, f.user_id + 1, "app", &scope), TS_OK);
+	ck_assert_str_eq(scope, "");
+	free(scope);
+	/* unknown user or client: nothing recorded, not even partly */
+	ck_assert_int_eq(store_consent_add(s, f.user_id, "ghost", "a b", 40), TS_NOT_FOUND);
+	ck_assert_int_eq(store_consent_add(s, f.user_id + 100, "app", "a b", 40), TS_NOT_FOUND);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM consents"), 4);
+	/* many tokens (the result grows past any first buffer) */
+	{
+		char big[4096] = "", tok[32];
+		int i;
+
+		for (i = 0; i < 200; i++) {
+			snprintf(tok, sizeof(tok), "mqtt:pub:t/%03d ", i);
+			strcat(big, tok);
+		}
+		ck_assert_int_eq(store_consent_add(s, f.user_id, "other", big, 50), TS_OK);
+		ck_assert_int_eq(store_consent_get(s, f.user_id, "other", &scope), TS_OK);
+		big[strlen(big) - 1] = '\0';
+		ck_assert_str_eq(scope, big);
+		free(scope);
+	}
+	store_close(s);
+}
+END_TEST
+
+START_TEST(refresh_add)
+{
+	struct fixture f;
+	struct refresh r = {.created_at = 10, .expires_at = 20}, used = {.created_at = 1,
+		.expires_at = 2, .used_at = 3};
+	store *s = open_db();
+
+	f = add_fixture(s);
+	fill_hash(r.hash, 40);
+	fill_hash(used.hash, 41);
+	r.grant_id = used.grant_id = f.grant_id;
+	ck_assert_int_eq(store_refresh_add(s, &r), TS_OK);
+	ck_assert_int_eq(store_refresh_add(s, &r), TS_CONFLICT);
+	ck_assert_int_eq(store_refresh_add(s, &used), TS_OK);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM refresh_tokens WHERE used_at IS NULL AND "
+			"created_at = 10 AND expires_at = 20 AND length(token_hash) = 32"), 1);
+	ck_assert_int_eq(sql_int("SELECT used_at FROM refresh_tokens WHERE created_at = 1"), 3);
+	r.grant_id = f.grant_id + 100;
+	fill_hash(r.hash, 42);
+	ck_assert_int_eq(store_refresh_add(s, &r), TS_NOT_FOUND);
+	store_close(s);
+}
+END_TEST
+
+/* Everything hanging off a user or a client goes with it, through its grants too. */
+START_TEST(authz_cascade)
+{
+	struct fixture f;
+	struct user bob = user_of("bob");
+	struct grant solo = {.client_id = "app", .created_at = 1};
+	struct session se = {.expires_at = 100};
+	struct refresh r = {.expires_at = 100}, r2 = {.expires_at = 100};
+	struct code c;
+	static const char *const tables[] = {"grants", "codes", "sessions", "consents",
+		"refresh_tokens"};
+	char sql[96];
+	size_t i;
+	store *s = open_db();
+
+	f = add_fixture(s);
+	ck_assert_int_eq(store_user_add(s, &bob), TS_OK);
+	c = code_of(1, f);
+	ck_assert_int_eq(store_code_add(s, &c), TS_OK);
+	fill_hash(se.hash, 2);
+	se.user_id = f.user_id;
+	ck_assert_int_eq(store_session_add(s, &se), TS_OK);
+	fill_hash(se.hash, 3);
+	se.user_id = bob.id;
+	ck_assert_int_eq(store_session_add(s, &se), TS_OK);
+	ck_assert_int_eq(store_consent_add(s, f.user_id, "app", "openid", 1), TS_OK);
+	ck_assert_int_eq(store_consent_add(s, bob.id, "app", "openid", 1), TS_OK);
+	fill_hash(r.hash, 4);
+	r.grant_id = f.grant_id;
+	ck_assert_int_eq(store_refresh_add(s, &r), TS_OK);
+	ck_assert_int_eq(store_grant_add(s, &solo), TS_OK);
+	fill_hash(r2.hash, 5);
+	r2.grant_id = solo.id;
+	ck_assert_int_eq(store_refresh_add(s, &r2), TS_OK);
+
+	/* removing alice: her grant, code, session, consent and refresh token go */
+	ck_assert_int_eq(store_user_remove(s, "alice"), TS_OK);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM grants"), 1);      /* the client-only one */
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM codes"), 0);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM sessions"), 1);    /* bob's */
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM consents"), 1);    /* bob's */
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM refresh_tokens"), 1);
+
+	/* removing the client: everything else but bob's session */
+	ck_assert_int_eq(store_client_remove(s, "app"), TS_OK);
+	for (i = 0; i < sizeof(tables) / sizeof(tables[0]); i++) {
+		snprintf(sql, sizeof(sql), "SELECT count(*) FROM %s", tables[i]);
+		ck_assert_msg(sql_int(sql) == (strcmp(tables[i], "sessions") == 0), "%s", tables[i]);
+	}
+	ck_assert_int_eq(store_user_remove(s, "bob"), TS_OK);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM sessions"), 0);
+	store_close(s);
+}
+END_TEST
+
+/* Writes between store_begin and store_rollback leave nothing; between begin and commit they land
+ * together; a function that fails inside undoes only its own part. */
+START_TEST(transactions)
+{
+	struct fixture f;
+	struct code c, *got = NULL;
+	struct refresh r = {.created_at = 1, .expires_at = 100};
+	struct key_row k = key_of("k-tx", 100), *kr = NULL;
+	char *scope = NULL;
+	store *s = open_db();
+
+	store_rollback(s); /* none open: fine */
+	ck_assert_int_eq(store_commit(s), TS_SERVER_ERROR); /* none open */
+	f = add_fixture(s);
+	c = code_of(1, f);
+	fill_hash(r.hash, 50);
+	r.grant_id = f.grant_id;
+
+	ck_assert_int_eq(store_begin(s), TS_OK);
+	ck_assert_int_eq(store_begin(s), TS_SERVER_ERROR); /* no nesting */
+	ck_assert_int_eq(store_code_add(s, &c), TS_OK);
+	ck_assert_int_eq(store_refresh_add(s, &r), TS_OK);
+	ck_assert_int_eq(store_key_add(s, &k), TS_OK);   /* opens a transaction of its own */
+	ck_assert_int_eq(store_consent_add(s, f.user_id, "app", "openid email", 1), TS_OK);
+	/* visible inside */
+	ck_assert_int_eq(store_code_take(s, c.hash, 1001, &got), TS_OK);
+	store_code_free(got);
+	store_rollback(s);
+	ck_assert_int_eq(store_code_take(s, c.hash, 1001, &got), TS_NOT_FOUND);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM refresh_tokens"), 0);
+	ck_assert_int_eq(store_key_current(s, &kr), TS_NOT_FOUND);
+	ck_assert_int_eq(store_consent_get(s, f.user_id, "app", &scope), TS_OK);
+	ck_assert_str_eq(scope, "");
+	free(scope);
+	store_rollback(s); /* twice: fine */
+
+	/* commit: all of it lands; a failing call inside does not spoil the rest */
+	ck_assert_int_eq(store_begin(s), TS_OK);
+	ck_assert_int_eq(store_code_add(s, &c), TS_OK);
+	ck_assert_int_eq(store_consent_add(s, f.user_id, "ghost", "a b", 1), TS_NOT_FOUND);
+	ck_assert_int_eq(store_key_add(s, &k), TS_OK);
+	ck_assert_int_eq(store_key_add(s, &k), TS_CONFLICT); /* its savepoint is undone */
+	ck_assert_int_eq(store_refresh_add(s, &r), TS_OK);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM refresh_tokens"), 0); /* not yet, outside */
+	ck_assert_int_eq(store_commit(s), TS_OK);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM refresh_tokens"), 1);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM consents"), 0);
+	ck_assert_int_eq(store_key_current(s, &kr), TS_OK);
+	ck_assert_str_eq(kr->kid, "k-tx");
+	ck_assert_int_eq(kr->retired_at, 0);
+	store_key_free(kr);
+	ck_assert_int_eq(store_code_take(s, c.hash, 1001, &got), TS_OK);
+	store_code_free(got);
+	/* and without store_begin every call still commits on its own */
+	ck_assert_int_eq(store_consent_add(s, f.user_id, "app", "openid", 1), TS_OK);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM consents"), 1);
+	store_close(s);
+}
+END_TEST
+
+/* store_begin takes the write lock: another connection's writes wait, then give up. */
+START_TEST(begin_holds_write_lock)
+{
+	struct fixture f;
+	struct code c;
+	store *s = open_db(), *s2 = NULL;
+	double t0, dt;
+
+	f = add_fixture(s);
+	c = code_of(1, f);
+	ck_assert_int_eq(store_open(db, 200, 1, &s2), TS_OK);
+	ck_assert_int_eq(store_begin(s), TS_OK);
+	t0 = now_s();
+	ck_assert_int_eq(store_code_add(s2, &c), TS_UNAVAILABLE);
+	ck_assert_int_eq(store_begin(s2), TS_UNAVAILABLE);
+	dt = now_s() - t0;
+	ck_assert_msg(dt >= 0.3 && dt < 3.0, "waited %.3f s", dt);
+	ck_assert_int_eq(store_code_add(s, &c), TS_OK);
+	ck_assert_int_eq(store_commit(s), TS_OK);
+	c = code_of(2, f);
+	ck_assert_int_eq(store_code_add(s2, &c), TS_OK);
+	store_close(s2);
+	store_close(s);
+}
+END_TEST
+
+/* A database written by a build that knew only 001 is upgraded in place, keeping its rows. */
+START_TEST(migrate_from_version_1)
+{
+	sqlite3 *raw;
+	store *s = NULL;
+	struct client *c = NULL;
+	struct user *u = NULL;
+	struct grant *g = NULL;
+	struct code code;
+	struct fixture f;
+	int r;
+
+	ck_assert_int_ge(schema_sql_count, 2);
+	ck_assert_int_eq(schema_sql_count, store_schema_latest());
+	ck_assert_str_eq(schema_sql_names[0], "001_init.sql");
+	ck_assert_str_eq(schema_sql_names[1], "002_authz.sql");
+	ck_assert_int_eq(sqlite3_open(db, &raw), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(raw, "PRAGMA foreign_keys = ON", NULL, NULL, NULL), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(raw, schema_sql[0], NULL, NULL, NULL), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(raw, "PRAGMA user_version = 1;"
+			"INSERT INTO clients (client_id, is_public, scope, created_at, updated_at) "
+			"VALUES ('old-app', 1, 'openid', 1, 2);"
+			"INSERT INTO users (username, scope, created_at, updated_at) "
+			"VALUES ('olduser', 'mqtt:sub:#', 3, 4);"
+			/* two active grants of one user for one client: only possible before 002 */
+			"INSERT INTO grants (client_id, user_id, scope, created_at, updated_at) VALUES "
+			"('old-app', 1, 'a', 10, 11), ('old-app', 1, 'b', 20, 21), "
+			"('old-app', NULL, 'c', 30, 31), ('old-app', NULL, 'd', 40, 41);"
+			"INSERT INTO revocations (jti, exp) VALUES ('old-jti', 2000000000);",
+			NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(raw);
+	ck_assert_int_eq(sql_int("PRAGMA user_version"), 1);
+
+	s = open_db();
+	ck_assert_int_eq(store_schema_version(s), store_schema_latest());
+	ck_assert_int_eq(sql_int("PRAGMA user_version"), store_schema_latest());
+	ck_assert_int_eq(store_client_get(s, "old-app", &c), TS_OK);
+	ck_assert_str_eq(c->scope, "openid");
+	ck_assert_int_eq(c->updated_at, 2);
+	store_client_free(c);
+	ck_assert_int_eq(store_user_get_id(s, 1, &u), TS_OK);
+	ck_assert_str_eq(u->username, "olduser");
+	store_user_free(u);
+	ck_assert_int_eq(store_is_revoked(s, "old-jti", &r), TS_OK);
+	ck_assert_int_eq(r, 1);
+	/* the newest of the duplicates stays active, the older one is revoked */
+	ck_assert_int_eq(store_grant_find(s, 1, "old-app", &g), TS_OK);
+	ck_assert_int_eq(g->id, 2);
+	ck_assert_str_eq(g->scope, "b");
+	store_grant_free(g);
+	ck_assert_int_eq(store_grant_get(s, 1, &g), TS_OK);
+	ck_assert_int_eq(g->revoked_at, 11);
+	store_grant_free(g);
+	/* client-only grants untouched */
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM grants WHERE user_id IS NULL AND "
+			"revoked_at IS NULL"), 2);
+	/* the new tables work */
+	f.user_id = 1;
+	f.grant_id = 2;
+	code = code_of(9, f);
+	code.client_id = "old-app";
+	ck_assert_int_eq(store_code_add(s, &code), TS_OK);
+	ck_assert_int_eq(store_consent_add(s, 1, "old-app", "openid", 5), TS_OK);
+	store_close(s);
+
+	/* opening again changes nothing */
+	s = open_db();
+	ck_assert_int_eq(store_schema_version(s), store_schema_latest());
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM grants"), 4);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM codes"), 1);
+	store_close(s);
+}
+END_TEST
+
 static Suite *store_suite(void)
 {
 	Suite *s = suite_create("store");
@@ -1024,12 +1819,26 @@ static Suite *store_suite(void)
 	tcase_add_test(rec, odd_strings_verbatim);
 	tcase_add_test(rec, secret_hash_is_what_is_stored);
 	tcase_add_test(rec, foreign_keys_cascade);
+	tcase_add_test(rec, user_get_by_id);
+	tcase_add_test(rec, grant_round_trip);
+	tcase_add_test(rec, grant_one_active_per_user_and_client);
+	tcase_add_test(rec, code_round_trip_and_take);
+	tcase_add_test(rec, codes_purge);
+	tcase_add_test(rec, session_round_trip_and_expiry);
+	tcase_add_test(rec, consent_idempotent_and_ordered);
+	tcase_add_test(rec, refresh_add);
+	tcase_add_test(rec, authz_cascade);
+	tcase_add_test(rec, transactions);
+	tcase_add_test(rec, migrate_from_version_1);
 	suite_add_tcase(s, rec);
 
 	tcase_add_checked_fixture(lock, setup, teardown);
 	tcase_set_timeout(lock, 30);
 	tcase_add_test(lock, locked_database_unavailable);
 	tcase_add_test(lock, locked_new_database_open_unavailable);
+	tcase_add_test(lock, begin_holds_write_lock);
+	tcase_add_test(lock, code_take_race);
+	tcase_add_test(lock, code_take_race_processes);
 	suite_add_tcase(s, lock);
 	return s;
 }
