@@ -10,7 +10,7 @@ struct config {
 	/* [server] */
 	char *listen;            /* HOST:PORT, default 127.0.0.1:8080 */
 	char *issuer;            /* default http://<listen> */
-	int threads;             /* worker threads, 0 = number of cores */
+	int threads;             /* worker threads, 0 = 8 per core */
 	int max_connections;     /* beyond it: 503 */
 	int connection_timeout;  /* seconds a connection may stay idle or slow */
 	int max_body;            /* bytes; larger bodies get 413 */

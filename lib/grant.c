@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "client.h"
+#include "pkce.h"
 #include "grant.h"
 #include "scope.h"
 #include "secret.h"
@@ -187,5 +188,92 @@ out:
 	store_client_free(c);
 	store_grant_free(g);
 	store_user_free(u);
+	return rc == TS_NOT_FOUND ? TS_OK : rc;
+}
+
+ts_err grant_code_redeem(store *s, void *arg)
+{
+	struct redeem *rd = arg;
+	struct grant *g = NULL;
+	struct refresh rt = {0};
+	struct code *c;
+	ts_err rc = store_code_take(s, rd->hash, rd->now, &rd->code);
+
+	c = rd->code;
+	if (rc == TS_CONFLICT) {
+		rd->why = "the code was already used; the tokens it gave are revoked";
+		rc = store_grant_revoke(s, c->grant_id, rd->now);
+		return rc == TS_NOT_FOUND ? TS_OK : rc;
+	}
+	if (rc == TS_NOT_FOUND) {
+		rd->why = "unknown code";
+		return TS_OK;
+	}
+	if (rc != TS_OK)
+		return rc;
+	if (strcmp(c->client_id, rd->client_id) != 0)
+		rd->why = "the code was issued to another client";
+	else if (c->expires_at <= rd->now)
+		rd->why = "the code has expired";
+	else if ((c->redirect_given || rd->redirect_uri) &&
+	         (!rd->redirect_uri || strcmp(rd->redirect_uri, c->redirect_uri) != 0))
+		rd->why = "redirect_uri differs from the authorization request";
+	else if (pkce_check(c->challenge, rd->verifier) != TS_OK)
+		rd->why = "code_verifier does not match the code_challenge";
+	else if ((rc = store_grant_get(s, c->grant_id, &g)) != TS_OK || g->revoked_at)
+		rd->why = "the authorization was revoked";
+	else if ((rc = store_user_get_id(s, c->user_id, &rd->user)) != TS_OK || !rd->user->active)
+		rd->why = "the user is no longer active";
+	store_grant_free(g);
+	if (rc != TS_OK && rc != TS_NOT_FOUND)
+		return rc;
+	if (rd->why || !rd->want_refresh)
+		return TS_OK;
+	rc = secret_random(rd->refresh, 32);
+	if (rc != TS_OK)
+		return rc;
+	grant_token_hash(rd->refresh, rt.hash);
+	rt.grant_id = c->grant_id;
+	rt.created_at = rd->now;
+	rt.expires_at = rd->now + rd->refresh_ttl;
+	rc = store_refresh_add(s, &rt);
+	if (rc != TS_OK)
+		secret_wipe(rd->refresh, sizeof rd->refresh);
+	return rc;
+}
+
+ts_err grant_refresh_active(store *s, const char *text, int64_t now, struct refresh *rt,
+                            struct grant **g, struct user **u, int *active)
+{
+	struct refresh row = {0};
+	struct client *c = NULL;
+	unsigned char hash[32];
+	ts_err rc;
+
+	*g = NULL;
+	*u = NULL;
+	*active = 0;
+	if (!s)
+		return TS_UNAVAILABLE;
+	grant_token_hash(text, hash);
+	rc = store_refresh_get(s, hash, &row);
+	if (rt && rc == TS_OK)
+		*rt = row;
+	if (rc != TS_OK || row.used_at || row.expires_at <= now)
+		return rc == TS_NOT_FOUND ? TS_OK : rc;
+	rc = store_grant_get(s, row.grant_id, g);
+	if (rc != TS_OK || (*g)->revoked_at)
+		goto out;
+	rc = client_get(s, (*g)->client_id, &c);
+	if (rc != TS_OK || !c->active)
+		goto out;
+	if ((*g)->user_id) {
+		rc = store_user_get_id(s, (*g)->user_id, u);
+		if (rc != TS_OK || !(*u)->active)
+			goto out;
+	}
+	*active = 1;
+out:
+	store_client_free(c);
 	return rc == TS_NOT_FOUND ? TS_OK : rc;
 }

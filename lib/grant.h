@@ -30,6 +30,32 @@ ts_err grant_record(store *s, const char *client_id, int64_t user_id, const char
  * base64url, stores c (whose hash is set here; the other fields are the caller's). */
 ts_err grant_code_issue(store *s, struct code *c, char *text);
 
+/* Looks up the refresh token whose text is `text`: *active = 1 when it exists, has not expired
+ * or been used (rotated), and its grant, client and user are all still active; then *g and *u
+ * are its grant and user (caller frees). *rt (if not NULL) receives the row when it exists. */
+ts_err grant_refresh_active(store *s, const char *text, int64_t now, struct refresh *rt,
+                            struct grant **g, struct user **u, int *active);
+
+/* The redemption of an authorization code (RFC 6749 §4.1.3, RFC 7636 §4.6), as one writer job
+ * (writer_fn): the code is taken (marked used) first, so that whatever follows it is burnt; a
+ * second use revokes its grant, and with it every token of the first use (RFC 6749 §4.1.2).
+ * When the code is good and want_refresh is set, a refresh token is created in the same
+ * transaction. Returns TS_OK when what it did must commit, including a refusal, which is then
+ * described by `why` (an invalid_grant); store errors otherwise. */
+struct redeem {
+	/* in */
+	unsigned char hash[32];          /* of the code's text */
+	const char *client_id, *redirect_uri, *verifier;
+	int64_t now, refresh_ttl;
+	int want_refresh;
+	/* out (caller frees code and user with their free functions) */
+	struct code *code;
+	struct user *user;
+	const char *why;                 /* static text; NULL when the code was good */
+	char refresh[44];                /* the new refresh token's text, or "" */
+};
+ts_err grant_code_redeem(store *s, void *arg);
+
 /* The SHA-256 of an opaque token's text (codes, refresh tokens, session cookies). */
 void grant_token_hash(const char *text, unsigned char hash[32]);
 

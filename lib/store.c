@@ -61,6 +61,10 @@ enum stmt_id {
 	ST_CONSENT_GET,
 	ST_CONSENT_ADD,
 	ST_REFRESH_ADD,
+	ST_REFRESH_GET,
+	ST_JOB_SAVEPOINT,
+	ST_JOB_RELEASE,
+	ST_JOB_ROLLBACK_TO,
 	ST_COUNT
 };
 
@@ -133,6 +137,11 @@ static const char *const stmt_sql[ST_COUNT] = {
 		"VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
 	[ST_REFRESH_ADD] = "INSERT INTO refresh_tokens (token_hash, grant_id, created_at, expires_at, "
 		"used_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+	[ST_REFRESH_GET] = "SELECT grant_id, created_at, expires_at, used_at FROM refresh_tokens "
+		"WHERE token_hash = ?1",
+	[ST_JOB_SAVEPOINT] = "SAVEPOINT job",
+	[ST_JOB_RELEASE] = "RELEASE job",
+	[ST_JOB_ROLLBACK_TO] = "ROLLBACK TO job",
 };
 
 struct store {
@@ -1593,4 +1602,46 @@ ts_err store_refresh_add(store *s, const struct refresh *r)
 		return rc_err(rc);
 	}
 	return stmt_run(st);
+}
+
+ts_err store_refresh_get(store *s, const unsigned char hash[32], struct refresh *out)
+{
+	sqlite3_stmt *st;
+	ts_err e;
+	int rc;
+
+	if (!s || !out)
+		return TS_SERVER_ERROR;
+	if ((e = stmt_get(s, ST_REFRESH_GET, &st)))
+		return e;
+	rc = bind_blob(st, 1, hash, 32, SQLITE_OK);
+	if (rc != SQLITE_OK) {
+		stmt_done(st);
+		return rc_err(rc);
+	}
+	if (!(e = stmt_row(st))) {
+		memcpy(out->hash, hash, 32);
+		out->grant_id = sqlite3_column_int64(st, 0);
+		out->created_at = sqlite3_column_int64(st, 1);
+		out->expires_at = sqlite3_column_int64(st, 2);
+		out->used_at = sqlite3_column_int64(st, 3);
+	}
+	stmt_done(st);
+	return e;
+}
+
+/* --- savepoints for the writer's jobs --- */
+
+ts_err store_savepoint(store *s)
+{
+	return s ? stmt_exec(s, ST_JOB_SAVEPOINT) : TS_SERVER_ERROR;
+}
+
+void store_savepoint_end(store *s, int rollback_it)
+{
+	if (!s)
+		return;
+	if (rollback_it)
+		stmt_exec(s, ST_JOB_ROLLBACK_TO);
+	stmt_exec(s, ST_JOB_RELEASE);
 }

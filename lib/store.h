@@ -180,5 +180,12 @@ struct refresh {
 	int64_t used_at;           /* 0 while current */
 };
 ts_err store_refresh_add(store *s, const struct refresh *r);
+/* The refresh token with this hash; TS_NOT_FOUND if none. */
+ts_err store_refresh_get(store *s, const unsigned char hash[32], struct refresh *out);
+
+/* A savepoint inside the open transaction, for one job of the writer (writer.c): end releases
+ * it, first undoing what was done since when rollback_it is set. */
+ts_err store_savepoint(store *s);
+void store_savepoint_end(store *s, int rollback_it);
 
 #endif

@@ -490,9 +490,42 @@ static int hint_other_user(struct request *r, const struct authz *a, const struc
 
 /* --- the answer --- */
 
-static void issue_code(struct request *r, const struct authz *a, store *s, const struct user *u,
+/* Writer jobs (group commit): the grant and its new code; a consent; a session. */
+struct code_job {
+	struct code *c;
+	char *text;
+};
+
+static ts_err code_job(store *s, void *arg)
+{
+	struct code_job *j = arg;
+	ts_err rc = grant_record(s, j->c->client_id, j->c->user_id, j->c->scope, j->c->created_at,
+	                         &j->c->grant_id);
+
+	return rc == TS_OK ? grant_code_issue(s, j->c, j->text) : rc;
+}
+
+struct consent_job {
+	int64_t user_id, now;
+	const char *client_id, *scope;
+};
+
+static ts_err consent_job(store *s, void *arg)
+{
+	struct consent_job *j = arg;
+
+	return store_consent_add(s, j->user_id, j->client_id, j->scope, j->now);
+}
+
+static ts_err session_job(store *s, void *arg)
+{
+	return store_session_add(s, arg);
+}
+
+static void issue_code(struct request *r, const struct authz *a, const struct user *u,
                        const struct session *se, const char *granted)
 {
+	struct code_job job;
 	const char *names[] = {"code", "state", "iss"};
 	const char *values[3];
 	char text[SECRET_TOKEN_LEN], *url;
@@ -510,15 +543,10 @@ static void issue_code(struct request *r, const struct authz *a, store *s, const
 	c.auth_time = se->auth_time;
 	c.created_at = now;
 	c.expires_at = now + r->srv->cfg.code_ttl;
-	rc = store_begin(s);
-	if (rc == TS_OK)
-		rc = grant_record(s, c.client_id, u->id, granted, now, &c.grant_id);
-	if (rc == TS_OK)
-		rc = grant_code_issue(s, &c, text);
-	if (rc == TS_OK)
-		rc = store_commit(s);
+	job.c = &c;
+	job.text = text;
+	rc = http_write(r, code_job, &job);
 	if (rc != TS_OK) {
-		store_rollback(s);
 		reply_page_error(r, err_status(rc), "Try again", "The server could not record this.");
 		return;
 	}
@@ -576,7 +604,7 @@ static void proceed(struct request *r, struct authz *a)
 		goto out;
 	}
 	if (!a->prompt_consent && grant_scope_covered(granted, approved))
-		issue_code(r, a, s, u, &se, granted);
+		issue_code(r, a, u, &se, granted);
 	else if (a->prompt_none)
 		redirect_error(r, a, "consent_required", "the user must approve this access");
 	else
@@ -636,8 +664,7 @@ static char *authorize_url(struct request *r, const struct authz *a)
 	return url;
 }
 
-static void login_succeeded(struct request *r, const struct authz *a, store *s,
-                            const struct user *u)
+static void login_succeeded(struct request *r, const struct authz *a, const struct user *u)
 {
 	char value[SECRET_TOKEN_LEN], *url;
 	struct session se = {0};
@@ -648,7 +675,7 @@ static void login_succeeded(struct request *r, const struct authz *a, store *s,
 	se.expires_at = se.created_at + r->srv->cfg.session_ttl;
 	grant_token_hash(value, se.hash);
 	if (rc == TS_OK)
-		rc = store_session_add(s, &se);
+		rc = http_write(r, session_job, &se);
 	url = rc == TS_OK ? authorize_url(r, a) : NULL;
 	if (!url) {
 		reply_page_error(r, 503, "Try again", "The server could not record your login.");
@@ -717,7 +744,7 @@ void login_handle(struct request *r)
 	throttle_reset(r->srv->user_throttle, ukey);
 	free(r->client_id);
 	r->client_id = strdup(a.c->client_id);
-	login_succeeded(r, &a, s, u);
+	login_succeeded(r, &a, u);
 out:
 	store_user_free(u);
 	authz_free(&a);
@@ -760,12 +787,16 @@ void consent_handle(struct request *r)
 		redirect_error(r, &a, err_name(rc), "no scope allowed");
 		goto out;
 	}
-	rc = store_consent_add(s, u->id, a.c->client_id, granted, http_now());
+	{
+		struct consent_job job = {u->id, http_now(), a.c->client_id, granted};
+
+		rc = http_write(r, consent_job, &job);
+	}
 	if (rc != TS_OK) {
 		reply_page_error(r, err_status(rc), "Try again", "The server could not record this.");
 		goto out;
 	}
-	issue_code(r, &a, s, u, &se, granted);
+	issue_code(r, &a, u, &se, granted);
 out:
 	free(granted);
 	store_user_free(u);

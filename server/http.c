@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+#include "writer.h"
 #include "server.h"
 
 /* Bodies above this are refused before they are read; smaller ones over max_body are read and
@@ -52,6 +53,11 @@ store *http_store(struct request *r)
 		return NULL;
 	}
 	return s;
+}
+
+ts_err http_write(struct request *r, ts_err (*fn)(store *s, void *arg), void *arg)
+{
+	return writer_run(r->srv->writer, fn, arg);
 }
 
 static int append_body(struct request *r, const char *data, size_t n, size_t max)
@@ -218,8 +224,10 @@ int http_start(struct server *srv)
 	const char *colon, *port, *h = srv->cfg.listen;
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
 	                 MHD_USE_ERROR_LOG;
+	/* a worker waits while the writer commits (group commit): more workers than cores keep the
+	 * cores busy and give each commit more answers to carry */
 	unsigned threads = srv->cfg.threads > 0 ? (unsigned)srv->cfg.threads :
-	                   (unsigned)sysconf(_SC_NPROCESSORS_ONLN);
+	                   8 * (unsigned)sysconf(_SC_NPROCESSORS_ONLN);
 	size_t hl;
 
 	colon = strrchr(h, ':');

@@ -47,6 +47,33 @@ static const char *claim(const json_t *c, const char *name)
 	return json_string_value(json_object_get(c, name));
 }
 
+/* The introspection answer for a refresh token (RFC 7662 covers them too): NULL when it is not
+ * an active one of ours. */
+static ts_err refresh_answer(struct request *r, const char *token, json_t **body)
+{
+	struct refresh rt = {0};
+	struct grant *g = NULL;
+	struct user *u = NULL;
+	char sub[24];
+	int active = 0;
+	ts_err rc = grant_refresh_active(http_store(r), token, http_now(), &rt, &g, &u, &active);
+
+	*body = NULL;
+	if (rc == TS_OK && active) {
+		snprintf(sub, sizeof sub, "%lld", (long long)g->user_id);
+		*body = json_pack("{s:b, s:s, s:s, s:s, s:s, s:I, s:I, s:s?}", "active", 1,
+		                  "token_type", "refresh_token", "scope", g->scope,
+		                  "client_id", g->client_id, "iss", r->srv->cfg.issuer,
+		                  "exp", (json_int_t)rt.expires_at, "iat", (json_int_t)rt.created_at,
+		                  "username", u ? u->username : NULL);
+		if (*body && g->user_id)
+			json_object_set_new(*body, "sub", json_string(sub));
+	}
+	store_grant_free(g);
+	store_user_free(u);
+	return rc;
+}
+
 void introspect_handle(struct request *r)
 {
 	static const char *const copied[] = {"scope", "client_id", "sub", "username", "exp", "iat",
@@ -73,6 +100,17 @@ void introspect_handle(struct request *r)
 			goto out;
 		}
 	}
+	if (!claims && strlen(token) == 43) {
+		rc = refresh_answer(r, token, &body);
+		if (rc != TS_OK) {
+			reply_error(r, rc, NULL);
+			goto out;
+		}
+		if (body) {
+			reply_json(r, 200, body);
+			goto out;
+		}
+	}
 	if (!active) {
 		reply_json(r, 200, json_pack("{s:b}", "active", 0));
 		goto out;
@@ -93,6 +131,23 @@ out:
 	form_free(f);
 }
 
+/* A writer job: an access token's jti, or a refresh token's grant (and so everything from it,
+ * RFC 7009 §2.1). */
+struct revoke_job {
+	const char *jti;
+	int64_t exp;
+	int64_t grant_id, now;
+};
+
+static ts_err revoke_job(store *s, void *arg)
+{
+	struct revoke_job *j = arg;
+
+	if (j->grant_id)
+		return store_grant_revoke(s, j->grant_id, j->now);
+	return store_revoke_jti(s, j->jti, j->exp);
+}
+
 void revoke_handle(struct request *r)
 {
 	struct form *f = NULL;
@@ -102,16 +157,33 @@ void revoke_handle(struct request *r)
 	json_int_t exp;
 	ts_err rc;
 
+	struct revoke_job job = {NULL, 0, 0, 0};
+	struct grant *g = NULL;
+	struct user *u = NULL;
+	int active = 0, allowed;
+
 	if (begin(r, &f, &c, &token))
 		goto out;
+	allowed = client_list_has(c->scope, "introspect");
 	claims = verified(r, token);
-	/* RFC 7009 §2.2: an invalid or unknown token is not an error */
-	if (claims && (strcmp(claim(claims, "client_id"), c->client_id) == 0 ||
-	               client_list_has(c->scope, "introspect"))) {
-		store *s = http_store(r);
-
+	if (claims && (allowed || strcmp(claim(claims, "client_id"), c->client_id) == 0)) {
 		exp = json_integer_value(json_object_get(claims, "exp"));
-		rc = s ? store_revoke_jti(s, claim(claims, "jti"), (int64_t)exp) : TS_UNAVAILABLE;
+		job.jti = claim(claims, "jti");
+		job.exp = (int64_t)exp;
+	} else if (!claims && strlen(token) == 43) {
+		rc = grant_refresh_active(http_store(r), token, http_now(), NULL, &g, &u, &active);
+		if (rc != TS_OK) {
+			reply_error(r, rc, NULL);
+			goto out;
+		}
+		if (active && (allowed || strcmp(g->client_id, c->client_id) == 0)) {
+			job.grant_id = g->id;
+			job.now = http_now();
+		}
+	}
+	/* RFC 7009 §2.2: an invalid or unknown token is not an error */
+	if (job.jti || job.grant_id) {
+		rc = http_write(r, revoke_job, &job);
 		if (rc != TS_OK) {
 			reply_error(r, rc, NULL);
 			goto out;
@@ -119,6 +191,8 @@ void revoke_handle(struct request *r)
 	}
 	reply_empty(r, 200);
 out:
+	store_grant_free(g);
+	store_user_free(u);
 	json_decref(claims);
 	store_client_free(c);
 	form_free(f);

@@ -7,6 +7,7 @@
 #include "cli.h"
 #include "client.h"
 #include "keys.h"
+#include "writer.h"
 #include "password.h"
 #include "secret.h"
 #include "throttle.h"
@@ -104,6 +105,13 @@ static int serve(int argc, char **argv, struct config *cfg)
 	}
 	if (!cfg->issuer && asprintf(&cfg->issuer, "http://%s", cfg->listen) < 0)
 		return 1;
+	/* blocked before any thread starts, so every thread inherits the mask and the main loop's
+	 * sigtimedwait is the one that takes SIGTERM and SIGINT */
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
 	srv.cfg = *cfg;
 	srv.https = strncmp(cfg->issuer, "https://", 8) == 0;
 	pthread_rwlock_init(&srv.keys_lock, NULL);
@@ -126,11 +134,10 @@ static int serve(int argc, char **argv, struct config *cfg)
 	srv.discovery = discovery_build(cfg);
 	if (!srv.discovery)
 		goto out;
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	if (writer_start(cfg->db_path, cfg->busy_timeout_ms, cfg->synchronous, &srv.writer) != TS_OK) {
+		fprintf(stderr, "tessera: cannot open database %s for writing\n", cfg->db_path);
+		goto out;
+	}
 	if (http_start(&srv) != 0)
 		goto out;
 	fprintf(stderr, "tessera: listening on %s, issuer %s, database %s\n", cfg->listen,
@@ -151,8 +158,11 @@ static int serve(int argc, char **argv, struct config *cfg)
 	}
 	fprintf(stderr, "tessera: stopping\n");
 	http_stop(&srv);
+	writer_stop(srv.writer);
+	srv.writer = NULL;
 	rc = 0;
 out:
+	writer_stop(srv.writer);
 	token_cache_clear();
 	client_cache_invalidate();
 	throttle_free(srv.user_throttle);

@@ -23,6 +23,7 @@ struct server {
 	struct keyring *ring;
 	char *discovery;             /* the RFC 8414 document, built once */
 	pthread_key_t store_key;     /* each worker thread's store connection */
+	struct writer *writer;       /* every write goes through it (group commit) */
 };
 
 enum route_id {
@@ -51,6 +52,8 @@ struct request {
 int http_start(struct server *srv);
 void http_stop(struct server *srv);
 store *http_store(struct request *r); /* this thread's connection; NULL on failure */
+/* Runs a write job through the group-committing writer; returns after it committed. */
+ts_err http_write(struct request *r, ts_err (*fn)(store *s, void *arg), void *arg);
 const char *http_header(struct request *r, const char *name);
 uint64_t http_now_ns(void);
 int64_t http_now(void);

@@ -6,7 +6,6 @@
 #include "client.h"
 #include "form.h"
 #include "grant.h"
-#include "pkce.h"
 #include "secret.h"
 #include "jbuf.h"
 #include "scope.h"
@@ -98,18 +97,17 @@ static void grant_client_credentials(struct request *r, const struct form *f, st
 	reply_jbuf(r, 200, &b);
 }
 
-/* The token response of a user grant: access token, ID token when openid was granted, refresh
- * token when the client may refresh. */
+/* The token response of a user grant: access token, ID token when openid was granted, and the
+ * refresh token the redemption created, if any. */
 static void reply_user_tokens(struct request *r, struct client *c, const struct code *code,
-                              const struct user *u)
+                              const struct user *u, const char *refresh)
 {
 	struct server *srv = r->srv;
 	struct access_token t = {0};
 	struct id_token it = {0};
-	struct refresh rt = {0};
 	struct keyring *ring;
 	struct jbuf b = {0};
-	char sub[24], *jwt = NULL, *idt = NULL, refresh[SECRET_TOKEN_LEN] = "";
+	char sub[24], *jwt = NULL, *idt = NULL;
 	ts_err rc;
 
 	snprintf(sub, sizeof sub, "%lld", (long long)u->id);
@@ -136,15 +134,6 @@ static void reply_user_tokens(struct request *r, struct client *c, const struct 
 		rc = token_id_sign(keyring_signer(ring), &it, &idt);
 	}
 	server_keys_release(srv);
-	if (rc == TS_OK && client_list_has(c->grant_types, "refresh_token")) {
-		rc = secret_random(refresh, 32);
-		grant_token_hash(refresh, rt.hash);
-		rt.grant_id = code->grant_id;
-		rt.created_at = t.iat;
-		rt.expires_at = t.iat + srv->cfg.refresh_token_ttl;
-		if (rc == TS_OK)
-			rc = store_refresh_add(http_store(r), &rt);
-	}
 	if (rc != TS_OK) {
 		reply_error(r, rc, NULL);
 		goto out;
@@ -169,70 +158,39 @@ static void reply_user_tokens(struct request *r, struct client *c, const struct 
 	metrics_token(G_AUTHORIZATION_CODE);
 	reply_jbuf(r, 200, &b);
 out:
-	secret_wipe(refresh, sizeof refresh);
 	free(jwt);
 	free(idt);
 }
 
-/* grant_type=authorization_code (RFC 6749 §4.1.3, RFC 7636 §4.5). The code is taken (marked
- * used, durably) before anything else: a second use revokes the grant, and with it every token
- * the first use gave (RFC 6749 §4.1.2, SECURITY.md row 6). */
+/* grant_type=authorization_code: the redemption is one job of the group-committing writer, so
+ * the answer leaves only after the code's use (and the refresh token) is durably recorded. */
 static void grant_authorization_code(struct request *r, const struct form *f, struct client *c)
 {
-	const char *text = form_get(f, "code"), *uri = form_get(f, "redirect_uri");
-	struct code *code = NULL;
-	struct grant *g = NULL;
-	struct user *u = NULL;
-	unsigned char hash[32];
-	store *s = http_store(r);
-	int64_t now = http_now();
-	const char *why = NULL;
+	const char *text = form_get(f, "code");
+	struct redeem rd = {0};
 	ts_err rc;
 
 	if (!text || !*text) {
 		reply_error(r, TS_INVALID_REQUEST, "code is required");
 		return;
 	}
-	if (!s) {
-		reply_error(r, TS_UNAVAILABLE, NULL);
-		return;
-	}
-	grant_token_hash(text, hash);
-	rc = store_code_take(s, hash, now, &code);
-	if (rc == TS_CONFLICT) {
-		rc = store_grant_revoke(s, code->grant_id, now);
-		if (rc != TS_OK && rc != TS_NOT_FOUND) {
-			reply_error(r, rc, NULL);
-			goto out;
-		}
-		why = "the code was already used; the tokens it gave are revoked";
-	} else if (rc == TS_NOT_FOUND) {
-		why = "unknown code";
-	} else if (rc != TS_OK) {
+	grant_token_hash(text, rd.hash);
+	rd.client_id = c->client_id;
+	rd.redirect_uri = form_get(f, "redirect_uri");
+	rd.verifier = form_get(f, "code_verifier");
+	rd.now = http_now();
+	rd.want_refresh = client_list_has(c->grant_types, "refresh_token");
+	rd.refresh_ttl = r->srv->cfg.refresh_token_ttl;
+	rc = http_write(r, grant_code_redeem, &rd);
+	if (rc != TS_OK)
 		reply_error(r, rc, NULL);
-		goto out;
-	} else if (strcmp(code->client_id, c->client_id) != 0) {
-		why = "the code was issued to another client";
-	} else if (code->expires_at <= now) {
-		why = "the code has expired";
-	} else if ((code->redirect_given || uri) && (!uri || strcmp(uri, code->redirect_uri) != 0)) {
-		why = "redirect_uri differs from the authorization request";
-	} else if (pkce_check(code->challenge, form_get(f, "code_verifier")) != TS_OK) {
-		why = "code_verifier does not match the code_challenge";
-	} else if (store_grant_get(s, code->grant_id, &g) != TS_OK || g->revoked_at) {
-		why = "the authorization was revoked";
-	} else if (store_user_get_id(s, code->user_id, &u) != TS_OK || !u->active) {
-		why = "the user is no longer active";
-	}
-	if (why) {
-		reply_error(r, TS_INVALID_GRANT, why);
-		goto out;
-	}
-	reply_user_tokens(r, c, code, u);
-out:
-	store_code_free(code);
-	store_grant_free(g);
-	store_user_free(u);
+	else if (rd.why)
+		reply_error(r, TS_INVALID_GRANT, rd.why);
+	else
+		reply_user_tokens(r, c, rd.code, rd.user, rd.refresh);
+	secret_wipe(rd.refresh, sizeof rd.refresh);
+	store_code_free(rd.code);
+	store_user_free(rd.user);
 }
 
 static const struct grant_type {

@@ -1,0 +1,27 @@
+/* writer.h - group commit. Every write of the daemon runs on one connection in one thread, many
+ * to a transaction, so that one fsync (synchronous=FULL) makes many answers durable at once:
+ * a worker hands over a job and is answered only after the transaction holding it committed. */
+#ifndef TESSERA_WRITER_H
+#define TESSERA_WRITER_H
+
+#include "err.h"
+#include "store.h"
+
+typedef struct writer writer;
+
+/* A job: runs on the writer's store inside a transaction shared with other jobs (in a savepoint
+ * of its own: when it returns an error, its changes are undone and the others' kept). It may
+ * read and write through any store function. */
+typedef ts_err (*writer_fn)(store *s, void *arg);
+
+/* Opens the writer's own connection to path and starts its thread. */
+ts_err writer_start(const char *path, int busy_ms, int synchronous, writer **out);
+
+/* Runs fn(s, arg) and returns once the transaction holding it has committed: fn's result, or the
+ * error of the commit (then nothing of fn remains). Blocks the calling thread. */
+ts_err writer_run(writer *w, writer_fn fn, void *arg);
+
+/* Finishes the jobs already handed over, stops the thread, closes the connection. NULL is fine. */
+void writer_stop(writer *w);
+
+#endif
