@@ -100,7 +100,8 @@ fail:
 	return NULL;
 }
 
-ts_err form_parse(const char *body, size_t len, struct form **out, const char **why)
+static ts_err parse(const char *body, size_t len, struct form **out, const char **why,
+                    int repeats_ok)
 {
 	struct form *f = calloc(1, sizeof *f);
 	const char *p = body, *end = body + len, *dummy;
@@ -135,13 +136,19 @@ ts_err form_parse(const char *body, size_t len, struct form **out, const char **
 			free(key);
 			goto fail_why;
 		}
-		for (i = 0; i < f->n; i++) {
-			if (strcmp(f->p[i].key, key) == 0) {
-				free(key);
-				secret_free(val);
+		for (i = 0; i < f->n && strcmp(f->p[i].key, key) != 0; i++)
+			;
+		if (i < f->n) {
+			free(key);
+			secret_free(val);
+			if (!repeats_ok) {
 				*why = "a parameter is repeated";
 				goto fail;
 			}
+			if (!f->repeated)
+				f->repeated = f->p[i].key;
+			p = seg_end + 1;
+			continue;
 		}
 		f->p[f->n].key = key;
 		f->p[f->n].val = val;
@@ -156,6 +163,16 @@ fail_why:
 fail:
 	form_free(f);
 	return rc;
+}
+
+ts_err form_parse(const char *body, size_t len, struct form **out, const char **why)
+{
+	return parse(body, len, out, why, 0);
+}
+
+ts_err form_parse_repeats(const char *body, size_t len, struct form **out, const char **why)
+{
+	return parse(body, len, out, why, 1);
 }
 
 const char *form_get(const struct form *f, const char *key)

@@ -16,6 +16,8 @@ struct form_pair {
 struct form {
 	size_t n;
 	struct form_pair p[FORM_MAX_PAIRS];
+	const char *repeated; /* form_parse_repeats: the first key given twice (its first value
+	                       * is kept), or NULL */
 };
 
 /* Parses len bytes of "k=v&k2=v2" ('+' is space, %XX escapes) into *out (caller form_free's).
@@ -23,6 +25,11 @@ struct form {
  * UTF-8, or more than FORM_MAX_PAIRS parameters. Empty segments are skipped. *why (if not NULL)
  * points to a static text describing the failure. TS_SERVER_ERROR when out of memory. */
 ts_err form_parse(const char *body, size_t len, struct form **out, const char **why);
+
+/* As form_parse, but a repeated parameter is not an error: its first value is kept and
+ * (*out)->repeated names it, for a caller that must still answer from the other parameters
+ * (the authorization endpoint redirects its invalid_request to a valid redirect URI). */
+ts_err form_parse_repeats(const char *body, size_t len, struct form **out, const char **why);
 
 /* The value of key, or NULL when absent. Owned by the form. */
 const char *form_get(const struct form *f, const char *key);

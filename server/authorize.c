@@ -235,6 +235,12 @@ static int authz_parse(struct request *r, struct form *f, struct authz *a)
 	memset(a, 0, sizeof *a);
 	a->f = f;
 	a->max_age = -1;
+	if (f->repeated && (strcmp(f->repeated, "client_id") == 0 ||
+	                    strcmp(f->repeated, "redirect_uri") == 0)) {
+		reply_page_error(r, 400, "Invalid request",
+		                 "A parameter is repeated (client_id or redirect_uri).");
+		return -1;
+	}
 	if (!id || !*id) {
 		reply_page_error(r, 400, "Invalid request", "The request names no client (client_id).");
 		return -1;
@@ -273,6 +279,11 @@ static int authz_parse(struct request *r, struct form *f, struct authz *a)
 		                       "The request names no redirect URI (redirect_uri).");
 		return -1;
 	}
+	if (f->repeated) {
+		/* RFC 6749 §4.1.2.1: with the client and its redirect URI unambiguous, say so there */
+		redirect_error(r, a, "invalid_request", "a parameter is repeated");
+		return -1;
+	}
 	if (!client_list_has(a->c->grant_types, "authorization_code")) {
 		redirect_error(r, a, "unauthorized_client", "client may not use the code flow");
 		return -1;
@@ -296,7 +307,7 @@ static int authz_parse(struct request *r, struct form *f, struct authz *a)
 	}
 	if (ma) {
 		a->max_age = strtol(ma, &end, 10);
-		if (!*ma || *end || a->max_age < 0 || a->max_age > 100000000) {
+		if (strspn(ma, "0123456789") != strlen(ma) || !*ma || *end || a->max_age > 100000000) {
 			redirect_error(r, a, "invalid_request", "max_age must be a number of seconds");
 			return -1;
 		}
@@ -620,8 +631,8 @@ out:
 static int request_form(struct request *r, struct form **f)
 {
 	const char *why = NULL;
-	ts_err rc = strcmp(r->method, "POST") == 0 ? endpoint_form(r, f, &why) :
-	            form_parse(r->query, strlen(r->query), f, &why);
+	ts_err rc = strcmp(r->method, "POST") == 0 ? endpoint_form(r, f, &why, 1) :
+	            form_parse_repeats(r->query, strlen(r->query), f, &why);
 
 	if (rc == TS_OK)
 		return 0;

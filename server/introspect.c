@@ -11,7 +11,7 @@
 static int begin(struct request *r, struct form **f, struct client **c, const char **token)
 {
 	const char *why = NULL;
-	ts_err rc = endpoint_form(r, f, &why);
+	ts_err rc = endpoint_form(r, f, &why, 0);
 
 	if (rc != TS_OK) {
 		reply_error(r, rc, why);

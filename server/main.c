@@ -115,10 +115,11 @@ static int serve(int argc, char **argv, struct config *cfg)
 	srv.cfg = *cfg;
 	srv.https = strncmp(cfg->issuer, "https://", 8) == 0;
 	pthread_rwlock_init(&srv.keys_lock, NULL);
-	/* logins: 5 free failures per username then 1 s doubling to 60 s (a user is never locked
-	 * out for long); 20 per client address then doubling to 5 minutes */
-	srv.user_throttle = throttle_new(65536, 5, 1, 60, 900);
-	srv.addr_throttle = throttle_new(65536, 20, 1, 300, 3600);
+	/* logins: after 5 failures for a username the next try waits 1 s, doubling up to 60 s (a
+	 * user is never locked out for long); after 20 from one address, doubling up to 5 minutes.
+	 * (throttle counts the failures before the first that costs a wait) */
+	srv.user_throttle = throttle_new(65536, 4, 1, 60, 900);
+	srv.addr_throttle = throttle_new(65536, 19, 1, 300, 3600);
 	if (!srv.user_throttle || !srv.addr_throttle || RAND_bytes(srv.csrf_key, 32) != 1 ||
 	    password_hash("not a password of anyone", &srv.dummy_hash) != TS_OK)
 		goto out;

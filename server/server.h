@@ -97,7 +97,8 @@ char *discovery_build(const struct config *cfg);
 /* common helpers for form endpoints (token.c) */
 struct form;
 struct client;
-ts_err endpoint_form(struct request *r, struct form **f, const char **why);
+/* Parses the request body as a form (Content-Type must say so); repeats_ok: see form_parse_repeats. */
+ts_err endpoint_form(struct request *r, struct form **f, const char **why, int repeats_ok);
 ts_err endpoint_client(struct request *r, const struct form *f, struct client **c);
 
 /* metrics.c */

@@ -12,7 +12,7 @@
 #include "token.h"
 #include "server.h"
 
-ts_err endpoint_form(struct request *r, struct form **f, const char **why)
+ts_err endpoint_form(struct request *r, struct form **f, const char **why, int repeats_ok)
 {
 	static const char form_type[] = "application/x-www-form-urlencoded";
 	const char *ct = http_header(r, MHD_HTTP_HEADER_CONTENT_TYPE);
@@ -23,7 +23,8 @@ ts_err endpoint_form(struct request *r, struct form **f, const char **why)
 		*why = "Content-Type must be application/x-www-form-urlencoded";
 		return TS_INVALID_REQUEST;
 	}
-	return form_parse(r->body ? r->body : "", r->body_len, f, why);
+	return (repeats_ok ? form_parse_repeats : form_parse)(r->body ? r->body : "", r->body_len, f,
+	                                                    why);
 }
 
 ts_err endpoint_client(struct request *r, const struct form *f, struct client **c)
@@ -209,7 +210,7 @@ void token_handle(struct request *r)
 	size_t i;
 	ts_err rc;
 
-	rc = endpoint_form(r, &f, &why);
+	rc = endpoint_form(r, &f, &why, 0);
 	if (rc != TS_OK) {
 		reply_error(r, rc, why);
 		return;

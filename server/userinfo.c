@@ -18,7 +18,7 @@ static int bearer(struct request *r, struct form **f, const char **token)
 
 	*token = NULL;
 	if (strcmp(r->method, "POST") == 0 && ct) {
-		ts_err rc = endpoint_form(r, f, &why);
+		ts_err rc = endpoint_form(r, f, &why, 0);
 
 		if (rc != TS_OK) {
 			reply_error(r, rc, why);

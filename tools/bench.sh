@@ -61,5 +61,39 @@ for _ in $(seq 20000); do echo "url = \"$url/token\""; done >"$work/urls"
 curl -s -u "bench-device:$dev" -d grant_type=client_credentials -w '\n' -K "$work/urls" |
 	sed -n 's/.*"access_token":"\([^"]*\)".*/token=\1/p' >"$work/tokens"
 run "introspection ($(wc -l <"$work/tokens") distinct tokens)" /introspect "$(b64 "bench-broker:$brk")" "@$work/tokens"
+# the authorization code flow: the login page, then code redemption (synchronous=FULL: each
+# answer leaves after its code's use is committed; the writer groups the commits)
+verifier=bench-verifier-bench-verifier-bench-verifier-0001
+challenge=$(printf '%s' "$verifier" | openssl dgst -sha256 -binary | base64 -w0 | tr '+/' '-_' | tr -d '=')
+"$bin" client add bench-app --public --grant authorization_code --redirect-uri http://127.0.0.1:9/cb \
+	--scope "openid mqtt:sub:bench/#" --db "$db" >/dev/null
+echo 'bench password' | "$bin" user add bench-user --password-stdin --scope "mqtt:sub:bench/#" --db "$db" >/dev/null
+authz="$url/authorize?response_type=code&client_id=bench-app&redirect_uri=http%3A%2F%2F127.0.0.1%3A9%2Fcb&scope=openid%20mqtt%3Asub%3Abench%2F%23&code_challenge=$challenge&code_challenge_method=S256"
+out=$(wrk -t2 -c"$conns" -d"${secs}s" --latency "$authz" 2>&1)
+printf '%-40s %10s %10s %10s %8s\n' "login page (GET /authorize)" \
+	"$(awk '/Requests\/sec/ {printf "%.0f", $2}' <<<"$out")" \
+	"$(awk '$1 == "50%" {print $2}' <<<"$out")" "$(awk '$1 == "99%" {print $2}' <<<"$out")" \
+	"$(grep -c 'Non-2xx' <<<"$out" || true)"
+cookie=$(/usr/bin/python3 "$(dirname "$0")/../tests/bench/login.py" "$url" bench-app http://127.0.0.1:9/cb \
+	bench-user 'bench password' "openid mqtt:sub:bench/#" "$challenge")
+ncodes=$((12000 * secs / 10 + 5000))
+for _ in $(seq "$ncodes"); do echo "url = \"$authz\""; done >"$work/authz"
+curl -s -b "$cookie" -o /dev/null -w '%{redirect_url}\n' -K "$work/authz" |
+	sed -n "s/.*[?&]code=\([^&]*\).*/grant_type=authorization_code\&client_id=bench-app\&redirect_uri=http%3A%2F%2F127.0.0.1%3A9%2Fcb\&code_verifier=$verifier\&code=\1/p" >"$work/codes"
+# one wrk thread: each code is sent once, in order; a code sent twice would revoke the grant
+cat >"$work/codes.lua" <<EOT
+local bodies, i = {}, 0
+for line in io.lines("$work/codes") do bodies[#bodies + 1] = line end
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
+request = function() i = i + 1; return wrk.format(nil, nil, nil, bodies[i] or "grant_type=authorization_code") end
+done = function(summary, latency, requests)
+  io.write(string.format("RESULT %.0f %.2f %.2f %d %d\n", (summary.requests - summary.errors.status) / (summary.duration / 1e6),
+    latency:percentile(50) / 1000, latency:percentile(99) / 1000, summary.errors.status, #bodies))
+end
+EOT
+read -r _ rps p50 p99 errs n <<<"$(wrk -t1 -c"$conns" -d"${secs}s" --latency -s "$work/codes.lua" "$url/token" 2>&1 | grep RESULT)"
+printf '%-40s %10s %10s %10s %8s\n' "code redemption (FULL sync, $n codes)" "$rps" "$p50" "$p99" "$errs"
+
 echo "peak RSS of the daemon: $(awk '/VmHWM/ {printf "%.1f MB", $2 / 1024}' "/proc/$pid/status")"
 echo "wrk -t2 -c$conns -d${secs}s on 127.0.0.1; $(nproc) cores shared by wrk and the daemon"

@@ -63,6 +63,27 @@ START_TEST(test_parse_rejects)
 }
 END_TEST
 
+START_TEST(test_parse_repeats)
+{
+	struct form *f = NULL;
+	const char *why;
+	const char *body = "a=1&scope=x&b=2&scope=y&a=3";
+
+	ck_assert_int_eq(form_parse_repeats(body, strlen(body), &f, &why), TS_OK);
+	ck_assert_uint_eq(f->n, 3);
+	ck_assert_str_eq(f->repeated, "scope");   /* the first repetition met */
+	ck_assert_str_eq(form_get(f, "a"), "1");  /* first value kept */
+	ck_assert_str_eq(form_get(f, "scope"), "x");
+	form_free(f);
+	ck_assert_int_eq(form_parse_repeats("a=1&b=2", 7, &f, &why), TS_OK);
+	ck_assert_ptr_null(f->repeated);
+	form_free(f);
+	/* everything else is still refused */
+	ck_assert_int_eq(form_parse_repeats("a=%00", 5, &f, &why), TS_INVALID_REQUEST);
+	ck_assert_ptr_null(f);
+}
+END_TEST
+
 START_TEST(test_parse_too_many)
 {
 	char buf[FORM_MAX_PAIRS * 8 + 16];
@@ -155,6 +176,7 @@ static Suite *suite(void)
 	tcase_add_test(t, test_parse_basic);
 	tcase_add_test(t, test_parse_empty_segments);
 	tcase_add_test(t, test_parse_rejects);
+	tcase_add_test(t, test_parse_repeats);
 	tcase_add_test(t, test_parse_too_many);
 	tcase_add_test(t, test_parse_binary_length);
 	tcase_add_test(t, test_utf8);
