@@ -76,7 +76,8 @@ printf '%-40s %10s %10s %10s %8s\n' "login page (GET /authorize)" \
 	"$(grep -c 'Non-2xx' <<<"$out" || true)"
 cookie=$(/usr/bin/python3 "$(dirname "$0")/../tests/bench/login.py" "$url" bench-app http://127.0.0.1:9/cb \
 	bench-user 'bench password' "openid mqtt:sub:bench/#" "$challenge")
-ncodes=$((12000 * secs / 10 + 5000))
+rsecs=3                                   # codes are single use: mint enough for 3 s
+ncodes=$((rsecs * 16000))
 for _ in $(seq "$ncodes"); do echo "url = \"$authz\""; done >"$work/authz"
 curl -s -b "$cookie" -o /dev/null -w '%{redirect_url}\n' -K "$work/authz" |
 	sed -n "s/.*[?&]code=\([^&]*\).*/grant_type=authorization_code\&client_id=bench-app\&redirect_uri=http%3A%2F%2F127.0.0.1%3A9%2Fcb\&code_verifier=$verifier\&code=\1/p" >"$work/codes"
@@ -92,8 +93,9 @@ done = function(summary, latency, requests)
     latency:percentile(50) / 1000, latency:percentile(99) / 1000, summary.errors.status, #bodies))
 end
 EOT
-read -r _ rps p50 p99 errs n <<<"$(wrk -t1 -c"$conns" -d"${secs}s" --latency -s "$work/codes.lua" "$url/token" 2>&1 | grep RESULT)"
-printf '%-40s %10s %10s %10s %8s\n' "code redemption (FULL sync, $n codes)" "$rps" "$p50" "$p99" "$errs"
+read -r _ rps p50 p99 errs n <<<"$(wrk -t1 -c"$conns" -d"${rsecs}s" --latency -s "$work/codes.lua" "$url/token" 2>&1 | grep RESULT)"
+printf '%-40s %10s %10s %10s %8s\n' "code redemption (synchronous=FULL)" "$rps" "$p50" "$p99" "$errs"
+[ "$errs" = 0 ] || echo "  (the $n codes ran out: the figure is a lower bound)"
 
 echo "peak RSS of the daemon: $(awk '/VmHWM/ {printf "%.1f MB", $2 / 1024}' "/proc/$pid/status")"
 echo "wrk -t2 -c$conns -d${secs}s on 127.0.0.1; $(nproc) cores shared by wrk and the daemon"
