@@ -22,7 +22,8 @@ struct config {
 	int access_token_ttl;    /* seconds */
 	int code_ttl;            /* seconds an authorization code may be redeemed */
 	int session_ttl;         /* seconds a browser login lasts */
-	int refresh_token_ttl;   /* seconds a refresh token lasts */
+	int refresh_token_ttl;   /* seconds a refresh token lives unused (idle timeout) */
+	int grant_lifetime;      /* seconds a grant may be refreshed at most; 0: no limit */
 	char *audience;          /* aud of access tokens */
 	enum mqtt_claim mqtt_claim;
 	char *signing_alg;       /* ES256 or RS256 */

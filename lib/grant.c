@@ -1,6 +1,10 @@
 /* grant.c - user authorizations: scope, grant records, codes. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include "b64.h"
 #include "client.h"
 #include "pkce.h"
 #include "grant.h"
@@ -153,21 +157,25 @@ ts_err grant_code_issue(store *s, struct code *c, char *text)
 	return store_code_add(s, c);
 }
 
-ts_err grant_token_active(store *s, const json_t *claims, int *active)
+ts_err grant_token_active(store *s, const json_t *claims, int *active, char **scope)
 {
 	const char *jti = json_string_value(json_object_get(claims, "jti"));
 	const char *cid = json_string_value(json_object_get(claims, "client_id"));
+	const char *tscope = json_string_value(json_object_get(claims, "scope"));
 	json_t *gid = json_object_get(claims, "gid");
 	struct client *c = NULL;
 	struct grant *g = NULL;
 	struct user *u = NULL;
+	char *now_scope = NULL;
 	int revoked = 0;
 	ts_err rc;
 
 	*active = 0;
+	if (scope)
+		*scope = NULL;
 	if (!s)
 		return TS_UNAVAILABLE;
-	if (!jti || !cid || (gid && !json_is_integer(gid)))
+	if (!jti || !cid || !tscope || (gid && !json_is_integer(gid)))
 		return TS_OK;
 	rc = store_is_revoked(s, jti, &revoked);
 	if (rc != TS_OK || revoked)
@@ -179,12 +187,30 @@ ts_err grant_token_active(store *s, const json_t *claims, int *active)
 		rc = store_grant_get(s, json_integer_value(gid), &g);
 		if (rc != TS_OK || g->revoked_at || strcmp(g->client_id, cid) != 0)
 			goto out;
-		rc = store_user_get_id(s, g->user_id, &u);
-		if (rc != TS_OK || !u->active)
+		if (g->user_id) {
+			rc = store_user_get_id(s, g->user_id, &u);
+			if (rc != TS_OK || !u->active)
+				goto out;
+		}
+		/* the grant's scope now, which an admin may have narrowed */
+		rc = scope_grant(tscope, g->scope, NULL, NULL, &now_scope, NULL);
+		if (rc == TS_INVALID_SCOPE) {
+			rc = TS_OK;
 			goto out;
+		}
+		if (rc != TS_OK)
+			goto out;
+	} else if (!(now_scope = strdup(tscope))) {
+		rc = TS_SERVER_ERROR;
+		goto out;
 	}
 	*active = 1;
+	if (scope) {
+		*scope = now_scope;
+		now_scope = NULL;
+	}
 out:
+	free(now_scope);
 	store_client_free(c);
 	store_grant_free(g);
 	store_user_free(u);
@@ -242,8 +268,8 @@ ts_err grant_code_redeem(store *s, void *arg)
 	return rc;
 }
 
-ts_err grant_refresh_active(store *s, const char *text, int64_t now, struct refresh *rt,
-                            struct grant **g, struct user **u, int *active)
+ts_err grant_refresh_active(store *s, const char *text, int64_t now, int64_t lifetime,
+                            struct refresh *rt, struct grant **g, struct user **u, int *active)
 {
 	struct refresh row = {0};
 	struct client *c = NULL;
@@ -267,6 +293,9 @@ ts_err grant_refresh_active(store *s, const char *text, int64_t now, struct refr
 	rc = client_get(s, (*g)->client_id, &c);
 	if (rc != TS_OK || !c->active)
 		goto out;
+	lifetime = c->grant_lifetime ? c->grant_lifetime : lifetime;
+	if (lifetime > 0 && now >= (*g)->created_at + lifetime)
+		goto out;
 	if ((*g)->user_id) {
 		rc = store_user_get_id(s, (*g)->user_id, u);
 		if (rc != TS_OK || !(*u)->active)
@@ -276,4 +305,154 @@ ts_err grant_refresh_active(store *s, const char *text, int64_t now, struct refr
 out:
 	store_client_free(c);
 	return rc == TS_NOT_FOUND ? TS_OK : rc;
+}
+
+/* 1 when every token of requested has something in common with the granted scope: a plain token
+ * present in it, an MQTT filter with a non-empty intersection with a filter of a compatible
+ * action. What is granted is then that intersection. */
+static int scope_within(const char *requested, const char *granted)
+{
+	const char *p;
+	char *tok, *out;
+	int ok = 1;
+
+	for (p = requested; ok && *p; p += strspn(p, " ")) {
+		size_t n = strcspn(p, " ");
+
+		tok = strndup(p, n);
+		out = NULL;
+		ok = tok && scope_grant(tok, granted, NULL, NULL, &out, NULL) == TS_OK;
+		free(out);
+		free(tok);
+		p += n;
+	}
+	return ok;
+}
+
+/* The successor of a rotating refresh token: HMAC-SHA256 of its text under a server secret. */
+static ts_err successor(store *s, const char *text, char out[44])
+{
+	unsigned char key[32], mac[32];
+	unsigned len = sizeof mac;
+	ts_err rc = store_secret(s, "refresh-successor", key);
+
+	if (rc != TS_OK)
+		return rc;
+	HMAC(EVP_sha256(), key, sizeof key, (const unsigned char *)text, strlen(text), mac, &len);
+	b64url_encode(mac, sizeof mac, out);
+	secret_wipe(key, sizeof key);
+	secret_wipe(mac, sizeof mac);
+	return TS_OK;
+}
+
+static ts_err refuse(struct refresh_req *q, ts_err error, const char *why)
+{
+	q->error = error;
+	q->why = why;
+	return TS_OK;
+}
+
+/* Reuse of a used-up token (RFC 9700 §4.14.2): the grant is revoked, every token with it. */
+static ts_err reuse(store *s, struct refresh_req *q)
+{
+	ts_err rc = store_grant_revoke(s, q->grant->id, q->now);
+
+	if (rc != TS_OK && rc != TS_NOT_FOUND)
+		return rc;
+	return refuse(q, TS_INVALID_GRANT, "the refresh token was already used; the grant is revoked");
+}
+
+/* The grace answer: the used-up token once more, within the grace period, while its successor
+ * is unused; *ok = 0 when it does not apply. */
+static ts_err grace(store *s, struct refresh_req *q, const struct refresh *row, int *ok)
+{
+	struct refresh next = {0};
+	unsigned char hash[32];
+	ts_err rc;
+
+	*ok = 0;
+	if (!q->rotate || q->grace <= 0 || row->grace_used || q->now - row->used_at > q->grace)
+		return TS_OK;
+	rc = successor(s, q->text, q->next);
+	if (rc != TS_OK)
+		return rc;
+	grant_token_hash(q->next, hash);
+	rc = store_refresh_get(s, hash, &next);
+	if (rc == TS_NOT_FOUND || (rc == TS_OK && next.used_at))
+		return TS_OK;
+	if (rc != TS_OK)
+		return rc;
+	rc = store_refresh_grace(s, row->hash);
+	if (rc == TS_CONFLICT)
+		return TS_OK;
+	*ok = rc == TS_OK;
+	return rc;
+}
+
+ts_err grant_refresh_run(store *s, void *arg)
+{
+	struct refresh_req *q = arg;
+	struct refresh row = {0}, fresh = {0};
+	int ok = 0;
+	ts_err rc;
+
+	grant_token_hash(q->text, row.hash);
+	rc = store_refresh_get(s, row.hash, &row);
+	if (rc == TS_NOT_FOUND)
+		return refuse(q, TS_INVALID_GRANT, "unknown refresh token");
+	if (rc == TS_OK)
+		rc = store_grant_get(s, row.grant_id, &q->grant);
+	if (rc != TS_OK)
+		return rc == TS_NOT_FOUND ? refuse(q, TS_INVALID_GRANT, "unknown grant") : rc;
+	if (strcmp(q->grant->client_id, q->client_id) != 0)
+		return refuse(q, TS_INVALID_GRANT, "the refresh token was issued to another client");
+	if (q->grant->revoked_at)
+		return refuse(q, TS_INVALID_GRANT, "the grant was revoked");
+	if (q->lifetime > 0 && q->now >= q->grant->created_at + q->lifetime)
+		return refuse(q, TS_INVALID_GRANT, "the grant has reached its lifetime");
+	if (q->grant->user_id) {
+		rc = store_user_get_id(s, q->grant->user_id, &q->user);
+		if (rc == TS_NOT_FOUND || (rc == TS_OK && !q->user->active))
+			return refuse(q, TS_INVALID_GRANT, "the user is no longer active");
+		if (rc != TS_OK)
+			return rc;
+	}
+	if (row.used_at) {
+		rc = grace(s, q, &row, &ok);
+		if (rc != TS_OK)
+			return rc;
+		if (!ok)
+			return reuse(s, q);
+	} else if (row.expires_at <= q->now) {
+		return refuse(q, TS_INVALID_GRANT, "the refresh token has expired");
+	}
+	/* the scope may only narrow (RFC 6749 §6): each token asked for must meet the grant */
+	if (q->scope && !scope_within(q->scope, q->grant->scope))
+		return refuse(q, TS_INVALID_SCOPE, "the scope asked for exceeds the grant");
+	rc = scope_grant(q->scope, q->grant->scope, NULL, NULL, &q->scope_out, NULL);
+	if (rc == TS_INVALID_SCOPE)
+		return refuse(q, TS_INVALID_SCOPE, "nothing of the asked scope is left in the grant");
+	if (rc != TS_OK || ok) /* the grace answer repeats the successor: nothing to write */
+		return rc;
+	if (!q->rotate) {
+		snprintf(q->next, sizeof q->next, "%s", q->text);
+		/* the idle expiry slides; written only when it moved by a tenth of the idle time (at
+		 * most an hour), so steady refreshing is mostly reads */
+		if (row.expires_at - q->now <= q->idle_ttl - (q->idle_ttl / 10 < 3600 ?
+		                                              q->idle_ttl / 10 : 3600))
+			return store_refresh_touch(s, row.hash, q->now + q->idle_ttl);
+		return TS_OK;
+	}
+	rc = store_refresh_use(s, row.hash, q->now);
+	if (rc == TS_CONFLICT)
+		return reuse(s, q);
+	if (rc == TS_OK)
+		rc = successor(s, q->text, q->next);
+	if (rc != TS_OK)
+		return rc;
+	grant_token_hash(q->next, fresh.hash);
+	fresh.grant_id = q->grant->id;
+	fresh.created_at = q->now;
+	fresh.expires_at = q->now + q->idle_ttl;
+	return store_refresh_add(s, &fresh);
 }

@@ -31,10 +31,11 @@ ts_err grant_record(store *s, const char *client_id, int64_t user_id, const char
 ts_err grant_code_issue(store *s, struct code *c, char *text);
 
 /* Looks up the refresh token whose text is `text`: *active = 1 when it exists, has not expired
- * or been used (rotated), and its grant, client and user are all still active; then *g and *u
+ * or been used (rotated), its grant is younger than the grant lifetime (the client's, else
+ * `lifetime`; 0 none), and its grant, client and user are all still active; then *g and *u
  * are its grant and user (caller frees). *rt (if not NULL) receives the row when it exists. */
-ts_err grant_refresh_active(store *s, const char *text, int64_t now, struct refresh *rt,
-                            struct grant **g, struct user **u, int *active);
+ts_err grant_refresh_active(store *s, const char *text, int64_t now, int64_t lifetime,
+                            struct refresh *rt, struct grant **g, struct user **u, int *active);
 
 /* The redemption of an authorization code (RFC 6749 §4.1.3, RFC 7636 §4.6), as one writer job
  * (writer_fn): the code is taken (marked used) first, so that whatever follows it is burnt; a
@@ -56,12 +57,40 @@ struct redeem {
 };
 ts_err grant_code_redeem(store *s, void *arg);
 
+/* A refresh (RFC 6749 §6, RFC 9700 §4.14), as one writer job (writer_fn). Rotating clients get
+ * a new refresh token and the presented one is used up; presenting a used-up one again revokes
+ * the whole grant, except once within the client's grace period while its successor is still
+ * unused: then the same successor is answered again. Successors are derived from their
+ * predecessor with a server secret (HMAC), which is what lets the grace answer repeat one
+ * without its text ever being stored. Non-rotating clients keep their token, whose idle expiry
+ * slides (written when it moved by a tenth of the idle time, at most an hour). Returns TS_OK
+ * when what it did must commit, a refusal included (error and why set); store errors otherwise. */
+struct refresh_req {
+	/* in */
+	const char *text;                /* the refresh token presented */
+	const char *client_id;
+	const char *scope;               /* requested, or NULL for the grant's whole scope */
+	int rotate, grace;               /* the client's settings */
+	int64_t idle_ttl, lifetime;      /* in effect for the client (lifetime 0: none) */
+	int64_t now;
+	/* out (caller frees grant, user and scope) */
+	ts_err error;                    /* TS_INVALID_GRANT or TS_INVALID_SCOPE with why */
+	const char *why;
+	struct grant *grant;
+	struct user *user;               /* NULL for a grant without a user */
+	char *scope_out;                 /* what the new access token gets */
+	char next[44];                   /* the refresh token to answer with */
+};
+ts_err grant_refresh_run(store *s, void *arg);
+
 /* The SHA-256 of an opaque token's text (codes, refresh tokens, session cookies). */
 void grant_token_hash(const char *text, unsigned char hash[32]);
 
 /* Whether a verified access token (its claims) is still good: its jti not revoked, its client
  * present and enabled, and for user tokens (claim gid) its grant not revoked and its user present
- * and enabled. *active is 1 or 0; errors are the store's. */
-ts_err grant_token_active(store *s, const json_t *claims, int *active);
+ * and enabled. *active is 1 or 0; errors are the store's. When scope is not NULL it receives
+ * (malloc'd) the token's scope as it stands now: narrowed to its grant's current scope, which an
+ * admin may have changed since (nothing left makes the token inactive). */
+ts_err grant_token_active(store *s, const json_t *claims, int *active, char **scope);
 
 #endif

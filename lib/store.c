@@ -13,6 +13,8 @@
 #include <time.h>
 #include <unistd.h>
 #include <sqlite3.h>
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
 
 #include "store.h"
 #include "schema.h"
@@ -65,11 +67,21 @@ enum stmt_id {
 	ST_JOB_SAVEPOINT,
 	ST_JOB_RELEASE,
 	ST_JOB_ROLLBACK_TO,
+	ST_REFRESH_USE,
+	ST_REFRESH_GRACE,
+	ST_REFRESH_TOUCH,
+	ST_GRANT_EACH_ALL,
+	ST_GRANT_EACH_USER,
+	ST_GRANT_EACH_CLIENT,
+	ST_GRANT_EACH_BOTH,
+	ST_SECRET_GET,
+	ST_SECRET_ADD,
 	ST_COUNT
 };
 
 #define CLIENT_COLS "client_id, name, is_public, secret_hash, redirect_uris, grant_types, scope, " \
-	"refresh_rotation, refresh_grace, active, created_at, updated_at"
+	"refresh_rotation, refresh_grace, active, created_at, updated_at, refresh_idle_ttl, " \
+	"grant_lifetime"
 #define USER_COLS "id, username, password_hash, email, name, scope, active, created_at, updated_at"
 #define KEY_COLS "kid, alg, pem, created_at, retired_at"
 #define GRANT_COLS "id, client_id, user_id, scope, created_at, updated_at, revoked_at"
@@ -85,7 +97,7 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_DATA_VERSION] = "PRAGMA data_version",
 	[ST_CLIENT_GET] = "SELECT " CLIENT_COLS " FROM clients WHERE client_id = ?1",
 	[ST_CLIENT_ADD] = "INSERT INTO clients (" CLIENT_COLS ") "
-		"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+		"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
 	[ST_CLIENT_SET_ACTIVE] = "UPDATE clients SET active = ?2, updated_at = ?3 WHERE client_id = ?1",
 	[ST_CLIENT_REMOVE] = "DELETE FROM clients WHERE client_id = ?1",
 	[ST_CLIENT_EACH] = "SELECT " CLIENT_COLS " FROM clients ORDER BY client_id",
@@ -137,11 +149,32 @@ static const char *const stmt_sql[ST_COUNT] = {
 		"VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
 	[ST_REFRESH_ADD] = "INSERT INTO refresh_tokens (token_hash, grant_id, created_at, expires_at, "
 		"used_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-	[ST_REFRESH_GET] = "SELECT grant_id, created_at, expires_at, used_at FROM refresh_tokens "
-		"WHERE token_hash = ?1",
+	[ST_REFRESH_GET] = "SELECT grant_id, created_at, expires_at, used_at, grace_used "
+		"FROM refresh_tokens WHERE token_hash = ?1",
 	[ST_JOB_SAVEPOINT] = "SAVEPOINT job",
 	[ST_JOB_RELEASE] = "RELEASE job",
 	[ST_JOB_ROLLBACK_TO] = "ROLLBACK TO job",
+	/* one statement each, with the condition in the WHERE: of two racing connections only one
+	 * finds the row still current (or its grace unused) and changes it */
+	[ST_REFRESH_USE] = "UPDATE refresh_tokens SET used_at = ?2 "
+		"WHERE token_hash = ?1 AND used_at IS NULL",
+	[ST_REFRESH_GRACE] = "UPDATE refresh_tokens SET grace_used = 1 "
+		"WHERE token_hash = ?1 AND grace_used = 0",
+	[ST_REFRESH_TOUCH] = "UPDATE refresh_tokens SET expires_at = ?2 "
+		"WHERE token_hash = ?1 AND used_at IS NULL",
+	/* four statements rather than "?1 IS NULL OR ...", so that each can use its index */
+	[ST_GRANT_EACH_ALL] = "SELECT " GRANT_COLS " FROM grants ORDER BY id",
+	[ST_GRANT_EACH_USER] = "SELECT " GRANT_COLS " FROM grants WHERE user_id IN "
+		"(SELECT id FROM users WHERE username = ?1 COLLATE NOCASE) ORDER BY id",
+	[ST_GRANT_EACH_CLIENT] = "SELECT " GRANT_COLS " FROM grants WHERE client_id = ?2 "
+		"ORDER BY id",
+	[ST_GRANT_EACH_BOTH] = "SELECT " GRANT_COLS " FROM grants WHERE user_id IN "
+		"(SELECT id FROM users WHERE username = ?1 COLLATE NOCASE) AND client_id = ?2 "
+		"ORDER BY id",
+	[ST_SECRET_GET] = "SELECT value FROM secrets WHERE name = ?1",
+	/* a racing process may have inserted it first: then its value is the one read back */
+	[ST_SECRET_ADD] = "INSERT INTO secrets (name, value) VALUES (?1, ?2) "
+		"ON CONFLICT (name) DO NOTHING",
 };
 
 struct store {
@@ -644,6 +677,8 @@ static ts_err client_read(sqlite3_stmt *st, struct client **out)
 	c->active = sqlite3_column_int(st, 9);
 	c->created_at = sqlite3_column_int64(st, 10);
 	c->updated_at = sqlite3_column_int64(st, 11);
+	c->refresh_idle_ttl = sqlite3_column_int(st, 12);
+	c->grant_lifetime = sqlite3_column_int(st, 13);
 	*out = c;
 	return TS_OK;
 }
@@ -691,6 +726,8 @@ ts_err store_client_add(store *s, const struct client *c)
 	rc = bind_int(st, 10, c->active != 0, rc);
 	rc = bind_int(st, 11, c->created_at, rc);
 	rc = bind_int(st, 12, c->updated_at, rc);
+	rc = bind_int(st, 13, c->refresh_idle_ttl, rc);
+	rc = bind_int(st, 14, c->grant_lifetime, rc);
 	if (rc != SQLITE_OK) {
 		stmt_done(st);
 		return rc_err(rc);
@@ -1628,8 +1665,148 @@ ts_err store_refresh_get(store *s, const unsigned char hash[32], struct refresh 
 		out->created_at = sqlite3_column_int64(st, 1);
 		out->expires_at = sqlite3_column_int64(st, 2);
 		out->used_at = sqlite3_column_int64(st, 3);
+		out->grace_used = sqlite3_column_int(st, 4);
 	}
 	stmt_done(st);
+	return e;
+}
+
+/* Runs statement id, an UPDATE of one refresh token by hash (?1) under a condition, with v as ?2
+ * when the statement has one: TS_OK when it changed the row; otherwise TS_CONFLICT when the token
+ * exists (the condition no longer held) and TS_NOT_FOUND when it does not. */
+static ts_err refresh_update(store *s, enum stmt_id id, const unsigned char hash[32], int64_t v)
+{
+	sqlite3_stmt *st;
+	struct refresh row;
+	ts_err e;
+	int rc;
+
+	if (!s || !hash)
+		return TS_SERVER_ERROR;
+	if ((e = stmt_get(s, id, &st)))
+		return e;
+	rc = bind_blob(st, 1, hash, 32, SQLITE_OK);
+	if (sqlite3_bind_parameter_count(st) >= 2)
+		rc = bind_int(st, 2, v, rc);
+	e = run_changes(s, st, rc);
+	if (e != TS_NOT_FOUND)
+		return e;
+	e = store_refresh_get(s, hash, &row);
+	return e == TS_OK ? TS_CONFLICT : e;
+}
+
+ts_err store_refresh_use(store *s, const unsigned char hash[32], int64_t now)
+{
+	return refresh_update(s, ST_REFRESH_USE, hash, now);
+}
+
+ts_err store_refresh_grace(store *s, const unsigned char hash[32])
+{
+	return refresh_update(s, ST_REFRESH_GRACE, hash, 0);
+}
+
+/* Only a current token's expiry moves: TS_CONFLICT for a used (rotated) one, TS_NOT_FOUND for an
+ * unknown one. */
+ts_err store_refresh_touch(store *s, const unsigned char hash[32], int64_t expires_at)
+{
+	return refresh_update(s, ST_REFRESH_TOUCH, hash, expires_at);
+}
+
+/* --- grants, listed --- */
+
+ts_err store_grant_each(store *s, const char *username, const char *client_id,
+                        int (*fn)(const struct grant *g, void *arg), void *arg)
+{
+	static const enum stmt_id ids[2][2] = {
+		{ST_GRANT_EACH_ALL, ST_GRANT_EACH_CLIENT},
+		{ST_GRANT_EACH_USER, ST_GRANT_EACH_BOTH},
+	};
+	sqlite3_stmt *st;
+	struct grant *g;
+	ts_err e;
+	int own, rc = SQLITE_OK;
+
+	if (!s || !fn)
+		return TS_SERVER_ERROR;
+	if ((e = iter_begin(s, ids[username != NULL][client_id != NULL], &st, &own)))
+		return e;
+	if (username)
+		rc = bind_text(st, 1, username, rc);
+	if (client_id)
+		rc = bind_text(st, 2, client_id, rc);
+	if (rc != SQLITE_OK) {
+		e = rc_err(rc);
+		goto out;
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if ((e = grant_read(st, &g)))
+			goto out;
+		rc = fn(g, arg);
+		store_grant_free(g);
+		if (rc) {
+			e = TS_SERVER_ERROR;
+			goto out;
+		}
+	}
+	e = rc == SQLITE_DONE ? TS_OK : rc_err(rc);
+out:
+	iter_end(st, own);
+	return e;
+}
+
+/* --- server secrets --- */
+
+/* Reads secret name into out: TS_NOT_FOUND when there is none yet. */
+static ts_err secret_get(store *s, const char *name, unsigned char out[32])
+{
+	sqlite3_stmt *st;
+	ts_err e;
+	int rc;
+
+	if ((e = stmt_get(s, ST_SECRET_GET, &st)))
+		return e;
+	rc = bind_text(st, 1, name, SQLITE_OK);
+	if (rc != SQLITE_OK)
+		e = rc_err(rc);
+	else if (!(e = stmt_row(st)))
+		e = col_hash(st, 0, out);
+	stmt_done(st);
+	return e;
+}
+
+/* The read comes first, so that once the secret exists asking for it writes nothing. Otherwise
+ * a random value is offered and the row read back: whoever inserted first, every caller then
+ * returns the same value. */
+ts_err store_secret(store *s, const char *name, unsigned char out[32])
+{
+	unsigned char fresh[32];
+	sqlite3_stmt *st;
+	ts_err e;
+	int rc;
+
+	if (!s || !name || !out)
+		return TS_SERVER_ERROR;
+	e = secret_get(s, name, out);
+	if (e != TS_NOT_FOUND)
+		return e;
+	if (RAND_bytes(fresh, sizeof(fresh)) != 1)
+		return TS_SERVER_ERROR;
+	if ((e = stmt_get(s, ST_SECRET_ADD, &st)))
+		goto out;
+	rc = bind_text(st, 1, name, SQLITE_OK);
+	rc = bind_blob(st, 2, fresh, sizeof(fresh), rc);
+	if (rc != SQLITE_OK) {
+		stmt_done(st);
+		e = rc_err(rc);
+		goto out;
+	}
+	if ((e = stmt_run(st)))
+		goto out;
+	e = secret_get(s, name, out);
+	if (e == TS_NOT_FOUND)
+		e = TS_SERVER_ERROR; /* inserted, or found taken, yet not there */
+out:
+	OPENSSL_cleanse(fresh, sizeof(fresh));
 	return e;
 }
 

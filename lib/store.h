@@ -26,6 +26,8 @@ struct client {
 	char *scope;               /* space-separated allowed scope, may hold ${clientid} */
 	int refresh_rotation;      /* 1 rotate (default), 0 non-rotating */
 	int refresh_grace;         /* seconds */
+	int refresh_idle_ttl;      /* seconds a refresh token lives unused; 0: the global setting */
+	int grant_lifetime;        /* seconds a grant lives at most; 0: the global setting */
 	int active;                /* 0 disabled */
 	int64_t created_at, updated_at;
 };
@@ -177,11 +179,29 @@ struct refresh {
 	unsigned char hash[32];
 	int64_t grant_id;
 	int64_t created_at, expires_at;
-	int64_t used_at;           /* 0 while current */
+	int64_t used_at;           /* 0 while current; when it was rotated otherwise */
+	int grace_used;            /* 1 once used again within the client's grace period */
 };
 ts_err store_refresh_add(store *s, const struct refresh *r);
 /* The refresh token with this hash; TS_NOT_FOUND if none. */
 ts_err store_refresh_get(store *s, const unsigned char hash[32], struct refresh *out);
+/* Rotation: marks the token used at now if it was current (used_at NULL), atomically: TS_OK for
+ * exactly one of racing callers, TS_CONFLICT for the others (and for a used token),
+ * TS_NOT_FOUND for an unknown one. */
+ts_err store_refresh_use(store *s, const unsigned char hash[32], int64_t now);
+/* The grace use: sets grace_used = 1 if it was 0, atomically: TS_OK once, then TS_CONFLICT. */
+ts_err store_refresh_grace(store *s, const unsigned char hash[32]);
+/* Sets a current token's expires_at (the idle timeout slides with use). */
+ts_err store_refresh_touch(store *s, const unsigned char hash[32], int64_t expires_at);
+
+/* Grants, optionally only those of one user (username, case-insensitive) and/or one client
+ * (NULL: any), oldest first; fn's grant is valid during the call. */
+ts_err store_grant_each(store *s, const char *username, const char *client_id,
+                        int (*fn)(const struct grant *g, void *arg), void *arg);
+
+/* A server secret of 32 bytes by name (e.g. "refresh-successor"), created at random the first
+ * time it is asked for (in the same transaction as the caller's, if one is open). */
+ts_err store_secret(store *s, const char *name, unsigned char out[32]);
 
 /* A savepoint inside the open transaction, for one job of the writer (writer.c): end releases
  * it, first undoing what was done since when rollback_it is set. */

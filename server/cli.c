@@ -123,11 +123,12 @@ static json_t *words(const char *list)
 
 static json_t *client_json(const struct client *c)
 {
-	return json_pack("{s:s, s:s, s:b, s:o, s:o, s:s, s:b, s:i, s:b, s:I, s:I}",
+	return json_pack("{s:s, s:s, s:b, s:o, s:o, s:s, s:b, s:i, s:i, s:i, s:b, s:I, s:I}",
 		"client_id", c->client_id, "name", c->name, "public", c->is_public,
 		"redirect_uris", words(c->redirect_uris), "grant_types", words(c->grant_types),
 		"scope", c->scope, "refresh_rotation", c->refresh_rotation,
-		"refresh_grace", c->refresh_grace, "active", c->active,
+		"refresh_grace", c->refresh_grace, "refresh_idle_ttl", c->refresh_idle_ttl,
+		"grant_lifetime", c->grant_lifetime, "active", c->active,
 		"created_at", (json_int_t)c->created_at, "updated_at", (json_int_t)c->updated_at);
 }
 
@@ -167,6 +168,18 @@ static int redirect_uri_valid(const char *u)
 
 	return sep && sep != u && !strchr(u, '#') && !strchr(u, ' ') && strlen(u) < 2048 &&
 	       form_utf8_valid((const unsigned char *)u, strlen(u));
+}
+
+/* The client field that a --refresh-grace, --refresh-idle or --grant-lifetime option sets. */
+static int *seconds_option(const char *opt, struct client *c)
+{
+	if (strcmp(opt, "--refresh-grace") == 0)
+		return &c->refresh_grace;
+	if (strcmp(opt, "--refresh-idle") == 0)
+		return &c->refresh_idle_ttl;
+	if (strcmp(opt, "--grant-lifetime") == 0)
+		return &c->grant_lifetime;
+	return NULL;
 }
 
 static int client_add(int argc, char **argv, store *s)
@@ -223,14 +236,16 @@ static int client_add(int argc, char **argv, store *s)
 			}
 			c.refresh_rotation = strcmp(val, "on") == 0;
 			rotation_set = 1;
-		} else if (strcmp(opt, "--refresh-grace") == 0) {
+		} else if (seconds_option(opt, &c) != NULL) {
+			int *dst = seconds_option(opt, &c);
 			long v = strtol(val, &end, 10);
 
-			if (*end || end == val || v < 0 || v > 86400) {
-				usage_error("--refresh-grace takes 0..86400 seconds", val);
+			if (*end || end == val || v < 0 || v > 315360000 ||
+			    strspn(val, "0123456789") != strlen(val)) {
+				usage_error("a number of seconds is needed for", opt);
 				goto out;
 			}
-			c.refresh_grace = (int)v;
+			*dst = (int)v;
 		} else {
 			usage_error("unknown option", opt);
 			goto out;
@@ -474,6 +489,104 @@ int cli_user(int argc, char **argv, struct config *cfg)
 		free(hash);
 	}
 	store_close(s);
+	return rc;
+}
+
+static json_t *grant_json(store *s, const struct grant *g)
+{
+	struct user *u = NULL;
+	json_t *j;
+
+	if (g->user_id)
+		store_user_get_id(s, g->user_id, &u);
+	j = json_pack("{s:I, s:s, s:o, s:o, s:s, s:I, s:I, s:o, s:b}",
+		"id", (json_int_t)g->id, "client_id", g->client_id,
+		"user_id", g->user_id ? json_integer(g->user_id) : json_null(),
+		"username", u ? json_string(u->username) : json_null(), "scope", g->scope,
+		"created_at", (json_int_t)g->created_at, "updated_at", (json_int_t)g->updated_at,
+		"revoked_at", g->revoked_at ? json_integer(g->revoked_at) : json_null(),
+		"active", g->revoked_at == 0);
+	store_user_free(u);
+	return j;
+}
+
+struct grant_list {
+	store *s;
+	json_t *list;
+};
+
+static int collect_grant(const struct grant *g, void *arg)
+{
+	struct grant_list *gl = arg;
+
+	return json_array_append_new(gl->list, grant_json(gl->s, g)) ? 1 : 0;
+}
+
+/* A grant's new scope: plain scope tokens, placeholders already filled (nothing to fill in). */
+static int grant_scope_valid(const char *scope)
+{
+	const char *p;
+	char *tok;
+	int ok = *scope != '\0';
+
+	for (p = scope; ok && *p; p += strspn(p, " ")) {
+		size_t n = strcspn(p, " ");
+
+		tok = strndup(p, n);
+		ok = tok && scope_token_valid(tok) && !strstr(tok, "${");
+		free(tok);
+		p += n;
+	}
+	return ok;
+}
+
+int cli_grant(int argc, char **argv, struct config *cfg)
+{
+	const char *sub = argc ? argv[0] : "", *user = NULL, *client = NULL;
+	struct grant_list gl = {NULL, NULL};
+	struct grant *g = NULL;
+	char *end;
+	int64_t id = 0;
+	ts_err err;
+	int i, rc;
+
+	if (strcmp(sub, "list") == 0) {
+		for (i = 1; i < argc; i++) {
+			if (i + 1 < argc && strcmp(argv[i], "--user") == 0)
+				user = argv[++i];
+			else if (i + 1 < argc && strcmp(argv[i], "--client") == 0)
+				client = argv[++i];
+			else
+				return usage_error("grant list takes --user NAME and --client ID", argv[i]);
+		}
+	} else if ((strcmp(sub, "scope") == 0 && argc == 3) ||
+	           (strcmp(sub, "revoke") == 0 && argc == 2)) {
+		id = strtoll(argv[1], &end, 10);
+		if (*end || id <= 0)
+			return usage_error("not a grant id", argv[1]);
+		if (argc == 3 && !grant_scope_valid(argv[2])) {
+			fprintf(stderr, "tessera: invalid scope: %s\n", argv[2]);
+			return 1;
+		}
+	} else {
+		return usage_error("grant takes list, scope ID \"SCOPES\" or revoke ID", sub);
+	}
+	if (open_store(cfg, &gl.s) != TS_OK)
+		return 1;
+	if (strcmp(sub, "list") == 0) {
+		gl.list = json_array();
+		err = store_grant_each(gl.s, user, client, collect_grant, &gl);
+		rc = err == TS_OK ? print(gl.list) : (json_decref(gl.list), fail("grant list", err));
+	} else {
+		err = strcmp(sub, "scope") == 0 ?
+		      store_grant_set_scope(gl.s, id, argv[2], (int64_t)time(NULL)) :
+		      store_grant_revoke(gl.s, id, (int64_t)time(NULL));
+		if (err == TS_OK)
+			err = store_grant_get(gl.s, id, &g);
+		rc = err == TS_OK ? print(grant_json(gl.s, g)) : fail(argv[1], err);
+		store_grant_free(g);
+	}
+	store_close(gl.s);
 	return rc;
 }
 

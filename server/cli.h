@@ -13,5 +13,6 @@ int cli_init(int argc, char **argv, struct config *cfg);
 int cli_client(int argc, char **argv, struct config *cfg);
 int cli_user(int argc, char **argv, struct config *cfg);
 int cli_key(int argc, char **argv, struct config *cfg);
+int cli_grant(int argc, char **argv, struct config *cfg);
 
 #endif

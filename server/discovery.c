@@ -24,7 +24,7 @@ char *discovery_build(const struct config *cfg)
 {
 	const char *iss = cfg->issuer;
 	json_t *d = json_pack("{s:s, s:o, s:o, s:o, s:o, s:o, s:o,"
-	                      " s:[s,s], s:[s,s,s], s:[s,s], s:[s,s],"
+	                      " s:[s,s,s], s:[s,s,s], s:[s,s], s:[s,s],"
 	                      " s:[s,s,s,s], s:[s], s:[s], s:[s], s:[s], s:[s],"
 	                      " s:[s,s,s,s,s,s,s,s,s,s,s,s,s], s:[s,s,s], s:b, s:b}",
 		"issuer", iss,
@@ -34,7 +34,7 @@ char *discovery_build(const struct config *cfg)
 		"jwks_uri", endpoint(iss, "/jwks"),
 		"introspection_endpoint", endpoint(iss, "/introspect"),
 		"revocation_endpoint", endpoint(iss, "/revoke"),
-		"grant_types_supported", "client_credentials", "authorization_code",
+		"grant_types_supported", "client_credentials", "authorization_code", "refresh_token",
 		"token_endpoint_auth_methods_supported", "client_secret_basic", "client_secret_post",
 		"none",
 		"introspection_endpoint_auth_methods_supported", "client_secret_basic",

@@ -56,7 +56,8 @@ static ts_err refresh_answer(struct request *r, const char *token, json_t **body
 	struct user *u = NULL;
 	char sub[24];
 	int active = 0;
-	ts_err rc = grant_refresh_active(http_store(r), token, http_now(), &rt, &g, &u, &active);
+	ts_err rc = grant_refresh_active(http_store(r), token, http_now(),
+	                                 r->srv->cfg.grant_lifetime, &rt, &g, &u, &active);
 
 	*body = NULL;
 	if (rc == TS_OK && active) {
@@ -82,6 +83,7 @@ void introspect_handle(struct request *r)
 	struct client *c = NULL;
 	const char *token;
 	json_t *claims = NULL, *body;
+	char *scope = NULL;
 	int active = 0;
 	size_t i;
 	ts_err rc;
@@ -94,7 +96,7 @@ void introspect_handle(struct request *r)
 	}
 	claims = verified(r, token);
 	if (claims) {
-		rc = grant_token_active(http_store(r), claims, &active);
+		rc = grant_token_active(http_store(r), claims, &active, &scope);
 		if (rc != TS_OK) {
 			reply_error(r, rc, NULL);
 			goto out;
@@ -116,7 +118,14 @@ void introspect_handle(struct request *r)
 		goto out;
 	}
 	body = json_pack("{s:b, s:s}", "active", 1, "token_type", "Bearer");
+	/* the scope as it stands now: an admin may have narrowed the grant since */
+	if (body && json_object_set_new(body, "scope", json_string(scope))) {
+		json_decref(body);
+		body = NULL;
+	}
 	for (i = 0; body && i < sizeof copied / sizeof copied[0]; i++) {
+		if (strcmp(copied[i], "scope") == 0)
+			continue;
 		json_t *v = json_object_get(claims, copied[i]);
 
 		if (v && json_object_set(body, copied[i], v)) {
@@ -126,6 +135,7 @@ void introspect_handle(struct request *r)
 	}
 	reply_json(r, 200, body);
 out:
+	free(scope);
 	json_decref(claims);
 	store_client_free(c);
 	form_free(f);
@@ -171,7 +181,8 @@ void revoke_handle(struct request *r)
 		job.jti = claim(claims, "jti");
 		job.exp = (int64_t)exp;
 	} else if (!claims && strlen(token) == 43) {
-		rc = grant_refresh_active(http_store(r), token, http_now(), NULL, &g, &u, &active);
+		rc = grant_refresh_active(http_store(r), token, http_now(), r->srv->cfg.grant_lifetime,
+		                          NULL, &g, &u, &active);
 		if (rc != TS_OK) {
 			reply_error(r, rc, NULL);
 			goto out;

@@ -21,6 +21,7 @@ static const char usage[] =
 	"       tessera client add|list|show|rm|disable|enable ... [--db FILE]\n"
 	"       tessera user add|list|show|rm|passwd ... [--db FILE]\n"
 	"       tessera key rotate|list|jwks [--db FILE]\n"
+	"       tessera grant list [--user NAME] [--client ID] | scope ID \"SCOPES\" | revoke ID\n"
 	"Every command also takes --config FILE. See README.md.\n";
 
 struct keyring *server_keys_acquire(struct server *srv)
@@ -184,7 +185,7 @@ int main(int argc, char **argv)
 		int (*fn)(int argc, char **argv, struct config *cfg);
 	} commands[] = {
 		{"serve", serve}, {"init", cli_init}, {"client", cli_client},
-		{"user", cli_user}, {"key", cli_key},
+		{"user", cli_user}, {"key", cli_key}, {"grant", cli_grant},
 	};
 	struct config cfg;
 	size_t i;

@@ -181,7 +181,7 @@ static void grant_authorization_code(struct request *r, const struct form *f, st
 	rd.verifier = form_get(f, "code_verifier");
 	rd.now = http_now();
 	rd.want_refresh = client_list_has(c->grant_types, "refresh_token");
-	rd.refresh_ttl = r->srv->cfg.refresh_token_ttl;
+	rd.refresh_ttl = c->refresh_idle_ttl ? c->refresh_idle_ttl : r->srv->cfg.refresh_token_ttl;
 	rc = http_write(r, grant_code_redeem, &rd);
 	if (rc != TS_OK)
 		reply_error(r, rc, NULL);
@@ -194,12 +194,80 @@ static void grant_authorization_code(struct request *r, const struct form *f, st
 	store_user_free(rd.user);
 }
 
+/* grant_type=refresh_token (RFC 6749 §6): one writer job checks, rotates and records, so the
+ * answer leaves after the new refresh token is durable. */
+static void grant_refresh_token(struct request *r, const struct form *f, struct client *c)
+{
+	struct server *srv = r->srv;
+	struct refresh_req q = {0};
+	struct access_token t = {0};
+	struct keyring *ring;
+	struct jbuf b = {0};
+	char sub[24], *jwt = NULL;
+	ts_err rc;
+
+	q.text = form_get(f, "refresh_token");
+	if (!q.text || !*q.text) {
+		reply_error(r, TS_INVALID_REQUEST, "refresh_token is required");
+		return;
+	}
+	q.client_id = c->client_id;
+	q.scope = form_get(f, "scope");
+	q.rotate = c->refresh_rotation || c->is_public;
+	q.grace = c->refresh_grace;
+	q.idle_ttl = c->refresh_idle_ttl ? c->refresh_idle_ttl : srv->cfg.refresh_token_ttl;
+	q.lifetime = c->grant_lifetime ? c->grant_lifetime : srv->cfg.grant_lifetime;
+	q.now = http_now();
+	rc = http_write(r, grant_refresh_run, &q);
+	if (rc != TS_OK || q.error) {
+		reply_error(r, rc != TS_OK ? rc : q.error, rc != TS_OK ? NULL : q.why);
+		goto out;
+	}
+	snprintf(sub, sizeof sub, "%lld", (long long)q.grant->user_id);
+	t.iss = srv->cfg.issuer;
+	t.aud = srv->cfg.audience;
+	t.sub = q.user ? sub : c->client_id;
+	t.client_id = c->client_id;
+	t.username = q.user ? q.user->username : NULL;
+	t.gid = q.grant->id;
+	t.scope = q.scope_out;
+	t.iat = q.now;
+	t.exp = t.iat + srv->cfg.access_token_ttl;
+	ring = server_keys_acquire(srv);
+	rc = token_access_sign(keyring_signer(ring), &t, srv->cfg.mqtt_claim, &jwt);
+	server_keys_release(srv);
+	if (rc != TS_OK) {
+		reply_error(r, rc, NULL);
+		goto out;
+	}
+	jbuf_raw(&b, "{", 1);
+	jbuf_key(&b, "access_token", 1);
+	jbuf_str(&b, jwt);
+	jbuf_raw(&b, ",\"token_type\":\"Bearer\"", 22);
+	jbuf_key(&b, "expires_in", 0);
+	jbuf_int(&b, srv->cfg.access_token_ttl);
+	jbuf_key(&b, "scope", 0);
+	jbuf_str(&b, q.scope_out);
+	jbuf_key(&b, "refresh_token", 0);
+	jbuf_str(&b, q.next);
+	jbuf_raw(&b, "}", 1);
+	metrics_token(G_REFRESH_TOKEN);
+	reply_jbuf(r, 200, &b);
+out:
+	free(jwt);
+	free(q.scope_out);
+	secret_wipe(q.next, sizeof q.next);
+	store_grant_free(q.grant);
+	store_user_free(q.user);
+}
+
 static const struct grant_type {
 	const char *name;
 	void (*fn)(struct request *r, const struct form *f, struct client *c);
 } grant_types[] = {
 	{"client_credentials", grant_client_credentials},
 	{"authorization_code", grant_authorization_code},
+	{"refresh_token", grant_refresh_token},
 };
 
 void token_handle(struct request *r)

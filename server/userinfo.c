@@ -65,7 +65,7 @@ void userinfo_handle(struct request *r)
 	                         token, http_now(), &claims);
 	server_keys_release(r->srv);
 	if (rc == TS_OK)
-		rc = grant_token_active(s, claims, &active);
+		rc = grant_token_active(s, claims, &active, NULL);
 	if (rc == TS_UNAVAILABLE || rc == TS_SERVER_ERROR) {
 		reply_error(r, rc, NULL);
 		goto out;

@@ -1117,3 +1117,106 @@ def idp_user(srv, prefix="u", scope=IDP_USER_SCOPE, email=None, name=None,
     out = srv.add_user(u, password, scope=scope, email=email or u + "@example.com",
                        name=name or "User " + u)
     return u, password, out["id"]
+
+
+# ================================================================ refresh tokens and grants
+# Helpers for tests/e2e/test_{refresh,grants,revocation_refresh}.py and
+# tests/interop/test_authlib_refresh.py.
+
+INACTIVE = {"active": False}
+
+
+def _refresh(self, client, refresh_token, scope=None, auth=None, extra=(), session=None):
+    """POST /token grant_type=refresh_token. auth defaults to "none" (client_id in the body) for
+    a client without a secret, "basic" otherwise; None values are left out. session: an optional
+    requests.Session to reuse one connection."""
+    if auth is None:
+        auth = "basic" if client is not None and client.secret else "none"
+    h, body = auth_parts(client, auth)
+    if auth == "none" and client is not None:
+        body = [("client_id", client.id)]
+    pairs = [("grant_type", "refresh_token")]
+    if refresh_token is not None:
+        pairs.append(("refresh_token", refresh_token))
+    if scope is not None:
+        pairs.append(("scope", scope))
+    data = urllib.parse.urlencode(pairs + body + list(extra))
+    h["Content-Type"] = "application/x-www-form-urlencoded"
+    if session is not None:
+        return session.post(self.url("/token"), data=data, headers=h, timeout=http_timeout(),
+                            allow_redirects=False)
+    return self.post("/token", data, headers=h)
+
+
+def _grants(self, user=None, client=None):
+    """`tessera grant list [--user U] [--client C]` -> the parsed JSON array."""
+    args = ["grant", "list"]
+    if user is not None:
+        args += ["--user", user]
+    if client is not None:
+        args += ["--client", client]
+    out = cli_ok(args, db=self.db)
+    assert isinstance(out, list), out
+    return out
+
+
+def _introspection(self, caller, token, hint=None):
+    """The parsed /introspect answer (asserting 200 and Cache-Control: no-store)."""
+    r = self.introspect(caller, token, hint=hint)
+    assert r.status_code == 200, "introspect: %s %s" % (r.status_code, r.text)
+    assert "no-store" in r.headers.get("Cache-Control", ""), r.headers
+    return r.json()
+
+
+Server.refresh = _refresh
+Server.grants = _grants
+Server.introspection = _introspection
+
+
+def token_ok(r):
+    """The JSON of a successful /token answer, after checking status, type and no-store."""
+    assert r.status_code == 200, "expected 200: %s %s" % (r.status_code, r.text)
+    assert r.headers.get("Content-Type", "").split(";")[0].strip() == "application/json", \
+        r.headers
+    assert r.headers.get("Cache-Control") == "no-store", r.headers
+    return r.json()
+
+
+def token_error(r, status=400):
+    """The "error" of a failed /token (or /revoke, /introspect) answer, after checking status,
+    JSON and no-store; never a 5xx."""
+    assert r.status_code < 500, "server error %s: %s" % (r.status_code, r.text)
+    assert r.status_code == status, "expected %s: %s %s" % (status, r.status_code, r.text)
+    assert r.headers.get("Content-Type", "").split(";")[0].strip() == "application/json", \
+        r.headers
+    assert r.headers.get("Cache-Control") == "no-store", r.headers
+    body = r.json()
+    assert isinstance(body.get("error"), str), body
+    return body["error"]
+
+
+def wait_for(pred, within=2.0, step=0.05):
+    """Polls pred() until it is true (returns True) or within seconds (stretched) pass (returns
+    its last value)."""
+    deadline = time.monotonic() + t(within)
+    while True:
+        v = pred()
+        if v or time.monotonic() >= deadline:
+            return v
+        time.sleep(step)
+
+
+def wait_inactive(srv, caller, token, within=2.0):
+    """True once /introspect answers exactly {"active": false} for token (polled up to within s:
+    the daemon's caches notice CLI changes within 0.1 s)."""
+    return wait_for(lambda: srv.introspection(caller, token) == INACTIVE, within)
+
+
+def refresh_login(srv, client, redirect_uri, scope="openid", user=None, agent=None):
+    """A user (a new one unless user=(name, password, id)) signs in through the code flow with
+    client; returns (Login, (name, password, id)). The token answer must hold a refresh token."""
+    user = user or idp_user(srv)
+    login = code_flow(srv, client, user[0], user[1], redirect_uri=redirect_uri, scope=scope,
+                      agent=agent)
+    assert isinstance(login.tokens.get("refresh_token"), str), login.tokens
+    return login, user

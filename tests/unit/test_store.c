@@ -82,6 +82,8 @@ static struct client client_of(const char *id)
 		.scope = "mqtt:pub:sensors/${clientid}/# mqtt:sub:cmd/${clientid}",
 		.refresh_rotation = 0,
 		.refresh_grace = 30,
+		.refresh_idle_ttl = 86400,
+		.grant_lifetime = 2592000,
 		.active = 1,
 		.created_at = 1700000000,
 		.updated_at = 1700000001,
@@ -281,6 +283,8 @@ START_TEST(client_round_trip)
 	ck_assert_str_eq(c->scope, in.scope);
 	ck_assert_int_eq(c->refresh_rotation, 0);
 	ck_assert_int_eq(c->refresh_grace, 30);
+	ck_assert_int_eq(c->refresh_idle_ttl, 86400);
+	ck_assert_int_eq(c->grant_lifetime, 2592000);
 	ck_assert_int_eq(c->active, 1);
 	ck_assert_int_eq(c->created_at, 1700000000);
 	ck_assert_int_eq(c->updated_at, 1700000001);
@@ -301,6 +305,8 @@ START_TEST(client_round_trip)
 	ck_assert_str_eq(c->grant_types, "");
 	ck_assert_str_eq(c->scope, "");
 	ck_assert_int_eq(c->refresh_rotation, 1);
+	ck_assert_int_eq(c->refresh_idle_ttl, 0);  /* 0: the global setting */
+	ck_assert_int_eq(c->grant_lifetime, 0);
 	store_client_free(c);
 
 	/* ids are exact: no case folding, no pattern matching */
@@ -952,6 +958,16 @@ START_TEST(schema_shape)
 			"WHERE on_delete = 'CASCADE' AND \"table\" = 'grants'",
 		"SELECT count(*) = 3 FROM pragma_index_xinfo('consents') WHERE key = 1 AND name IN "
 			"('user_id', 'client_id', 'scope_token')",
+		/* 003 */
+		"SELECT count(*) = 2 FROM pragma_table_info('clients') WHERE name IN "
+			"('refresh_idle_ttl', 'grant_lifetime') AND type = 'INTEGER' AND \"notnull\" = 1 "
+			"AND dflt_value = '0'",
+		"SELECT count(*) = 1 FROM pragma_table_info('refresh_tokens') WHERE name = 'grace_used' "
+			"AND type = 'INTEGER' AND \"notnull\" = 1 AND dflt_value = '0'",
+		"SELECT count(*) = 1 FROM sqlite_schema WHERE type = 'table' AND name = 'secrets' "
+			"AND sql LIKE '%STRICT, WITHOUT ROWID'",
+		"SELECT count(*) = 1 FROM pragma_index_xinfo('sqlite_autoindex_secrets_1') "
+			"WHERE key = 1 AND name = 'name'",
 	};
 	sqlite3 *raw;
 	sqlite3_stmt *st;
@@ -1782,6 +1798,649 @@ START_TEST(migrate_from_version_1)
 }
 END_TEST
 
+/* --- refresh tokens, grant listing, server secrets (schema 003) --- */
+
+static int ttl_cb(const struct client *c, void *arg)
+{
+	struct seen *x = arg;
+
+	if (x->n < 8)
+		snprintf(x->names[x->n], sizeof(x->names[0]), "%s %d %d", c->client_id,
+				c->refresh_idle_ttl, c->grant_lifetime);
+	x->n++;
+	return 0;
+}
+
+/* The two client settings of 003 are written by add and read by get and each, per client. */
+START_TEST(client_refresh_settings)
+{
+	struct client a = client_of("a"), b = client_of("b"), bad = client_of("bad"), *c = NULL;
+	struct seen x = {0};
+	store *s = open_db();
+
+	a.refresh_idle_ttl = 1;
+	a.grant_lifetime = INT32_MAX;
+	b.refresh_idle_ttl = 3600;
+	b.grant_lifetime = 0;
+	ck_assert_int_eq(store_client_add(s, &a), TS_OK);
+	ck_assert_int_eq(store_client_add(s, &b), TS_OK);
+	ck_assert_int_eq(store_client_get(s, "a", &c), TS_OK);
+	ck_assert_int_eq(c->refresh_idle_ttl, 1);
+	ck_assert_int_eq(c->grant_lifetime, INT32_MAX);
+	store_client_free(c);
+	ck_assert_int_eq(store_client_each(s, ttl_cb, &x), TS_OK);
+	ck_assert_int_eq(x.n, 2);
+	ck_assert_str_eq(x.names[0], "a 1 2147483647");
+	ck_assert_str_eq(x.names[1], "b 3600 0");
+	ck_assert_int_eq(sql_int("SELECT refresh_idle_ttl * 1000 + grant_lifetime FROM clients "
+			"WHERE client_id = 'b'"), 3600000);
+	/* negative durations are refused by the schema */
+	bad.refresh_idle_ttl = -1;
+	ck_assert_int_eq(store_client_add(s, &bad), TS_SERVER_ERROR);
+	bad.refresh_idle_ttl = 0;
+	bad.grant_lifetime = -5;
+	ck_assert_int_eq(store_client_add(s, &bad), TS_SERVER_ERROR);
+	ck_assert_int_eq(store_client_get(s, "bad", &c), TS_NOT_FOUND);
+	store_close(s);
+}
+END_TEST
+
+START_TEST(refresh_get_use_grace_touch)
+{
+	struct fixture f;
+	struct refresh r = {.created_at = 10, .expires_at = 20}, out;
+	unsigned char unknown[32];
+	store *s = open_db();
+
+	f = add_fixture(s);
+	fill_hash(r.hash, 60);
+	fill_hash(unknown, 61);
+	r.grant_id = f.grant_id;
+	r.grace_used = 1; /* not written by add: a new token has its grace */
+	ck_assert_int_eq(store_refresh_add(s, &r), TS_OK);
+	memset(&out, 0xff, sizeof(out));
+	ck_assert_int_eq(store_refresh_get(s, r.hash, &out), TS_OK);
+	ck_assert_mem_eq(out.hash, r.hash, 32);
+	ck_assert_int_eq(out.grant_id, f.grant_id);
+	ck_assert_int_eq(out.created_at, 10);
+	ck_assert_int_eq(out.expires_at, 20);
+	ck_assert_int_eq(out.used_at, 0);
+	ck_assert_int_eq(out.grace_used, 0);
+	ck_assert_int_eq(store_refresh_get(s, unknown, &out), TS_NOT_FOUND);
+
+	/* touch: a current token's expiry slides, either way */
+	ck_assert_int_eq(store_refresh_touch(s, r.hash, 500), TS_OK);
+	ck_assert_int_eq(store_refresh_get(s, r.hash, &out), TS_OK);
+	ck_assert_int_eq(out.expires_at, 500);
+	ck_assert_int_eq(store_refresh_touch(s, r.hash, 400), TS_OK);
+	ck_assert_int_eq(store_refresh_get(s, r.hash, &out), TS_OK);
+	ck_assert_int_eq(out.expires_at, 400);
+	ck_assert_int_eq(out.used_at, 0);
+	ck_assert_int_eq(store_refresh_touch(s, unknown, 500), TS_NOT_FOUND);
+
+	/* use: once, keeping the first time */
+	ck_assert_int_eq(store_refresh_use(s, r.hash, 100), TS_OK);
+	ck_assert_int_eq(store_refresh_get(s, r.hash, &out), TS_OK);
+	ck_assert_int_eq(out.used_at, 100);
+	ck_assert_int_eq(out.expires_at, 400);
+	ck_assert_int_eq(out.grace_used, 0);
+	ck_assert_int_eq(store_refresh_use(s, r.hash, 101), TS_CONFLICT);
+	ck_assert_int_eq(store_refresh_get(s, r.hash, &out), TS_OK);
+	ck_assert_int_eq(out.used_at, 100);
+	ck_assert_int_eq(store_refresh_use(s, unknown, 100), TS_NOT_FOUND);
+
+	/* a used token no longer slides */
+	ck_assert_int_eq(store_refresh_touch(s, r.hash, 900), TS_CONFLICT);
+	ck_assert_int_eq(store_refresh_get(s, r.hash, &out), TS_OK);
+	ck_assert_int_eq(out.expires_at, 400);
+
+	/* grace: once */
+	ck_assert_int_eq(store_refresh_grace(s, r.hash), TS_OK);
+	ck_assert_int_eq(store_refresh_get(s, r.hash, &out), TS_OK);
+	ck_assert_int_eq(out.grace_used, 1);
+	ck_assert_int_eq(out.used_at, 100);
+	ck_assert_int_eq(store_refresh_grace(s, r.hash), TS_CONFLICT);
+	ck_assert_int_eq(store_refresh_grace(s, unknown), TS_NOT_FOUND);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM refresh_tokens WHERE grace_used = 1"), 1);
+
+	/* a token whose grant went: gone with it */
+	ck_assert_int_eq(store_client_remove(s, "app"), TS_OK);
+	ck_assert_int_eq(store_refresh_get(s, r.hash, &out), TS_NOT_FOUND);
+	ck_assert_int_eq(store_refresh_use(s, r.hash, 100), TS_NOT_FOUND);
+	ck_assert_int_eq(store_refresh_grace(s, r.hash), TS_NOT_FOUND);
+	ck_assert_int_eq(store_refresh_touch(s, r.hash, 1), TS_NOT_FOUND);
+	ck_assert_int_eq(store_refresh_use(NULL, r.hash, 1), TS_SERVER_ERROR);
+	ck_assert_int_eq(store_refresh_grace(s, NULL), TS_SERVER_ERROR);
+	store_close(s);
+}
+END_TEST
+
+/* The writer's way: every new write inside one transaction, each job in a savepoint; a rolled
+ * back job or transaction leaves nothing behind. */
+START_TEST(refresh_writes_in_transaction)
+{
+	struct fixture f;
+	struct refresh a = {.created_at = 1, .expires_at = 50}, b = {.created_at = 1, .expires_at = 50};
+	struct refresh out;
+	unsigned char v1[32], v2[32];
+	store *s = open_db();
+
+	f = add_fixture(s);
+	fill_hash(a.hash, 70);
+	fill_hash(b.hash, 71);
+	a.grant_id = b.grant_id = f.grant_id;
+	ck_assert_int_eq(store_refresh_add(s, &a), TS_OK);
+	ck_assert_int_eq(store_refresh_add(s, &b), TS_OK);
+
+	ck_assert_int_eq(store_begin(s), TS_OK);
+	ck_assert_int_eq(store_savepoint(s), TS_OK);
+	ck_assert_int_eq(store_refresh_use(s, a.hash, 5), TS_OK);
+	ck_assert_int_eq(store_refresh_grace(s, a.hash), TS_OK);
+	ck_assert_int_eq(store_refresh_touch(s, b.hash, 99), TS_OK);
+	ck_assert_int_eq(store_secret(s, "job", v1), TS_OK);
+	store_savepoint_end(s, 1); /* this job fails: undone */
+	ck_assert_int_eq(store_savepoint(s), TS_OK);
+	ck_assert_int_eq(store_refresh_use(s, a.hash, 6), TS_OK); /* as if never used */
+	ck_assert_int_eq(store_refresh_use(s, a.hash, 7), TS_CONFLICT);
+	ck_assert_int_eq(store_refresh_get(s, a.hash, &out), TS_OK);
+	ck_assert_int_eq(out.grace_used, 0);
+	ck_assert_int_eq(store_secret(s, "job", v2), TS_OK);
+	store_savepoint_end(s, 0);
+	/* nothing is visible outside before the commit */
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM refresh_tokens WHERE used_at IS NOT NULL"),
+			0);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM secrets"), 0);
+	ck_assert_int_eq(store_commit(s), TS_OK);
+	ck_assert_int_eq(sql_int("SELECT used_at FROM refresh_tokens WHERE used_at IS NOT NULL"),
+			6);
+	ck_assert_int_eq(sql_int("SELECT max(expires_at) FROM refresh_tokens"), 50);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM secrets"), 1);
+	ck_assert_int_eq(store_secret(s, "job", v1), TS_OK);
+	ck_assert_mem_eq(v1, v2, 32);
+
+	/* a whole transaction rolled back */
+	ck_assert_int_eq(store_begin(s), TS_OK);
+	ck_assert_int_eq(store_refresh_touch(s, b.hash, 77), TS_OK);
+	ck_assert_int_eq(store_refresh_use(s, b.hash, 8), TS_OK);
+	ck_assert_int_eq(store_refresh_grace(s, b.hash), TS_OK);
+	ck_assert_int_eq(store_secret(s, "gone", v1), TS_OK);
+	store_rollback(s);
+	ck_assert_int_eq(store_refresh_get(s, b.hash, &out), TS_OK);
+	ck_assert_int_eq(out.used_at, 0);
+	ck_assert_int_eq(out.grace_used, 0);
+	ck_assert_int_eq(out.expires_at, 50);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM secrets WHERE name = 'gone'"), 0);
+	store_close(s);
+}
+END_TEST
+
+enum { RACE_TOKENS = 300 };
+
+struct refresh_racer {
+	int grace;                 /* 0: store_refresh_use, 1: store_refresh_grace */
+	int64_t now;
+	ts_err res[RACE_TOKENS];
+	pthread_barrier_t *bar;
+	int open_err;
+};
+
+static void token_hash_of(int i, unsigned char h[32])
+{
+	memset(h, 0, 32);
+	h[0] = 0x7e;
+	h[1] = (unsigned char)(i >> 8);
+	h[2] = (unsigned char)i;
+}
+
+static void *refresh_racer_run(void *arg)
+{
+	struct refresh_racer *r = arg;
+	unsigned char h[32];
+	store *s = NULL;
+	int i;
+
+	r->open_err = store_open(db, 10000, 1, &s);
+	pthread_barrier_wait(r->bar);
+	if (r->open_err)
+		return NULL;
+	for (i = 0; i < RACE_TOKENS; i++) {
+		token_hash_of(i, h);
+		r->res[i] = r->grace ? store_refresh_grace(s, h) : store_refresh_use(s, h, r->now);
+	}
+	store_close(s);
+	return NULL;
+}
+
+/* Two connections (threads) spend the same tokens at once: exactly one TS_OK for each. */
+static void refresh_race(int grace)
+{
+	struct refresh_racer r[2] = {{.grace = grace, .now = 7001}, {.grace = grace, .now = 7002}};
+	pthread_barrier_t bar;
+	pthread_t th[2];
+	struct fixture f;
+	int i, t, wins[2] = {0, 0};
+	char sql[128];
+	store *s = open_db();
+
+	f = add_fixture(s);
+	ck_assert_int_eq(store_begin(s), TS_OK);
+	for (i = 0; i < RACE_TOKENS; i++) {
+		struct refresh rt = {.grant_id = f.grant_id, .created_at = 1, .expires_at = 9999};
+
+		token_hash_of(i, rt.hash);
+		rt.used_at = grace ? 5000 : 0; /* grace is used on rotated tokens */
+		ck_assert_int_eq(store_refresh_add(s, &rt), TS_OK);
+	}
+	ck_assert_int_eq(store_commit(s), TS_OK);
+
+	ck_assert_int_eq(pthread_barrier_init(&bar, NULL, 2), 0);
+	for (t = 0; t < 2; t++) {
+		r[t].bar = &bar;
+		ck_assert_int_eq(pthread_create(&th[t], NULL, refresh_racer_run, &r[t]), 0);
+	}
+	for (t = 0; t < 2; t++)
+		ck_assert_int_eq(pthread_join(th[t], NULL), 0);
+	pthread_barrier_destroy(&bar);
+	ck_assert_int_eq(r[0].open_err, TS_OK);
+	ck_assert_int_eq(r[1].open_err, TS_OK);
+	for (i = 0; i < RACE_TOKENS; i++) {
+		unsigned char h[32];
+		struct refresh out;
+		int w = r[0].res[i] == TS_OK ? 0 : 1;
+
+		ck_assert_msg((r[0].res[i] == TS_OK && r[1].res[i] == TS_CONFLICT) ||
+				(r[0].res[i] == TS_CONFLICT && r[1].res[i] == TS_OK),
+				"token %d: %d and %d", i, r[0].res[i], r[1].res[i]);
+		wins[w]++;
+		token_hash_of(i, h);
+		ck_assert_int_eq(store_refresh_get(s, h, &out), TS_OK);
+		if (grace) {
+			ck_assert_int_eq(out.grace_used, 1);
+			ck_assert_int_eq(out.used_at, 5000);
+		} else {
+			ck_assert_int_eq(out.used_at, r[w].now); /* the winner's time */
+			ck_assert_int_eq(out.grace_used, 0);
+		}
+	}
+	ck_assert_int_eq(wins[0] + wins[1], RACE_TOKENS);
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM refresh_tokens WHERE %s",
+			grace ? "grace_used = 0" : "used_at IS NULL");
+	ck_assert_int_eq(sql_int(sql), 0);
+	store_close(s);
+}
+
+START_TEST(refresh_use_race)
+{
+	refresh_race(0);
+}
+END_TEST
+
+START_TEST(refresh_grace_race)
+{
+	refresh_race(1);
+}
+END_TEST
+
+struct grants_seen {
+	int n;
+	int stop_at;               /* return non-zero on this call (1-based), 0: never */
+	int64_t id[16];
+	store *s;                  /* set: fn revokes each grant and lists again (re-entry) */
+	int inner;
+};
+
+static int grant_cb(const struct grant *g, void *arg)
+{
+	struct grants_seen *x = arg;
+
+	if (x->n < 16)
+		x->id[x->n] = g->id;
+	x->n++;
+	return x->stop_at && x->n == x->stop_at;
+}
+
+static int grant_count_cb(const struct grant *g, void *arg)
+{
+	(void)g;
+	(*(int *)arg)++;
+	return 0;
+}
+
+static int grant_reentrant_cb(const struct grant *g, void *arg)
+{
+	struct grants_seen *x = arg;
+	int n = 0;
+
+	x->n++;
+	if (store_grant_each(x->s, "alice", NULL, grant_count_cb, &n) != TS_OK)
+		return 1;
+	x->inner += n;
+	return store_grant_revoke(x->s, g->id, 999) != TS_OK;
+}
+
+/* Lists grants as fn sees them: their ids, in order, into x (cleared first). */
+static ts_err list_grants(store *s, const char *user, const char *client, struct grants_seen *x)
+{
+	memset(x, 0, sizeof(*x));
+	return store_grant_each(s, user, client, grant_cb, x);
+}
+
+START_TEST(grant_each_filters)
+{
+	struct client other = client_of("other");
+	struct user bob = user_of("Bob");
+	struct grant *got = NULL;
+	struct grant g[6] = {
+		{.client_id = "app", .scope = "a1", .created_at = 10},     /* alice (fixture) */
+		{.client_id = "other", .scope = "a2", .created_at = 11},   /* alice */
+		{.client_id = "app", .scope = "b1", .created_at = 12},     /* bob */
+		{.client_id = "app", .scope = "c1", .created_at = 13},     /* client only */
+		{.client_id = "other", .scope = "c2", .created_at = 14},   /* client only */
+		{.client_id = "app", .scope = "a3", .created_at = 15},     /* alice, after a revoke */
+	};
+	struct grants_seen x;
+	struct fixture f;
+	int i;
+	store *s = open_db();
+
+	ck_assert_int_eq(list_grants(s, NULL, NULL, &x), TS_OK);
+	ck_assert_int_eq(x.n, 0);
+	f = add_fixture(s);
+	ck_assert_int_eq(store_client_add(s, &other), TS_OK);
+	ck_assert_int_eq(store_user_add(s, &bob), TS_OK);
+	ck_assert_int_eq(store_grant_get(s, f.grant_id, &got), TS_OK);
+	g[0].id = f.grant_id;
+	store_grant_free(got);
+	g[1].user_id = g[5].user_id = f.user_id;
+	g[2].user_id = bob.id;
+	ck_assert_int_eq(store_grant_add(s, &g[1]), TS_OK);
+	ck_assert_int_eq(store_grant_add(s, &g[2]), TS_OK);
+	ck_assert_int_eq(store_grant_add(s, &g[3]), TS_OK);
+	ck_assert_int_eq(store_grant_add(s, &g[4]), TS_OK);
+	ck_assert_int_eq(store_grant_revoke(s, g[0].id, 20), TS_OK);
+	ck_assert_int_eq(store_grant_add(s, &g[5]), TS_OK);
+
+	/* none: all of them, revoked and client-only ones too, by id */
+	ck_assert_int_eq(list_grants(s, NULL, NULL, &x), TS_OK);
+	ck_assert_int_eq(x.n, 6);
+	for (i = 0; i < 6; i++)
+		ck_assert_int_eq(x.id[i], g[i].id);
+	/* user, whatever the case of the name */
+	ck_assert_int_eq(list_grants(s, "ALICE", NULL, &x), TS_OK);
+	ck_assert_int_eq(x.n, 3);
+	ck_assert_int_eq(x.id[0], g[0].id);
+	ck_assert_int_eq(x.id[1], g[1].id);
+	ck_assert_int_eq(x.id[2], g[5].id);
+	ck_assert_int_eq(list_grants(s, "bob", NULL, &x), TS_OK);
+	ck_assert_int_eq(x.n, 1);
+	ck_assert_int_eq(x.id[0], g[2].id);
+	/* client: the user grants and the client-only ones */
+	ck_assert_int_eq(list_grants(s, NULL, "other", &x), TS_OK);
+	ck_assert_int_eq(x.n, 2);
+	ck_assert_int_eq(x.id[0], g[1].id);
+	ck_assert_int_eq(x.id[1], g[4].id);
+	ck_assert_int_eq(list_grants(s, NULL, "app", &x), TS_OK);
+	ck_assert_int_eq(x.n, 4);
+	/* both */
+	ck_assert_int_eq(list_grants(s, "Alice", "app", &x), TS_OK);
+	ck_assert_int_eq(x.n, 2);
+	ck_assert_int_eq(x.id[0], g[0].id);
+	ck_assert_int_eq(x.id[1], g[5].id);
+	ck_assert_int_eq(list_grants(s, "bob", "other", &x), TS_OK);
+	ck_assert_int_eq(x.n, 0);
+	/* unknown user or client: empty, not an error; client ids are exact, names no patterns */
+	ck_assert_int_eq(list_grants(s, "carol", NULL, &x), TS_OK);
+	ck_assert_int_eq(x.n, 0);
+	ck_assert_int_eq(list_grants(s, "carol", "app", &x), TS_OK);
+	ck_assert_int_eq(x.n, 0);
+	ck_assert_int_eq(list_grants(s, NULL, "APP", &x), TS_OK);
+	ck_assert_int_eq(x.n, 0);
+	ck_assert_int_eq(list_grants(s, "al%", NULL, &x), TS_OK);
+	ck_assert_int_eq(x.n, 0);
+	ck_assert_int_eq(list_grants(s, "", "", &x), TS_OK);
+	ck_assert_int_eq(x.n, 0);
+	/* the record fn sees */
+	ck_assert_int_eq(store_grant_each(s, "bob", "app", grant_count_cb, &x.inner), TS_OK);
+	ck_assert_int_eq(x.inner, 1);
+	ck_assert_int_eq(store_grant_each(NULL, NULL, NULL, grant_cb, &x), TS_SERVER_ERROR);
+	ck_assert_int_eq(store_grant_each(s, NULL, NULL, NULL, &x), TS_SERVER_ERROR);
+	store_close(s);
+}
+END_TEST
+
+struct grant_want {
+	struct grant want;
+	int seen, differs;
+};
+
+/* Compares the grant of want's id, field by field, with the one wanted. */
+static int grant_fields_cb(const struct grant *g, void *arg)
+{
+	struct grant_want *x = arg;
+	const struct grant *w = &x->want;
+
+	if (g->id != w->id)
+		return 0;
+	x->seen++;
+	x->differs = strcmp(g->client_id, w->client_id) != 0 || g->user_id != w->user_id ||
+		strcmp(g->scope, w->scope) != 0 || g->created_at != w->created_at ||
+		g->updated_at != w->updated_at || g->revoked_at != w->revoked_at;
+	return 0;
+}
+
+START_TEST(grant_each_stop_and_reentry)
+{
+	struct grant more[3] = {
+		{.client_id = "app", .scope = "x", .created_at = 1},
+		{.client_id = "app", .scope = "y", .created_at = 2},
+		{.client_id = "app", .scope = "z", .created_at = 3},
+	};
+	struct grant_want w = {0};
+	struct grants_seen x;
+	struct fixture f;
+	int i;
+	store *s = open_db();
+
+	f = add_fixture(s);
+	for (i = 0; i < 3; i++)
+		ck_assert_int_eq(store_grant_add(s, &more[i]), TS_OK);
+	/* every field reaches fn: a client-only grant, revoked, and the fixture's user grant */
+	ck_assert_int_eq(store_grant_revoke(s, more[1].id, 55), TS_OK);
+	w.want = more[1];
+	w.want.updated_at = w.want.revoked_at = 55;
+	ck_assert_int_eq(store_grant_each(s, NULL, "app", grant_fields_cb, &w), TS_OK);
+	ck_assert_int_eq(w.seen, 1);
+	ck_assert_int_eq(w.differs, 0);
+	w.want.revoked_at = 0;
+	w.seen = 0;
+	ck_assert_int_eq(store_grant_each(s, NULL, NULL, grant_fields_cb, &w), TS_OK);
+	ck_assert_int_eq(w.seen, 1);
+	ck_assert_int_eq(w.differs, 1); /* (the check can fail) */
+	memset(&w, 0, sizeof(w));
+	w.want = (struct grant){.id = f.grant_id, .client_id = "app", .user_id = f.user_id,
+		.scope = "openid mqtt:sub:a/#", .created_at = 100, .updated_at = 100};
+	ck_assert_int_eq(store_grant_each(s, "alice", "app", grant_fields_cb, &w), TS_OK);
+	ck_assert_int_eq(w.seen, 1);
+	ck_assert_int_eq(w.differs, 0);
+	ck_assert_int_eq(list_grants(s, NULL, NULL, &x), TS_OK);
+	ck_assert_int_eq(x.n, 4);
+	ck_assert_int_eq(x.id[0], f.grant_id);
+	ck_assert_int_eq(x.id[2], more[1].id);
+	/* fn stops the walk: non-zero comes back as TS_SERVER_ERROR, the next walk starts over */
+	memset(&x, 0, sizeof(x));
+	x.stop_at = 2;
+	ck_assert_int_eq(store_grant_each(s, NULL, NULL, grant_cb, &x), TS_SERVER_ERROR);
+	ck_assert_int_eq(x.n, 2);
+	ck_assert_int_eq(list_grants(s, NULL, NULL, &x), TS_OK);
+	ck_assert_int_eq(x.n, 4);
+	/* fn lists again (the same filter) and writes */
+	memset(&x, 0, sizeof(x));
+	x.s = s;
+	ck_assert_int_eq(store_grant_each(s, "alice", NULL, grant_reentrant_cb, &x), TS_OK);
+	ck_assert_int_eq(x.n, 1);
+	ck_assert_int_eq(x.inner, 1);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM grants WHERE revoked_at = 999"), 1);
+	store_close(s);
+}
+END_TEST
+
+START_TEST(secret_stable)
+{
+	unsigned char a[32], a2[32], b[32], zero[32] = {0};
+	store *s = open_db(), *s2;
+
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM secrets"), 0);
+	ck_assert_int_eq(store_secret(s, "refresh-successor", a), TS_OK);
+	ck_assert_mem_ne(a, zero, 32);
+	ck_assert_int_eq(store_secret(s, "refresh-successor", a2), TS_OK);
+	ck_assert_mem_eq(a, a2, 32);
+	/* another name, another value */
+	ck_assert_int_eq(store_secret(s, "csrf", b), TS_OK);
+	ck_assert_mem_ne(a, b, 32);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM secrets WHERE typeof(value) = 'blob' AND "
+			"length(value) = 32"), 2);
+	/* another connection, and after closing: the same */
+	s2 = open_db();
+	memset(a2, 0, sizeof(a2));
+	ck_assert_int_eq(store_secret(s2, "refresh-successor", a2), TS_OK);
+	ck_assert_mem_eq(a, a2, 32);
+	store_close(s2);
+	store_close(s);
+	s = open_db();
+	memset(a2, 0, sizeof(a2));
+	ck_assert_int_eq(store_secret(s, "refresh-successor", a2), TS_OK);
+	ck_assert_mem_eq(a, a2, 32);
+	ck_assert_int_eq(store_secret(s, "csrf", a2), TS_OK);
+	ck_assert_mem_eq(b, a2, 32);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM secrets"), 2);
+	/* names are exact */
+	ck_assert_int_eq(store_secret(s, "CSRF", a2), TS_OK);
+	ck_assert_mem_ne(b, a2, 32);
+	ck_assert_int_eq(store_secret(s, NULL, a2), TS_SERVER_ERROR);
+	ck_assert_int_eq(store_secret(s, "", a2), TS_SERVER_ERROR); /* the schema's CHECK */
+	ck_assert_int_eq(store_secret(NULL, "x", a2), TS_SERVER_ERROR);
+	store_close(s);
+}
+END_TEST
+
+/* Processes asking for a new secret at the same moment all get the one value stored. */
+START_TEST(secret_race_processes)
+{
+	enum { ROUNDS = 20, N = 4 };
+	unsigned char v[N][32], mine[32];
+	char name[32];
+	int fds[N][2], r, i, status;
+	pid_t pid[N];
+	store *s = open_db();
+
+	store_close(s);
+	for (r = 0; r < ROUNDS; r++) {
+		snprintf(name, sizeof(name), "race-%d", r);
+		for (i = 0; i < N; i++) {
+			ck_assert_int_eq(pipe(fds[i]), 0);
+			pid[i] = fork();
+			ck_assert_int_ge(pid[i], 0);
+			if (pid[i] == 0) {
+				store *cs = NULL;
+				unsigned char out[32];
+				ts_err e = store_open(db, 10000, 1, &cs);
+
+				close(fds[i][0]);
+				if (e == TS_OK)
+					e = store_secret(cs, name, out);
+				store_close(cs);
+				if (e == TS_OK && write(fds[i][1], out, 32) != 32)
+					e = TS_ERR_COUNT;
+				_exit((int)e);
+			}
+			close(fds[i][1]);
+		}
+		for (i = 0; i < N; i++) {
+			ck_assert_int_eq(waitpid(pid[i], &status, 0), pid[i]);
+			ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+					"round %d child %d: status %d", r, i, status);
+			ck_assert_int_eq(read(fds[i][0], v[i], 32), 32);
+			close(fds[i][0]);
+		}
+		s = open_db();
+		ck_assert_int_eq(store_secret(s, name, mine), TS_OK);
+		store_close(s);
+		for (i = 0; i < N; i++)
+			ck_assert_msg(memcmp(v[i], mine, 32) == 0, "round %d child %d", r, i);
+	}
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM secrets"), ROUNDS);
+}
+END_TEST
+
+/* A database written by a build that knew 001 and 002 is upgraded in place, keeping its rows;
+ * the new columns read as their defaults. */
+START_TEST(migrate_from_version_2)
+{
+	sqlite3 *raw;
+	store *s = NULL;
+	struct client *c = NULL;
+	struct refresh out;
+	struct grants_seen x;
+	sqlite3_stmt *st;
+	unsigned char h[32], v[32];
+
+	ck_assert_int_ge(schema_sql_count, 3);
+	ck_assert_str_eq(schema_sql_names[2], "003_refresh.sql");
+	fill_hash(h, 90);
+	ck_assert_int_eq(sqlite3_open(db, &raw), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(raw, "PRAGMA foreign_keys = ON", NULL, NULL, NULL), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(raw, schema_sql[0], NULL, NULL, NULL), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(raw, schema_sql[1], NULL, NULL, NULL), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(raw, "PRAGMA user_version = 2;"
+			"INSERT INTO clients (client_id, is_public, scope, refresh_grace, created_at, "
+			"updated_at) VALUES ('old-app', 1, 'openid', 15, 1, 2);"
+			"INSERT INTO users (username, scope, created_at, updated_at) "
+			"VALUES ('OldUser', 'mqtt:sub:#', 3, 4);"
+			"INSERT INTO grants (client_id, user_id, scope, created_at, updated_at) "
+			"VALUES ('old-app', 1, 'openid', 10, 11);", NULL, NULL, NULL), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_prepare_v2(raw, "INSERT INTO refresh_tokens (token_hash, grant_id, "
+			"created_at, expires_at, used_at) VALUES (?1, 1, 20, 30, 25)", -1, &st, NULL),
+			SQLITE_OK);
+	sqlite3_bind_blob(st, 1, h, 32, SQLITE_STATIC);
+	ck_assert_int_eq(sqlite3_step(st), SQLITE_DONE);
+	sqlite3_finalize(st);
+	sqlite3_close(raw);
+	ck_assert_int_eq(sql_int("PRAGMA user_version"), 2);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM sqlite_schema WHERE name = 'secrets'"), 0);
+
+	s = open_db();
+	ck_assert_int_eq(store_schema_version(s), store_schema_latest());
+	ck_assert_int_eq(sql_int("PRAGMA user_version"), store_schema_latest());
+	ck_assert_int_eq(store_client_get(s, "old-app", &c), TS_OK);
+	ck_assert_str_eq(c->scope, "openid");
+	ck_assert_int_eq(c->refresh_grace, 15);
+	ck_assert_int_eq(c->refresh_idle_ttl, 0);
+	ck_assert_int_eq(c->grant_lifetime, 0);
+	ck_assert_int_eq(c->updated_at, 2);
+	store_client_free(c);
+	ck_assert_int_eq(store_refresh_get(s, h, &out), TS_OK);
+	ck_assert_int_eq(out.grant_id, 1);
+	ck_assert_int_eq(out.expires_at, 30);
+	ck_assert_int_eq(out.used_at, 25);
+	ck_assert_int_eq(out.grace_used, 0);
+	ck_assert_int_eq(list_grants(s, "olduser", "old-app", &x), TS_OK);
+	ck_assert_int_eq(x.n, 1);
+	ck_assert_int_eq(x.id[0], 1);
+	/* the new parts work */
+	ck_assert_int_eq(store_refresh_grace(s, h), TS_OK);
+	ck_assert_int_eq(store_refresh_use(s, h, 26), TS_CONFLICT);
+	ck_assert_int_eq(store_secret(s, "refresh-successor", v), TS_OK);
+	store_close(s);
+
+	/* opening again changes nothing */
+	s = open_db();
+	ck_assert_int_eq(store_schema_version(s), store_schema_latest());
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM refresh_tokens WHERE grace_used = 1"), 1);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM secrets"), 1);
+	store_close(s);
+}
+END_TEST
+
 static Suite *store_suite(void)
 {
 	Suite *s = suite_create("store");
@@ -1830,6 +2489,13 @@ static Suite *store_suite(void)
 	tcase_add_test(rec, authz_cascade);
 	tcase_add_test(rec, transactions);
 	tcase_add_test(rec, migrate_from_version_1);
+	tcase_add_test(rec, client_refresh_settings);
+	tcase_add_test(rec, refresh_get_use_grace_touch);
+	tcase_add_test(rec, refresh_writes_in_transaction);
+	tcase_add_test(rec, grant_each_filters);
+	tcase_add_test(rec, grant_each_stop_and_reentry);
+	tcase_add_test(rec, secret_stable);
+	tcase_add_test(rec, migrate_from_version_2);
 	suite_add_tcase(s, rec);
 
 	tcase_add_checked_fixture(lock, setup, teardown);
@@ -1839,6 +2505,9 @@ static Suite *store_suite(void)
 	tcase_add_test(lock, begin_holds_write_lock);
 	tcase_add_test(lock, code_take_race);
 	tcase_add_test(lock, code_take_race_processes);
+	tcase_add_test(lock, refresh_use_race);
+	tcase_add_test(lock, refresh_grace_race);
+	tcase_add_test(lock, secret_race_processes);
 	suite_add_tcase(s, lock);
 	return s;
 }
