@@ -7,7 +7,7 @@ secs=${SECS:-10} conns=${CONNS:-64} port=${PORT:-18700}
 command -v wrk >/dev/null || { echo "bench: needs wrk (apt-get install wrk)" >&2; exit 2; }
 work=$(mktemp -d /tmp/tessera-bench.XXXXXX)
 pid=
-cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; wait 2>/dev/null || true; rm -rf "$work"; }
+cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; wait 2>/dev/null || true; [ -n "${KEEP:-}" ] || rm -rf "$work"; }
 trap cleanup EXIT
 db=$work/t.db url=http://127.0.0.1:$port
 secret() { sed -n 's/.*"client_secret": "\(.*\)".*/\1/p'; }
@@ -66,7 +66,9 @@ run "introspection ($(wc -l <"$work/tokens") distinct tokens)" /introspect "$(b6
 verifier=bench-verifier-bench-verifier-bench-verifier-0001
 challenge=$(printf '%s' "$verifier" | openssl dgst -sha256 -binary | base64 -w0 | tr '+/' '-_' | tr -d '=')
 "$bin" client add bench-app --public --grant authorization_code --redirect-uri http://127.0.0.1:9/cb \
-	--scope "openid mqtt:sub:bench/#" --db "$db" >/dev/null
+	--grant refresh_token --scope "openid mqtt:sub:bench/#" --db "$db" >/dev/null
+conf=$("$bin" client add bench-conf --grant authorization_code --grant refresh_token \
+	--refresh-rotation off --redirect-uri http://127.0.0.1:9/cb --scope "mqtt:sub:bench/#" --db "$db" | secret)
 echo 'bench password' | "$bin" user add bench-user --password-stdin --scope "mqtt:sub:bench/#" --db "$db" >/dev/null
 authz="$url/authorize?response_type=code&client_id=bench-app&redirect_uri=http%3A%2F%2F127.0.0.1%3A9%2Fcb&scope=openid%20mqtt%3Asub%3Abench%2F%23&code_challenge=$challenge&code_challenge_method=S256"
 out=$(wrk -t2 -c"$conns" -d"${secs}s" --latency "$authz" 2>&1)
@@ -96,6 +98,53 @@ EOT
 read -r _ rps p50 p99 errs n <<<"$(wrk -t1 -c"$conns" -d"${rsecs}s" --latency -s "$work/codes.lua" "$url/token" 2>&1 | grep RESULT)"
 printf '%-40s %10s %10s %10s %8s\n' "code redemption (synchronous=FULL)" "$rps" "$p50" "$p99" "$errs"
 [ "$errs" = 0 ] || echo "  (the $n codes ran out: the figure is a lower bound)"
+
+# refresh tokens: a code flow each, then wrk refreshes
+codes_for() { # CLIENT N -> N codes of CLIENT, one per line
+	local a=${authz/client_id=bench-app/client_id=$1} c
+	a=${a/scope=openid%20mqtt/scope=mqtt}
+	c=$(/usr/bin/python3 "$(dirname "$0")/../tests/bench/login.py" "$url" "$1" http://127.0.0.1:9/cb \
+		bench-user 'bench password' "mqtt:sub:bench/#" "$challenge")
+	for _ in $(seq "$2"); do echo "url = \"$a\""; done >"$work/authz1"
+	curl -s -b "$c" -o /dev/null -w '%{redirect_url}\n' -K "$work/authz1" | sed -n 's/.*[?&]code=\([^&]*\).*/\1/p'
+}
+redeem() { # CLIENT CODE [AUTH] -> refresh token
+	curl -s -w '\n' ${3:+-u "$3"} -d grant_type=authorization_code -d "client_id=$1" -d code="$2" \
+		-d redirect_uri=http://127.0.0.1:9/cb -d code_verifier="$verifier" "$url/token" |
+		sed -n 's/.*"refresh_token":"\([^"]*\)".*/\1/p'
+}
+rt=$(redeem bench-conf "$(codes_for bench-conf 1)" "bench-conf:$conf")
+run "refresh, non-rotating (same token)" /token "$(b64 "bench-conf:$conf")" \
+	"grant_type=refresh_token&refresh_token=$rt"
+# rotating: one chain per connection; each answer's new token is the next request's
+for code in $(codes_for bench-app "$conns"); do redeem bench-app "$code"; done >"$work/chains"
+cat >"$work/rotate.lua" <<EOT
+local tokens, next_id = {}, 0
+setup = function(thread) thread:set("id", next_id); next_id = next_id + 1 end
+init = function(args)
+  local n = 0
+  for line in io.lines("$work/chains") do
+    if n % 2 == id then tokens[#tokens + 1] = line end
+    n = n + 1
+  end
+end
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
+request = function()
+  local t = table.remove(tokens, 1) or "exhausted"
+  return wrk.format(nil, nil, nil, "grant_type=refresh_token&client_id=bench-app&refresh_token=" .. t)
+end
+response = function(status, headers, body)
+  local t = body:match('"refresh_token":"([^"]+)"')
+  if t then tokens[#tokens + 1] = t end
+end
+done = function(summary, latency, requests)
+  io.write(string.format("RESULT %.0f %.2f %.2f %d\n", (summary.requests - summary.errors.status) / (summary.duration / 1e6),
+    latency:percentile(50) / 1000, latency:percentile(99) / 1000, summary.errors.status))
+end
+EOT
+read -r _ rps p50 p99 errs <<<"$(wrk -t2 -c"$conns" -d"${secs}s" --latency -s "$work/rotate.lua" "$url/token" 2>&1 | grep RESULT)"
+printf '%-40s %10s %10s %10s %8s\n' "refresh, rotating (synchronous=FULL)" "$rps" "$p50" "$p99" "$errs"
 
 echo "peak RSS of the daemon: $(awk '/VmHWM/ {printf "%.1f MB", $2 / 1024}' "/proc/$pid/status")"
 echo "wrk -t2 -c$conns -d${secs}s on 127.0.0.1; $(nproc) cores shared by wrk and the daemon"
