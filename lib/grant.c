@@ -1,4 +1,5 @@
 /* grant.c - user authorizations: scope, grant records, codes. */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -332,10 +333,19 @@ static int scope_within(const char *requested, const char *granted)
 /* The successor of a rotating refresh token: HMAC-SHA256 of its text under a server secret. */
 static ts_err successor(store *s, const char *text, char out[44])
 {
+	static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+	static unsigned char cached[32];
+	static int have;
 	unsigned char key[32], mac[32];
 	unsigned len = sizeof mac;
-	ts_err rc = store_secret(s, "refresh-successor", key);
+	ts_err rc = TS_OK;
 
+	/* the secret never changes once made: read it once per process */
+	pthread_mutex_lock(&mu);
+	if (!have && (rc = store_secret(s, "refresh-successor", cached)) == TS_OK)
+		have = 1;
+	memcpy(key, cached, sizeof key);
+	pthread_mutex_unlock(&mu);
 	if (rc != TS_OK)
 		return rc;
 	HMAC(EVP_sha256(), key, sizeof key, (const unsigned char *)text, strlen(text), mac, &len);
@@ -389,19 +399,16 @@ static ts_err grace(store *s, struct refresh_req *q, const struct refresh *row, 
 	return rc;
 }
 
-ts_err grant_refresh_run(store *s, void *arg)
+ts_err grant_refresh_check(store *s, struct refresh_req *q)
 {
-	struct refresh_req *q = arg;
-	struct refresh row = {0}, fresh = {0};
-	int ok = 0;
 	ts_err rc;
 
-	grant_token_hash(q->text, row.hash);
-	rc = store_refresh_get(s, row.hash, &row);
+	grant_token_hash(q->text, q->row.hash);
+	rc = store_refresh_get(s, q->row.hash, &q->row);
 	if (rc == TS_NOT_FOUND)
 		return refuse(q, TS_INVALID_GRANT, "unknown refresh token");
 	if (rc == TS_OK)
-		rc = store_grant_get(s, row.grant_id, &q->grant);
+		rc = store_grant_get(s, q->row.grant_id, &q->grant);
 	if (rc != TS_OK)
 		return rc == TS_NOT_FOUND ? refuse(q, TS_INVALID_GRANT, "unknown grant") : rc;
 	if (strcmp(q->grant->client_id, q->client_id) != 0)
@@ -417,35 +424,41 @@ ts_err grant_refresh_run(store *s, void *arg)
 		if (rc != TS_OK)
 			return rc;
 	}
-	if (row.used_at) {
-		rc = grace(s, q, &row, &ok);
-		if (rc != TS_OK)
-			return rc;
-		if (!ok)
-			return reuse(s, q);
-	} else if (row.expires_at <= q->now) {
+	if (!q->row.used_at && q->row.expires_at <= q->now)
 		return refuse(q, TS_INVALID_GRANT, "the refresh token has expired");
-	}
 	/* the scope may only narrow (RFC 6749 §6): each token asked for must meet the grant */
 	if (q->scope && !scope_within(q->scope, q->grant->scope))
 		return refuse(q, TS_INVALID_SCOPE, "the scope asked for exceeds the grant");
 	rc = scope_grant(q->scope, q->grant->scope, NULL, NULL, &q->scope_out, NULL);
 	if (rc == TS_INVALID_SCOPE)
 		return refuse(q, TS_INVALID_SCOPE, "nothing of the asked scope is left in the grant");
-	if (rc != TS_OK || ok) /* the grace answer repeats the successor: nothing to write */
-		return rc;
-	if (!q->rotate) {
-		snprintf(q->next, sizeof q->next, "%s", q->text);
-		/* the idle expiry slides; written only when it moved by a tenth of the idle time (at
-		 * most an hour), so steady refreshing is mostly reads */
-		if (row.expires_at - q->now <= q->idle_ttl - (q->idle_ttl / 10 < 3600 ?
-		                                              q->idle_ttl / 10 : 3600))
-			return store_refresh_touch(s, row.hash, q->now + q->idle_ttl);
-		return TS_OK;
+	if (rc != TS_OK || q->row.used_at || q->rotate)
+		return rc; /* a used-up token and a rotation are for grant_refresh_commit */
+	snprintf(q->next, sizeof q->next, "%s", q->text);
+	/* non-rotating: the idle expiry slides; written only when it moved by a tenth of the idle
+	 * time (at most an hour), so steady refreshing is reads only */
+	if (q->row.expires_at - q->now <= q->idle_ttl - (q->idle_ttl / 10 < 3600 ?
+	                                                q->idle_ttl / 10 : 3600))
+		return store_refresh_touch(s, q->row.hash, q->now + q->idle_ttl);
+	return TS_OK;
+}
+
+ts_err grant_refresh_commit(store *s, void *arg)
+{
+	struct refresh_req *q = arg;
+	struct refresh fresh = {0};
+	int ok = 0;
+	ts_err rc = store_refresh_use(s, q->row.hash, q->now);
+
+	if (rc == TS_CONFLICT) {
+		/* used up already (or just now, by a racing request): the grace answer or reuse */
+		rc = store_refresh_get(s, q->row.hash, &q->row);
+		if (rc == TS_OK)
+			rc = grace(s, q, &q->row, &ok);
+		if (rc != TS_OK)
+			return rc;
+		return ok ? TS_OK : reuse(s, q);
 	}
-	rc = store_refresh_use(s, row.hash, q->now);
-	if (rc == TS_CONFLICT)
-		return reuse(s, q);
 	if (rc == TS_OK)
 		rc = successor(s, q->text, q->next);
 	if (rc != TS_OK)

@@ -57,14 +57,18 @@ struct redeem {
 };
 ts_err grant_code_redeem(store *s, void *arg);
 
-/* A refresh (RFC 6749 §6, RFC 9700 §4.14), as one writer job (writer_fn). Rotating clients get
- * a new refresh token and the presented one is used up; presenting a used-up one again revokes
- * the whole grant, except once within the client's grace period while its successor is still
- * unused: then the same successor is answered again. Successors are derived from their
- * predecessor with a server secret (HMAC), which is what lets the grace answer repeat one
- * without its text ever being stored. Non-rotating clients keep their token, whose idle expiry
- * slides (written when it moved by a tenth of the idle time, at most an hour). Returns TS_OK
- * when what it did must commit, a refusal included (error and why set); store errors otherwise. */
+/* A refresh (RFC 6749 §6, RFC 9700 §4.14), in two steps. Rotating clients get a new refresh
+ * token and the presented one is used up; presenting a used-up one again revokes the whole
+ * grant, except once within the client's grace period while its successor is still unused: then
+ * the same successor is answered again. Successors are derived from their predecessor with a
+ * server secret (HMAC), which is what lets the grace answer repeat one without its text ever
+ * being stored. Non-rotating clients keep their token.
+ * grant_refresh_check reads (on any connection): the token, its grant and user, the lifetimes,
+ * the scope (which may only narrow); a refusal sets error and why. For a non-rotating client that
+ * is all (its idle expiry slides, written when it moved by a tenth of the idle time, at most an
+ * hour). Otherwise, unless refused, grant_refresh_commit must follow as a writer job (writer_fn):
+ * the rotation, or for a used-up token the grace answer or the grant's revocation. Both return
+ * TS_OK when what they did stands, a refusal included; store errors otherwise. */
 struct refresh_req {
 	/* in */
 	const char *text;                /* the refresh token presented */
@@ -73,15 +77,17 @@ struct refresh_req {
 	int rotate, grace;               /* the client's settings */
 	int64_t idle_ttl, lifetime;      /* in effect for the client (lifetime 0: none) */
 	int64_t now;
-	/* out (caller frees grant, user and scope) */
+	/* out (caller frees grant, user and scope_out) */
 	ts_err error;                    /* TS_INVALID_GRANT or TS_INVALID_SCOPE with why */
 	const char *why;
+	struct refresh row;              /* the presented token's row */
 	struct grant *grant;
 	struct user *user;               /* NULL for a grant without a user */
 	char *scope_out;                 /* what the new access token gets */
 	char next[44];                   /* the refresh token to answer with */
 };
-ts_err grant_refresh_run(store *s, void *arg);
+ts_err grant_refresh_check(store *s, struct refresh_req *q);
+ts_err grant_refresh_commit(store *s, void *arg);
 
 /* The SHA-256 of an opaque token's text (codes, refresh tokens, session cookies). */
 void grant_token_hash(const char *text, unsigned char hash[32]);

@@ -218,10 +218,11 @@ static void grant_refresh_token(struct request *r, const struct form *f, struct 
 	q.idle_ttl = c->refresh_idle_ttl ? c->refresh_idle_ttl : srv->cfg.refresh_token_ttl;
 	q.lifetime = c->grant_lifetime ? c->grant_lifetime : srv->cfg.grant_lifetime;
 	q.now = http_now();
-	/* a non-rotating refresh is a read (its rare idle-expiry update commits on its own): it
-	 * runs on this worker's connection; a rotation is a write and goes to the writer */
-	rc = q.rotate ? http_write(r, grant_refresh_run, &q) :
-	     http_store(r) ? grant_refresh_run(http_store(r), &q) : TS_UNAVAILABLE;
+	/* the checks read on this worker's connection; only a rotation (or a used-up token) needs
+	 * the writer, whose answer comes after the commit */
+	rc = http_store(r) ? grant_refresh_check(http_store(r), &q) : TS_UNAVAILABLE;
+	if (rc == TS_OK && !q.error && (q.rotate || q.row.used_at))
+		rc = http_write(r, grant_refresh_commit, &q);
 	if (rc != TS_OK || q.error) {
 		reply_error(r, rc != TS_OK ? rc : q.error, rc != TS_OK ? NULL : q.why);
 		goto out;
