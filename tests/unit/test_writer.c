@@ -1,0 +1,165 @@
+/* Unit tests for lib/writer: group commit of jobs from many threads, each job in a savepoint. */
+#include <check.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "writer.h"
+
+static char dir[] = "/tmp/tessera-writer-XXXXXX";
+static char db[64];
+
+static void setup(void)
+{
+	store *s;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(db, sizeof db, "%s/t.db", dir);
+	ck_assert_int_eq(store_open(db, 2000, 2, &s), TS_OK);
+	store_close(s);
+}
+
+static void teardown(void)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	ck_assert_int_eq(system(cmd), 0);
+	strcpy(dir + strlen(dir) - 6, "XXXXXX");
+}
+
+/* A job: revoke the jti named by arg (an access-token revocation is one row). */
+static ts_err job_revoke(store *s, void *arg)
+{
+	return store_revoke_jti(s, arg, 4000000000LL);
+}
+
+/* A job that writes, then fails: its write must not survive. */
+static ts_err job_revoke_then_fail(store *s, void *arg)
+{
+	ts_err rc = store_revoke_jti(s, arg, 4000000000LL);
+
+	return rc == TS_OK ? TS_INVALID_GRANT : rc;
+}
+
+static int revoked(const char *jti)
+{
+	store *s;
+	int r = -1;
+
+	ck_assert_int_eq(store_open(db, 2000, 2, &s), TS_OK);
+	ck_assert_int_eq(store_is_revoked(s, jti, &r), TS_OK);
+	store_close(s);
+	return r;
+}
+
+START_TEST(test_job_commits_before_return)
+{
+	writer *w;
+
+	ck_assert_int_eq(writer_start(db, 2000, 2, &w), TS_OK);
+	ck_assert_int_eq(writer_run(w, job_revoke, "a"), TS_OK);
+	/* visible to another connection as soon as writer_run returned */
+	ck_assert_int_eq(revoked("a"), 1);
+	writer_stop(w);
+	writer_stop(NULL);
+}
+END_TEST
+
+START_TEST(test_failed_job_rolls_back_alone)
+{
+	writer *w;
+
+	ck_assert_int_eq(writer_start(db, 2000, 2, &w), TS_OK);
+	ck_assert_int_eq(writer_run(w, job_revoke_then_fail, "bad"), TS_INVALID_GRANT);
+	ck_assert_int_eq(writer_run(w, job_revoke, "good"), TS_OK);
+	ck_assert_int_eq(revoked("bad"), 0);
+	ck_assert_int_eq(revoked("good"), 1);
+	writer_stop(w);
+}
+END_TEST
+
+struct worker_arg {
+	writer *w;
+	int id, failures;
+};
+
+static void *worker(void *p)
+{
+	struct worker_arg *a = p;
+	char jti[32];
+	int i;
+
+	for (i = 0; i < 200; i++) {
+		snprintf(jti, sizeof jti, "t%d-%d", a->id, i);
+		if (writer_run(a->w, i % 10 == 9 ? job_revoke_then_fail : job_revoke, jti) !=
+		    (i % 10 == 9 ? TS_INVALID_GRANT : TS_OK))
+			a->failures++;
+	}
+	return NULL;
+}
+
+START_TEST(test_many_threads)
+{
+	struct worker_arg args[8];
+	pthread_t t[8];
+	writer *w;
+	char jti[32];
+	int i, n;
+
+	ck_assert_int_eq(writer_start(db, 2000, 1, &w), TS_OK);
+	for (i = 0; i < 8; i++) {
+		args[i].w = w;
+		args[i].id = i;
+		args[i].failures = 0;
+		ck_assert_int_eq(pthread_create(&t[i], NULL, worker, &args[i]), 0);
+	}
+	for (i = 0; i < 8; i++) {
+		pthread_join(t[i], NULL);
+		ck_assert_int_eq(args[i].failures, 0);
+	}
+	writer_stop(w);
+	/* every good job is there, every failed one is not */
+	for (i = 0; i < 8; i++)
+		for (n = 0; n < 200; n++) {
+			snprintf(jti, sizeof jti, "t%d-%d", i, n);
+			ck_assert_int_eq(revoked(jti), n % 10 != 9);
+		}
+}
+END_TEST
+
+START_TEST(test_bad_path)
+{
+	writer *w = (writer *)1;
+
+	ck_assert_int_ne(writer_start("/nonexistent/dir/t.db", 100, 2, &w), TS_OK);
+	ck_assert_ptr_null(w);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+	Suite *s = suite_create("writer");
+	TCase *t = tcase_create("core");
+
+	tcase_add_checked_fixture(t, setup, teardown);
+	tcase_set_timeout(t, 60);
+	tcase_add_test(t, test_job_commits_before_return);
+	tcase_add_test(t, test_failed_job_rolls_back_alone);
+	tcase_add_test(t, test_many_threads);
+	tcase_add_test(t, test_bad_path);
+	suite_add_tcase(s, t);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? 1 : 0;
+}
