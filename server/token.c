@@ -50,13 +50,39 @@ static void reply_scope_error(struct request *r, ts_err rc, const char *bad)
 	reply_error(r, rc, rc == TS_INVALID_SCOPE ? msg : NULL);
 }
 
+/* The successful token response (RFC 6749 §5.1): id_token and refresh may be NULL. */
+static void reply_tokens(struct request *r, enum grant_kind kind, const char *jwt,
+                         const char *scope, const char *id_token, const char *refresh)
+{
+	struct jbuf b = {0};
+
+	jbuf_raw(&b, "{", 1);
+	jbuf_key(&b, "access_token", 1);
+	jbuf_str(&b, jwt);
+	jbuf_raw(&b, ",\"token_type\":\"Bearer\"", 22);
+	jbuf_key(&b, "expires_in", 0);
+	jbuf_int(&b, r->srv->cfg.access_token_ttl);
+	jbuf_key(&b, "scope", 0);
+	jbuf_str(&b, scope);
+	if (id_token) {
+		jbuf_key(&b, "id_token", 0);
+		jbuf_str(&b, id_token);
+	}
+	if (refresh && *refresh) {
+		jbuf_key(&b, "refresh_token", 0);
+		jbuf_str(&b, refresh);
+	}
+	jbuf_raw(&b, "}", 1);
+	metrics_token(kind);
+	reply_jbuf(r, 200, &b);
+}
+
 static void grant_client_credentials(struct request *r, const struct form *f, struct client *c)
 {
 	struct server *srv = r->srv;
 	struct access_token t = {0};
 	struct keyring *ring;
 	char *granted = NULL, *bad = NULL, *jwt = NULL;
-	struct jbuf b = {0};
 	ts_err rc;
 
 	if (c->is_public) {
@@ -83,19 +109,9 @@ static void grant_client_credentials(struct request *r, const struct form *f, st
 		reply_error(r, rc, NULL);
 		return;
 	}
-	jbuf_raw(&b, "{", 1);
-	jbuf_key(&b, "access_token", 1);
-	jbuf_str(&b, jwt);
-	jbuf_raw(&b, ",\"token_type\":\"Bearer\"", 22);
-	jbuf_key(&b, "expires_in", 0);
-	jbuf_int(&b, srv->cfg.access_token_ttl);
-	jbuf_key(&b, "scope", 0);
-	jbuf_str(&b, granted);
-	jbuf_raw(&b, "}", 1);
+	reply_tokens(r, G_CLIENT_CREDENTIALS, jwt, granted, NULL, NULL);
 	free(jwt);
 	free(granted);
-	metrics_token(G_CLIENT_CREDENTIALS);
-	reply_jbuf(r, 200, &b);
 }
 
 /* The token response of a user grant: access token, ID token when openid was granted, and the
@@ -107,7 +123,6 @@ static void reply_user_tokens(struct request *r, struct client *c, const struct 
 	struct access_token t = {0};
 	struct id_token it = {0};
 	struct keyring *ring;
-	struct jbuf b = {0};
 	char sub[24], *jwt = NULL, *idt = NULL;
 	ts_err rc;
 
@@ -139,25 +154,7 @@ static void reply_user_tokens(struct request *r, struct client *c, const struct 
 		reply_error(r, rc, NULL);
 		goto out;
 	}
-	jbuf_raw(&b, "{", 1);
-	jbuf_key(&b, "access_token", 1);
-	jbuf_str(&b, jwt);
-	jbuf_raw(&b, ",\"token_type\":\"Bearer\"", 22);
-	jbuf_key(&b, "expires_in", 0);
-	jbuf_int(&b, srv->cfg.access_token_ttl);
-	jbuf_key(&b, "scope", 0);
-	jbuf_str(&b, code->scope);
-	if (idt) {
-		jbuf_key(&b, "id_token", 0);
-		jbuf_str(&b, idt);
-	}
-	if (*refresh) {
-		jbuf_key(&b, "refresh_token", 0);
-		jbuf_str(&b, refresh);
-	}
-	jbuf_raw(&b, "}", 1);
-	metrics_token(G_AUTHORIZATION_CODE);
-	reply_jbuf(r, 200, &b);
+	reply_tokens(r, G_AUTHORIZATION_CODE, jwt, code->scope, idt, refresh);
 out:
 	free(jwt);
 	free(idt);
@@ -202,7 +199,6 @@ static void grant_refresh_token(struct request *r, const struct form *f, struct 
 	struct refresh_req q = {0};
 	struct access_token t = {0};
 	struct keyring *ring;
-	struct jbuf b = {0};
 	char sub[24], *jwt = NULL;
 	ts_err rc;
 
@@ -244,19 +240,7 @@ static void grant_refresh_token(struct request *r, const struct form *f, struct 
 		reply_error(r, rc, NULL);
 		goto out;
 	}
-	jbuf_raw(&b, "{", 1);
-	jbuf_key(&b, "access_token", 1);
-	jbuf_str(&b, jwt);
-	jbuf_raw(&b, ",\"token_type\":\"Bearer\"", 22);
-	jbuf_key(&b, "expires_in", 0);
-	jbuf_int(&b, srv->cfg.access_token_ttl);
-	jbuf_key(&b, "scope", 0);
-	jbuf_str(&b, q.scope_out);
-	jbuf_key(&b, "refresh_token", 0);
-	jbuf_str(&b, q.next);
-	jbuf_raw(&b, "}", 1);
-	metrics_token(G_REFRESH_TOKEN);
-	reply_jbuf(r, 200, &b);
+	reply_tokens(r, G_REFRESH_TOKEN, jwt, q.scope_out, NULL, q.next);
 out:
 	free(jwt);
 	free(q.scope_out);
