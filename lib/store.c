@@ -28,6 +28,7 @@ enum stmt_id {
 	ST_CLIENT_GET,
 	ST_CLIENT_ADD,
 	ST_CLIENT_SET_ACTIVE,
+	ST_USER_SET_ACTIVE,
 	ST_CLIENT_REMOVE,
 	ST_CLIENT_EACH,
 	ST_USER_GET,
@@ -99,6 +100,7 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_CLIENT_ADD] = "INSERT INTO clients (" CLIENT_COLS ") "
 		"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
 	[ST_CLIENT_SET_ACTIVE] = "UPDATE clients SET active = ?2, updated_at = ?3 WHERE client_id = ?1",
+	[ST_USER_SET_ACTIVE] = "UPDATE users SET active = ?2, updated_at = ?3 WHERE username = ?1",
 	[ST_CLIENT_REMOVE] = "DELETE FROM clients WHERE client_id = ?1",
 	[ST_CLIENT_EACH] = "SELECT " CLIENT_COLS " FROM clients ORDER BY client_id",
 	[ST_USER_GET] = "SELECT " USER_COLS " FROM users WHERE username = ?1",
@@ -761,6 +763,22 @@ ts_err store_client_set_active(store *s, const char *client_id, int active, int6
 	if ((e = stmt_get(s, ST_CLIENT_SET_ACTIVE, &st)))
 		return e;
 	rc = bind_text(st, 1, client_id, SQLITE_OK);
+	rc = bind_int(st, 2, active != 0, rc);
+	rc = bind_int(st, 3, now, rc);
+	return run_changes(s, st, rc);
+}
+
+ts_err store_user_set_active(store *s, const char *username, int active, int64_t now)
+{
+	sqlite3_stmt *st;
+	ts_err e;
+	int rc;
+
+	if (!s || !username)
+		return TS_SERVER_ERROR;
+	if ((e = stmt_get(s, ST_USER_SET_ACTIVE, &st)))
+		return e;
+	rc = bind_text(st, 1, username, SQLITE_OK);
 	rc = bind_int(st, 2, active != 0, rc);
 	rc = bind_int(st, 3, now, rc);
 	return run_changes(s, st, rc);

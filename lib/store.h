@@ -85,6 +85,7 @@ ts_err store_client_each(store *s, int (*fn)(const struct client *c, void *arg),
 ts_err store_user_get(store *s, const char *username, struct user **out);
 ts_err store_user_add(store *s, struct user *u);
 ts_err store_user_set_password(store *s, const char *username, const char *hash, int64_t now);
+ts_err store_user_set_active(store *s, const char *username, int active, int64_t now);
 ts_err store_user_remove(store *s, const char *username);
 ts_err store_user_each(store *s, int (*fn)(const struct user *u, void *arg), void *arg);
 

@@ -456,8 +456,8 @@ int cli_user(int argc, char **argv, struct config *cfg)
 	int rc;
 
 	if (strcmp(sub, "add") && strcmp(sub, "list") && strcmp(sub, "show") && strcmp(sub, "rm") &&
-	    strcmp(sub, "passwd"))
-		return usage_error("user takes add, list, show, rm or passwd", sub);
+	    strcmp(sub, "passwd") && strcmp(sub, "disable") && strcmp(sub, "enable"))
+		return usage_error("user takes add, list, show, rm, passwd, disable or enable", sub);
 	if (strcmp(sub, "list") == 0 ? argc != 1 : strcmp(sub, "add") != 0 && argc != 2)
 		return usage_error("wrong number of arguments for user", sub);
 	if (open_store(cfg, &s) != TS_OK)
@@ -475,6 +475,12 @@ int cli_user(int argc, char **argv, struct config *cfg)
 	} else if (strcmp(sub, "rm") == 0) {
 		err = store_user_remove(s, argv[1]);
 		rc = err == TS_OK ? print(json_pack("{s:s}", "removed", argv[1])) : fail(argv[1], err);
+	} else if (strcmp(sub, "disable") == 0 || strcmp(sub, "enable") == 0) {
+		err = store_user_set_active(s, argv[1], sub[0] == 'e', (int64_t)time(NULL));
+		if (err == TS_OK)
+			err = store_user_get(s, argv[1], &u);
+		rc = err == TS_OK ? print(user_json(u)) : fail(argv[1], err);
+		store_user_free(u);
 	} else {
 		pw = read_password();
 		if (!pw || password_hash(pw, &hash) != TS_OK) {

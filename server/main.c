@@ -20,7 +20,7 @@ static const char usage[] =
 	"usage: tessera serve [--config FILE] [--db FILE] [--listen HOST:PORT] [--issuer URL]\n"
 	"       tessera init [--db FILE]\n"
 	"       tessera client add|list|show|rm|disable|enable ... [--db FILE]\n"
-	"       tessera user add|list|show|rm|passwd ... [--db FILE]\n"
+	"       tessera user add|list|show|rm|passwd|disable|enable ... [--db FILE]\n"
 	"       tessera key rotate|list|jwks [--db FILE]\n"
 	"       tessera grant list [--user NAME] [--client ID] | scope ID \"SCOPES\" | revoke ID\n"
 	"Every command also takes --config FILE. See README.md.\n";

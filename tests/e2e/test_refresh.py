@@ -476,6 +476,21 @@ def test_removed_user_cannot_refresh_and_the_grant_tokens_are_inactive(srv):
     assert refresh_err(srv, "rot", second["refresh_token"]) == "invalid_grant"
 
 
+def test_disabled_user_tokens_are_inactive_and_come_back_when_enabled(srv):
+    first, (u, _pw, _id), _scope = start(srv, "stable")
+    out = srv.cli(["user", "disable", u])
+    assert out.rc == 0 and out.json()["active"] is False
+    for tok in (first["refresh_token"], first["access_token"]):
+        assert wait_inactive(srv, rs(srv), tok), tok[:12]
+    assert refresh_err(srv, "stable", first["refresh_token"]) == "invalid_grant"
+    assert srv.userinfo(first["access_token"]).status_code == 401
+    # enabled again, the grant was never revoked: its tokens are good again
+    assert srv.cli(["user", "enable", u]).json()["active"] is True
+    assert refresh_ok(srv, "stable", first["refresh_token"])["refresh_token"] == \
+        first["refresh_token"]
+    assert active(srv, first["access_token"])
+
+
 def test_disabled_client_cannot_refresh_and_its_tokens_are_inactive(srv):
     first, _user, _scope = start(srv, "to-disable")
     assert srv.cli(["client", "disable", "to-disable"]).rc == 0
