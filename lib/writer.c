@@ -14,6 +14,7 @@ struct job {
 	void *arg;
 	ts_err rc;
 	int done;
+	pthread_cond_t cond;      /* its worker waits on it alone: no herd wakes on each commit */
 	struct job *next;
 };
 
@@ -22,7 +23,6 @@ struct writer {
 	pthread_t thread;
 	pthread_mutex_t mu;
 	pthread_cond_t work;      /* jobs arrived, or stop */
-	pthread_cond_t finished;  /* a batch committed */
 	struct job *head, **tail;
 	int stop;
 };
@@ -57,7 +57,7 @@ static void run_batch(writer *w, struct job *batch)
 static void *writer_main(void *arg)
 {
 	writer *w = arg;
-	struct job *batch, *j;
+	struct job *batch, *j, *next;
 	int n;
 
 	/* every worker waiting for a commit waits on this one thread: when the cores are busy it
@@ -81,9 +81,11 @@ static void *writer_main(void *arg)
 		pthread_mutex_unlock(&w->mu);
 		run_batch(w, batch);
 		pthread_mutex_lock(&w->mu);
-		for (j = batch; j; j = j->next)
+		for (j = batch; j; j = next) {
+			next = j->next; /* j lives on its worker's stack: gone once it wakes */
 			j->done = 1;
-		pthread_cond_broadcast(&w->finished);
+			pthread_cond_signal(&j->cond);
+		}
 	}
 	pthread_mutex_unlock(&w->mu);
 	return NULL;
@@ -105,7 +107,6 @@ ts_err writer_start(const char *path, int busy_ms, int synchronous, writer **out
 	w->tail = &w->head;
 	pthread_mutex_init(&w->mu, NULL);
 	pthread_cond_init(&w->work, NULL);
-	pthread_cond_init(&w->finished, NULL);
 	if (pthread_create(&w->thread, NULL, writer_main, w) != 0) {
 		store_close(w->s);
 		free(w);
@@ -117,7 +118,7 @@ ts_err writer_start(const char *path, int busy_ms, int synchronous, writer **out
 
 ts_err writer_run(writer *w, writer_fn fn, void *arg)
 {
-	struct job j = {fn, arg, TS_OK, 0, NULL};
+	struct job j = {fn, arg, TS_OK, 0, PTHREAD_COND_INITIALIZER, NULL};
 
 	pthread_mutex_lock(&w->mu);
 	if (w->stop) {
@@ -128,8 +129,9 @@ ts_err writer_run(writer *w, writer_fn fn, void *arg)
 	w->tail = &j.next;
 	pthread_cond_signal(&w->work);
 	while (!j.done)
-		pthread_cond_wait(&w->finished, &w->mu);
+		pthread_cond_wait(&j.cond, &w->mu);
 	pthread_mutex_unlock(&w->mu);
+	pthread_cond_destroy(&j.cond);
 	return j.rc;
 }
 
@@ -144,7 +146,6 @@ void writer_stop(writer *w)
 	pthread_join(w->thread, NULL);
 	pthread_mutex_destroy(&w->mu);
 	pthread_cond_destroy(&w->work);
-	pthread_cond_destroy(&w->finished);
 	store_close(w->s);
 	free(w);
 }
