@@ -331,7 +331,7 @@ static int scope_within(const char *requested, const char *granted)
 }
 
 /* The successor of a rotating refresh token: HMAC-SHA256 of its text under a server secret. */
-static ts_err successor(store *s, const char *text, char out[44])
+static ts_err successor(store *s, const char *text, char out[SECRET_TOKEN_LEN])
 {
 	static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 	static unsigned char cached[32];

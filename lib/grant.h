@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <jansson.h>
 #include "err.h"
+#include "secret.h"
 #include "store.h"
 
 /* The scope granted to user u through client c for the requested scope (NULL: all allowed).
@@ -53,7 +54,7 @@ struct redeem {
 	struct code *code;
 	struct user *user;
 	const char *why;                 /* static text; NULL when the code was good */
-	char refresh[44];                /* the new refresh token's text, or "" */
+	char refresh[SECRET_TOKEN_LEN];  /* the new refresh token's text, or "" */
 };
 ts_err grant_code_redeem(store *s, void *arg);
 
@@ -84,7 +85,7 @@ struct refresh_req {
 	struct grant *grant;
 	struct user *user;               /* NULL for a grant without a user */
 	char *scope_out;                 /* what the new access token gets */
-	char next[44];                   /* the refresh token to answer with */
+	char next[SECRET_TOKEN_LEN];     /* the refresh token to answer with */
 };
 ts_err grant_refresh_check(store *s, struct refresh_req *q);
 ts_err grant_refresh_commit(store *s, void *arg);

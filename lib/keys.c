@@ -102,8 +102,7 @@ ts_err keyring_load(store *s, int64_t now, int64_t keep, struct keyring **out)
 		goto fail;
 	rc = TS_SERVER_ERROR;
 	jwks = json_object();
-	arr = json_array();
-	if (!jwks || !arr || json_object_set_new(jwks, "keys", arr))
+	if (!jwks || json_object_set_new(jwks, "keys", arr = json_array()) || !arr)
 		goto fail;
 	for (i = 0; i < ctx.ring->n; i++)
 		if (json_array_append_new(arr, jwt_key_public_jwk(ctx.ring->keys[i])))

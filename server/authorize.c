@@ -317,7 +317,7 @@ static int authz_parse(struct request *r, struct form *f, struct authz *a)
 
 /* --- pages --- */
 
-/* The request's parameters as hidden inputs, escaped (all but those in `skip`). */
+/* The request's parameters as hidden inputs, escaped. */
 static char *hidden_fields(const struct authz *a)
 {
 	struct jbuf b = {0};
@@ -706,7 +706,7 @@ void login_handle(struct request *r)
 	const char *name, *pw;
 	char addr[64], ukey[300], akey[80], msg[120];
 	store *s = http_store(r);
-	int wait;
+	int wait, addr_wait;
 	ts_err rc;
 
 	if (request_form(r, &f))
@@ -732,8 +732,9 @@ void login_handle(struct request *r)
 	for (char *k = ukey; *k; k++)
 		*k = (char)(*k >= 'A' && *k <= 'Z' ? *k + 32 : *k);
 	wait = throttle_wait(r->srv->user_throttle, ukey, http_now());
-	if (throttle_wait(r->srv->addr_throttle, akey, http_now()) > wait)
-		wait = throttle_wait(r->srv->addr_throttle, akey, http_now());
+	addr_wait = throttle_wait(r->srv->addr_throttle, akey, http_now());
+	if (addr_wait > wait)
+		wait = addr_wait;
 	if (wait > 0) {
 		snprintf(msg, sizeof msg, "Too many failed attempts. Try again in %d seconds.", wait);
 		reply_page_error(r, 429, "Too many attempts", msg);

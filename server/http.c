@@ -6,9 +6,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+#include "client.h"
+#include "form.h"
 #include "writer.h"
 #include "server.h"
 
@@ -58,6 +61,33 @@ store *http_store(struct request *r)
 ts_err http_write(struct request *r, ts_err (*fn)(store *s, void *arg), void *arg)
 {
 	return writer_run(r->srv->writer, fn, arg);
+}
+
+ts_err endpoint_form(struct request *r, struct form **f, const char **why, int repeats_ok)
+{
+	static const char form_type[] = "application/x-www-form-urlencoded";
+	const char *ct = http_header(r, MHD_HTTP_HEADER_CONTENT_TYPE);
+	size_t n = sizeof form_type - 1;
+
+	*f = NULL;
+	if (!ct || strncasecmp(ct, form_type, n) != 0 || (ct[n] && ct[n] != ';' && ct[n] != ' ')) {
+		*why = "Content-Type must be application/x-www-form-urlencoded";
+		return TS_INVALID_REQUEST;
+	}
+	return (repeats_ok ? form_parse_repeats : form_parse)(r->body ? r->body : "", r->body_len, f,
+	                                                    why);
+}
+
+ts_err endpoint_client(struct request *r, const struct form *f, struct client **c)
+{
+	store *s = http_store(r);
+
+	if (!s)
+		return TS_UNAVAILABLE;
+	free(r->client_id);
+	r->client_id = NULL;
+	return client_authenticate(s, http_header(r, MHD_HTTP_HEADER_AUTHORIZATION), f, c,
+	                           &r->client_id);
 }
 
 static int append_body(struct request *r, const char *data, size_t n, size_t max)

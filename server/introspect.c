@@ -30,8 +30,7 @@ static int begin(struct request *r, struct form **f, struct client **c, const ch
 	return 0;
 }
 
-/* The claims of a token that is ours, correctly signed and not expired, or NULL. */
-static json_t *verified(struct request *r, const char *token)
+json_t *access_claims(struct request *r, const char *token)
 {
 	struct keyring *ring = server_keys_acquire(r->srv);
 	json_t *claims = NULL;
@@ -94,7 +93,7 @@ void introspect_handle(struct request *r)
 		reply_error(r, TS_ACCESS_DENIED, "this client may not introspect tokens");
 		goto out;
 	}
-	claims = verified(r, token);
+	claims = access_claims(r, token);
 	if (claims) {
 		rc = grant_token_active(http_store(r), claims, &active, &scope);
 		if (rc != TS_OK) {
@@ -175,7 +174,7 @@ void revoke_handle(struct request *r)
 	if (begin(r, &f, &c, &token))
 		goto out;
 	allowed = client_list_has(c->scope, "introspect");
-	claims = verified(r, token);
+	claims = access_claims(r, token);
 	if (claims && (allowed || strcmp(claim(claims, "client_id"), c->client_id) == 0)) {
 		exp = json_integer_value(json_object_get(claims, "exp"));
 		job.jti = claim(claims, "jti");

@@ -94,7 +94,11 @@ void consent_handle(struct request *r);
 void userinfo_handle(struct request *r);
 char *discovery_build(const struct config *cfg);
 
-/* common helpers for form endpoints (token.c) */
+/* introspect.c: the claims of an access token that is ours, correctly signed and not expired
+ * (new reference), or NULL. Revocation and client or user state are grant_token_active's. */
+json_t *access_claims(struct request *r, const char *token);
+
+/* http.c: common helpers for form endpoints */
 struct form;
 struct client;
 /* Parses the request body as a form (Content-Type must say so); repeats_ok: see form_parse_repeats. */

@@ -12,33 +12,6 @@
 #include "token.h"
 #include "server.h"
 
-ts_err endpoint_form(struct request *r, struct form **f, const char **why, int repeats_ok)
-{
-	static const char form_type[] = "application/x-www-form-urlencoded";
-	const char *ct = http_header(r, MHD_HTTP_HEADER_CONTENT_TYPE);
-	size_t n = sizeof form_type - 1;
-
-	*f = NULL;
-	if (!ct || strncasecmp(ct, form_type, n) != 0 || (ct[n] && ct[n] != ';' && ct[n] != ' ')) {
-		*why = "Content-Type must be application/x-www-form-urlencoded";
-		return TS_INVALID_REQUEST;
-	}
-	return (repeats_ok ? form_parse_repeats : form_parse)(r->body ? r->body : "", r->body_len, f,
-	                                                    why);
-}
-
-ts_err endpoint_client(struct request *r, const struct form *f, struct client **c)
-{
-	store *s = http_store(r);
-
-	if (!s)
-		return TS_UNAVAILABLE;
-	free(r->client_id);
-	r->client_id = NULL;
-	return client_authenticate(s, http_header(r, MHD_HTTP_HEADER_AUTHORIZATION), f, c,
-	                           &r->client_id);
-}
-
 static void reply_scope_error(struct request *r, ts_err rc, const char *bad)
 {
 	char msg[200];

@@ -49,7 +49,6 @@ static int bearer(struct request *r, struct form **f, const char **token)
 void userinfo_handle(struct request *r)
 {
 	struct form *f = NULL;
-	struct keyring *ring;
 	struct user *u = NULL;
 	json_t *claims = NULL;
 	const char *token, *scope;
@@ -60,12 +59,8 @@ void userinfo_handle(struct request *r)
 
 	if (bearer(r, &f, &token))
 		goto out;
-	ring = server_keys_acquire(r->srv);
-	rc = token_access_verify((const jwt_key *const *)ring->keys, ring->n, r->srv->cfg.issuer,
-	                         token, http_now(), &claims);
-	server_keys_release(r->srv);
-	if (rc == TS_OK)
-		rc = grant_token_active(s, claims, &active, NULL);
+	claims = access_claims(r, token);
+	rc = claims ? grant_token_active(s, claims, &active, NULL) : TS_OK;
 	if (rc == TS_UNAVAILABLE || rc == TS_SERVER_ERROR) {
 		reply_error(r, rc, NULL);
 		goto out;
