@@ -4,9 +4,9 @@ DESTDIR ?=
 BUILD ?= build
 CC ?= cc
 
-PKGS := libmicrohttpd jansson libcrypto sqlite3 libargon2 inih
+PKGS := libmicrohttpd jansson libcrypto sqlite3 libargon2 inih libqrencode
 DEB_BUILD := gcc make pkg-config libmicrohttpd-dev libjansson-dev libssl-dev libsqlite3-dev \
-	libargon2-dev libinih-dev check libsubunit-dev
+	libargon2-dev libinih-dev libqrencode-dev check libsubunit-dev
 DEB_TEST := python3 python3-pytest python3-authlib python3-requests curl sqlite3 openssl
 DEB_BENCH := wrk nodejs npm
 

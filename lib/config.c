@@ -36,6 +36,12 @@ static const struct setting {
 	{"tokens", "audience", K_STR, offsetof(struct config, audience), 0, 0},
 	{"tokens", "mqtt_claim", K_CLAIM, offsetof(struct config, mqtt_claim), 0, 0},
 	{"tokens", "signing_alg", K_ALG, offsetof(struct config, signing_alg), 0, 0},
+	{"tokens", "device_code_ttl", K_INT, offsetof(struct config, device_code_ttl), 1, 86400},
+	{"tokens", "device_interval", K_INT, offsetof(struct config, device_interval), 1, 3600},
+	{"tokens", "user_code_attempts", K_INT, offsetof(struct config, user_code_attempts), 1,
+	 1000000},
+	{"tokens", "user_code_attempts_total", K_INT,
+	 offsetof(struct config, user_code_attempts_total), 1, 100000000},
 };
 
 static char *fmt(const char *f, ...)
@@ -66,6 +72,10 @@ ts_err config_defaults(struct config *c)
 	c->code_ttl = 60;
 	c->session_ttl = 43200;
 	c->refresh_token_ttl = 2592000;
+	c->device_code_ttl = 600;
+	c->device_interval = 5;
+	c->user_code_attempts = 5;
+	c->user_code_attempts_total = 100;
 	c->mqtt_claim = MQTT_CLAIM_NONE;
 	if (!c->listen || !c->db_path || !c->audience || !c->signing_alg) {
 		config_free(c);

@@ -27,6 +27,10 @@ struct config {
 	char *audience;          /* aud of access tokens */
 	enum mqtt_claim mqtt_claim;
 	char *signing_alg;       /* ES256 or RS256 */
+	int device_code_ttl;     /* seconds a device authorization (RFC 8628) lasts */
+	int device_interval;     /* seconds a device waits between polls */
+	int user_code_attempts;  /* wrong user codes one address may enter before a lock-out */
+	int user_code_attempts_total; /* ... all addresses together */
 };
 
 /* Fills c with the defaults (strings malloc'd). TS_SERVER_ERROR when out of memory. */

@@ -222,7 +222,6 @@ ts_err grant_code_redeem(store *s, void *arg)
 {
 	struct redeem *rd = arg;
 	struct grant *g = NULL;
-	struct refresh rt = {0};
 	struct code *c;
 	ts_err rc = store_code_take(s, rd->hash, rd->now, &rd->code);
 
@@ -256,16 +255,23 @@ ts_err grant_code_redeem(store *s, void *arg)
 		return rc;
 	if (rd->why || !rd->want_refresh)
 		return TS_OK;
-	rc = secret_random(rd->refresh, 32);
+	return grant_refresh_issue(s, c->grant_id, rd->now, rd->refresh_ttl, rd->refresh);
+}
+
+ts_err grant_refresh_issue(store *s, int64_t grant_id, int64_t now, int64_t ttl, char *text)
+{
+	struct refresh rt = {0};
+	ts_err rc = secret_random(text, 32);
+
 	if (rc != TS_OK)
 		return rc;
-	grant_token_hash(rd->refresh, rt.hash);
-	rt.grant_id = c->grant_id;
-	rt.created_at = rd->now;
-	rt.expires_at = rd->now + rd->refresh_ttl;
+	grant_token_hash(text, rt.hash);
+	rt.grant_id = grant_id;
+	rt.created_at = now;
+	rt.expires_at = now + ttl;
 	rc = store_refresh_add(s, &rt);
 	if (rc != TS_OK)
-		secret_wipe(rd->refresh, sizeof rd->refresh);
+		secret_wipe(text, SECRET_TOKEN_LEN);
 	return rc;
 }
 

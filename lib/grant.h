@@ -31,6 +31,10 @@ ts_err grant_record(store *s, const char *client_id, int64_t user_id, const char
  * base64url, stores c (whose hash is set here; the other fields are the caller's). */
 ts_err grant_code_issue(store *s, struct code *c, char *text);
 
+/* Creates a refresh token of grant_id living ttl seconds from now: fills text
+ * (SECRET_TOKEN_LEN bytes) with 256 random bits as base64url and stores only its hash. */
+ts_err grant_refresh_issue(store *s, int64_t grant_id, int64_t now, int64_t ttl, char *text);
+
 /* Looks up the refresh token whose text is `text`: *active = 1 when it exists, has not expired
  * or been used (rotated), its grant is younger than the grant lifetime (the client's, else
  * `lifetime`; 0 none), and its grant, client and user are all still active; then *g and *u

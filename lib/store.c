@@ -77,6 +77,12 @@ enum stmt_id {
 	ST_GRANT_EACH_BOTH,
 	ST_SECRET_GET,
 	ST_SECRET_ADD,
+	ST_DEVICE_ADD,
+	ST_DEVICE_GET,
+	ST_DEVICE_BY_USER_CODE,
+	ST_DEVICE_DECIDE,
+	ST_DEVICE_REDEEM,
+	ST_DEVICES_PURGE,
 	ST_COUNT
 };
 
@@ -89,6 +95,8 @@ enum stmt_id {
 #define CODE_COLS "code_hash, client_id, user_id, grant_id, redirect_uri, redirect_given, " \
 	"challenge, scope, nonce, auth_time, created_at, expires_at, used_at"
 #define SESSION_COLS "id_hash, user_id, auth_time, created_at, expires_at"
+#define DEVICE_COLS "device_hash, user_code, client_id, scope, created_at, expires_at, interval, " \
+	"status, user_id, grant_id, granted, auth_time"
 
 static const char *const stmt_sql[ST_COUNT] = {
 	[ST_BEGIN] = "BEGIN IMMEDIATE",
@@ -177,6 +185,17 @@ static const char *const stmt_sql[ST_COUNT] = {
 	/* a racing process may have inserted it first: then its value is the one read back */
 	[ST_SECRET_ADD] = "INSERT INTO secrets (name, value) VALUES (?1, ?2) "
 		"ON CONFLICT (name) DO NOTHING",
+	[ST_DEVICE_ADD] = "INSERT INTO device_codes (device_hash, user_code, client_id, scope, "
+		"created_at, expires_at, interval, status) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0)",
+	[ST_DEVICE_GET] = "SELECT " DEVICE_COLS " FROM device_codes WHERE device_hash = ?1",
+	[ST_DEVICE_BY_USER_CODE] = "SELECT " DEVICE_COLS " FROM device_codes WHERE user_code = ?1",
+	/* one statement each, with the condition in the WHERE: of two racing connections only one
+	 * finds the row still pending (or approved) and moves it on */
+	[ST_DEVICE_DECIDE] = "UPDATE device_codes SET status = ?2, user_id = ?3, grant_id = ?4, "
+		"granted = ?5, auth_time = ?6 WHERE user_code = ?1 AND status = 0 AND expires_at > ?7",
+	[ST_DEVICE_REDEEM] = "UPDATE device_codes SET status = 3 "
+		"WHERE device_hash = ?1 AND status = 1",
+	[ST_DEVICES_PURGE] = "DELETE FROM device_codes WHERE expires_at < ?1",
 };
 
 struct store {
@@ -1826,6 +1845,179 @@ ts_err store_secret(store *s, const char *name, unsigned char out[32])
 out:
 	OPENSSL_cleanse(fresh, sizeof(fresh));
 	return e;
+}
+
+/* --- device authorizations --- */
+
+void store_device_free(struct device *d)
+{
+	if (!d)
+		return;
+	free(d->client_id);
+	free(d->scope);
+	free(d->granted);
+	explicit_bzero(d, sizeof(*d));
+	free(d);
+}
+
+static ts_err device_read(sqlite3_stmt *st, struct device **out)
+{
+	struct device *d = calloc(1, sizeof(*d));
+	const unsigned char *uc;
+	int n;
+
+	*out = NULL;
+	if (!d)
+		return TS_SERVER_ERROR;
+	uc = sqlite3_column_text(st, 1);
+	n = sqlite3_column_bytes(st, 1);
+	if (col_hash(st, 0, d->hash) || !uc || n < 0 || n >= (int)sizeof(d->user_code) ||
+			col_text(st, 2, 0, &d->client_id) || col_text(st, 3, 1, &d->scope) ||
+			col_text(st, 10, 1, &d->granted)) {
+		store_device_free(d);
+		return TS_SERVER_ERROR;
+	}
+	memcpy(d->user_code, uc, (size_t)n); /* calloc left the NUL after it */
+	d->created_at = sqlite3_column_int64(st, 4);
+	d->expires_at = sqlite3_column_int64(st, 5);
+	d->interval = sqlite3_column_int(st, 6);
+	d->status = sqlite3_column_int(st, 7);
+	d->user_id = sqlite3_column_int64(st, 8); /* NULL reads as 0 */
+	d->grant_id = sqlite3_column_int64(st, 9);
+	d->auth_time = sqlite3_column_int64(st, 11);
+	*out = d;
+	return TS_OK;
+}
+
+/* Runs cached statement st (binds' result rc) expecting at most one device row into *out. */
+static ts_err device_one(sqlite3_stmt *st, int rc, struct device **out)
+{
+	ts_err e;
+
+	if (rc != SQLITE_OK)
+		e = rc_err(rc);
+	else if (!(e = stmt_row(st)))
+		e = device_read(st, out);
+	stmt_done(st);
+	return e;
+}
+
+ts_err store_device_add(store *s, const struct device *d)
+{
+	sqlite3_stmt *st;
+	ts_err e;
+	int rc;
+
+	if (!s || !d || !d->client_id)
+		return TS_SERVER_ERROR;
+	if ((e = stmt_get(s, ST_DEVICE_ADD, &st)))
+		return e;
+	rc = bind_blob(st, 1, d->hash, sizeof(d->hash), SQLITE_OK);
+	/* (a user code without its NUL is bound as its 9 bytes, which the schema's CHECK refuses) */
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_text(st, 2, d->user_code,
+				(int)strnlen(d->user_code, sizeof(d->user_code)), SQLITE_STATIC);
+	rc = bind_text(st, 3, d->client_id, rc);
+	rc = bind_text(st, 4, d->scope, rc); /* NULL stays NULL: everything allowed */
+	rc = bind_int(st, 5, d->created_at, rc);
+	rc = bind_int(st, 6, d->expires_at, rc);
+	rc = bind_int(st, 7, d->interval, rc);
+	if (rc != SQLITE_OK) {
+		stmt_done(st);
+		return rc_err(rc);
+	}
+	return stmt_run(st);
+}
+
+ts_err store_device_get(store *s, const unsigned char hash[32], struct device **out)
+{
+	sqlite3_stmt *st;
+	ts_err e;
+
+	if (out)
+		*out = NULL;
+	if (!s || !hash || !out)
+		return TS_SERVER_ERROR;
+	if ((e = stmt_get(s, ST_DEVICE_GET, &st)))
+		return e;
+	return device_one(st, bind_blob(st, 1, hash, 32, SQLITE_OK), out);
+}
+
+ts_err store_device_by_user_code(store *s, const char *user_code, struct device **out)
+{
+	sqlite3_stmt *st;
+	ts_err e;
+
+	if (out)
+		*out = NULL;
+	if (!s || !user_code || !out)
+		return TS_SERVER_ERROR;
+	if ((e = stmt_get(s, ST_DEVICE_BY_USER_CODE, &st)))
+		return e;
+	return device_one(st, bind_text(st, 1, user_code, SQLITE_OK), out);
+}
+
+/* The UPDATE changes the row only while it is pending and unexpired, so of racing decisions one
+ * lands; when it matched nothing, the read tells a decided or expired code from an unknown one.
+ * A denial clears the approval's columns (NULL), whatever the caller passed. */
+ts_err store_device_decide(store *s, const char *user_code, int status, int64_t user_id,
+                           int64_t grant_id, const char *granted, int64_t auth_time, int64_t now)
+{
+	struct device *d = NULL;
+	sqlite3_stmt *st;
+	ts_err e;
+	int rc, approve = status == DEVICE_APPROVED;
+
+	if (!s || !user_code || (status != DEVICE_APPROVED && status != DEVICE_DENIED))
+		return TS_SERVER_ERROR;
+	if ((e = stmt_get(s, ST_DEVICE_DECIDE, &st)))
+		return e;
+	rc = bind_text(st, 1, user_code, SQLITE_OK);
+	rc = bind_int(st, 2, status, rc);
+	rc = bind_int_or_null(st, 3, approve ? user_id : 0, rc);
+	rc = bind_int_or_null(st, 4, approve ? grant_id : 0, rc);
+	rc = bind_text(st, 5, approve ? nz(granted) : NULL, rc);
+	rc = bind_int_or_null(st, 6, approve ? auth_time : 0, rc);
+	rc = bind_int(st, 7, now, rc);
+	if (rc != SQLITE_OK) {
+		stmt_done(st);
+		return rc_err(rc);
+	}
+	/* (not run_changes: a user or grant removed meanwhile fails the foreign key, TS_NOT_FOUND,
+	 * which must not be taken for "matched nothing") */
+	if ((e = stmt_run(st)))
+		return e;
+	if (sqlite3_changes(s->db) > 0)
+		return TS_OK;
+	e = store_device_by_user_code(s, user_code, &d);
+	store_device_free(d);
+	return e == TS_OK ? TS_CONFLICT : e;
+}
+
+/* Likewise: approved -> redeemed in one UPDATE, then the read for TS_CONFLICT or TS_NOT_FOUND. */
+ts_err store_device_redeem(store *s, const unsigned char hash[32])
+{
+	struct device *d = NULL;
+	sqlite3_stmt *st;
+	ts_err e;
+
+	if (!s || !hash)
+		return TS_SERVER_ERROR;
+	if ((e = stmt_get(s, ST_DEVICE_REDEEM, &st)))
+		return e;
+	e = run_changes(s, st, bind_blob(st, 1, hash, 32, SQLITE_OK));
+	if (e != TS_NOT_FOUND)
+		return e;
+	e = store_device_get(s, hash, &d);
+	store_device_free(d);
+	return e == TS_OK ? TS_CONFLICT : e;
+}
+
+ts_err store_devices_purge(store *s, int64_t now)
+{
+	if (!s)
+		return TS_SERVER_ERROR;
+	return run_int(s, ST_DEVICES_PURGE, now);
 }
 
 /* --- savepoints for the writer's jobs --- */

@@ -204,6 +204,47 @@ ts_err store_grant_each(store *s, const char *username, const char *client_id,
  * time it is asked for (in the same transaction as the caller's, if one is open). */
 ts_err store_secret(store *s, const char *name, unsigned char out[32]);
 
+/* --- device authorizations (RFC 8628, schema 004) --- */
+
+/* A device authorization, stored under the SHA-256 of its device code and found by its user
+ * code too. It is pending until a user approves or denies it on the /device page, and redeemed
+ * once by the device's poll after approval. Rows stay until purged after expiry, so that a used
+ * or expired code is told apart from an unknown one. */
+enum device_status { DEVICE_PENDING = 0, DEVICE_APPROVED = 1, DEVICE_DENIED = 2, DEVICE_REDEEMED = 3 };
+struct device {
+	unsigned char hash[32];    /* SHA-256 of the device code's text */
+	char user_code[9];         /* 8 characters of BCDFGHJKLMNPQRSTVWXZ, no dash, NUL-terminated */
+	char *client_id;
+	char *scope;               /* the scope requested, or NULL for "everything allowed" */
+	int64_t created_at, expires_at;
+	int interval;              /* seconds between polls, as answered to the device */
+	int status;                /* enum device_status */
+	int64_t user_id, grant_id; /* 0 until approved */
+	char *granted;             /* the scope approved, NULL until then */
+	int64_t auth_time;         /* when the approving user logged in; 0 until approved */
+};
+void store_device_free(struct device *d); /* NULL is fine */
+/* Inserts d (status, user_id, grant_id, granted, auth_time ignored: a new one is pending).
+ * TS_CONFLICT when its user code (or hash) is already in the table, expired or not: the caller
+ * draws another user code. */
+ts_err store_device_add(store *s, const struct device *d);
+/* By device code hash, or by user code (8 characters, exact); TS_NOT_FOUND if absent. Expiry is
+ * the caller's check. *out is malloc'd (store_device_free). */
+ts_err store_device_get(store *s, const unsigned char hash[32], struct device **out);
+ts_err store_device_by_user_code(store *s, const char *user_code, struct device **out);
+/* The user's decision on a pending, unexpired (expires_at > now) authorization: status
+ * DEVICE_APPROVED (with user_id, grant_id, granted and auth_time) or DEVICE_DENIED (those
+ * ignored). Atomic: TS_CONFLICT when it is no longer pending or has expired, TS_NOT_FOUND when
+ * there is no such user code. */
+ts_err store_device_decide(store *s, const char *user_code, int status, int64_t user_id,
+                           int64_t grant_id, const char *granted, int64_t auth_time, int64_t now);
+/* The redemption by the device: approved -> redeemed, atomically (of racing callers one gets
+ * TS_OK); TS_CONFLICT when it was not approved (pending, denied, already redeemed),
+ * TS_NOT_FOUND when absent. */
+ts_err store_device_redeem(store *s, const unsigned char hash[32]);
+/* Deletes the authorizations that expired before now. */
+ts_err store_devices_purge(store *s, int64_t now);
+
 /* A savepoint inside the open transaction, for one job of the writer (writer.c): end releases
  * it, first undoing what was done since when rollback_it is set. */
 ts_err store_savepoint(store *s);

@@ -23,8 +23,8 @@ static json_t *endpoint(const char *issuer, const char *path)
 char *discovery_build(const struct config *cfg)
 {
 	const char *iss = cfg->issuer;
-	json_t *d = json_pack("{s:s, s:o, s:o, s:o, s:o, s:o, s:o,"
-	                      " s:[s,s,s], s:[s,s,s], s:[s,s], s:[s,s],"
+	json_t *d = json_pack("{s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o,"
+	                      " s:[s,s,s,s], s:[s,s,s], s:[s,s], s:[s,s],"
 	                      " s:[s,s,s,s], s:[s], s:[s], s:[s], s:[s], s:[s],"
 	                      " s:[s,s,s,s,s,s,s,s,s,s,s,s,s], s:[s,s,s], s:b, s:b}",
 		"issuer", iss,
@@ -34,7 +34,9 @@ char *discovery_build(const struct config *cfg)
 		"jwks_uri", endpoint(iss, "/jwks"),
 		"introspection_endpoint", endpoint(iss, "/introspect"),
 		"revocation_endpoint", endpoint(iss, "/revoke"),
+		"device_authorization_endpoint", endpoint(iss, "/device_authorization"),
 		"grant_types_supported", "client_credentials", "authorization_code", "refresh_token",
+		"urn:ietf:params:oauth:grant-type:device_code",
 		"token_endpoint_auth_methods_supported", "client_secret_basic", "client_secret_post",
 		"none",
 		"introspection_endpoint_auth_methods_supported", "client_secret_basic",

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include "cli.h"
 #include "client.h"
+#include "device.h"
 #include "keys.h"
 #include "writer.h"
 #include "password.h"
@@ -126,7 +127,14 @@ static int serve(int argc, char **argv, struct config *cfg)
 	 * (throttle counts the failures before the first that costs a wait) */
 	srv.user_throttle = throttle_new(65536, 4, 1, 60, 900);
 	srv.addr_throttle = throttle_new(65536, 19, 1, 300, 3600);
-	if (!srv.user_throttle || !srv.addr_throttle || RAND_bytes(srv.csrf_key, 32) != 1 ||
+	/* user codes (RFC 8628 §5.1): after user_code_attempts wrong ones from an address it waits
+	 * 60 s, doubling up to an hour; after user_code_attempts_total from anywhere, everyone waits
+	 * 10 s, doubling up to 5 minutes */
+	srv.code_addr_throttle = throttle_new(65536, cfg->user_code_attempts - 1, 60, 3600, 3600);
+	srv.code_total_throttle = throttle_new(1, cfg->user_code_attempts_total - 1, 10, 300, 600);
+	srv.polls = device_polls_new(262144);
+	if (!srv.user_throttle || !srv.addr_throttle || !srv.code_addr_throttle ||
+	    !srv.code_total_throttle || !srv.polls || RAND_bytes(srv.csrf_key, 32) != 1 ||
 	    password_hash("not a password of anyone", &srv.dummy_hash) != TS_OK)
 		goto out;
 	if (store_open(cfg->db_path, cfg->busy_timeout_ms, cfg->synchronous, &s) != TS_OK) {
@@ -156,10 +164,13 @@ static int serve(int argc, char **argv, struct config *cfg)
 		caches_refresh(s, &data_version);
 		if (++ticks % 10 == 0)
 			keys_refresh(&srv, s);
+		if (ticks % 600 == 0)
+			device_polls_purge(srv.polls, http_now());
 		if (ticks % 36000 == 0) {
 			store_revocations_purge(s, http_now());
 			store_codes_purge(s, http_now());
 			store_sessions_purge(s, http_now());
+			store_devices_purge(s, http_now());
 			store_key_prune(s, http_now() - key_keep(cfg));
 		}
 	}
@@ -174,6 +185,9 @@ out:
 	client_cache_invalidate();
 	throttle_free(srv.user_throttle);
 	throttle_free(srv.addr_throttle);
+	throttle_free(srv.code_addr_throttle);
+	throttle_free(srv.code_total_throttle);
+	device_polls_free(srv.polls);
 	free(srv.dummy_hash);
 	secret_wipe(srv.csrf_key, sizeof srv.csrf_key);
 	keyring_free(srv.ring);

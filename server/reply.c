@@ -1,4 +1,5 @@
 /* reply.c - the only place responses are made. Every handler ends in exactly one reply_*. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "html.h"
@@ -170,4 +171,15 @@ void reply_error(struct request *r, ts_err e, const char *description)
 	if (e == TS_TOO_LARGE)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
 	queue(r, status, resp, "application/json", "no-store");
+}
+
+void reply_scope_error(struct request *r, ts_err rc, const char *bad)
+{
+	char msg[200];
+
+	if (bad)
+		snprintf(msg, sizeof msg, "malformed scope: %.150s", bad);
+	else
+		snprintf(msg, sizeof msg, "none of the requested scope is allowed for this client");
+	reply_error(r, rc, rc == TS_INVALID_SCOPE ? msg : NULL);
 }

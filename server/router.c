@@ -21,6 +21,9 @@ static const struct route {
 	{R_CONSENT, "/consent", "POST", consent_handle},
 	{R_USERINFO, "/userinfo", "GET, POST", userinfo_handle},
 	{R_STATIC, "/static/style.css", "GET", static_handle},
+	{R_DEVICE_AUTHORIZATION, "/device_authorization", "POST", device_authorization_handle},
+	{R_DEVICE, "/device", "GET, POST", device_page_handle},
+	{R_DEVICE_QR, "/device/qr", "GET", device_qr_handle},
 };
 
 const char *router_path(enum route_id id)

@@ -10,6 +10,7 @@
 #include "config.h"
 #include "err.h"
 #include "keys.h"
+#include "secret.h"
 #include "store.h"
 
 struct server {
@@ -17,6 +18,8 @@ struct server {
 	int https;                   /* the issuer is https: Secure, __Host- cookies */
 	unsigned char csrf_key[32];  /* per process: keys the CSRF tokens of the forms */
 	struct throttle *user_throttle, *addr_throttle;
+	struct throttle *code_addr_throttle, *code_total_throttle; /* wrong user codes (RFC 8628) */
+	struct device_polls *polls;  /* when each pending device code was last polled */
 	char *dummy_hash;            /* a password hash to check when the user does not exist */
 	struct MHD_Daemon *mhd;
 	pthread_rwlock_t keys_lock;  /* guards ring */
@@ -28,7 +31,8 @@ struct server {
 
 enum route_id {
 	R_OTHER, R_TOKEN, R_INTROSPECT, R_REVOKE, R_JWKS, R_OIDC_CONFIG, R_OAUTH_CONFIG,
-	R_HEALTHZ, R_METRICS, R_AUTHORIZE, R_LOGIN, R_CONSENT, R_USERINFO, R_STATIC, R_COUNT
+	R_HEALTHZ, R_METRICS, R_AUTHORIZE, R_LOGIN, R_CONSENT, R_USERINFO, R_STATIC,
+	R_DEVICE_AUTHORIZATION, R_DEVICE, R_DEVICE_QR, R_COUNT
 };
 
 struct request {
@@ -72,6 +76,8 @@ void reply_raw(struct request *r, int status, const char *type, const char *body
                const char *cache_control);
 void reply_error(struct request *r, ts_err e, const char *description);
 void reply_empty(struct request *r, int status);
+/* invalid_scope (or rc) for a scope that scope_grant refused; bad: the malformed token or NULL. */
+void reply_scope_error(struct request *r, ts_err rc, const char *bad);
 /* An HTML page (Content-Security-Policy, X-Frame-Options and the rest on it). Takes html. */
 void reply_html(struct request *r, int status, char *html);
 /* 303 See Other to location (copied). */
@@ -92,14 +98,51 @@ void authorize_handle(struct request *r);
 void login_handle(struct request *r);
 void consent_handle(struct request *r);
 void userinfo_handle(struct request *r);
+void device_authorization_handle(struct request *r);
+void device_page_handle(struct request *r);
+void device_qr_handle(struct request *r);
 char *discovery_build(const struct config *cfg);
 
 /* introspect.c: the claims of an access token that is ours, correctly signed and not expired
  * (new reference), or NULL. Revocation and client or user state are grant_token_active's. */
 json_t *access_claims(struct request *r, const char *token);
 
-/* http.c: common helpers for form endpoints */
+/* pages.c: what the HTML pages share. Cookie names are "session" and "csrf". */
 struct form;
+struct session;
+struct user;
+char *page_url_with(const char *base, const char *const *names, const char *const *values,
+                    size_t n);  /* base?names[i]=values[i]&... for the values set; malloc'd */
+const char *page_cookie(struct request *r, const char *name);
+void page_set_cookie(struct request *r, const char *name, const char *value, int max_age);
+/* This browser's CSRF cookie value into out, setting a new cookie when it has none; -1 on OOM. */
+int page_csrf_cookie(struct request *r, char out[SECRET_TOKEN_LEN]);
+/* The CSRF token of a form for purpose, bound to a cookie value; and whether f's "csrf" is it. */
+void page_csrf(const struct server *srv, const char *purpose, const char *bound,
+               char out[SECRET_TOKEN_LEN]);
+int page_csrf_ok(struct request *r, const struct form *f, const char *purpose, const char *bound);
+/* The logged-in user of this browser: 1 with *se and *u set (caller frees *u), 0 when none. */
+int page_session_user(struct request *r, store *s, struct session *se, struct user **u);
+/* One <li> per scope token, in words, escaped (malloc'd). */
+char *page_scope_words(const char *scope);
+/* The form of a page request: the query for GET, the body for POST; -1 when it replied. */
+int page_request_form(struct request *r, struct form **f);
+void page_form_expired(struct request *r);  /* 403 page: a missing or wrong CSRF token */
+/* <p class="error" role="alert">error, escaped</p> (malloc'd), or NULL for no error or on OOM. */
+char *page_alert(const char *error);
+/* What a login is for: the login page shows client_name, username (pre-filled) and hidden
+ * (inputs carried through POST /login); a successful login is redirected to next. */
+struct login_target {
+	char *client_name, *client_id, *hidden, *next, *username;
+};
+void login_target_free(struct login_target *t);
+void page_login(struct request *r, const struct login_target *t, int status, const char *error,
+                const char *username);
+/* The login target of the hidden fields of a POST /login; -1 when they are bad (it replied). */
+int authorize_login_target(struct request *r, struct form *f, struct login_target *t);
+int device_login_target(struct request *r, struct form *f, struct login_target *t);
+
+/* http.c: common helpers for form endpoints */
 struct client;
 /* Parses the request body as a form (Content-Type must say so); repeats_ok: see form_parse_repeats. */
 ts_err endpoint_form(struct request *r, struct form **f, const char **why, int repeats_ok);

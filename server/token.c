@@ -4,6 +4,7 @@
 #include <string.h>
 #include <strings.h>
 #include "client.h"
+#include "device.h"
 #include "form.h"
 #include "grant.h"
 #include "secret.h"
@@ -11,17 +12,6 @@
 #include "scope.h"
 #include "token.h"
 #include "server.h"
-
-static void reply_scope_error(struct request *r, ts_err rc, const char *bad)
-{
-	char msg[200];
-
-	if (bad)
-		snprintf(msg, sizeof msg, "malformed scope: %.150s", bad);
-	else
-		snprintf(msg, sizeof msg, "none of the requested scope is allowed for this client");
-	reply_error(r, rc, rc == TS_INVALID_SCOPE ? msg : NULL);
-}
 
 /* The successful token response (RFC 6749 §5.1): id_token and refresh may be NULL. */
 static void reply_tokens(struct request *r, enum grant_kind kind, const char *jwt,
@@ -89,8 +79,14 @@ static void grant_client_credentials(struct request *r, const struct form *f, st
 
 /* The token response of a user grant: access token, ID token when openid was granted, and the
  * refresh token the redemption created, if any. */
-static void reply_user_tokens(struct request *r, struct client *c, const struct code *code,
-                              const struct user *u, const char *refresh)
+struct user_grant {
+	enum grant_kind kind;
+	int64_t grant_id, auth_time;
+	const char *scope, *nonce, *refresh;
+	const struct user *user;
+};
+
+static void reply_user_tokens(struct request *r, struct client *c, const struct user_grant *ug)
 {
 	struct server *srv = r->srv;
 	struct access_token t = {0};
@@ -99,27 +95,27 @@ static void reply_user_tokens(struct request *r, struct client *c, const struct 
 	char sub[24], *jwt = NULL, *idt = NULL;
 	ts_err rc;
 
-	snprintf(sub, sizeof sub, "%lld", (long long)u->id);
+	snprintf(sub, sizeof sub, "%lld", (long long)ug->user->id);
 	t.iss = srv->cfg.issuer;
 	t.aud = srv->cfg.audience;
 	t.sub = sub;
 	t.client_id = c->client_id;
-	t.username = u->username;
-	t.gid = code->grant_id;
-	t.scope = code->scope;
+	t.username = ug->user->username;
+	t.gid = ug->grant_id;
+	t.scope = ug->scope;
 	t.iat = http_now();
 	t.exp = t.iat + srv->cfg.access_token_ttl;
 	ring = server_keys_acquire(srv);
 	rc = token_access_sign(keyring_signer(ring), &t, srv->cfg.mqtt_claim, &jwt);
-	if (rc == TS_OK && client_list_has(code->scope, "openid")) {
+	if (rc == TS_OK && client_list_has(ug->scope, "openid")) {
 		it.iss = srv->cfg.issuer;
 		it.sub = sub;
 		it.client_id = c->client_id;
-		it.nonce = code->nonce;
+		it.nonce = ug->nonce;
 		it.access_token = jwt;
 		it.iat = t.iat;
 		it.exp = t.exp;
-		it.auth_time = code->auth_time;
+		it.auth_time = ug->auth_time;
 		rc = token_id_sign(keyring_signer(ring), &it, &idt);
 	}
 	server_keys_release(srv);
@@ -127,7 +123,7 @@ static void reply_user_tokens(struct request *r, struct client *c, const struct 
 		reply_error(r, rc, NULL);
 		goto out;
 	}
-	reply_tokens(r, G_AUTHORIZATION_CODE, jwt, code->scope, idt, refresh);
+	reply_tokens(r, ug->kind, jwt, ug->scope, idt, ug->refresh);
 out:
 	free(jwt);
 	free(idt);
@@ -158,7 +154,8 @@ static void grant_authorization_code(struct request *r, const struct form *f, st
 	else if (rd.why)
 		reply_error(r, TS_INVALID_GRANT, rd.why);
 	else
-		reply_user_tokens(r, c, rd.code, rd.user, rd.refresh);
+		reply_user_tokens(r, c, &(struct user_grant){G_AUTHORIZATION_CODE, rd.code->grant_id,
+		                  rd.code->auth_time, rd.code->scope, rd.code->nonce, rd.refresh, rd.user});
 	secret_wipe(rd.refresh, sizeof rd.refresh);
 	store_code_free(rd.code);
 	store_user_free(rd.user);
@@ -222,13 +219,65 @@ out:
 	store_user_free(q.user);
 }
 
+/* grant_type=urn:ietf:params:oauth:grant-type:device_code (RFC 8628 §3.4, §3.5). A pending
+ * poll only reads: its time is kept in memory (slow_down), never written. An approved one is
+ * redeemed by a writer job, so the tokens leave after the redemption is durable. */
+static void grant_device_code(struct request *r, const struct form *f, struct client *c)
+{
+	const char *text = form_get(f, "device_code"), *why = NULL;
+	struct device_redeem j = {0};
+	struct device *d = NULL;
+	ts_err rc;
+
+	if (!text || !*text) {
+		reply_error(r, TS_INVALID_REQUEST, "device_code is required");
+		return;
+	}
+	grant_token_hash(text, j.hash);
+	j.client_id = c->client_id;
+	j.now = http_now();
+	rc = http_store(r) ? store_device_get(http_store(r), j.hash, &d) : TS_UNAVAILABLE;
+	if (rc == TS_NOT_FOUND) {
+		reply_error(r, TS_INVALID_GRANT, "unknown device_code");
+		return;
+	}
+	if (rc == TS_OK)
+		rc = device_poll_state(d, c->client_id, j.now, &why);
+	if (rc == TS_AUTHORIZATION_PENDING &&
+	    device_polls_check(r->srv->polls, j.hash, (int64_t)(r->start_ns / 1000000), d->interval,
+	                       d->expires_at)) {
+		rc = TS_SLOW_DOWN;
+		why = "polling too often: wait 5 seconds more between polls from now on";
+	}
+	store_device_free(d);
+	if (rc != TS_OK) {
+		reply_error(r, rc, why);
+		return;
+	}
+	j.want_refresh = client_list_has(c->grant_types, "refresh_token");
+	j.refresh_ttl = c->refresh_idle_ttl ? c->refresh_idle_ttl : r->srv->cfg.refresh_token_ttl;
+	rc = http_write(r, device_redeem, &j);
+	if (rc != TS_OK || j.error != TS_OK) {
+		reply_error(r, rc != TS_OK ? rc : j.error, rc != TS_OK ? NULL : j.why);
+	} else {
+		device_polls_forget(r->srv->polls, j.hash);
+		reply_user_tokens(r, c, &(struct user_grant){G_DEVICE_CODE, j.d->grant_id,
+		                  j.d->auth_time, j.d->granted, NULL, j.refresh, j.user});
+	}
+	secret_wipe(j.refresh, sizeof j.refresh);
+	store_device_free(j.d);
+	store_user_free(j.user);
+}
+
 static const struct grant_type {
-	const char *name;
+	const char *name;         /* grant_type */
+	const char *client_name;  /* as a client's grant types list it */
 	void (*fn)(struct request *r, const struct form *f, struct client *c);
 } grant_types[] = {
-	{"client_credentials", grant_client_credentials},
-	{"authorization_code", grant_authorization_code},
-	{"refresh_token", grant_refresh_token},
+	{"client_credentials", "client_credentials", grant_client_credentials},
+	{"authorization_code", "authorization_code", grant_authorization_code},
+	{"refresh_token", "refresh_token", grant_refresh_token},
+	{"urn:ietf:params:oauth:grant-type:device_code", "device_code", grant_device_code},
 };
 
 void token_handle(struct request *r)
@@ -263,7 +312,7 @@ void token_handle(struct request *r)
 		reply_error(r, TS_UNSUPPORTED_GRANT_TYPE, "unsupported grant_type");
 		goto out;
 	}
-	if (!client_list_has(c->grant_types, gt)) {
+	if (!client_list_has(c->grant_types, grant_types[i].client_name)) {
 		reply_error(r, TS_UNAUTHORIZED_CLIENT, "this client may not use this grant_type");
 		goto out;
 	}

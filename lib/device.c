@@ -1,0 +1,320 @@
+/* device.c - the device authorization grant (RFC 8628): user codes, writer jobs, polls. */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <openssl/rand.h>
+#include "client.h"
+#include "device.h"
+#include "grant.h"
+#include "scope.h"
+
+static const char alphabet[] = "BCDFGHJKLMNPQRSTVWXZ"; /* 20 letters */
+
+ts_err device_user_code_new(char out[DEVICE_USER_CODE_LEN + 1])
+{
+	unsigned char r[32];
+	size_t i, n = 0;
+
+	/* rejection sampling: bytes of 240 and above would favour the first 16 letters */
+	while (n < DEVICE_USER_CODE_LEN) {
+		if (RAND_bytes(r, sizeof r) != 1)
+			return TS_SERVER_ERROR;
+		for (i = 0; i < sizeof r && n < DEVICE_USER_CODE_LEN; i++)
+			if (r[i] < 240)
+				out[n++] = alphabet[r[i] % 20];
+	}
+	out[n] = '\0';
+	return TS_OK;
+}
+
+int device_user_code_normalize(const char *typed, char out[DEVICE_USER_CODE_LEN + 1])
+{
+	size_t n = 0;
+	const char *p;
+
+	for (p = typed; *p; p++) {
+		char c = *p;
+
+		if (c == ' ' || c == '-' || c == '\t')
+			continue;
+		if (c >= 'a' && c <= 'z')
+			c = (char)(c - 'a' + 'A');
+		if (n == DEVICE_USER_CODE_LEN || !strchr(alphabet, c))
+			return -1;
+		out[n++] = c;
+	}
+	out[n] = '\0';
+	return n == DEVICE_USER_CODE_LEN ? 0 : -1;
+}
+
+void device_user_code_format(const char *code, char out[DEVICE_USER_CODE_LEN + 2])
+{
+	memcpy(out, code, 4);
+	out[4] = '-';
+	memcpy(out + 5, code + 4, 4);
+	out[9] = '\0';
+}
+
+ts_err device_scope_possible(const char *requested, const struct client *c, char **bad)
+{
+	static const char var[] = "${username}";
+	char *allowed, *granted = NULL;
+	size_t n = strlen(c->scope), k = 0;
+	const char *q;
+	ts_err rc;
+
+	/* ${username} is a whole level (scope_allowed_valid): any user's name is one level, "+" */
+	allowed = malloc(n + 1);
+	if (!allowed)
+		return TS_SERVER_ERROR;
+	for (q = c->scope; *q;) {
+		if (strncmp(q, var, sizeof var - 1) == 0) {
+			allowed[k++] = '+';
+			q += sizeof var - 1;
+		} else {
+			allowed[k++] = *q++;
+		}
+	}
+	allowed[k] = '\0';
+	rc = scope_grant(requested, allowed, c->client_id, NULL, &granted, bad);
+	free(granted);
+	free(allowed);
+	return rc;
+}
+
+ts_err device_issue(store *s, void *arg)
+{
+	struct device_issue *j = arg;
+	struct device d = {0};
+	ts_err rc = secret_random(j->text, 32);
+	int tries;
+
+	if (rc != TS_OK)
+		return rc;
+	grant_token_hash(j->text, d.hash);
+	d.client_id = (char *)j->client_id;
+	d.scope = (char *)j->scope;
+	d.created_at = j->now;
+	d.expires_at = j->now + j->ttl;
+	d.interval = j->interval;
+	/* 20^8 codes: a taken one is rare, several in a row would mean a broken random source */
+	for (tries = 0; tries < 8; tries++) {
+		rc = device_user_code_new(d.user_code);
+		if (rc == TS_OK)
+			rc = store_device_add(s, &d);
+		if (rc != TS_CONFLICT)
+			break;
+	}
+	if (rc == TS_OK)
+		memcpy(j->user_code, d.user_code, sizeof d.user_code);
+	else
+		secret_wipe(j->text, sizeof j->text);
+	return rc == TS_CONFLICT ? TS_SERVER_ERROR : rc;
+}
+
+ts_err device_decide(store *s, void *arg)
+{
+	struct device_decision *j = arg;
+	int64_t gid = 0;
+	ts_err rc = TS_OK;
+
+	if (j->allow)
+		rc = grant_record(s, j->client_id, j->user_id, j->granted, j->now, &gid);
+	if (rc != TS_OK)
+		return rc;
+	return store_device_decide(s, j->user_code, j->allow ? DEVICE_APPROVED : DEVICE_DENIED,
+	                           j->user_id, gid, j->granted, j->auth_time, j->now);
+}
+
+ts_err device_poll_state(const struct device *d, const char *client_id, int64_t now,
+                         const char **why)
+{
+	if (strcmp(d->client_id, client_id) != 0) {
+		*why = "unknown device_code";
+		return TS_INVALID_GRANT;
+	}
+	if (d->status == DEVICE_REDEEMED) {
+		*why = "the device_code was already used";
+		return TS_INVALID_GRANT;
+	}
+	if (d->expires_at <= now) {
+		*why = "the device_code has expired";
+		return TS_EXPIRED_TOKEN;
+	}
+	if (d->status == DEVICE_DENIED) {
+		*why = "the user denied the request";
+		return TS_ACCESS_DENIED;
+	}
+	if (d->status == DEVICE_PENDING) {
+		*why = "the user has not approved the request yet";
+		return TS_AUTHORIZATION_PENDING;
+	}
+	*why = NULL;
+	return TS_OK;
+}
+
+ts_err device_redeem(store *s, void *arg)
+{
+	struct device_redeem *j = arg;
+	struct grant *g = NULL;
+	ts_err rc = store_device_get(s, j->hash, &j->d);
+
+	j->error = TS_OK;
+	j->why = NULL;
+	if (rc == TS_NOT_FOUND) {
+		j->error = TS_INVALID_GRANT;
+		j->why = "unknown device_code";
+		return TS_OK;
+	}
+	if (rc != TS_OK)
+		return rc;
+	j->error = device_poll_state(j->d, j->client_id, j->now, &j->why);
+	if (j->error != TS_OK)
+		return TS_OK;
+	rc = store_grant_get(s, j->d->grant_id, &g);
+	if (rc == TS_OK && !g->revoked_at)
+		rc = store_user_get_id(s, j->d->user_id, &j->user);
+	if (rc == TS_NOT_FOUND || (g && g->revoked_at) || (j->user && !j->user->active)) {
+		j->error = TS_INVALID_GRANT;
+		j->why = "the authorization was revoked";
+		rc = TS_OK;
+	}
+	store_grant_free(g);
+	if (rc != TS_OK || j->error != TS_OK)
+		return rc;
+	rc = store_device_redeem(s, j->hash);
+	if (rc == TS_CONFLICT) {  /* a racing poll redeemed it first */
+		j->error = TS_INVALID_GRANT;
+		j->why = "the device_code was already used";
+		return TS_OK;
+	}
+	if (rc != TS_OK || !j->want_refresh)
+		return rc;
+	return grant_refresh_issue(s, j->d->grant_id, j->now, j->refresh_ttl, j->refresh);
+}
+
+/* --- polls --- */
+
+#define POLL_BUCKETS 65536
+#define SLOW_DOWN_STEP 5
+#define POLL_TOLERANCE_MS 500
+
+struct poll {
+	unsigned char hash[32];
+	int64_t last_ms, expires_at;
+	int interval;
+	struct poll *next;
+};
+
+struct device_polls {
+	pthread_mutex_t lock;
+	struct poll *buckets[POLL_BUCKETS];
+	size_t count, max;
+};
+
+device_polls *device_polls_new(size_t max_entries)
+{
+	device_polls *p = calloc(1, sizeof *p);
+
+	if (!p)
+		return NULL;
+	pthread_mutex_init(&p->lock, NULL);
+	p->max = max_entries;
+	return p;
+}
+
+void device_polls_free(device_polls *p)
+{
+	size_t i;
+
+	if (!p)
+		return;
+	for (i = 0; i < POLL_BUCKETS; i++)
+		while (p->buckets[i]) {
+			struct poll *e = p->buckets[i];
+
+			p->buckets[i] = e->next;
+			free(e);
+		}
+	pthread_mutex_destroy(&p->lock);
+	free(p);
+}
+
+/* Device codes are 256 random bits chosen by the server, so their hash is already uniform. */
+static struct poll **bucket(device_polls *p, const unsigned char hash[32])
+{
+	return &p->buckets[(hash[0] | (size_t)hash[1] << 8) % POLL_BUCKETS];
+}
+
+int device_polls_check(device_polls *p, const unsigned char hash[32], int64_t now_ms,
+                       int interval, int64_t expires_at)
+{
+	struct poll **b, *e;
+	int slow = 0;
+
+	pthread_mutex_lock(&p->lock);
+	b = bucket(p, hash);
+	for (e = *b; e && memcmp(e->hash, hash, 32) != 0; e = e->next)
+		;
+	if (e) {
+		if (now_ms - e->last_ms < (int64_t)e->interval * 1000 - POLL_TOLERANCE_MS) {
+			slow = 1;
+			e->interval += SLOW_DOWN_STEP;
+		}
+		e->last_ms = now_ms;
+	} else if (p->count < p->max && (e = malloc(sizeof *e))) {
+		memcpy(e->hash, hash, 32);
+		e->last_ms = now_ms;
+		e->interval = interval;
+		e->expires_at = expires_at;
+		e->next = *b;
+		*b = e;
+		p->count++;
+	}
+	pthread_mutex_unlock(&p->lock);
+	return slow;
+}
+
+/* Unlinks the entries of one bucket for which drop(e, arg) holds. Called with the lock held. */
+static void sweep(device_polls *p, struct poll **b, int (*drop)(const struct poll *e, const void *arg),
+                  const void *arg)
+{
+	while (*b) {
+		struct poll *e = *b;
+
+		if (drop(e, arg)) {
+			*b = e->next;
+			free(e);
+			p->count--;
+		} else {
+			b = &e->next;
+		}
+	}
+}
+
+static int same_hash(const struct poll *e, const void *hash)
+{
+	return memcmp(e->hash, hash, 32) == 0;
+}
+
+static int expired(const struct poll *e, const void *now)
+{
+	return e->expires_at < *(const int64_t *)now;
+}
+
+void device_polls_forget(device_polls *p, const unsigned char hash[32])
+{
+	pthread_mutex_lock(&p->lock);
+	sweep(p, bucket(p, hash), same_hash, hash);
+	pthread_mutex_unlock(&p->lock);
+}
+
+void device_polls_purge(device_polls *p, int64_t now)
+{
+	size_t i;
+
+	pthread_mutex_lock(&p->lock);
+	for (i = 0; i < POLL_BUCKETS && p->count; i++)
+		sweep(p, &p->buckets[i], expired, &now);
+	pthread_mutex_unlock(&p->lock);
+}

@@ -1,0 +1,423 @@
+/* device.c - the device authorization grant's endpoints (RFC 8628): POST /device_authorization,
+ * the verification page /device, and /device/qr. Polling is a grant of /token (token.c).
+ *
+ * The page: GET /device asks for the user code; GET /device?user_code=X (verification_uri_complete)
+ * looks it up and, once the person is logged in, shows what the device asks for; only a POST
+ * with the decision and a CSRF token bound to the login session decides (RFC 8628 §5.4). Every
+ * look-up of a user code is under two guessing limits (§5.1): per client address and in total;
+ * during a lock-out even a correct code is refused. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "client.h"
+#include "device.h"
+#include "form.h"
+#include "grant.h"
+#include "html.h"
+#include "jbuf.h"
+#include "qr.h"
+#include "throttle.h"
+#include "server.h"
+
+/* --- POST /device_authorization (RFC 8628 §3.1, §3.2) --- */
+
+/* issuer + path + "?user_code=XXXX-XXXX" */
+static char *code_url(const struct server *srv, const char *path, const char *code)
+{
+	char shown[DEVICE_USER_CODE_LEN + 2], *url;
+
+	device_user_code_format(code, shown);
+	return asprintf(&url, "%s%s?user_code=%s", srv->cfg.issuer, path, shown) < 0 ? NULL : url;
+}
+
+void device_authorization_handle(struct request *r)
+{
+	struct server *srv = r->srv;
+	struct device_issue job = {0};
+	struct form *f = NULL;
+	struct client *c = NULL;
+	struct jbuf b = {0};
+	const char *why = NULL;
+	char shown[DEVICE_USER_CODE_LEN + 2], *bad = NULL, *base = NULL, *complete = NULL, *qr = NULL;
+	ts_err rc = endpoint_form(r, &f, &why, 0);
+
+	if (rc != TS_OK) {
+		reply_error(r, rc, why);
+		return;
+	}
+	rc = endpoint_client(r, f, &c);
+	if (rc != TS_OK) {
+		reply_error(r, rc, rc == TS_INVALID_CLIENT ? "client authentication failed" :
+		                   rc == TS_INVALID_REQUEST ? "use one client authentication method" :
+		                   NULL);
+		goto out;
+	}
+	if (!client_list_has(c->grant_types, "device_code")) {
+		reply_error(r, TS_UNAUTHORIZED_CLIENT, "this client may not use the device flow");
+		goto out;
+	}
+	job.scope = form_get(f, "scope");
+	if (job.scope && !*job.scope)
+		job.scope = NULL;
+	rc = device_scope_possible(job.scope, c, &bad);
+	if (rc != TS_OK) {
+		reply_scope_error(r, rc, bad);
+		goto out;
+	}
+	job.client_id = c->client_id;
+	job.now = http_now();
+	job.ttl = srv->cfg.device_code_ttl;
+	job.interval = srv->cfg.device_interval;
+	rc = http_write(r, device_issue, &job);
+	if (rc != TS_OK) {
+		reply_error(r, rc, NULL);
+		goto out;
+	}
+	device_user_code_format(job.user_code, shown);
+	complete = code_url(srv, "/device", job.user_code);
+	qr = code_url(srv, "/device/qr", job.user_code);
+	if (!complete || !qr || asprintf(&base, "%s/device", srv->cfg.issuer) < 0) {
+		base = NULL;
+		reply_error(r, TS_SERVER_ERROR, NULL);
+		goto out;
+	}
+	jbuf_raw(&b, "{", 1);
+	jbuf_key(&b, "device_code", 1);
+	jbuf_str(&b, job.text);
+	jbuf_key(&b, "user_code", 0);
+	jbuf_str(&b, shown);
+	jbuf_key(&b, "verification_uri", 0);
+	jbuf_str(&b, base);
+	jbuf_key(&b, "verification_uri_complete", 0);
+	jbuf_str(&b, complete);
+	jbuf_key(&b, "verification_uri_qr", 0);
+	jbuf_str(&b, qr);
+	jbuf_key(&b, "expires_in", 0);
+	jbuf_int(&b, job.ttl);
+	jbuf_key(&b, "interval", 0);
+	jbuf_int(&b, job.interval);
+	jbuf_raw(&b, "}", 1);
+	reply_jbuf(r, 200, &b);
+out:
+	secret_wipe(job.text, sizeof job.text);
+	free(bad);
+	free(base);
+	free(complete);
+	free(qr);
+	store_client_free(c);
+	form_free(f);
+}
+
+/* --- GET /device/qr?user_code=X --- */
+
+void device_qr_handle(struct request *r)
+{
+	struct form *f = NULL;
+	char code[DEVICE_USER_CODE_LEN + 1], *url = NULL, *svg = NULL;
+	const char *typed;
+
+	if (page_request_form(r, &f))
+		return;
+	typed = form_get(f, "user_code");
+	if (!typed || device_user_code_normalize(typed, code) != 0) {
+		reply_page_error(r, 400, "Invalid request", "The link names no valid user code.");
+		goto out;
+	}
+	/* the code's own page, whether or not the code exists: this answers nothing about it */
+	url = code_url(r->srv, "/device", code);
+	if (!url || qr_svg(url, &svg) != TS_OK) {
+		reply_error(r, TS_SERVER_ERROR, NULL);
+		goto out;
+	}
+	reply_raw(r, 200, "image/svg+xml", svg, strlen(svg), "no-store");
+out:
+	free(svg);
+	free(url);
+	form_free(f);
+}
+
+/* --- the verification page /device --- */
+
+/* The entry page: a form for the user code, with an error (status 400) or without (200). */
+static void show_entry(struct request *r, int status, const char *title, const char *error,
+                       const char *typed)
+{
+	char cookie[SECRET_TOKEN_LEN], csrf[SECRET_TOKEN_LEN], *alert = page_alert(error);
+	const char *tmpl = html_template("device.html");
+	const struct html_var vars[] = {
+		{"title", title}, {"error", alert}, {"user_code", typed}, {"csrf", csrf},
+	};
+
+	if (page_csrf_cookie(r, cookie) || (error && !alert)) {
+		reply_error(r, TS_SERVER_ERROR, NULL);
+	} else {
+		page_csrf(r->srv, "device-code", cookie, csrf);
+		reply_html(r, status, tmpl ? html_render(tmpl, vars, 4) : NULL);
+	}
+	free(alert);
+}
+
+static void show_done(struct request *r, const char *title, const char *message)
+{
+	const char *tmpl = html_template("device_done.html");
+	const struct html_var vars[] = {{"title", title}, {"message", message}};
+
+	reply_html(r, 200, tmpl ? html_render(tmpl, vars, 2) : NULL);
+}
+
+/* The authorization of the user code typed, under the guessing limits: the row (caller frees),
+ * or NULL when it replied with a page saying why not. */
+static struct device *lookup(struct request *r, store *s, const char *typed)
+{
+	struct server *srv = r->srv;
+	struct device *d = NULL;
+	char code[DEVICE_USER_CODE_LEN + 1], addr[64], key[80], msg[160];
+	int64_t now = http_now();
+	int wait, total;
+	ts_err rc;
+
+	http_client_addr(r, addr, sizeof addr);
+	snprintf(key, sizeof key, "ip:%s", addr);
+	wait = throttle_wait(srv->code_addr_throttle, key, now);
+	total = throttle_wait(srv->code_total_throttle, "all", now);
+	if (total > wait)
+		wait = total;
+	if (wait > 0) {
+		snprintf(msg, sizeof msg, "Too many wrong codes were entered. Try again in %d seconds.",
+		         wait);
+		reply_page_error(r, 429, "Too many attempts", msg);
+		return NULL;
+	}
+	rc = !typed || device_user_code_normalize(typed, code) != 0 ? TS_NOT_FOUND :
+	     s ? store_device_by_user_code(s, code, &d) : TS_UNAVAILABLE;
+	if (rc == TS_NOT_FOUND) {
+		throttle_fail(srv->code_addr_throttle, key, now);
+		throttle_fail(srv->code_total_throttle, "all", now);
+		show_entry(r, 400, "Unknown code",
+		           "No device is waiting for this code. Check the code shown on your device "
+		           "and enter it again.", typed);
+		return NULL;
+	}
+	if (rc != TS_OK) {
+		reply_page_error(r, err_status(rc), "Try again", "The server is busy.");
+		return NULL;
+	}
+	if (d->expires_at <= now)
+		reply_page_error(r, 400, "Code expired",
+		                 "This code has expired. Start again on your device to get a new one.");
+	else if (d->status == DEVICE_DENIED)
+		reply_page_error(r, 400, "Request denied", "Access for this code was already denied.");
+	else if (d->status != DEVICE_PENDING)
+		reply_page_error(r, 400, "Code already used", "This code was already used.");
+	else
+		return d;
+	store_device_free(d);
+	return NULL;
+}
+
+/* The device's client, active, or NULL after replying. */
+static struct client *device_client(struct request *r, store *s, const struct device *d)
+{
+	struct client *c = NULL;
+	ts_err rc = client_get(s, d->client_id, &c);
+
+	if (rc == TS_OK && c->active)
+		return c;
+	store_client_free(c);
+	if (rc == TS_OK || rc == TS_NOT_FOUND)
+		reply_page_error(r, 400, "Unknown device", "The application of this device is no "
+		                 "longer registered.");
+	else
+		reply_page_error(r, err_status(rc), "Try again", "The server is busy.");
+	return NULL;
+}
+
+static const char *name_of(const struct client *c)
+{
+	return *c->name ? c->name : c->client_id;
+}
+
+/* What user u may give the device: the request narrowed to the client and u. NULL after
+ * replying when nothing. */
+static char *granted_scope(struct request *r, const struct device *d, const struct client *c,
+                           const struct user *u)
+{
+	char *granted = NULL;
+	ts_err rc = grant_user_scope(d->scope, c, u, &granted, NULL);
+
+	if (rc == TS_INVALID_SCOPE)
+		reply_page_error(r, 400, "Not allowed", "Your account may not give this device any of "
+		                 "the access it asks for.");
+	else if (rc != TS_OK)
+		reply_page_error(r, err_status(rc), "Try again", "The server is busy.");
+	return granted;
+}
+
+static void show_confirm(struct request *r, const struct device *d, const struct client *c,
+                         const struct user *u, const char *granted)
+{
+	char csrf[SECRET_TOKEN_LEN], shown[DEVICE_USER_CODE_LEN + 2];
+	char *words = page_scope_words(granted);
+	const char *tmpl = html_template("device_confirm.html");
+	const struct html_var vars[] = {
+		{"title", "Connect a device?"}, {"client_name", name_of(c)}, {"user_code", shown},
+		{"code", d->user_code}, {"scopes", words}, {"username", u->username}, {"csrf", csrf},
+	};
+
+	device_user_code_format(d->user_code, shown);
+	page_csrf(r->srv, "device", page_cookie(r, "session"), csrf);
+	reply_html(r, 200, tmpl && words ? html_render(tmpl, vars, 7) : NULL);
+	free(words);
+}
+
+static int target_of(struct request *r, const struct device *d, const struct client *c,
+                     struct login_target *t)
+{
+	struct html_var var = {"code", d->user_code};
+
+	t->client_name = strdup(name_of(c));
+	t->client_id = strdup(c->client_id);
+	t->hidden = html_render("<input type=\"hidden\" name=\"user_code\" value=\"{{code}}\">",
+	                        &var, 1);
+	t->next = code_url(r->srv, "/device", d->user_code);
+	if (t->client_name && t->client_id && t->hidden && t->next)
+		return 0;
+	login_target_free(t);
+	reply_page_error(r, 503, "Try again", "The server is busy.");
+	return -1;
+}
+
+int device_login_target(struct request *r, struct form *f, struct login_target *t)
+{
+	struct device *d = lookup(r, http_store(r), form_get(f, "user_code"));
+	struct client *c = d ? device_client(r, http_store(r), d) : NULL;
+	int rc = c ? target_of(r, d, c, t) : -1;
+
+	store_client_free(c);
+	store_device_free(d);
+	return rc;
+}
+
+/* GET /device?user_code=X: log in, then the confirmation page. */
+static void show_code(struct request *r, const char *typed)
+{
+	store *s = http_store(r);
+	struct device *d = lookup(r, s, typed);
+	struct client *c = d ? device_client(r, s, d) : NULL;
+	struct login_target t = {0};
+	struct session se;
+	struct user *u = NULL;
+	char *granted;
+
+	if (!c)
+		goto out;
+	if (!page_session_user(r, s, &se, &u)) {
+		/* the login page, carrying the code through POST /login */
+		if (target_of(r, d, c, &t) == 0)
+			page_login(r, &t, 200, NULL, NULL);
+		goto out;
+	}
+	granted = granted_scope(r, d, c, u);
+	if (granted)
+		show_confirm(r, d, c, u, granted);
+	free(granted);
+out:
+	login_target_free(&t);
+	store_user_free(u);
+	store_client_free(c);
+	store_device_free(d);
+}
+
+/* POST /device with a decision. */
+static void decide(struct request *r, const struct form *f, const char *decision)
+{
+	store *s = http_store(r);
+	struct session se;
+	struct user *u = NULL;
+	struct device *d = NULL;
+	struct client *c = NULL;
+	struct device_decision job = {0};
+	char *granted = NULL;
+	ts_err rc;
+
+	if (!s || !page_session_user(r, s, &se, &u) ||
+	    !page_csrf_ok(r, f, "device", page_cookie(r, "session"))) {
+		page_form_expired(r);
+		goto out;
+	}
+	job.allow = strcmp(decision, "allow") == 0;
+	if (!job.allow && strcmp(decision, "deny") != 0) {
+		reply_page_error(r, 400, "Invalid request", "Choose Allow or Deny.");
+		goto out;
+	}
+	if (!(d = lookup(r, s, form_get(f, "user_code"))) || !(c = device_client(r, s, d)))
+		goto out;
+	if (job.allow && !(granted = granted_scope(r, d, c, u)))
+		goto out;
+	job.user_code = d->user_code;
+	job.client_id = c->client_id;
+	job.granted = granted;
+	job.user_id = u->id;
+	job.auth_time = se.auth_time;
+	job.now = http_now();
+	rc = http_write(r, device_decide, &job);
+	free(r->client_id);
+	r->client_id = strdup(c->client_id);
+	if (rc == TS_CONFLICT)
+		reply_page_error(r, 400, "Code already used", "This code was already used.");
+	else if (rc != TS_OK)
+		reply_page_error(r, err_status(rc), "Try again", "The server could not record this.");
+	else if (job.allow)
+		show_done(r, "Device connected", "You can return to your device: it will continue by "
+		          "itself in a few seconds.");
+	else
+		show_done(r, "Access denied", "The device was not given access. You can close this "
+		          "page.");
+out:
+	free(granted);
+	store_client_free(c);
+	store_device_free(d);
+	store_user_free(u);
+}
+
+void device_page_handle(struct request *r)
+{
+	struct form *f = NULL;
+	const char *typed, *decision;
+	char code[DEVICE_USER_CODE_LEN + 1], *url;
+
+	if (page_request_form(r, &f))
+		return;
+	typed = form_get(f, "user_code");
+	decision = form_get(f, "decision");
+	if (strcmp(r->method, "POST") != 0) {
+		if (typed)
+			show_code(r, typed);
+		else
+			show_entry(r, 200, "Connect a device", NULL, NULL);
+	} else if (decision) {
+		decide(r, f, decision);
+	} else if (!page_csrf_ok(r, f, "device-code", page_cookie(r, "csrf"))) {
+		page_form_expired(r);
+	} else {
+		/* the entry form: on to the code's page, which looks it up */
+		const char *name = "user_code";
+		const char *value = typed && device_user_code_normalize(typed, code) == 0 ? code :
+		                    typed ? typed : "";
+		char *base = NULL;
+
+		if (value == code) {
+			url = code_url(r->srv, "/device", code);
+		} else {
+			url = asprintf(&base, "%s/device", r->srv->cfg.issuer) < 0 ? NULL :
+			      page_url_with(base, &name, &value, 1);
+			free(base);
+		}
+		if (url)
+			reply_redirect(r, url);
+		else
+			reply_error(r, TS_SERVER_ERROR, NULL);
+		free(url);
+	}
+	form_free(f);
+}
