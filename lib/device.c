@@ -149,6 +149,10 @@ ts_err device_poll_state(const struct device *d, const char *client_id, int64_t 
 		*why = "the user has not approved the request yet";
 		return TS_AUTHORIZATION_PENDING;
 	}
+	if (d->status != DEVICE_APPROVED) {
+		*why = "unknown device_code";
+		return TS_INVALID_GRANT;
+	}
 	*why = NULL;
 	return TS_OK;
 }
@@ -161,6 +165,7 @@ ts_err device_redeem(store *s, void *arg)
 
 	j->error = TS_OK;
 	j->why = NULL;
+	j->refresh[0] = '\0';
 	if (rc == TS_NOT_FOUND) {
 		j->error = TS_INVALID_GRANT;
 		j->why = "unknown device_code";
