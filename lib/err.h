@@ -13,7 +13,8 @@ typedef enum ts_err {
 	TS_UNAUTHORIZED_CLIENT,      /* 400 unauthorized_client */
 	TS_UNSUPPORTED_GRANT_TYPE,   /* 400 unsupported_grant_type */
 	TS_INVALID_SCOPE,            /* 400 invalid_scope */
-	TS_ACCESS_DENIED,            /* 403 access_denied */
+	TS_ACCESS_DENIED,            /* 400 access_denied: the resource owner said no (RFC 8628 §3.5) */
+	TS_FORBIDDEN,                /* 403 access_denied: the caller lacks the right (e.g. introspect) */
 	TS_UNSUPPORTED_RESPONSE_TYPE,/* 400 unsupported_response_type */
 	TS_UNSUPPORTED_TOKEN_TYPE,   /* 400 unsupported_token_type (RFC 7009) */
 	TS_INVALID_TOKEN,            /* 401 invalid_token (RFC 6750) */

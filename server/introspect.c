@@ -90,7 +90,7 @@ void introspect_handle(struct request *r)
 	if (begin(r, &f, &c, &token))
 		goto out;
 	if (!client_list_has(c->scope, "introspect")) {
-		reply_error(r, TS_ACCESS_DENIED, "this client may not introspect tokens");
+		reply_error(r, TS_FORBIDDEN, "this client may not introspect tokens");
 		goto out;
 	}
 	claims = access_claims(r, token);

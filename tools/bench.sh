@@ -14,7 +14,9 @@ secret() { sed -n 's/.*"client_secret": "\(.*\)".*/\1/p'; }
 "$bin" init --db "$db" >/dev/null
 dev=$("$bin" client add bench-device --scope 'mqtt:pub:bench/${clientid}/# mqtt:sub:bench/cmd/#' --db "$db" | secret)
 brk=$("$bin" client add bench-broker --scope introspect --db "$db" | secret)
-"$bin" serve --db "$db" --listen "127.0.0.1:$port" 2>/dev/null & pid=$!
+# a 1 s polling interval, so that devices cycling through the codes below are pending, not slow_down
+printf '[tokens]\ndevice_interval = 1\n' >"$work/bench.conf"
+"$bin" serve --config "$work/bench.conf" --db "$db" --listen "127.0.0.1:$port" 2>/dev/null & pid=$!
 for _ in $(seq 100); do curl -sf "$url/healthz" >/dev/null && break; sleep 0.1; done
 b64() { printf '%s' "$1" | base64 -w0; }
 token() { curl -s -u "bench-device:$dev" -d grant_type=client_credentials "$url/token" | sed -n 's/.*"access_token":"\([^"]*\)".*/\1/p'; }
@@ -145,6 +147,31 @@ end
 EOT
 read -r _ rps p50 p99 errs <<<"$(wrk -t2 -c"$conns" -d"${secs}s" --latency -s "$work/rotate.lua" "$url/token" 2>&1 | grep RESULT)"
 printf '%-40s %10s %10s %10s %8s\n' "refresh, rotating (synchronous=FULL)" "$rps" "$p50" "$p99" "$errs"
+
+# the device flow (RFC 8628): device authorization requests (each device code committed before
+# its answer), then pending polls cycling through the device codes they gave (read only)
+tv=$("$bin" client add bench-tv --grant device_code --scope "mqtt:sub:bench/#" --db "$db" | secret)
+cat >"$work/devauth.lua" <<EOT
+local out
+setup = function(thread) thread:set("id", tostring(thread)) end
+init = function(args) out = io.open("$work/devcodes-" .. id:gsub("%W", ""), "w") end
+wrk.method = "POST"
+wrk.body = "scope=mqtt%3Asub%3Abench%2F%23"
+wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
+wrk.headers["Authorization"] = "Basic $(b64 "bench-tv:$tv")"
+response = function(status, headers, body)
+  local d = body:match('"device_code":"([^"]+)"')
+  if d then out:write("grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Adevice_code&device_code=", d, "\\n"); out:flush() end
+end
+done = function(summary, latency, requests)
+  io.write(string.format("RESULT %.0f %.2f %.2f %d\\n", summary.requests / (summary.duration / 1e6),
+    latency:percentile(50) / 1000, latency:percentile(99) / 1000, summary.errors.status))
+end
+EOT
+read -r _ rps p50 p99 errs <<<"$(wrk -t2 -c"$conns" -d"${secs}s" --latency -s "$work/devauth.lua" "$url/device_authorization" 2>&1 | grep RESULT)"
+printf '%-40s %10s %10s %10s %8s\n' "device authorization (synchronous=FULL)" "$rps" "$p50" "$p99" "$errs"
+cat "$work"/devcodes-* >"$work/polls"
+run "device polls, $(wc -l <"$work/polls") pending codes (400s)" /token "$(b64 "bench-tv:$tv")" "@$work/polls"
 
 echo "peak RSS of the daemon: $(awk '/VmHWM/ {printf "%.1f MB", $2 / 1024}' "/proc/$pid/status")"
 echo "wrk -t2 -c$conns -d${secs}s on 127.0.0.1; $(nproc) cores shared by wrk and the daemon"
