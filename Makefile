@@ -101,7 +101,7 @@ asan: deps
 	TESSERA_BIN=$(abspath build-asan/tessera) TESSERA_ASAN=1 $(PY) -m pytest -q tests/e2e tests/interop
 
 bench: all
-	@sh tools/bench.sh $(BUILD)/tessera
+	@bash tools/bench.sh $(BUILD)/tessera
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/tessera $(DESTDIR)/etc/tessera
