@@ -37,21 +37,11 @@ void device_authorization_handle(struct request *r)
 	struct form *f = NULL;
 	struct client *c = NULL;
 	struct jbuf b = {0};
-	const char *why = NULL;
 	char shown[DEVICE_USER_CODE_LEN + 2], *bad = NULL, *base = NULL, *complete = NULL, *qr = NULL;
-	ts_err rc = endpoint_form(r, &f, &why, 0);
+	ts_err rc;
 
-	if (rc != TS_OK) {
-		reply_error(r, rc, why);
-		return;
-	}
-	rc = endpoint_client(r, f, &c);
-	if (rc != TS_OK) {
-		reply_error(r, rc, rc == TS_INVALID_CLIENT ? "client authentication failed" :
-		                   rc == TS_INVALID_REQUEST ? "use one client authentication method" :
-		                   NULL);
+	if (endpoint_begin(r, &f, &c))
 		goto out;
-	}
 	if (!client_list_has(c->grant_types, "device_code")) {
 		reply_error(r, TS_UNAUTHORIZED_CLIENT, "this client may not use the device flow");
 		goto out;
@@ -155,14 +145,6 @@ static void show_entry(struct request *r, int status, const char *title, const c
 		reply_html(r, status, tmpl ? html_render(tmpl, vars, 4) : NULL);
 	}
 	free(alert);
-}
-
-static void show_done(struct request *r, const char *title, const char *message)
-{
-	const char *tmpl = html_template("device_done.html");
-	const struct html_var vars[] = {{"title", title}, {"message", message}};
-
-	reply_html(r, 200, tmpl ? html_render(tmpl, vars, 2) : NULL);
 }
 
 /* The authorization of the user code typed, under the guessing limits: the row (caller frees),
@@ -368,11 +350,11 @@ static void decide(struct request *r, const struct form *f, const char *decision
 	else if (rc != TS_OK)
 		reply_page_error(r, err_status(rc), "Try again", "The server could not record this.");
 	else if (job.allow)
-		show_done(r, "Device connected", "You can return to your device: it will continue by "
-		          "itself in a few seconds.");
+		reply_page(r, 200, "Device connected", "The device now has the access you allowed.",
+		           "You can close this page: the device continues by itself in a few seconds.");
 	else
-		show_done(r, "Access denied", "The device was not given access. You can close this "
-		          "page.");
+		reply_page(r, 200, "Access denied", "The device was not given access.",
+		           "You can close this page.");
 out:
 	free(granted);
 	store_client_free(c);
@@ -380,11 +362,32 @@ out:
 	store_user_free(u);
 }
 
+/* POST /device from the entry form: on to the code's own page, which looks it up. */
+static void entered(struct request *r, const char *typed)
+{
+	static const char *const name = "user_code";
+	char code[DEVICE_USER_CODE_LEN + 1], shown[DEVICE_USER_CODE_LEN + 2], *base, *url = NULL;
+	const char *value = typed ? typed : "";
+
+	if (device_user_code_normalize(value, code) == 0) {
+		device_user_code_format(code, shown);
+		value = shown;
+	}
+	if (asprintf(&base, "%s/device", r->srv->cfg.issuer) >= 0) {
+		url = page_url_with(base, &name, &value, 1);
+		free(base);
+	}
+	if (url)
+		reply_redirect(r, url);
+	else
+		reply_error(r, TS_SERVER_ERROR, NULL);
+	free(url);
+}
+
 void device_page_handle(struct request *r)
 {
 	struct form *f = NULL;
 	const char *typed, *decision;
-	char code[DEVICE_USER_CODE_LEN + 1], *url;
 
 	if (page_request_form(r, &f))
 		return;
@@ -400,24 +403,7 @@ void device_page_handle(struct request *r)
 	} else if (!page_csrf_ok(r, f, "device-code", page_cookie(r, "csrf"))) {
 		page_form_expired(r);
 	} else {
-		/* the entry form: on to the code's page, which looks it up */
-		const char *name = "user_code";
-		const char *value = typed && device_user_code_normalize(typed, code) == 0 ? code :
-		                    typed ? typed : "";
-		char *base = NULL;
-
-		if (value == code) {
-			url = code_url(r->srv, "/device", code);
-		} else {
-			url = asprintf(&base, "%s/device", r->srv->cfg.issuer) < 0 ? NULL :
-			      page_url_with(base, &name, &value, 1);
-			free(base);
-		}
-		if (url)
-			reply_redirect(r, url);
-		else
-			reply_error(r, TS_SERVER_ERROR, NULL);
-		free(url);
+		entered(r, typed);
 	}
 	form_free(f);
 }

@@ -78,16 +78,26 @@ ts_err endpoint_form(struct request *r, struct form **f, const char **why, int r
 	                                                    why);
 }
 
-ts_err endpoint_client(struct request *r, const struct form *f, struct client **c)
+int endpoint_begin(struct request *r, struct form **f, struct client **c)
 {
 	store *s = http_store(r);
+	const char *why = NULL;
+	ts_err rc = endpoint_form(r, f, &why, 0);
 
-	if (!s)
-		return TS_UNAVAILABLE;
+	*c = NULL;
+	if (rc != TS_OK) {
+		reply_error(r, rc, why);
+		return -1;
+	}
 	free(r->client_id);
 	r->client_id = NULL;
-	return client_authenticate(s, http_header(r, MHD_HTTP_HEADER_AUTHORIZATION), f, c,
-	                           &r->client_id);
+	rc = s ? client_authenticate(s, http_header(r, MHD_HTTP_HEADER_AUTHORIZATION), *f, c,
+	                             &r->client_id) : TS_UNAVAILABLE;
+	if (rc == TS_OK)
+		return 0;
+	reply_error(r, rc, rc == TS_INVALID_CLIENT ? "client authentication failed" :
+	                   rc == TS_INVALID_REQUEST ? "use one client authentication method" : NULL);
+	return -1;
 }
 
 static int append_body(struct request *r, const char *data, size_t n, size_t max)

@@ -10,18 +10,8 @@
 /* Authenticates the caller and reads `token`; replies itself and returns non-zero on failure. */
 static int begin(struct request *r, struct form **f, struct client **c, const char **token)
 {
-	const char *why = NULL;
-	ts_err rc = endpoint_form(r, f, &why, 0);
-
-	if (rc != TS_OK) {
-		reply_error(r, rc, why);
+	if (endpoint_begin(r, f, c))
 		return -1;
-	}
-	rc = endpoint_client(r, *f, c);
-	if (rc != TS_OK) {
-		reply_error(r, rc, rc == TS_INVALID_CLIENT ? "client authentication failed" : NULL);
-		return -1;
-	}
 	*token = form_get(*f, "token");
 	if (!*token || !**token) {
 		reply_error(r, TS_INVALID_REQUEST, "token is required");

@@ -100,12 +100,19 @@ void reply_redirect(struct request *r, const char *location)
 	queue(r, 303, resp, "text/html; charset=utf-8", "no-store");
 }
 
-void reply_page_error(struct request *r, int status, const char *title, const char *message)
+void reply_page(struct request *r, int status, const char *title, const char *message,
+                const char *note)
 {
-	const struct html_var vars[] = {{"title", title}, {"message", message}};
+	const struct html_var vars[] = {{"title", title}, {"message", message}, {"note", note}};
 	const char *tmpl = html_template("error.html");
 
-	reply_html(r, status, tmpl ? html_render(tmpl, vars, 2) : NULL);
+	reply_html(r, status, tmpl ? html_render(tmpl, vars, 3) : NULL);
+}
+
+void reply_page_error(struct request *r, int status, const char *title, const char *message)
+{
+	reply_page(r, status, title, message,
+	           "Close this page and start again from the app or device you were using.");
 }
 
 void reply_empty(struct request *r, int status)

@@ -82,7 +82,10 @@ void reply_scope_error(struct request *r, ts_err rc, const char *bad);
 void reply_html(struct request *r, int status, char *html);
 /* 303 See Other to location (copied). */
 void reply_redirect(struct request *r, const char *location);
-/* The error page: the template error.html with title and message, status from e. */
+/* A page of a title, a message and a note under it (the template error.html). */
+void reply_page(struct request *r, int status, const char *title, const char *message,
+                const char *note);
+/* The error page: a page whose note says to start again from the app or device. */
 void reply_page_error(struct request *r, int status, const char *title, const char *message);
 
 /* handlers */
@@ -146,7 +149,10 @@ int device_login_target(struct request *r, struct form *f, struct login_target *
 struct client;
 /* Parses the request body as a form (Content-Type must say so); repeats_ok: see form_parse_repeats. */
 ts_err endpoint_form(struct request *r, struct form **f, const char **why, int repeats_ok);
-ts_err endpoint_client(struct request *r, const struct form *f, struct client **c);
+/* The start of every form endpoint that clients call: parses the body (no repeated parameter)
+ * and authenticates the client (Basic, post, or client_id alone for public clients). On failure
+ * it has replied and returns -1; else *f and *c are the caller's to free. */
+int endpoint_begin(struct request *r, struct form **f, struct client **c);
 
 /* metrics.c */
 enum grant_kind { G_CLIENT_CREDENTIALS, G_AUTHORIZATION_CODE, G_REFRESH_TOKEN, G_DEVICE_CODE, G_COUNT };

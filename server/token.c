@@ -284,22 +284,11 @@ void token_handle(struct request *r)
 {
 	struct form *f = NULL;
 	struct client *c = NULL;
-	const char *why = NULL, *gt;
+	const char *gt;
 	size_t i;
-	ts_err rc;
 
-	rc = endpoint_form(r, &f, &why, 0);
-	if (rc != TS_OK) {
-		reply_error(r, rc, why);
-		return;
-	}
-	rc = endpoint_client(r, f, &c);
-	if (rc != TS_OK) {
-		reply_error(r, rc, rc == TS_INVALID_CLIENT ? "client authentication failed" :
-		                   rc == TS_INVALID_REQUEST ? "use one client authentication method" :
-		                   NULL);
+	if (endpoint_begin(r, &f, &c))
 		goto out;
-	}
 	gt = form_get(f, "grant_type");
 	if (!gt || !*gt) {
 		reply_error(r, TS_INVALID_REQUEST, "grant_type is required");
