@@ -626,6 +626,17 @@ ts_err store_data_version(store *s, int64_t *v)
 	return e;
 }
 
+ts_err store_tune_writer(store *s)
+{
+	/* 10,000 pages (40 MiB) of WAL between checkpoints instead of 1,000: a page written by many
+	 * commits (random keys land all over a table) is copied into the database once per
+	 * checkpoint, so fewer checkpoints copy far less. Measured on device authorizations:
+	 * 6,900-7,600/s with 1,000, 8,400-10,500/s with 10,000. */
+	int rc = sqlite3_exec(s->db, "PRAGMA wal_autocheckpoint = 10000", NULL, NULL, NULL);
+
+	return rc == SQLITE_OK ? TS_OK : rc_err(rc);
+}
+
 /* --- records --- */
 
 static void free_secret(char *p)

@@ -65,6 +65,10 @@ int store_schema_latest(void);
  * to drop its caches after `tessera client ...` changed the database. */
 ts_err store_data_version(store *s, int64_t *v);
 
+/* For the one connection that does all the daemon's writing (writer.c): checkpoints the WAL
+ * into the database less often, so that pages written again and again are copied once. */
+ts_err store_tune_writer(store *s);
+
 /* Frees a record and its strings (wiping secrets); NULL is fine. */
 void store_client_free(struct client *c);
 void store_user_free(struct user *u);

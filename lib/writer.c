@@ -100,6 +100,8 @@ ts_err writer_start(const char *path, int busy_ms, int synchronous, writer **out
 	if (!w)
 		return TS_SERVER_ERROR;
 	rc = store_open(path, busy_ms, synchronous, &w->s);
+	if (rc == TS_OK && (rc = store_tune_writer(w->s)) != TS_OK)
+		store_close(w->s);
 	if (rc != TS_OK) {
 		free(w);
 		return rc;
