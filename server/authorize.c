@@ -1,26 +1,21 @@
-/* authorize.c - the authorization endpoint and its pages: GET/POST /authorize, POST /login,
- * POST /consent (RFC 6749 §4.1, RFC 7636, RFC 9207, RFC 9700, OpenID Connect Core §3.1.2).
+/* authorize.c - the authorization endpoint and its pages: GET/POST /authorize and POST /consent
+ * (RFC 6749 §4.1, RFC 7636, RFC 9207, RFC 9700, OpenID Connect Core §3.1.2); the login page
+ * and POST /login are shared with the device page (pages.c).
  *
  * Nothing is kept between the pages: the login and consent forms carry the authorization request
- * as hidden fields, and every POST validates it again from the start. The forms are bound to the
- * browser by CSRF tokens: an HMAC, under a key made at start-up, of the CSRF cookie (login) or of
- * the session cookie (consent). */
-#include <openssl/hmac.h>
+ * as hidden fields, and every POST validates it again from the start. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include "b64.h"
 #include "client.h"
 #include "form.h"
 #include "grant.h"
 #include "html.h"
 #include "jbuf.h"
-#include "password.h"
 #include "pkce.h"
 #include "scope.h"
 #include "secret.h"
-#include "throttle.h"
 #include "token.h"
 #include "server.h"
 
