@@ -6,8 +6,10 @@ CC ?= cc
 
 PKGS := libmicrohttpd jansson libcrypto sqlite3 libargon2 inih libqrencode
 DEB_BUILD := gcc make pkg-config libmicrohttpd-dev libjansson-dev libssl-dev libsqlite3-dev \
-	libargon2-dev libinih-dev libqrencode-dev check libsubunit-dev
-DEB_TEST := python3 python3-pytest python3-authlib python3-requests curl sqlite3 openssl
+	libargon2-dev libinih-dev libqrencode-dev libcurl4-openssl-dev mosquitto-dev \
+	check libsubunit-dev
+DEB_TEST := python3 python3-pytest python3-authlib python3-requests python3-paho-mqtt curl sqlite3 \
+	openssl mosquitto mosquitto-clients
 DEB_BENCH := wrk nodejs npm
 
 OPT ?= -O2
@@ -21,6 +23,11 @@ CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null)
 
 LIB_SRC := $(wildcard lib/*.c)
 SERVER_SRC := $(wildcard server/*.c)
+BROKER_SRC := $(wildcard broker/*.c)
+# the parts of lib/ the plugin links, compiled again as position-independent code
+BROKER_LIB := acl b64 err jbuf jwt scope secret token
+BROKER_OBJ := $(BROKER_SRC:%.c=$(BUILD)/pic/%.o) $(BROKER_LIB:%=$(BUILD)/pic/lib/%.o)
+BROKER_LIBS := $(shell pkg-config --libs jansson libcrypto libcurl 2>/dev/null) -lpthread
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 SERVER_OBJ := $(SERVER_SRC:%.c=$(BUILD)/obj/%.o)
@@ -30,8 +37,8 @@ TEMPLATES := $(sort $(wildcard templates/*.html templates/*.css))
 
 PY := /usr/bin/python3
 
-.PHONY: all run test unit unit-bins e2e interop asan bench install clean deps deps-run
-all: $(BUILD)/tessera
+.PHONY: all run test unit unit-bins e2e interop broker asan bench install clean deps deps-run
+all: $(BUILD)/tessera $(BUILD)/tessera_mosquitto.so
 
 $(BUILD)/gen/schema.h: $(SCHEMA) tools/embed.sh
 	@mkdir -p $(@D)
@@ -57,6 +64,21 @@ $(BUILD)/libtessera.a: $(LIB_OBJ)
 $(BUILD)/tessera: $(SERVER_OBJ) $(BUILD)/libtessera.a
 	@printf '  LD    %s\n' $@
 	@$(CC) $(LDFLAGS) -o $@ $(SERVER_OBJ) $(BUILD)/libtessera.a $(LIBS)
+
+$(BUILD)/pic/%.o: %.c
+	@mkdir -p $(@D)
+	@printf '  CC    %s (PIC)\n' $<
+	@$(CC) $(CFLAGS) -fPIC -fvisibility=hidden -Ibroker -MMD -MP -c $< -o $@
+
+$(BUILD)/tessera_mosquitto.so: $(BROKER_OBJ)
+	@printf '  LD    %s\n' $@
+	@$(CC) -shared $(LDFLAGS) -o $@ $^ $(BROKER_LIBS)
+
+# the broker's parts other than the mosquitto glue, for their unit test
+$(BUILD)/tests/test_broker: tests/unit/test_broker.c $(filter-out %/plugin.o,$(BROKER_OBJ))
+	@mkdir -p $(@D)
+	@printf '  CC    %s\n' $<
+	@$(CC) $(CFLAGS) -Ibroker -o $@ $^ $(BROKER_LIBS) $(CHECK_LIBS) $(LDFLAGS)
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libtessera.a
 	@mkdir -p $(@D)
@@ -87,10 +109,15 @@ e2e: $(BUILD)/tessera
 interop: $(BUILD)/tessera
 	TESSERA_BIN=$(abspath $(BUILD)/tessera) $(PY) -m pytest -q tests/interop
 
+broker: $(BUILD)/tessera $(BUILD)/tessera_mosquitto.so
+	TESSERA_BIN=$(abspath $(BUILD)/tessera) TESSERA_PLUGIN=$(abspath $(BUILD)/tessera_mosquitto.so) \
+	$(PY) -m pytest -q tests/broker
+
 test: deps
 	@$(MAKE) --no-print-directory all $(UNIT_BIN)
 	@$(MAKE) --no-print-directory unit
-	TESSERA_BIN=$(abspath $(BUILD)/tessera) $(PY) -m pytest -q tests/e2e tests/interop
+	TESSERA_BIN=$(abspath $(BUILD)/tessera) TESSERA_PLUGIN=$(abspath $(BUILD)/tessera_mosquitto.so) \
+	$(PY) -m pytest -q tests/e2e tests/interop tests/broker
 
 # The whole suite under AddressSanitizer + UndefinedBehaviorSanitizer (+ LeakSanitizer).
 ASAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
@@ -98,7 +125,8 @@ asan: deps
 	@$(MAKE) --no-print-directory BUILD=build-asan OPT=-O1 SAN="$(ASAN_FLAGS)" all unit-bins
 	@CK_FORK=no ASAN_OPTIONS=detect_leaks=1 sh tools/unit.sh $(UNIT_SRC:tests/unit/%.c=build-asan/tests/%)
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
-	TESSERA_BIN=$(abspath build-asan/tessera) TESSERA_ASAN=1 $(PY) -m pytest -q tests/e2e tests/interop
+	TESSERA_BIN=$(abspath build-asan/tessera) TESSERA_PLUGIN=$(abspath build-asan/tessera_mosquitto.so) \
+	TESSERA_ASAN=1 $(PY) -m pytest -q tests/e2e tests/interop tests/broker
 
 bench: all
 	@bash tools/bench.sh $(BUILD)/tessera
@@ -106,9 +134,12 @@ bench: all
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/tessera $(DESTDIR)/etc/tessera
 	install -m 755 $(BUILD)/tessera $(DESTDIR)$(PREFIX)/bin/tessera
+	install -d $(DESTDIR)$(PREFIX)/lib/tessera
+	install -m 644 $(BUILD)/tessera_mosquitto.so $(DESTDIR)$(PREFIX)/lib/tessera/tessera_mosquitto.so
+	install -m 644 etc/mosquitto.conf $(DESTDIR)/etc/tessera/mosquitto.conf.sample
 	install -m 644 etc/tessera.conf $(DESTDIR)/etc/tessera/tessera.conf.sample
 
 clean:
 	rm -rf build build-asan
 
--include $(LIB_OBJ:.o=.d) $(SERVER_OBJ:.o=.d)
+-include $(LIB_OBJ:.o=.d) $(SERVER_OBJ:.o=.d) $(BROKER_OBJ:.o=.d)

@@ -792,3 +792,41 @@ out:
 	free(buf);
 	return rc;
 }
+
+ts_err jwt_header_kid(const char *token, char *kid, size_t n)
+{
+	const char *dot, *k;
+	unsigned char *buf = NULL;
+	json_t *header = NULL;
+	size_t len, klen;
+	ts_err rc = TS_INVALID_TOKEN;
+
+	if (n > 0)
+		kid[0] = '\0';
+	if (!token || n == 0)
+		return TS_INVALID_TOKEN;
+	len = strnlen(token, JWT_MAX_TOKEN + 1);
+	if (len > JWT_MAX_TOKEN)
+		return TS_INVALID_TOKEN;
+	dot = memchr(token, '.', len);
+	if (!dot || dot == token)
+		return TS_INVALID_TOKEN;
+	buf = malloc((size_t)(dot - token) / 4 * 3 + 4);
+	if (!buf)
+		return TS_SERVER_ERROR;
+	header = jwt_segment_object(token, (size_t)(dot - token), buf);
+	if (!header)
+		goto out;
+	k = json_string_value(json_object_get(header, "kid"));
+	if (!k)
+		goto out;
+	klen = strlen(k);
+	if (klen == 0 || klen >= n)
+		goto out;
+	memcpy(kid, k, klen + 1);
+	rc = TS_OK;
+out:
+	json_decref(header);
+	free(buf);
+	return rc;
+}

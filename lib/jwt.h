@@ -52,4 +52,11 @@ ts_err jwt_sign_payload(const jwt_key *key, const char *typ, const char *payload
 ts_err jwt_verify(const jwt_key *const *keys, size_t n, const char *token, const char *typ,
                   json_t **claims);
 
+/* Copies the kid of a compact JWS's header into kid (n bytes, NUL included) without verifying
+ * anything, so that a verifier can tell an unknown key from a bad token (and fetch its keys
+ * again). TS_INVALID_TOKEN when the token or its header is malformed, or the kid is missing, not
+ * a non-empty string, or does not fit in n bytes; TS_SERVER_ERROR when out of memory. The caller
+ * owns kid; nothing is left to free. */
+ts_err jwt_header_kid(const char *token, char *kid, size_t n);
+
 #endif

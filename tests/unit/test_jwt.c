@@ -1125,6 +1125,68 @@ START_TEST(test_threads_share_key)
 }
 END_TEST
 
+/* jwt_header_kid reads the kid without verifying anything, and refuses what is not one. */
+START_TEST(test_header_kid)
+{
+	const char *kid = jwt_key_kid(fx.es);
+	char buf[300], small[8], *tok, *h, *t, *longkid;
+	size_t i;
+	static const char *const junk[] = { "", ".", "..", "abc", "a.b.c", "\xff\xfe.x.y", "eyJ9.x.y" };
+	static const char *const headers[] = {
+		"{\"alg\":\"ES256\"}",                     /* no kid */
+		"{\"alg\":\"ES256\",\"kid\":\"\"}",          /* empty */
+		"{\"alg\":\"ES256\",\"kid\":17}",          /* not a string */
+		"{\"alg\":\"ES256\",\"kid\":null}",
+		"[\"kid\"]",                                /* not an object */
+		"{\"kid\":\"a\",\"kid\":\"b\"}",             /* duplicate members */
+	};
+
+	/* a real token: the kid of the key that signed it */
+	ck_assert_int_eq(jwt_sign(fx.es, "at+jwt", fx.claims, &tok), TS_OK);
+	ck_assert_int_eq(jwt_header_kid(tok, buf, sizeof buf), TS_OK);
+	ck_assert_str_eq(buf, kid);
+	/* exactly fitting, and one byte short */
+	ck_assert_int_eq(jwt_header_kid(tok, buf, strlen(kid) + 1), TS_OK);
+	ck_assert_str_eq(buf, kid);
+	ck_assert_int_eq(jwt_header_kid(tok, buf, strlen(kid)), TS_INVALID_TOKEN);
+	ck_assert_str_eq(buf, "");
+	ck_assert_int_eq(jwt_header_kid(tok, small, sizeof small), TS_INVALID_TOKEN);
+	ck_assert_int_eq(jwt_header_kid(tok, buf, 0), TS_INVALID_TOKEN);
+	free(tok);
+
+	/* no signature check: a forged header still names its kid */
+	h = header_json("none", "some-other-key", NULL);
+	t = join(h, payload_json, NULL, 0);
+	ck_assert_int_eq(jwt_header_kid(t, buf, sizeof buf), TS_OK);
+	ck_assert_str_eq(buf, "some-other-key");
+	free(h);
+	free(t);
+
+	ck_assert_int_eq(jwt_header_kid(NULL, buf, sizeof buf), TS_INVALID_TOKEN);
+	for (i = 0; i < sizeof junk / sizeof junk[0]; i++)
+		ck_assert_msg(jwt_header_kid(junk[i], buf, sizeof buf) == TS_INVALID_TOKEN,
+			      "junk %zu accepted", i);
+	for (i = 0; i < sizeof headers / sizeof headers[0]; i++) {
+		t = join(headers[i], payload_json, NULL, 0);
+		ck_assert_msg(jwt_header_kid(t, buf, sizeof buf) == TS_INVALID_TOKEN,
+			      "header %zu accepted", i);
+		free(t);
+	}
+
+	/* a kid too long for the buffer */
+	longkid = malloc(400);
+	ck_assert_ptr_nonnull(longkid);
+	memset(longkid, 'k', 399);
+	longkid[399] = '\0';
+	h = header_json("ES256", longkid, NULL);
+	t = join(h, payload_json, NULL, 0);
+	ck_assert_int_eq(jwt_header_kid(t, buf, sizeof buf), TS_INVALID_TOKEN);
+	free(h);
+	free(t);
+	free(longkid);
+}
+END_TEST
+
 static Suite *jwt_suite(void)
 {
 	Suite *s = suite_create("jwt");
@@ -1158,6 +1220,7 @@ static Suite *jwt_suite(void)
 	tcase_add_test(tc, test_jwk_invalid);
 	tcase_add_test(tc, test_rsa_4096_accepted);
 	tcase_add_test(tc, test_threads_share_key);
+	tcase_add_test(tc, test_header_kid);
 	suite_add_tcase(s, tc);
 	return s;
 }
