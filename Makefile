@@ -10,7 +10,7 @@ DEB_BUILD := gcc make pkg-config libmicrohttpd-dev libjansson-dev libssl-dev lib
 	check libsubunit-dev
 DEB_TEST := python3 python3-pytest python3-authlib python3-requests python3-paho-mqtt curl sqlite3 \
 	openssl mosquitto mosquitto-clients
-DEB_BENCH := wrk nodejs npm
+DEB_BENCH := wrk nodejs npm libmosquitto-dev mosquitto
 
 OPT ?= -O2
 SAN ?=
@@ -128,8 +128,15 @@ asan: deps
 	TESSERA_BIN=$(abspath build-asan/tessera) TESSERA_PLUGIN=$(abspath build-asan/tessera_mosquitto.so) \
 	TESSERA_ASAN=1 $(PY) -m pytest -q tests/e2e tests/interop tests/broker
 
+$(BUILD)/mqtt_bench: tests/bench/mqtt_bench.c
+	@printf '  CC    %s\n' $<
+	@$(CC) $(CFLAGS) -o $@ $< -lmosquitto -lpthread
+
 bench: all
+	@sh tools/deps.sh $(DEB_BENCH)
+	@$(MAKE) --no-print-directory $(BUILD)/mqtt_bench
 	@bash tools/bench.sh $(BUILD)/tessera
+	@bash tools/bench-mqtt.sh $(BUILD)/tessera $(BUILD)/tessera_mosquitto.so
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/tessera $(DESTDIR)/etc/tessera

@@ -239,8 +239,10 @@ int scope_token_valid(const char *tok)
 	}
 	if (strncmp(tok, "mqtt:", 5) != 0)
 		return 1;
+	/* no "${" in a filter: brokers such as EMQX fill ${username} and the like in from the
+	 * CONNECT packet, so a client that got one through would choose its own topic levels */
 	return mqtt_prefix(tok, (size_t)(p - (const unsigned char *)tok), &pl) != SCOPE_NONE &&
-	       scope_filter_valid(tok + pl);
+	       scope_filter_valid(tok + pl) && !strstr(tok + pl, "${");
 }
 
 enum scope_action scope_token_parse(const char *tok, const char **filter)

@@ -46,7 +46,8 @@ int scope_filter_intersect(const char *a, const char *b, char **out);
 enum scope_action scope_token_parse(const char *tok, const char **filter);
 
 /* 1 if tok is a valid scope token: RFC 6749 §3.3 characters (%x21 / %x23-5B / %x5D-7E), non-empty,
- * and, if it starts with "mqtt:", of the form mqtt:pub|sub|pubsub:FILTER with a valid filter. */
+ * and, if it starts with "mqtt:", of the form mqtt:pub|sub|pubsub:FILTER with a valid filter that
+ * holds no "${" (a placeholder a broker would fill in from what the client sends). */
 int scope_token_valid(const char *tok);
 
 /* 1 if the allowed-scope string s (space separated, may hold ${clientid} and ${username} as whole

@@ -578,9 +578,9 @@ static const struct {
 	{"mqtt:sub:#", "mqtt:sub:$SYS/#", NULL, NULL, TS_INVALID_SCOPE, NULL},
 	{"mqtt:sub:$SYS/broker/+", "mqtt:sub:$SYS/#", NULL, NULL, TS_OK, "mqtt:sub:$SYS/broker/+"},
 	{"mqtt:sub:a mqtt:pub:b", "mqtt:sub:# mqtt:sub:b", NULL, NULL, TS_OK, "mqtt:sub:a"},
-	/* requested tokens are never substituted */
+	/* requested tokens are never substituted: one holding a placeholder is malformed */
 	{"mqtt:sub:home/${username}/#", "mqtt:sub:home/${username}/#", NULL, "alice",
-	 TS_INVALID_SCOPE, NULL},
+	 TS_INVALID_SCOPE, "mqtt:sub:home/${username}/#"},
 	/* malformed requested tokens */
 	{"openid mqtt:sub:a/#/b", "openid mqtt:sub:#", NULL, NULL, TS_INVALID_SCOPE, "mqtt:sub:a/#/b"},
 	{"mqtt:pub:a+", "mqtt:pub:#", NULL, NULL, TS_INVALID_SCOPE, "mqtt:pub:a+"},
@@ -607,8 +607,7 @@ static const struct {
 	{"mqtt:sub:#", "mqtt:sub:home/${username}/#", NULL, "#", TS_INVALID_SCOPE, NULL},
 	/* a partial placeholder is no placeholder: dropped; a value is not expanded again */
 	{NULL, "openid mqtt:sub:a${username}/#", NULL, "bob", TS_OK, "openid"},
-	{NULL, "mqtt:sub:home/${username}/#", NULL, "x${clientid}", TS_OK,
-	 "mqtt:sub:home/x${clientid}/#"},
+	{NULL, "mqtt:sub:home/${username}/#", NULL, "x${clientid}", TS_INVALID_SCOPE, NULL},
 	{NULL, "mqtt:sub:${clientid}/${username}/${clientid}", "c", "u", TS_OK, "mqtt:sub:c/u/c"},
 	{NULL, "mqtt:sub:a/${clientid}", "d$1", NULL, TS_OK, "mqtt:sub:a/d$1"},
 	/* malformed allowed tokens are dropped */
@@ -774,6 +773,44 @@ START_TEST(test_subset)
 }
 END_TEST
 
+/* A placeholder never reaches a granted token: EMQX (and other brokers) fill ${username},
+ * ${clientid}, ${peerhost} in from the CONNECT packet, so a filter holding one would let the client
+ * choose its own topic levels (a username of "#" turning a/${username} into a/#). */
+START_TEST(test_no_placeholder_granted)
+{
+	char *granted = NULL, *bad = NULL;
+
+	/* requested literally, against a right that would otherwise cover it */
+	ck_assert_int_eq(scope_grant("mqtt:pub:a/${username}", "mqtt:pub:a/+", NULL, NULL, &granted,
+	                             &bad), TS_INVALID_SCOPE);
+	ck_assert_ptr_null(granted);
+	ck_assert_str_eq(bad, "mqtt:pub:a/${username}");
+	free(bad);
+	bad = NULL;
+	ck_assert_int_eq(scope_grant("mqtt:sub:x${peerhost}y/#", "mqtt:sub:#", NULL, NULL, &granted,
+	                             &bad), TS_INVALID_SCOPE);
+	free(bad);
+	bad = NULL;
+	/* a value holding one is not substituted: that allowed token is dropped */
+	ck_assert_int_eq(scope_grant(NULL, "mqtt:pub:home/${username}/# mqtt:sub:cmd", "c",
+	                             "x${username}", &granted, &bad), TS_OK);
+	ck_assert_str_eq(granted, "mqtt:sub:cmd");
+	free(granted);
+	granted = NULL;
+	ck_assert_int_eq(scope_grant(NULL, "mqtt:pub:d/${clientid}", "${clientid}", NULL, &granted,
+	                             &bad), TS_INVALID_SCOPE);
+	ck_assert_ptr_null(bad);
+	/* an admin's allowed scope may hold the two placeholders Tessera fills, no other */
+	ck_assert(scope_allowed_valid("mqtt:pub:a/${username}/${clientid}/#", NULL));
+	ck_assert(!scope_allowed_valid("mqtt:pub:a/${peerhost}", &bad));
+	ck_assert_str_eq(bad, "mqtt:pub:a/${peerhost}");
+	free(bad);
+	ck_assert(!scope_token_valid("mqtt:sub:${username}"));
+	ck_assert(scope_token_valid("mqtt:sub:$SYS/x"));
+	ck_assert(scope_token_valid("mqtt:sub:a{b}"));
+}
+END_TEST
+
 static Suite *scope_suite(void)
 {
 	Suite *s = suite_create("scope");
@@ -794,6 +831,7 @@ static Suite *scope_suite(void)
 	tcase_add_loop_test(tc, test_grant, 0, N(grant_rows));
 	tcase_add_test(tc, test_grant_limits);
 	tcase_add_test(tc, test_grant_long_filter);
+	tcase_add_test(tc, test_no_placeholder_granted);
 	tcase_add_loop_test(tc, test_subset, 0, N(subset_rows));
 	suite_add_tcase(s, tc);
 	return s;

@@ -133,10 +133,10 @@ START_TEST(test_emqx_acl)
 {
 	/* EMQX 5.5+ JWT ACL (docs: access-control/authn/acl): a list of
 	 * {permission, action, topic}; anything not matched falls through, hence the final deny */
-	json_t *acl = token_emqx_acl("openid mqtt:pub:t/${clientid} mqtt:sub:t/1/# mqtt:pubsub:x/+",
+	json_t *acl = token_emqx_acl("openid mqtt:pub:t/d1 mqtt:sub:t/1/# mqtt:pubsub:x/+",
 	                             MQTT_CLAIM_EMQX);
 	json_t *want = json_loads("[{\"permission\":\"allow\",\"action\":\"publish\","
-	                          "\"topic\":\"t/${clientid}\"},"
+	                          "\"topic\":\"t/d1\"},"
 	                          "{\"permission\":\"allow\",\"action\":\"subscribe\",\"topic\":\"t/1/#\"},"
 	                          "{\"permission\":\"allow\",\"action\":\"all\",\"topic\":\"x/+\"},"
 	                          "{\"permission\":\"deny\",\"action\":\"all\",\"topic\":\"#\"}]",
@@ -170,6 +170,170 @@ START_TEST(test_emqx_claim_in_token)
 }
 END_TEST
 
+/* EMQX's documented JWT "acl" claim, checked against the docs' own examples:
+ *   https://docs.emqx.com/en/emqx/latest/access-control/authn/acl.html ("ACL Format")
+ *   (source: github.com/emqx/emqx-docs en_US/access-control/authn/acl.md), linked from the JWT
+ *   authentication page https://docs.emqx.com/en/emqx/latest/access-control/authn/jwt.html.
+ * New format (EMQX >= 5.5.0): an array of rules, each with the required fields "permission"
+ * ("allow" | "deny"), "action" ("publish" | "subscribe" | "all") and "topic" (one filter, "+" and
+ * "#" written as is); "qos", "retain" (and e5.9 match fields) are optional and default to all.
+ * Rules are tried in order and an operation that matches none "continues to other authorization
+ * checks", so the list must end in a deny-all rule. A topic "eq F" matches only the filter F
+ * itself ("eq t/1/#" matches t/1/#, not t/1/x): not what a scope filter means, so never used.
+ * Old format: {"pub":[...],"sub":[...],"all":[...]}, each an optional whitelist of topics
+ * (placeholders interpolated unless written "eq ..."); nothing matched means denied. */
+
+/* One new-format rule as documented: exactly the three required fields, documented values, a
+ * plain filter for topic. */
+static void assert_emqx_rule(json_t *r)
+{
+	const char *perm = json_string_value(json_object_get(r, "permission"));
+	const char *act = json_string_value(json_object_get(r, "action"));
+	const char *topic = json_string_value(json_object_get(r, "topic"));
+
+	ck_assert(json_is_object(r));
+	ck_assert_uint_eq(json_object_size(r), 3);
+	ck_assert_ptr_nonnull(perm);
+	ck_assert_ptr_nonnull(act);
+	ck_assert_ptr_nonnull(topic);
+	ck_assert(strcmp(perm, "allow") == 0 || strcmp(perm, "deny") == 0);
+	ck_assert(strcmp(act, "publish") == 0 || strcmp(act, "subscribe") == 0 ||
+	          strcmp(act, "all") == 0);
+	ck_assert(*topic && strncmp(topic, "eq ", 3) != 0 && !strchr(topic, ' '));
+}
+
+static void assert_acl_eq(const char *scope, enum mqtt_claim mc, const char *want_text)
+{
+	json_t *acl = token_emqx_acl(scope, mc), *want = json_loads(want_text, 0, NULL);
+	char *got;
+
+	ck_assert_ptr_nonnull(want);
+	ck_assert_ptr_nonnull(acl);
+	if (!json_equal(acl, want)) {
+		got = json_dumps(acl, JSON_COMPACT);
+		ck_abort_msg("acl for \"%s\": got %s, want %s", scope, got, want_text);
+	}
+	json_decref(acl);
+	json_decref(want);
+}
+
+START_TEST(test_emqx_acl_doc_format)
+{
+	/* a device, a dashboard user and a service; non-MQTT scopes give no rule */
+	static const struct {
+		const char *scope, *want;
+	} cases[] = {
+		{"mqtt:pub:sensors/dev1/# mqtt:sub:sensors/+/temp",
+		 "[{\"permission\":\"allow\",\"action\":\"publish\",\"topic\":\"sensors/dev1/#\"},"
+		 "{\"permission\":\"allow\",\"action\":\"subscribe\",\"topic\":\"sensors/+/temp\"},"
+		 "{\"permission\":\"deny\",\"action\":\"all\",\"topic\":\"#\"}]"},
+		{"openid profile email mqtt:sub:home/alice/# mqtt:pub:home/alice/cmd",
+		 "[{\"permission\":\"allow\",\"action\":\"subscribe\",\"topic\":\"home/alice/#\"},"
+		 "{\"permission\":\"allow\",\"action\":\"publish\",\"topic\":\"home/alice/cmd\"},"
+		 "{\"permission\":\"deny\",\"action\":\"all\",\"topic\":\"#\"}]"},
+		{"introspect mqtt:pubsub:+/status mqtt:sub:#",
+		 "[{\"permission\":\"allow\",\"action\":\"all\",\"topic\":\"+/status\"},"
+		 "{\"permission\":\"allow\",\"action\":\"subscribe\",\"topic\":\"#\"},"
+		 "{\"permission\":\"deny\",\"action\":\"all\",\"topic\":\"#\"}]"},
+		/* no MQTT right at all: the token may do nothing on the broker */
+		{"openid introspect", "[{\"permission\":\"deny\",\"action\":\"all\",\"topic\":\"#\"}]"},
+		/* topic levels are copied byte for byte: empty levels, a '$' level (scope tokens are
+		 * RFC 6749 NQCHARs, so no UTF-8 reaches here) */
+		{"mqtt:pub:a//x mqtt:sub:$SYS/broker/+",
+		 "[{\"permission\":\"allow\",\"action\":\"publish\",\"topic\":\"a//x\"},"
+		 "{\"permission\":\"allow\",\"action\":\"subscribe\",\"topic\":\"$SYS/broker/+\"},"
+		 "{\"permission\":\"deny\",\"action\":\"all\",\"topic\":\"#\"}]"},
+	};
+	size_t i, j, n;
+	json_t *acl;
+
+	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		assert_acl_eq(cases[i].scope, MQTT_CLAIM_EMQX, cases[i].want);
+		acl = token_emqx_acl(cases[i].scope, MQTT_CLAIM_EMQX);
+		ck_assert(json_is_array(acl));
+		n = json_array_size(acl);
+		ck_assert_uint_ge(n, 1);
+		for (j = 0; j < n; j++) {
+			json_t *r = json_array_get(acl, j);
+
+			assert_emqx_rule(r);
+			/* allows first, in scope order; the one deny closes the list */
+			ck_assert_str_eq(json_string_value(json_object_get(r, "permission")),
+			                 j + 1 < n ? "allow" : "deny");
+		}
+		json_decref(acl);
+	}
+	/* the doc example's own allow rule, fed as a scope, comes back in the documented shape */
+	assert_acl_eq("mqtt:pub:t/1", MQTT_CLAIM_EMQX,
+	              "[{\"permission\":\"allow\",\"action\":\"publish\",\"topic\":\"t/1\"},"
+	              "{\"permission\":\"deny\",\"action\":\"all\",\"topic\":\"#\"}]");
+}
+END_TEST
+
+START_TEST(test_emqx_acl_legacy_doc_format)
+{
+	static const struct {
+		const char *scope, *want;
+	} cases[] = {
+		{"mqtt:pub:sensors/dev1/# mqtt:sub:sensors/+/temp mqtt:sub:cmd/dev1 mqtt:pubsub:chat/+",
+		 "{\"pub\":[\"sensors/dev1/#\"],\"sub\":[\"sensors/+/temp\",\"cmd/dev1\"],"
+		 "\"all\":[\"chat/+\"]}"},
+		{"openid mqtt:sub:#", "{\"pub\":[],\"sub\":[\"#\"],\"all\":[]}"},
+		/* empty whitelists deny everything (the old format denies what nothing matches) */
+		{"openid introspect", "{\"pub\":[],\"sub\":[],\"all\":[]}"},
+	};
+	const char *const keys[] = {"pub", "sub", "all"};
+	size_t i, j, k;
+	json_t *acl;
+
+	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		assert_acl_eq(cases[i].scope, MQTT_CLAIM_EMQX_LEGACY, cases[i].want);
+		acl = token_emqx_acl(cases[i].scope, MQTT_CLAIM_EMQX_LEGACY);
+		/* exactly the documented keys, each a list of plain filters */
+		ck_assert(json_is_object(acl));
+		ck_assert_uint_eq(json_object_size(acl), 3);
+		for (k = 0; k < 3; k++) {
+			json_t *l = json_object_get(acl, keys[k]);
+
+			ck_assert(json_is_array(l));
+			for (j = 0; j < json_array_size(l); j++) {
+				const char *t = json_string_value(json_array_get(l, j));
+
+				ck_assert_ptr_nonnull(t);
+				ck_assert(*t && strncmp(t, "eq ", 3) != 0);
+			}
+		}
+		json_decref(acl);
+	}
+}
+END_TEST
+
+/* The claim in a signed token is exactly token_emqx_acl's, for both formats. */
+START_TEST(test_emqx_claim_matches_acl)
+{
+	const enum mqtt_claim mcs[] = {MQTT_CLAIM_EMQX, MQTT_CLAIM_EMQX_LEGACY};
+	const jwt_key *keys[] = {key};
+	struct access_token t = {0};
+	json_t *c, *want;
+	char *jwt;
+	size_t i;
+
+	for (i = 0; i < 2; i++) {
+		c = NULL;
+		jwt = issue(1000, 4600, mcs[i], &t);
+		ck_assert_int_eq(token_access_verify(keys, 1, "https://as.example", jwt, 2000, &c),
+		                 TS_OK);
+		want = token_emqx_acl(t.scope, mcs[i]);
+		ck_assert(json_equal(json_object_get(c, "acl"), want));
+		/* EMQX ignores the acl of a token without exp (emqx issue 9217): it is there */
+		ck_assert(json_is_integer(json_object_get(c, "exp")));
+		json_decref(want);
+		json_decref(c);
+		free(jwt);
+	}
+}
+END_TEST
+
 START_TEST(test_jti_distinct)
 {
 	struct access_token t = {0};
@@ -198,6 +362,9 @@ static Suite *suite(void)
 	tcase_add_test(t, test_policy_claims_required);
 	tcase_add_test(t, test_emqx_acl);
 	tcase_add_test(t, test_emqx_claim_in_token);
+	tcase_add_test(t, test_emqx_acl_doc_format);
+	tcase_add_test(t, test_emqx_acl_legacy_doc_format);
+	tcase_add_test(t, test_emqx_claim_matches_acl);
 	tcase_add_test(t, test_jti_distinct);
 	suite_add_tcase(s, t);
 	return s;
