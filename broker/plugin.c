@@ -27,6 +27,7 @@ struct session {
 	char *client_id;                  /* to disconnect it with */
 	struct acl *acl;
 	int64_t exp;
+	int gone;                         /* disconnected: freed at the next tick (see on_disconnect) */
 	struct session *next;             /* in its bucket */
 };
 
@@ -55,6 +56,15 @@ static struct session *session_find(struct plugin *p, const struct mosquitto *cl
 	return s;
 }
 
+static void session_free(struct plugin *p, struct session *s)
+{
+	if (p->in && !s->gone)
+		introspector_unwatch(p->in, s->client);
+	acl_free(s->acl);
+	free(s->client_id);
+	free(s);
+}
+
 /* Unlinks and frees the session of client, if any. */
 static void session_drop(struct plugin *p, const struct mosquitto *client)
 {
@@ -63,11 +73,7 @@ static void session_drop(struct plugin *p, const struct mosquitto *client)
 	for (; (s = *link); link = &s->next)
 		if (s->client == client) {
 			*link = s->next;
-			if (p->in)
-				introspector_unwatch(p->in, client);
-			acl_free(s->acl);
-			free(s->client_id);
-			free(s);
+			session_free(p, s);
 			return;
 		}
 }
@@ -149,40 +155,61 @@ static int on_acl_check(int event, void *event_data, void *userdata)
 	return ok ? MOSQ_ERR_SUCCESS : MOSQ_ERR_ACL_DENIED;
 }
 
+/* mosquitto 2.0 tells plugins of a disconnection before it publishes the client's will, whose
+ * topic it then checks: the session stays (gone) until the next tick. A new connection that gets
+ * the same pointer meanwhile replaces it at its CONNECT. */
 static int on_disconnect(int event, void *event_data, void *userdata)
 {
 	struct mosquitto_evt_disconnect *ed = event_data;
+	struct plugin *p = userdata;
+	struct session *s = session_find(p, ed->client);
 
 	(void)event;
-	session_drop(userdata, ed->client);
+	if (s && !s->gone) {
+		if (p->in)
+			introspector_unwatch(p->in, s->client);
+		s->gone = 1;
+	}
 	return MOSQ_ERR_SUCCESS;
 }
 
-/* Once a second: disconnect the sessions whose token expired or was found revoked. Their ids
- * are collected first: a kick runs on_disconnect, which changes the table. */
+/* Once a second: free the sessions gone, and disconnect those whose token expired or was found
+ * revoked. Their ids are collected first: a kick runs on_disconnect. */
 static int on_tick(int event, void *event_data, void *userdata)
 {
 	struct mosquitto_evt_tick *ed = event_data;
 	struct plugin *p = userdata;
+	time_t now = time(NULL);
 	const void *revoked[KICKS_PER_TICK];
 	char *kick[KICKS_PER_TICK];
 	struct session *s;
 	size_t i, n = 0, nr;
 
+	/* mosquitto 2.0 fills in no time (its event_data is zeroed) and ignores next_s: it ticks on
+	 * every turn of its main loop, which wakes at least once a second */
 	(void)event;
-	ed->next_s = ed->now_s + 1;
-	ed->next_ns = 0;
-	if (ed->now_s == p->last_sweep)
+	(void)ed;
+	if (now == p->last_sweep)
 		return MOSQ_ERR_SUCCESS;
-	p->last_sweep = ed->now_s;
-	for (i = 0; i < BUCKETS && n < KICKS_PER_TICK; i++)
-		for (s = p->buckets[i]; s && n < KICKS_PER_TICK; s = s->next)
-			if (s->exp <= (int64_t)ed->now_s && (kick[n] = strdup(s->client_id)))
+	p->last_sweep = now;
+	for (i = 0; i < BUCKETS; i++) {
+		struct session **link = &p->buckets[i];
+
+		while ((s = *link)) {
+			if (s->gone) {
+				*link = s->next;
+				session_free(p, s);
+				continue;
+			}
+			if (s->exp <= (int64_t)now && n < KICKS_PER_TICK && (kick[n] = strdup(s->client_id)))
 				n++;
+			link = &s->next;
+		}
+	}
 	/* only as many as there is room for: the introspector forgets what it hands over */
 	nr = p->in && n < KICKS_PER_TICK ? introspector_revoked(p->in, revoked, KICKS_PER_TICK - n) : 0;
 	for (i = 0; i < nr; i++)  /* the ids are the connections */
-		if ((s = session_find(p, revoked[i])) && (kick[n] = strdup(s->client_id)))
+		if ((s = session_find(p, revoked[i])) && !s->gone && (kick[n] = strdup(s->client_id)))
 			n++;
 	for (i = 0; i < n; i++) {
 		mosquitto_log_printf(MOSQ_LOG_NOTICE, "tessera: disconnecting %s: token expired or "
@@ -298,21 +325,20 @@ EXPORT int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **userd
 			                     "plugin_opt_%s", options[k].key);
 			goto fail;
 		}
+	/* why is only read after a failure: the open functions may set it on their way */
 	if (!p->cfg.issuer || !!p->cfg.jwks_file == !!p->cfg.jwks_url) {
 		why = "plugin_opt_issuer and one of plugin_opt_jwks_file, plugin_opt_jwks_url are needed";
-	} else if (jwks_open(&p->cfg, &p->keys, &why) != TS_OK) {
-		/* why says what */
-	} else if (p->cfg.introspect_url &&
-	           (!p->cfg.client_id || !p->cfg.client_secret ||
-	            introspector_open(&p->cfg, &p->in, &why) != TS_OK)) {
-		if (!why)
-			why = "plugin_opt_introspect_url needs plugin_opt_introspect_client_id and "
-			      "plugin_opt_introspect_client_secret";
+		goto refuse;
 	}
-	if (why) {
-		mosquitto_log_printf(MOSQ_LOG_ERR, "tessera: %s", why);
-		goto fail;
+	if (jwks_open(&p->cfg, &p->keys, &why) != TS_OK)
+		goto refuse;
+	if (p->cfg.introspect_url && (!p->cfg.client_id || !p->cfg.client_secret)) {
+		why = "plugin_opt_introspect_url needs plugin_opt_introspect_client_id and "
+		      "plugin_opt_introspect_client_secret";
+		goto refuse;
 	}
+	if (p->cfg.introspect_url && introspector_open(&p->cfg, &p->in, &why) != TS_OK)
+		goto refuse;
 	for (i = 0; i < N_CALLBACKS; i++)
 		if (mosquitto_callback_register(identifier, callbacks[i].event, callbacks[i].cb, NULL,
 		                                p) != MOSQ_ERR_SUCCESS) {
@@ -327,6 +353,8 @@ EXPORT int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **userd
 	                     p->in ? ", introspection at " : "", p->in ? p->cfg.introspect_url : "");
 	*userdata = p;
 	return MOSQ_ERR_SUCCESS;
+refuse:
+	mosquitto_log_printf(MOSQ_LOG_ERR, "tessera: %s", why ? why : "cannot start");
 fail:
 	plugin_free(p);
 	return MOSQ_ERR_INVAL;
