@@ -1,0 +1,534 @@
+"""A real mosquitto with the Tessera plugin, and paho-mqtt clients, for tests/broker.
+
+Broker: /usr/sbin/mosquitto ($MOSQUITTO) run as the current user with its own config on a free
+loopback port (per_listener_settings false, allow_anonymous false, persistence false, log to
+stderr, which goes to a file shown when a test fails), the plugin $TESSERA_PLUGIN (default: next
+to $TESSERA_BIN, i.e. build/tessera_mosquitto.so) and the given plugin_opt_* options. At teardown
+it must exit 0 on SIGTERM with no sanitizer report about the plugin.
+
+Under TESSERA_ASAN=1 the plugin is built with AddressSanitizer + UBSan and mosquitto is not: the
+broker then runs with LD_PRELOAD = libasan (+ libubsan when the plugin needs it) and
+fast_unwind_on_malloc=0 (mosquitto has no frame pointers). mosquitto leaks a little of its own on
+some exit paths (e.g. a plugin that fails to start), so a leak report counts only when its stack
+mentions the plugin (tessera_mosquitto.so, broker/*.c, lib/*.c) or an <unknown module>: the
+plugin and the libraries only it uses (libcurl, jansson) are dlclose()d before LeakSanitizer runs,
+so their frames lose their names. (Preloading the plugin to keep it mapped was tried: then
+libp11-kit's destructor deadlocks in freelocale() at exit.) Any other sanitizer report (an ASan
+error, a UBSan "runtime error:") always fails the test.
+
+Clients: paho-mqtt 1.6.1 (Debian's python3-paho-mqtt), MQTT 3.1.1 by default or 5, with
+loop_start() and every wait bounded (t() from tessera_harness).
+"""
+import os
+import pwd
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import threading
+import time
+import uuid
+
+import paho.mqtt.client as mqtt
+
+from tessera_harness import BIN, SLOW, free_port, make_tempdir, t
+
+MOSQUITTO = os.environ.get("MOSQUITTO") or "/usr/sbin/mosquitto"
+PLUGIN = os.environ.get("TESSERA_PLUGIN") or os.path.join(os.path.dirname(os.path.abspath(BIN)),
+                                                          "tessera_mosquitto.so")
+ASAN = bool(os.environ.get("TESSERA_ASAN"))
+
+# Brokers alive right now, so that a failing test can show their logs.
+LIVE_BROKERS = []
+
+# The redirect URI of the code-flow clients the tests register.
+CB = "https://app.example/cb"
+
+# MQTT reason codes the contract names.
+NOT_AUTHORIZED_V311 = 5          # CONNACK return code
+NOT_AUTHORIZED_V5 = 0x87         # CONNACK / SUBACK reason
+SUBACK_FAILURE_V311 = 0x80
+
+
+def plugin_problem():
+    """Why the plugin cannot be used (None when it is there)."""
+    if not os.path.exists(PLUGIN):
+        return "plugin %s does not exist: run `make` first (or set TESSERA_PLUGIN)" % PLUGIN
+    if not os.path.exists(MOSQUITTO):
+        return "%s does not exist: apt-get install mosquitto" % MOSQUITTO
+    return None
+
+
+def _gcc_file(name):
+    try:
+        p = subprocess.run(["gcc", "-print-file-name=%s" % name], capture_output=True, text=True,
+                           timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    path = p.stdout.strip()
+    return path if os.path.isabs(path) and os.path.exists(path) else None
+
+
+def _needs(lib_path, soname_prefix):
+    try:
+        p = subprocess.run(["ldd", lib_path], capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return soname_prefix in p.stdout
+
+
+def sanitizer_env(plugin=PLUGIN):
+    """The environment additions that let a non-sanitized mosquitto load an ASan plugin."""
+    if not ASAN:
+        return {}
+    pre = []
+    asan = _gcc_file("libasan.so")
+    assert asan, "TESSERA_ASAN=1 but `gcc -print-file-name=libasan.so` finds no libasan"
+    pre.append(asan)
+    if _needs(plugin, "libubsan"):
+        ubsan = _gcc_file("libubsan.so")
+        if ubsan:
+            pre.append(ubsan)
+    return {
+        "LD_PRELOAD": ":".join(pre),
+        "ASAN_OPTIONS": "detect_leaks=1:halt_on_error=0:abort_on_error=0:fast_unwind_on_malloc=0",
+        "UBSAN_OPTIONS": "print_stacktrace=1",
+    }
+
+
+# ---------------------------------------------------------------- sanitizer reports
+
+_PLUGIN_FRAME = re.compile(r"tessera_mosquitto\.so|\bbroker/[a-z_]+\.c|\blib/[a-z_]+\.c|"
+                           r"<unknown module>")
+
+
+def plugin_sanitizer_reports(text):
+    """The sanitizer findings in a mosquitto log that concern the plugin: every non-leak report
+    (ASan error, UBSan `runtime error:`), and each LeakSanitizer leak whose stack mentions the
+    plugin. mosquitto's own leaks (if any) are left out."""
+    out = []
+    for m in re.finditer(r"^.*runtime error:.*$", text, re.M):
+        out.append(m.group(0))
+    for m in re.finditer(r"^==\d+==ERROR: AddressSanitizer: .*$", text, re.M):
+        out.append(m.group(0))
+    if "LeakSanitizer" in text:
+        blocks = re.split(r"\n\s*\n", text[text.index("LeakSanitizer"):])
+        for b in blocks:
+            b = b.strip()
+            if b.startswith(("Direct leak", "Indirect leak")) and _PLUGIN_FRAME.search(b):
+                out.append(b)
+    return out
+
+
+# ---------------------------------------------------------------- the broker
+
+
+class Broker:
+    """One mosquitto in its own directory. opts: a list of (name, value) plugin options (without
+    the plugin_opt_ prefix; a value None leaves the option out), written in order."""
+
+    def __init__(self, workdir, opts, name="mosq", plugin=None, extra_conf=""):
+        self.dir = str(workdir)
+        self.name = name
+        self.opts = list(opts.items()) if isinstance(opts, dict) else list(opts)
+        self.plugin = plugin or PLUGIN
+        self.extra_conf = extra_conf
+        self.proc = None
+        self.port = None
+        self.rc = None
+        self.starts = 0
+        self.log_path = None
+        self.conf_path = None
+        self.expect_failure = False
+
+    def conf_text(self):
+        lines = [
+            "per_listener_settings false",
+            "listener %d 127.0.0.1" % self.port,
+            "allow_anonymous false",
+            "persistence false",
+            "log_dest stderr",
+            "log_type error",
+            "log_type warning",
+            "log_type notice",
+            "log_type information",
+            "connection_messages true",
+            "log_timestamp_format %H:%M:%S",
+        ]
+        if os.getuid() == 0:
+            # as root mosquitto would switch to the user "mosquitto", who cannot read our files
+            lines.append("user %s" % pwd.getpwuid(os.getuid()).pw_name)
+        lines.append("plugin %s" % self.plugin)
+        for k, v in self.opts:
+            if v is not None:
+                lines.append("plugin_opt_%s %s" % (k, v))
+        if self.extra_conf:
+            lines.append(self.extra_conf)
+        return "\n".join(lines) + "\n"
+
+    def _spawn(self):
+        self.starts += 1
+        self.conf_path = os.path.join(self.dir, "%s-%d.conf" % (self.name, self.starts))
+        with open(self.conf_path, "w") as f:
+            f.write(self.conf_text())
+        self.log_path = os.path.join(self.dir, "%s-%d.log" % (self.name, self.starts))
+        env = dict(os.environ)
+        env.update(sanitizer_env(self.plugin))
+        self.args = [MOSQUITTO, "-c", self.conf_path]
+        with open(self.log_path, "wb") as log:
+            self.proc = subprocess.Popen(self.args, stdout=log, stderr=subprocess.STDOUT,
+                                         stdin=subprocess.DEVNULL, cwd=self.dir, env=env)
+        self.rc = None
+        LIVE_BROKERS.append(self)
+
+    def start(self):
+        """Starts mosquitto and waits until its port accepts connections (retrying on another
+        port if this one was taken meanwhile)."""
+        last = ""
+        for _attempt in range(3):
+            self.port = free_port()
+            self._spawn()
+            if self._wait_listening():
+                return self
+            last = self.log()
+            self._reap()
+            if "in use" not in last.lower():
+                break
+        self.expect_failure = True      # reported here, not again at teardown
+        raise AssertionError("mosquitto did not start listening: %r (exit %r)\nlog:\n%s"
+                             % (self.args, self.rc, last[-4000:]))
+
+    def start_expecting_exit(self, within=5.0):
+        """Starts mosquitto with a configuration it must refuse: returns its exit code once it
+        has exited (asserting that it does within `within` s, stretched)."""
+        self.expect_failure = True
+        self.port = free_port()
+        self._spawn()
+        try:
+            self.proc.wait(timeout=t(within))
+        except subprocess.TimeoutExpired:
+            self.stop()
+            raise AssertionError("mosquitto still runs %.1f s after start with a bad "
+                                 "configuration\nconf:\n%s\nlog:\n%s"
+                                 % (t(within), self.conf_text(), self.log()[-4000:]))
+        self._reap()
+        return self.rc
+
+    def _wait_listening(self):
+        deadline = time.monotonic() + t(10)
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                return False
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
+                    return True
+            except OSError:
+                time.sleep(0.02)
+        return False
+
+    def _reap(self):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(timeout=t(10))
+        if self.rc is None and self.proc is not None:
+            self.rc = self.proc.returncode
+        if self in LIVE_BROKERS:
+            LIVE_BROKERS.remove(self)
+
+    def running(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def log(self):
+        if not self.log_path or not os.path.exists(self.log_path):
+            return ""
+        with open(self.log_path, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+
+    def stop(self, sig=signal.SIGTERM):
+        """Sends sig and waits (bounded); returns the exit code (killing it if it hangs)."""
+        if self.proc is None:
+            return self.rc
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout=t(10))
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=t(10))
+                self.rc = "hung after %s (killed)" % signal.Signals(sig).name
+        if self.rc is None:
+            self.rc = self.proc.returncode
+        if self in LIVE_BROKERS:
+            LIVE_BROKERS.remove(self)
+        return self.rc
+
+    def problems(self):
+        """What was wrong with how this broker ended (after stop())."""
+        out = []
+        if self.rc != 0 and not self.expect_failure:
+            out.append("%s exited with %r" % (self.name, self.rc))
+        reports = plugin_sanitizer_reports(self.log())
+        if reports:
+            out.append("%s: %d sanitizer report(s) about the plugin:\n%s"
+                       % (self.name, len(reports), "\n\n".join(r[:3000] for r in reports)))
+        return out
+
+    # -- clients
+    def client(self, token=None, username="user", client_id=None, v5=False, will=None):
+        return MqttClient(self, token=token, username=username, client_id=client_id, v5=v5,
+                          will=will)
+
+    def connect(self, token=None, username="user", client_id=None, v5=False, within=10,
+                will=None):
+        """A connected client (asserting CONNACK success)."""
+        c = self.client(token, username=username, client_id=client_id, v5=v5, will=will)
+        rc = c.connect(within=within)
+        if rc != 0:
+            c.close()
+            raise AssertionError("CONNECT refused with %r (want 0)\nbroker log tail:\n%s"
+                                 % (rc, self.log()[-2000:]))
+        return c
+
+    def connect_rc(self, token=None, username="user", client_id=None, v5=False, within=10):
+        """The CONNACK code a client gets (then closes it)."""
+        c = self.client(token, username=username, client_id=client_id, v5=v5)
+        try:
+            return c.connect(within=within)
+        finally:
+            c.close()
+
+
+class BrokerFactory:
+    """Makes brokers in fresh temp dirs; close() stops them all and reports how they ended. The
+    dirs are removed when everything ended cleanly, else kept for a look."""
+
+    def __init__(self, prefix):
+        self.prefix = prefix
+        self.brokers = []
+        self.dirs = []
+        self.clients = []
+
+    def new(self, opts, name="mosq", **kw):
+        d = make_tempdir("mq-" + self.prefix)
+        self.dirs.append(d)
+        b = Broker(d, opts, name=name, **kw)
+        self.brokers.append(b)
+        return b
+
+    def start(self, opts, name="mosq", **kw):
+        return self.new(opts, name=name, **kw).start()
+
+    def close(self):
+        problems = []
+        for b in self.brokers:
+            if b.proc is None:
+                continue
+            b.stop()
+            for p in b.problems():
+                problems.append("%s\n--- log (tail, %s) ---\n%s"
+                                % (p, b.log_path, b.log()[-4000:]))
+        assert not problems, "\n\n".join(problems)
+        for d in self.dirs:
+            shutil.rmtree(d, ignore_errors=True)
+
+
+def broker_opts(srv, mode="url", audience="mqtt", jwks_file=None, introspect=None,
+                cache_seconds=None):
+    """plugin options for a broker trusting Tessera server srv: mode "url" (plugin_opt_jwks_url
+    = srv /jwks) or "file" (jwks_file, a path); introspect: a harness Client allowed
+    `introspect` (then plugin_opt_introspect_url and its credentials are set)."""
+    opts = [("issuer", srv.issuer)]
+    if audience is not None:
+        opts.append(("audience", audience))
+    if mode == "url":
+        opts.append(("jwks_url", srv.url("/jwks")))
+    elif mode == "file":
+        opts.append(("jwks_file", jwks_file))
+    if introspect is not None:
+        opts += [("introspect_url", srv.url("/introspect")),
+                 ("introspect_client_id", introspect.id),
+                 ("introspect_client_secret", introspect.secret)]
+    if cache_seconds is not None:
+        opts.append(("cache_seconds", cache_seconds))
+    return opts
+
+
+# ---------------------------------------------------------------- MQTT clients
+
+
+def _code(rc):
+    """An int of a paho rc / ReasonCodes."""
+    if isinstance(rc, int):
+        return rc
+    v = getattr(rc, "value", None)
+    return int(v) if v is not None else int(rc)
+
+
+class MqttClient:
+    """A paho client whose callbacks record everything, with bounded waits. Never reconnects
+    on its own."""
+
+    def __init__(self, broker, token=None, username="user", client_id=None, v5=False,
+                 will=None):
+        self.broker = broker
+        self.v5 = v5
+        self.client_id = client_id or "c-" + uuid.uuid4().hex[:12]
+        proto = mqtt.MQTTv5 if v5 else mqtt.MQTTv311
+        kw = {} if v5 else {"clean_session": True}
+        self.c = mqtt.Client(client_id=self.client_id, protocol=proto,
+                             reconnect_on_failure=False, **kw)
+        if username is not None:
+            self.c.username_pw_set(username, token)
+        if will is not None:
+            self.c.will_set(*will)     # (topic, payload, qos)
+        self.cond = threading.Condition()
+        self.connacks = []          # CONNACK codes
+        self.disconnects = []       # (time.time(), rc)
+        self.messages = []          # (topic, payload bytes, qos)
+        self.subacks = {}           # mid -> [codes]
+        self.pubacks = set()        # mids
+        self.started = False
+        self.c.on_connect = self._on_connect
+        self.c.on_disconnect = self._on_disconnect
+        self.c.on_message = self._on_message
+        self.c.on_subscribe = self._on_subscribe
+        self.c.on_publish = self._on_publish
+
+    # callbacks (paho's thread)
+    def _on_connect(self, _c, _u, _flags, rc, _props=None):
+        with self.cond:
+            self.connacks.append(_code(rc))
+            self.cond.notify_all()
+
+    def _on_disconnect(self, _c, _u, rc, _props=None):
+        with self.cond:
+            self.disconnects.append((time.time(), _code(rc)))
+            self.cond.notify_all()
+
+    def _on_message(self, _c, _u, msg):
+        with self.cond:
+            self.messages.append((msg.topic, bytes(msg.payload), msg.qos))
+            self.cond.notify_all()
+
+    def _on_subscribe(self, _c, _u, mid, granted, _props=None):
+        with self.cond:
+            self.subacks[mid] = [_code(g) for g in granted]
+            self.cond.notify_all()
+
+    def _on_publish(self, _c, _u, mid):
+        with self.cond:
+            self.pubacks.add(mid)
+            self.cond.notify_all()
+
+    def wait(self, pred, within=None, until=None):
+        """Waits until pred() holds, for within seconds (stretched by t()) or until the wall
+        clock time `until` (not stretched); returns pred()'s last value."""
+        if until is not None:
+            deadline = time.monotonic() + (until - time.time())
+        else:
+            deadline = time.monotonic() + t(within)
+        with self.cond:
+            while True:
+                v = pred()
+                left = deadline - time.monotonic()
+                if v or left <= 0:
+                    return v
+                self.cond.wait(min(left, 0.2))
+
+    # actions
+    def connect(self, within=10):
+        """Connects; returns the CONNACK code (0 accepted), or "no CONNACK" / "closed" when the
+        broker closed the connection without one."""
+        self.c.connect("127.0.0.1", self.broker.port, keepalive=30)
+        self.c.loop_start()
+        self.started = True
+        self.wait(lambda: self.connacks or self.disconnects, within)
+        with self.cond:
+            if self.connacks:
+                return self.connacks[0]
+            return "closed without CONNACK" if self.disconnects else "no CONNACK"
+
+    @property
+    def connected(self):
+        with self.cond:
+            return bool(self.connacks) and self.connacks[0] == 0 and not self.disconnects
+
+    def subscribe(self, topic_filter, qos=1, within=5):
+        """Subscribes; returns the SUBACK codes (a list of ints)."""
+        rc, mid = self.c.subscribe(topic_filter, qos)
+        assert rc == mqtt.MQTT_ERR_SUCCESS, "subscribe(%r) rc %r" % (topic_filter, rc)
+        got = self.wait(lambda: self.subacks.get(mid), within)
+        assert got is not None, "no SUBACK for %r within %.1f s" % (topic_filter, t(within))
+        return got
+
+    def publish(self, topic, payload, qos=0, within=5):
+        """Publishes; for QoS 1 waits for the PUBACK (asserting it comes)."""
+        info = self.c.publish(topic, payload, qos=qos)
+        assert info.rc == mqtt.MQTT_ERR_SUCCESS, "publish(%r) rc %r" % (topic, info.rc)
+        if qos > 0:
+            ok = self.wait(lambda: info.mid in self.pubacks, within)
+            assert ok, "no PUBACK for %r (QoS %d) within %.1f s" % (topic, qos, t(within))
+        return info
+
+    def wait_messages(self, n, within=5):
+        """Waits until at least n messages arrived; returns them all (a copy)."""
+        self.wait(lambda: len(self.messages) >= n, within)
+        with self.cond:
+            return list(self.messages)
+
+    def wait_disconnect(self, within=None, until=None):
+        """The first (time, rc) disconnect, or None if none came within `within` s (stretched)
+        or by the wall-clock time `until`."""
+        self.wait(lambda: self.disconnects, within, until)
+        with self.cond:
+            return self.disconnects[0] if self.disconnects else None
+
+    def drop(self):
+        """Closes the TCP connection without DISCONNECT (so that the broker sends the will)."""
+        sock = self.c.socket()
+        if sock is not None:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def close(self):
+        """Disconnects and stops the network thread (bounded)."""
+        if not self.started:
+            return
+        self.started = False
+        try:
+            self.c.disconnect()
+        except Exception:  # noqa: BLE001  (already closed)
+            pass
+        th = threading.Thread(target=self.c.loop_stop, daemon=True)
+        th.start()
+        th.join(t(5))
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *_exc):
+        self.close()
+
+
+def roundtrip_ok(broker, token, topic, v5=False):
+    """True when a client with token may subscribe to topic and gets its own publish back (the
+    token is accepted and has pubsub rights there)."""
+    c = broker.client(token, v5=v5)
+    try:
+        if c.connect() != 0:
+            return False
+        if c.subscribe(topic)[0] >= 0x80:
+            return False
+        c.publish(topic, b"ping", qos=1)
+        return bool(c.wait_messages(1, within=3))
+    finally:
+        c.close()
+
+
+__all__ = ["ASAN", "Broker", "CB", "BrokerFactory", "LIVE_BROKERS", "MOSQUITTO", "MqttClient",
+           "NOT_AUTHORIZED_V311", "NOT_AUTHORIZED_V5", "PLUGIN", "SLOW", "SUBACK_FAILURE_V311",
+           "broker_opts", "plugin_problem", "plugin_sanitizer_reports", "roundtrip_ok",
+           "sanitizer_env"]
