@@ -256,6 +256,27 @@ def config_text(config):
     return "\n".join(lines)
 
 
+def stop_process(owner, sig, live):
+    """Stops owner.proc (a Popen, or None) with sig, waiting a bounded time and killing it if it
+    hangs; keeps the exit code (or "hung after SIG (killed)") in owner.rc, drops owner from the
+    list live, and returns owner.rc."""
+    if owner.proc is None:
+        return owner.rc
+    if owner.proc.poll() is None:
+        owner.proc.send_signal(sig)
+        try:
+            owner.proc.wait(timeout=t(10))
+        except subprocess.TimeoutExpired:
+            owner.proc.kill()
+            owner.proc.wait(timeout=t(10))
+            owner.rc = "hung after %s (killed)" % signal.Signals(sig).name
+    if owner.rc is None:
+        owner.rc = owner.proc.returncode
+    if owner in live:
+        live.remove(owner)
+    return owner.rc
+
+
 class Server:
     """One tessera daemon in its own directory. Add clients (CLI) before or after start()."""
 
@@ -379,21 +400,7 @@ class Server:
 
     def stop(self, sig=signal.SIGTERM):
         """Sends sig and waits (bounded); returns the exit code (killing it if it hangs)."""
-        if self.proc is None:
-            return self.rc
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            try:
-                self.proc.wait(timeout=t(10))
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=t(10))
-                self.rc = "hung after %s (killed)" % signal.Signals(sig).name
-        if self.rc is None:
-            self.rc = self.proc.returncode
-        if self in LIVE_SERVERS:
-            LIVE_SERVERS.remove(self)
-        return self.rc
+        return stop_process(self, sig, LIVE_SERVERS)
 
     def problems(self):
         """What was wrong with how this server ended (after stop())."""

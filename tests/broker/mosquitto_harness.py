@@ -32,7 +32,7 @@ import uuid
 
 import paho.mqtt.client as mqtt
 
-from tessera_harness import BIN, SLOW, free_port, make_tempdir, t
+from tessera_harness import BIN, SLOW, free_port, make_tempdir, stop_process, t
 
 MOSQUITTO = os.environ.get("MOSQUITTO") or "/usr/sbin/mosquitto"
 PLUGIN = os.environ.get("TESSERA_PLUGIN") or os.path.join(os.path.dirname(os.path.abspath(BIN)),
@@ -247,21 +247,7 @@ class Broker:
 
     def stop(self, sig=signal.SIGTERM):
         """Sends sig and waits (bounded); returns the exit code (killing it if it hangs)."""
-        if self.proc is None:
-            return self.rc
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            try:
-                self.proc.wait(timeout=t(10))
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=t(10))
-                self.rc = "hung after %s (killed)" % signal.Signals(sig).name
-        if self.rc is None:
-            self.rc = self.proc.returncode
-        if self in LIVE_BROKERS:
-            LIVE_BROKERS.remove(self)
-        return self.rc
+        return stop_process(self, sig, LIVE_BROKERS)
 
     def problems(self):
         """What was wrong with how this broker ended (after stop())."""
