@@ -446,6 +446,7 @@ static ts_err migrate(store *s)
 				rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
 			}
 			if (rc != SQLITE_OK) {
+				fprintf(stderr, "tessera: schema migration %d: %s\n", i, sqlite3_errmsg(s->db));
 				e = rc_err(rc);
 				goto fail;
 			}
