@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "client.h"
+#include "form.h"
 #include "secret.h"
 
 /* The cache: direct-mapped slots by a hash of the client id, each with its own lock, valid while
@@ -180,4 +181,21 @@ out:
 	free(basic_id);
 	secret_free(basic_secret);
 	return rc;
+}
+
+int client_redirect_uri_valid(const char *u)
+{
+	const char *sep = strstr(u, "://");
+
+	return sep && sep != u && !strchr(u, '#') && !strchr(u, ' ') && strlen(u) < 2048 &&
+	       form_utf8_valid((const unsigned char *)u, strlen(u));
+}
+
+const char *client_rules(const struct client *c)
+{
+	if (c->is_public && client_list_has(c->grant_types, "client_credentials"))
+		return "public clients cannot use client_credentials";
+	if (c->is_public && !c->refresh_rotation)
+		return "public clients must rotate refresh tokens (RFC 9700 2.2.2)";
+	return NULL;
 }

@@ -31,4 +31,13 @@ int client_list_has(const char *list, const char *word);
  * random bits as base64url and c->secret_hash with its hash. */
 ts_err client_new_secret(struct client *c, char *text);
 
+/* 1 when u may be registered as a redirect URI: absolute (scheme://...), no fragment, no space,
+ * valid UTF-8, under 2048 bytes; else 0. */
+int client_redirect_uri_valid(const char *u);
+
+/* The rules every client must keep, whoever writes it: NULL when c keeps them, else why not
+ * (static English): a public client may not use client_credentials, and must rotate refresh
+ * tokens (RFC 9700 §2.2.2). */
+const char *client_rules(const struct client *c);
+
 #endif

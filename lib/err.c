@@ -24,6 +24,7 @@ static const struct {
 	[TS_NOT_FOUND] = {"not_found", 404},
 	[TS_METHOD_NOT_ALLOWED] = {"method_not_allowed", 405},
 	[TS_CONFLICT] = {"conflict", 409},
+	[TS_PRECONDITION_FAILED] = {"precondition_failed", 412},
 	[TS_TOO_LARGE] = {"request_too_large", 413},
 	[TS_UNSUPPORTED_MEDIA_TYPE] = {"unsupported_media_type", 415},
 	[TS_TOO_MANY_REQUESTS] = {"too_many_requests", 429},

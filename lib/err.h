@@ -25,6 +25,7 @@ typedef enum ts_err {
 	TS_NOT_FOUND,                /* 404 not_found */
 	TS_METHOD_NOT_ALLOWED,       /* 405 method_not_allowed */
 	TS_CONFLICT,                 /* 409 conflict (already exists) */
+	TS_PRECONDITION_FAILED,      /* 412 precondition_failed (a stale If-Match, RFC 9110 §13.1.1) */
 	TS_TOO_LARGE,                /* 413 request_too_large */
 	TS_UNSUPPORTED_MEDIA_TYPE,   /* 415 unsupported_media_type */
 	TS_TOO_MANY_REQUESTS,        /* 429 too_many_requests */

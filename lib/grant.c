@@ -38,7 +38,7 @@ static int append(char **list, size_t *len, const char *tok, size_t n)
 ts_err grant_user_scope(const char *requested, const struct client *c, const struct user *u,
                         char **granted, char **bad)
 {
-	char *by_client = NULL, *oidc = NULL, *rest = NULL, *by_user = NULL;
+	char *by_client = NULL, *oidc = NULL, *rest = NULL, *by_user = NULL, *own = NULL;
 	size_t oidc_len = 0, rest_len = 0, n;
 	const char *p;
 	ts_err rc;
@@ -57,7 +57,16 @@ ts_err grant_user_scope(const char *requested, const struct client *c, const str
 		p += n;
 	}
 	if (rest) {
-		rc = scope_grant(rest, u->scope, c->client_id, u->username, &by_user, NULL);
+		const char *allowed = u->scope;
+
+		/* what the user's groups allow adds to the user's own */
+		if (u->group_scope && *u->group_scope) {
+			own = grant_scope_union(u->scope ? u->scope : "", u->group_scope);
+			if (!own)
+				goto out;
+			allowed = own;
+		}
+		rc = scope_grant(rest, allowed, c->client_id, u->username, &by_user, NULL);
 		if (rc == TS_INVALID_SCOPE && !oidc)
 			goto out;
 		if (rc != TS_OK && rc != TS_INVALID_SCOPE)
@@ -75,6 +84,7 @@ out:
 	free(oidc);
 	free(rest);
 	free(by_user);
+	free(own);
 	return rc;
 }
 

@@ -17,6 +17,7 @@
 #include <openssl/rand.h>
 
 #include "store.h"
+#include "store_priv.h"
 #include "schema.h"
 
 enum stmt_id {
@@ -88,8 +89,16 @@ enum stmt_id {
 
 #define CLIENT_COLS "client_id, name, is_public, secret_hash, redirect_uris, grant_types, scope, " \
 	"refresh_rotation, refresh_grace, active, created_at, updated_at, refresh_idle_ttl, " \
-	"grant_lifetime"
-#define USER_COLS "id, username, password_hash, email, name, scope, active, created_at, updated_at"
+	"grant_lifetime, external_id"
+/* Users are read as "users r": with the scope their groups add, and their groups as SCIM
+ * shows them (a JSON array of {value, display}). */
+#define USER_COLS "r.id, r.username, r.password_hash, r.email, r.name, r.scope, r.active, " \
+	"r.created_at, r.updated_at, r.external_id, r.attrs, " \
+	"(SELECT group_concat(g.scope, ' ') FROM group_members m JOIN groups g " \
+	"ON g.id = m.group_id WHERE m.user_id = r.id AND g.scope <> ''), " \
+	"(SELECT json_group_array(json_object('value', CAST(g.id AS TEXT), 'display', " \
+	"g.display_name)) FROM group_members m JOIN groups g ON g.id = m.group_id " \
+	"WHERE m.user_id = r.id)"
 #define KEY_COLS "kid, alg, pem, created_at, retired_at"
 #define GRANT_COLS "id, client_id, user_id, scope, created_at, updated_at, revoked_at"
 #define CODE_COLS "code_hash, client_id, user_id, grant_id, redirect_uri, redirect_given, " \
@@ -106,18 +115,21 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_DATA_VERSION] = "PRAGMA data_version",
 	[ST_CLIENT_GET] = "SELECT " CLIENT_COLS " FROM clients WHERE client_id = ?1",
 	[ST_CLIENT_ADD] = "INSERT INTO clients (" CLIENT_COLS ") "
-		"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+		"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
 	[ST_CLIENT_SET_ACTIVE] = "UPDATE clients SET active = ?2, updated_at = ?3 WHERE client_id = ?1",
 	[ST_USER_SET_ACTIVE] = "UPDATE users SET active = ?2, updated_at = ?3 WHERE username = ?1",
 	[ST_CLIENT_REMOVE] = "DELETE FROM clients WHERE client_id = ?1",
 	[ST_CLIENT_EACH] = "SELECT " CLIENT_COLS " FROM clients ORDER BY client_id",
-	[ST_USER_GET] = "SELECT " USER_COLS " FROM users WHERE username = ?1",
+	[ST_USER_GET] = "SELECT " USER_COLS " FROM users r WHERE r.username = ?1",
+	/* without SCIM attributes, an email becomes the user's one, primary SCIM email */
 	[ST_USER_ADD] = "INSERT INTO users (username, password_hash, email, name, scope, active, "
-		"created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+		"created_at, updated_at, external_id, attrs) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, "
+		"coalesce(?10, CASE WHEN ?3 IS NULL THEN '{}' ELSE json_object('emails', "
+		"json_array(json_object('value', ?3, 'primary', json('true')))) END))",
 	[ST_USER_SET_PASSWORD] = "UPDATE users SET password_hash = ?2, updated_at = ?3 "
 		"WHERE username = ?1",
 	[ST_USER_REMOVE] = "DELETE FROM users WHERE username = ?1",
-	[ST_USER_EACH] = "SELECT " USER_COLS " FROM users ORDER BY username, id",
+	[ST_USER_EACH] = "SELECT " USER_COLS " FROM users r ORDER BY r.username, r.id",
 	[ST_KEY_RETIRE] = "UPDATE signing_keys SET retired_at = ?1 WHERE retired_at IS NULL",
 	[ST_KEY_ADD] = "INSERT INTO signing_keys (" KEY_COLS ") VALUES (?1, ?2, ?3, ?4, NULL)",
 	[ST_KEY_CURRENT] = "SELECT " KEY_COLS " FROM signing_keys WHERE retired_at IS NULL",
@@ -130,7 +142,7 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_SAVEPOINT] = "SAVEPOINT store_fn",
 	[ST_RELEASE] = "RELEASE store_fn",
 	[ST_ROLLBACK_TO] = "ROLLBACK TO store_fn",
-	[ST_USER_GET_ID] = "SELECT " USER_COLS " FROM users WHERE id = ?1",
+	[ST_USER_GET_ID] = "SELECT " USER_COLS " FROM users r WHERE r.id = ?1",
 	/* ?1 NULL finds a client-only grant (several may be active: the newest) */
 	[ST_GRANT_FIND] = "SELECT " GRANT_COLS " FROM grants WHERE user_id IS ?1 AND client_id = ?2 "
 		"AND revoked_at IS NULL ORDER BY id DESC LIMIT 1",
@@ -198,9 +210,14 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_DEVICES_PURGE] = "DELETE FROM device_codes WHERE expires_at < ?1",
 };
 
+/* Statements of fixed text prepared by store_stmt (store_scim.c), keyed by the text's address. */
+#define DYN_MAX 64
+
 struct store {
 	sqlite3 *db;
 	sqlite3_stmt *st[ST_COUNT];
+	const char *dyn_sql[DYN_MAX];
+	sqlite3_stmt *dyn[DYN_MAX];
 };
 
 /* The ts_err for a failed SQLite call's result code (extended codes are on); never TS_OK, since
@@ -594,6 +611,8 @@ void store_close(store *s)
 		return;
 	for (i = 0; i < ST_COUNT; i++)
 		sqlite3_finalize(s->st[i]);
+	for (i = 0; i < DYN_MAX; i++)
+		sqlite3_finalize(s->dyn[i]);
 	sqlite3_close(s->db);
 	free(s);
 }
@@ -658,6 +677,7 @@ void store_client_free(struct client *c)
 	free(c->redirect_uris);
 	free(c->grant_types);
 	free(c->scope);
+	free(c->external_id);
 	free(c);
 }
 
@@ -670,6 +690,10 @@ void store_user_free(struct user *u)
 	free(u->email);
 	free(u->name);
 	free(u->scope);
+	free(u->external_id);
+	free(u->attrs);
+	free(u->group_scope);
+	free(u->groups);
 	free(u);
 }
 
@@ -712,6 +736,10 @@ static ts_err client_read(sqlite3_stmt *st, struct client **out)
 	c->updated_at = sqlite3_column_int64(st, 11);
 	c->refresh_idle_ttl = sqlite3_column_int(st, 12);
 	c->grant_lifetime = sqlite3_column_int(st, 13);
+	if (col_text(st, 14, 1, &c->external_id)) {
+		store_client_free(c);
+		return TS_SERVER_ERROR;
+	}
 	*out = c;
 	return TS_OK;
 }
@@ -761,6 +789,7 @@ ts_err store_client_add(store *s, const struct client *c)
 	rc = bind_int(st, 12, c->updated_at, rc);
 	rc = bind_int(st, 13, c->refresh_idle_ttl, rc);
 	rc = bind_int(st, 14, c->grant_lifetime, rc);
+	rc = bind_text(st, 15, c->external_id, rc);
 	if (rc != SQLITE_OK) {
 		stmt_done(st);
 		return rc_err(rc);
@@ -866,7 +895,9 @@ static ts_err user_read(sqlite3_stmt *st, struct user **out)
 		return TS_SERVER_ERROR;
 	if (col_text(st, 1, 0, &u->username) || col_text(st, 2, 1, &u->password_hash) ||
 			col_text(st, 3, 1, &u->email) || col_text(st, 4, 1, &u->name) ||
-			col_text(st, 5, 0, &u->scope)) {
+			col_text(st, 5, 0, &u->scope) || col_text(st, 9, 1, &u->external_id) ||
+			col_text(st, 10, 0, &u->attrs) || col_text(st, 11, 0, &u->group_scope) ||
+			col_text(st, 12, 0, &u->groups)) {
 		store_user_free(u);
 		return TS_SERVER_ERROR;
 	}
@@ -917,6 +948,8 @@ ts_err store_user_add(store *s, struct user *u)
 	rc = bind_int(st, 6, u->active != 0, rc);
 	rc = bind_int(st, 7, u->created_at, rc);
 	rc = bind_int(st, 8, u->updated_at, rc);
+	rc = bind_text(st, 9, u->external_id, rc);
+	rc = bind_text(st, 10, u->attrs, rc);
 	if (rc != SQLITE_OK) {
 		stmt_done(st);
 		return rc_err(rc);
@@ -1233,6 +1266,7 @@ void store_grant_free(struct grant *g)
 		return;
 	free(g->client_id);
 	free(g->scope);
+	free(g->username);
 	free(g);
 }
 
@@ -2046,4 +2080,86 @@ void store_savepoint_end(store *s, int rollback_it)
 	if (rollback_it)
 		stmt_exec(s, ST_JOB_ROLLBACK_TO);
 	stmt_exec(s, ST_JOB_RELEASE);
+}
+
+/* --- for store_scim.c (store_priv.h) --- */
+
+const char store_user_cols[] = USER_COLS;
+const char store_client_cols[] = CLIENT_COLS;
+const char store_grant_cols[] = GRANT_COLS;
+
+sqlite3 *store_sqlite(store *s)
+{
+	return s->db;
+}
+
+ts_err store_rc_err(int rc)
+{
+	return rc_err(rc);
+}
+
+int store_col_text(sqlite3_stmt *st, int i, int nullable, char **out)
+{
+	return col_text(st, i, nullable, out);
+}
+
+ts_err store_stmt(store *s, const char *sql, sqlite3_stmt **out)
+{
+	int i, rc;
+
+	for (i = 0; i < DYN_MAX && s->dyn_sql[i]; i++)
+		if (s->dyn_sql[i] == sql) {
+			*out = s->dyn[i];
+			return TS_OK;
+		}
+	if (i == DYN_MAX)
+		return TS_SERVER_ERROR; /* more fixed statements than DYN_MAX: a bug */
+	rc = sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s->dyn[i], NULL);
+	if (rc != SQLITE_OK) {
+		s->dyn[i] = NULL;
+		return rc_err(rc);
+	}
+	s->dyn_sql[i] = sql;
+	*out = s->dyn[i];
+	return TS_OK;
+}
+
+void store_stmt_done(sqlite3_stmt *st)
+{
+	stmt_done(st);
+}
+
+ts_err store_run_changes(store *s, sqlite3_stmt *st, int rc)
+{
+	return run_changes(s, st, rc);
+}
+
+ts_err store_tx_start(store *s, int *nested)
+{
+	return tx_start(s, nested);
+}
+
+ts_err store_tx_end(store *s, int nested)
+{
+	return tx_end(s, nested);
+}
+
+void store_tx_abort(store *s, int nested)
+{
+	tx_abort(s, nested);
+}
+
+ts_err store_user_read(sqlite3_stmt *st, struct user **out)
+{
+	return user_read(st, out);
+}
+
+ts_err store_client_read(sqlite3_stmt *st, struct client **out)
+{
+	return client_read(st, out);
+}
+
+ts_err store_grant_read(sqlite3_stmt *st, struct grant **out)
+{
+	return grant_read(st, out);
 }

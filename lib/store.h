@@ -1,6 +1,6 @@
 /* store.h - all of Tessera's SQL: clients, users, keys and revocations in SQLite.
  *
- * Only store.c includes sqlite3.h. A store is one SQLite connection (WAL mode) with its prepared
+ * Only store.c and store_scim.c include sqlite3.h. A store is one SQLite connection (WAL mode) with its prepared
  * statements; it belongs to one thread at a time (the daemon opens one per worker thread). Opening
  * creates the file (mode 0600: it holds private keys) and applies the numbered migrations of
  * schema/ that PRAGMA user_version says are missing, inside one immediate transaction.
@@ -30,6 +30,7 @@ struct client {
 	int grant_lifetime;        /* seconds a grant lives at most; 0: the global setting */
 	int active;                /* 0 disabled */
 	int64_t created_at, updated_at;
+	char *external_id;         /* SCIM externalId, or NULL */
 };
 
 struct user {
@@ -41,6 +42,12 @@ struct user {
 	char *scope;               /* allowed scope, may hold ${username}; "" when none */
 	int active;
 	int64_t created_at, updated_at;
+	char *external_id;         /* SCIM externalId, or NULL */
+	char *attrs;               /* the other SCIM attributes: a JSON object's text ("{}"); on add,
+	                            * NULL makes email (if any) the one primary email */
+	/* read only (ignored when writing): */
+	char *group_scope;         /* the scope the user's groups add, space-separated ("" none) */
+	char *groups;              /* the user's groups: JSON [{"value": id, "display": name}] */
 };
 
 struct key_row {
@@ -127,6 +134,7 @@ struct grant {
 	char *scope;
 	int64_t created_at, updated_at;
 	int64_t revoked_at;        /* 0 while active */
+	char *username;            /* the user's name, filled by store_scim_grants only, else NULL */
 };
 void store_grant_free(struct grant *g);
 /* The active (not revoked) grant of user_id and client_id; TS_NOT_FOUND if none. */
@@ -253,5 +261,58 @@ ts_err store_devices_purge(store *s, int64_t now);
  * it, first undoing what was done since when rollback_it is set. */
 ts_err store_savepoint(store *s);
 void store_savepoint_end(store *s, int rollback_it);
+
+/* --- SCIM administration (schema 005; lib/store_scim.c) --- */
+
+/* Replaces every column of the user u->id with u's (its password hash only when set_password).
+ * TS_NOT_FOUND when there is no such user, TS_CONFLICT when the username is taken. */
+ts_err store_user_put(store *s, const struct user *u, int set_password);
+ts_err store_user_remove_id(store *s, int64_t id);
+
+/* Replaces every column of client c->client_id with c's, its secret hash only when set_secret. */
+ts_err store_client_put(store *s, const struct client *c, int set_secret);
+
+/* A group: every member may be granted the group's scope, on top of its own. */
+struct group {
+	int64_t id;
+	char *display_name;
+	char *external_id;         /* or NULL */
+	char *scope;               /* "" when none */
+	int64_t created_at, updated_at;
+	char *members;             /* read only: JSON [{"value": user id, "display": username}] */
+};
+void store_group_free(struct group *g);
+ts_err store_group_get(store *s, int64_t id, struct group **out);
+ts_err store_group_add(store *s, struct group *g);     /* sets g->id */
+ts_err store_group_put(store *s, const struct group *g);
+ts_err store_group_remove(store *s, int64_t id);
+/* Makes the n users of ids the members of group_id, in one transaction (or the caller's):
+ * TS_NOT_FOUND when a user (or the group) does not exist, and then nothing changed. Also sets the
+ * group's updated_at to now. */
+ts_err store_group_set_members(store *s, int64_t group_id, const int64_t *ids, size_t n,
+                               int64_t now);
+
+/* A SCIM list query: the condition compiled by scim_sql_where (over the row "r"), the ORDER BY
+ * expression of scim_sql_order (NULL: by id), the rows offset .. offset + limit - 1. */
+struct scim_bind;
+struct store_list {
+	const char *where;
+	const struct scim_bind *binds;
+	size_t nbinds;
+	const char *order;
+	int descending;
+	int64_t offset, limit;
+};
+/* Calls fn on each resource of the page (its record is valid during the call) and sets *total
+ * to the number of resources matching in all. fn returning non-zero stops with TS_SERVER_ERROR.
+ * Grants are the active ones only, with their username. */
+ts_err store_scim_users(store *s, const struct store_list *q, int64_t *total,
+                        int (*fn)(const struct user *u, void *arg), void *arg);
+ts_err store_scim_groups(store *s, const struct store_list *q, int64_t *total,
+                         int (*fn)(const struct group *g, void *arg), void *arg);
+ts_err store_scim_clients(store *s, const struct store_list *q, int64_t *total,
+                          int (*fn)(const struct client *c, void *arg), void *arg);
+ts_err store_scim_grants(store *s, const struct store_list *q, int64_t *total,
+                         int (*fn)(const struct grant *g, void *arg), void *arg);
 
 #endif

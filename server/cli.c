@@ -162,13 +162,6 @@ static int id_valid(const char *id)
 	return 1;
 }
 
-static int redirect_uri_valid(const char *u)
-{
-	const char *sep = strstr(u, "://");
-
-	return sep && sep != u && !strchr(u, '#') && !strchr(u, ' ') && strlen(u) < 2048 &&
-	       form_utf8_valid((const unsigned char *)u, strlen(u));
-}
 
 /* The client field that a --refresh-grace, --refresh-idle or --grant-lifetime option sets. */
 static int *seconds_option(const char *opt, struct client *c)
@@ -186,7 +179,8 @@ static int client_add(int argc, char **argv, store *s)
 {
 	struct client c = {0};
 	char secret[SECRET_TOKEN_LEN] = "", *bad = NULL, *end;
-	int i, rc = 2, g, rotation_set = 0;
+	const char *why;
+	int i, rc = 2, g;
 	ts_err err;
 
 	if (argc < 1 || argv[0][0] == '-')
@@ -212,7 +206,7 @@ static int client_add(int argc, char **argv, store *s)
 			free(c.name);
 			c.name = strdup(val);
 		} else if (strcmp(opt, "--redirect-uri") == 0) {
-			if (!redirect_uri_valid(val)) {
+			if (!client_redirect_uri_valid(val)) {
 				usage_error("invalid redirect URI (absolute, no fragment)", val);
 				goto out;
 			}
@@ -235,7 +229,6 @@ static int client_add(int argc, char **argv, store *s)
 				goto out;
 			}
 			c.refresh_rotation = strcmp(val, "on") == 0;
-			rotation_set = 1;
 		} else if (seconds_option(opt, &c) != NULL) {
 			int *dst = seconds_option(opt, &c);
 			long v = strtol(val, &end, 10);
@@ -266,12 +259,8 @@ static int client_add(int argc, char **argv, store *s)
 		fprintf(stderr, "tessera: invalid scope token: %s\n", bad ? bad : c.scope);
 		goto out;
 	}
-	if (c.is_public && rotation_set && !c.refresh_rotation) {
-		fprintf(stderr, "tessera: public clients must rotate refresh tokens (RFC 9700 2.2.2)\n");
-		goto out;
-	}
-	if (c.is_public && client_list_has(c.grant_types, "client_credentials")) {
-		fprintf(stderr, "tessera: public clients cannot use client_credentials\n");
+	if ((why = client_rules(&c))) {
+		fprintf(stderr, "tessera: %s\n", why);
 		goto out;
 	}
 	if (!c.is_public && client_new_secret(&c, secret) != TS_OK)

@@ -137,12 +137,87 @@ static char *clean_description(const char *d)
 	return s;
 }
 
+/* 1 when r is a request to the SCIM API, whose errors have their own format. */
+static int is_scim(const struct request *r)
+{
+	return r->url && strncmp(r->url, "/scim/v2", 8) == 0 && (!r->url[8] || r->url[8] == '/');
+}
+
+static void scim_queue(struct request *r, int status, char *text, const char *etag,
+                       const char *location, ts_err e)
+{
+	struct MHD_Response *resp = MHD_create_response_from_buffer(text ? strlen(text) : 0,
+		text ? text : (void *)"", text ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+
+	if (!resp) {
+		free(text);
+		r->status = 500;
+		return;
+	}
+	if (etag)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG, etag);
+	if (location)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_LOCATION, location);
+	if (e == TS_INVALID_TOKEN)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+		                        "Bearer realm=\"tessera\", error=\"invalid_token\"");
+	else if (e == TS_INSUFFICIENT_SCOPE)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+		                        "Bearer realm=\"tessera\", error=\"insufficient_scope\", "
+		                        "scope=\"scim\"");
+	else if (e == TS_METHOD_NOT_ALLOWED && r->allow)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, r->allow);
+	else if (e == TS_UNAVAILABLE || e == TS_TOO_MANY_REQUESTS)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, "1");
+	if (e == TS_TOO_LARGE)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
+	queue(r, status, resp, "application/scim+json", "no-store");
+}
+
+void reply_scim(struct request *r, int status, json_t *body, const char *etag,
+                const char *location)
+{
+	char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+
+	if (body && !text) {
+		json_decref(body);
+		reply_scim_error(r, TS_SERVER_ERROR, NULL, NULL);
+		return;
+	}
+	json_decref(body);
+	scim_queue(r, status, text, etag, location, TS_OK);
+}
+
+void reply_scim_error(struct request *r, ts_err e, const char *scim_type, const char *detail)
+{
+	int status = err_status(e);
+	char code[8];
+	json_t *body;
+
+	snprintf(code, sizeof code, "%d", status);
+	body = json_pack("{s:[s], s:s}", "schemas", "urn:ietf:params:scim:api:messages:2.0:Error",
+	                 "status", code);
+	if (body && scim_type && *scim_type)
+		json_object_set_new(body, "scimType", json_string(scim_type));
+	if (body && detail)
+		json_object_set_new(body, "detail", json_string(detail));
+	scim_queue(r, status, body ? json_dumps(body, JSON_COMPACT) : NULL, NULL, NULL, e);
+	json_decref(body);
+}
+
 void reply_error(struct request *r, ts_err e, const char *description)
 {
 	int status = err_status(e);
 	json_t *body = json_object();
-	char *text = NULL, *desc = description ? clean_description(description) : NULL;
+	char *text = NULL, *desc;
 	struct MHD_Response *resp = NULL;
+
+	if (is_scim(r)) {
+		json_decref(body);
+		reply_scim_error(r, e, NULL, description);
+		return;
+	}
+	desc = description ? clean_description(description) : NULL;
 
 	if (body && !json_object_set_new(body, "error", json_string(err_name(e))) &&
 	    (!desc || !json_object_set_new(body, "error_description", json_string(desc))))

@@ -33,7 +33,7 @@ const char *router_path(enum route_id id)
 	for (i = 0; i < sizeof routes / sizeof routes[0]; i++)
 		if (routes[i].id == id)
 			return routes[i].path;
-	return "other";
+	return id == R_SCIM ? "/scim/v2" : "other";
 }
 
 /* 1 if method is one of the comma-separated methods (HEAD goes with GET). */
@@ -69,6 +69,14 @@ void router_dispatch(struct request *r)
 			return;
 		}
 		routes[i].handler(r);
+		if (!r->status)
+			reply_error(r, TS_SERVER_ERROR, NULL);
+		return;
+	}
+	/* the SCIM API is a tree of its own: /scim/v2 and everything under it */
+	if (strncmp(r->url, "/scim/v2", 8) == 0 && (!r->url[8] || r->url[8] == '/')) {
+		r->route = R_SCIM;
+		scim_handle(r);
 		if (!r->status)
 			reply_error(r, TS_SERVER_ERROR, NULL);
 		return;

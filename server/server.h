@@ -32,7 +32,7 @@ struct server {
 enum route_id {
 	R_OTHER, R_TOKEN, R_INTROSPECT, R_REVOKE, R_JWKS, R_OIDC_CONFIG, R_OAUTH_CONFIG,
 	R_HEALTHZ, R_METRICS, R_AUTHORIZE, R_LOGIN, R_CONSENT, R_USERINFO, R_STATIC,
-	R_DEVICE_AUTHORIZATION, R_DEVICE, R_DEVICE_QR, R_COUNT
+	R_DEVICE_AUTHORIZATION, R_DEVICE, R_DEVICE_QR, R_SCIM, R_COUNT
 };
 
 struct request {
@@ -76,6 +76,12 @@ void reply_raw(struct request *r, int status, const char *type, const char *body
                const char *cache_control);
 void reply_error(struct request *r, ts_err e, const char *description);
 void reply_empty(struct request *r, int status);
+/* SCIM (RFC 7644), application/scim+json: a resource or list (body NULL: none, for 204 and 304)
+ * with its ETag and Location when given; and an error (§3.12) of e's status with its scimType
+ * (NULL: none) and detail. reply_error on a /scim/v2 request answers in that format too. */
+void reply_scim(struct request *r, int status, json_t *body, const char *etag,
+                const char *location);
+void reply_scim_error(struct request *r, ts_err e, const char *scim_type, const char *detail);
 /* invalid_scope (or rc) for a scope that scope_grant refused; bad: the malformed token or NULL. */
 void reply_scope_error(struct request *r, ts_err rc, const char *bad);
 /* An HTML page (Content-Security-Policy, X-Frame-Options and the rest on it). Takes html. */
@@ -104,6 +110,7 @@ void userinfo_handle(struct request *r);
 void device_authorization_handle(struct request *r);
 void device_page_handle(struct request *r);
 void device_qr_handle(struct request *r);
+void scim_handle(struct request *r);
 char *discovery_build(const struct config *cfg);
 
 /* introspect.c: the claims of an access token that is ours, correctly signed and not expired

@@ -1,0 +1,37 @@
+/* scim.h - what scim.c (reading, routing) and scim_write.c (writing) share. */
+#ifndef TESSERA_SERVER_SCIM_H
+#define TESSERA_SERVER_SCIM_H
+
+#include <stdint.h>
+#include <jansson.h>
+#include "scim_schema.h"
+#include "server.h"
+
+/* Replies with the SCIM error of rc (and e's scimType and detail when rc is TS_INVALID_REQUEST);
+ * clears e. */
+void scim_fail(struct request *r, ts_err rc, struct scim_error *e);
+/* The SCIM base URL, issuer + "/scim/v2" (malloc'd; NULL on OOM). */
+char *scim_base(struct request *r);
+/* The decimal id of a user, group or grant; 0 when id is not one. */
+int64_t scim_int_id(const char *id);
+/* The resource of type t with this id as answered (new reference): TS_NOT_FOUND when there is
+ * none (a revoked grant included). */
+ts_err scim_load(store *s, const struct scim_rtype *t, const char *id, const char *base,
+                 json_t **out);
+/* 1 when an If-Match / If-None-Match header lists version (or is "*"). */
+int scim_etag_listed(const char *header, const char *version);
+/* Replies with one resource (stolen), its ETag, and its Location when location is set, after
+ * keeping the attributes asked for; secret (or NULL): a new client secret to show once. */
+void scim_reply_resource(struct request *r, const struct scim_rtype *t, int status, json_t *res,
+                         const char *attributes, const char *excluded, int location,
+                         const char *secret);
+int scim_has_schema(const json_t *body, const char *urn);
+/* The request body as a JSON object; on failure it replied and returns NULL. */
+json_t *scim_body(struct request *r);
+
+/* scim_write.c: POST, PUT (patch 0) or PATCH (patch 1), DELETE. */
+void scim_create(struct request *r, const struct scim_rtype *t);
+void scim_modify(struct request *r, const struct scim_rtype *t, const char *id, int patch);
+void scim_delete(struct request *r, const struct scim_rtype *t, const char *id);
+
+#endif
