@@ -478,10 +478,15 @@ static ts_err op_attr(struct pctx *c, enum op_kind k, const struct tgt *g, const
 	r = a->multi ? canon_multi(c, a, value, &v) : canon_one(c, a, value, &v);
 	if (r != TS_OK)
 		return r;
-	if (a->multi && k == OP_ADD && json_is_array(cur)) {
+	if (a->multi && k == OP_ADD) {
+		if (!json_is_array(cur) && (r = base_make(c, g->urn, &base)) == TS_OK &&
+		    json_object_set_new(base, a->name, cur = json_array()))
+			r = oom();
 		json_array_foreach(v, i, x)
-			if ((r = add_element(a, cur, x)) != TS_OK)
+			if (r != TS_OK || (r = add_element(a, cur, x)) != TS_OK)
 				break;
+		if (r == TS_OK)
+			drop_if_empty(base, a);
 	} else if (!a->multi && a->type == SCIM_COMPLEX && json_is_object(cur)) {
 		/* RFC 7644 §3.5.2.1 and §3.5.2.3: the sub-attributes given replace or add */
 		if (json_object_update(cur, v))
@@ -592,9 +597,10 @@ static ts_err filter_new_element(struct pctx *c, const struct tgt *g, json_t *v)
 	return TS_OK;
 }
 
-/* add / replace with a value filter: the matching elements are replaced by the value, or have
- * their sub-attribute set. */
-static ts_err op_filter_set(struct pctx *c, const struct tgt *g, json_t *cur, const json_t *value)
+/* add / replace with a value filter: the matching elements have their sub-attribute set, or
+ * are replaced by the value (replace) or get its sub-attributes (add). */
+static ts_err op_filter_set(struct pctx *c, enum op_kind k, const struct tgt *g, json_t *cur,
+                            const json_t *value)
 {
 	json_t *v, *x, *last = NULL;
 	size_t i, hits = 0;
@@ -612,6 +618,12 @@ static ts_err op_filter_set(struct pctx *c, const struct tgt *g, json_t *cur, co
 				continue;
 			if ((r = leaf_set(c, g->sub, x, v)) != TS_OK)
 				break;
+			last = x;
+		} else if (k == OP_ADD && json_is_object(x)) {
+			if (json_object_update(x, v)) {
+				r = oom();
+				break;
+			}
 			last = x;
 		} else if (!(last = json_deep_copy(v)) || json_array_set_new(cur, i, last)) {
 			r = oom();
@@ -669,9 +681,9 @@ static ts_err apply(struct pctx *c, enum op_kind k, const struct tgt *g, const j
 	if (g->filter && k == OP_REMOVE)
 		r = op_filter_remove(c, g, base, cur);
 	else if (g->filter && json_is_array(cur))
-		r = op_filter_set(c, g, cur, value);
+		r = op_filter_set(c, k, g, cur, value);
 	else if (g->filter && g->sub)
-		r = op_filter_set(c, g, NULL, value); /* no element: maybe a new one */
+		r = op_filter_set(c, k, g, NULL, value); /* no element: maybe a new one */
 	else if (g->filter)
 		r = scim_error_set(c->e, SCIM_E_NO_TARGET, "%s has no element", g->attr->name);
 	else if (g->sub)
