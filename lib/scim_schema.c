@@ -1,0 +1,980 @@
+/* scim_schema.c - what is done with the SCIM schemas of scim_defs.c: checking and normalising a
+ * resource a client sent (scim_normalize), choosing the attributes of an answer (scim_project,
+ * RFC 7644 §3.4.2.5) and the discovery documents (RFC 7643 §5-§7, RFC 7644 §4).
+ *
+ * Everything goes through the public tables: scim_rtype, scim_find and the definitions. */
+#include "scim_schema.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define SCIM_MAX_STRING 65536
+#define SCIM_SCHEMA_URN "urn:ietf:params:scim:schemas:core:2.0:Schema"
+#define SCIM_RTYPE_URN "urn:ietf:params:scim:schemas:core:2.0:ResourceType"
+#define SCIM_SPC_URN "urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"
+
+/* ---- look-up helpers ---- */
+
+/* scim_find for the plain name `name` in the schema urn (NULL: core, common, then extensions).
+ * scim_find only reads the path it is given, hence the casts. */
+static ts_err find_name(const struct scim_rtype *t, const char *urn, const char *name,
+                        struct scim_found *f)
+{
+	struct scimf_attr a;
+
+	memset(&a, 0, sizeof a);
+	a.urn = (char *)urn;
+	a.name = (char *)name;
+	return scim_find(t, &a, NULL, f);
+}
+
+/* The extension of t whose URN is `urn` (any case), or NULL. */
+static const struct scim_schema_def *ext_named(const struct scim_rtype *t, const char *urn)
+{
+	size_t i;
+
+	for (i = 0; t->ext[i]; i++)
+		if (strcasecmp(urn, t->ext[i]->id) == 0)
+			return t->ext[i];
+	return NULL;
+}
+
+/* The schema of t (core or extension) whose URN, followed by ':', starts key ("<urn>:name"),
+ * or NULL; *len is then the URN's length. */
+static const struct scim_schema_def *urn_prefix(const struct scim_rtype *t, const char *key,
+                                                size_t *len)
+{
+	const struct scim_schema_def *s = t->core;
+	size_t i = 0;
+
+	for (; s; s = t->ext[i++]) {
+		*len = strlen(s->id);
+		if (strncasecmp(key, s->id, *len) == 0 && key[*len] == ':')
+			return s;
+	}
+	return NULL;
+}
+
+/* The sub-attribute of d named `name` (any case), or NULL. */
+static const struct scim_attr_def *sub_named(const struct scim_attr_def *d, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < d->nsubs; i++)
+		if (strcasecmp(d->subs[i].name, name) == 0)
+			return &d->subs[i];
+	return NULL;
+}
+
+/* ---- scim_normalize ---- */
+
+/* 1 if s is an RFC 3339 date-time as xsd:dateTime also reads it:
+ * YYYY-MM-DDTHH:MM:SS[.fraction](Z|+HH:MM|-HH:MM), upper-case T and Z, year 0001-9999, a real
+ * day of the month, seconds 00-59 (no leap second), offsets up to 23:59. */
+static int datetime_ok(const char *s)
+{
+	static const char pat[] = "dddd-dd-ddTdd:dd:dd";
+	static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+	int y, mo, d, h, mi, sec;
+	size_t i;
+
+	for (i = 0; pat[i]; i++)
+		if (pat[i] == 'd' ? (s[i] < '0' || s[i] > '9') : s[i] != pat[i])
+			return 0;
+#define DD(k) ((s[k] - '0') * 10 + (s[(k) + 1] - '0'))
+	y = DD(0) * 100 + DD(2);
+	mo = DD(5);
+	d = DD(8);
+	h = DD(11);
+	mi = DD(14);
+	sec = DD(17);
+	if (y < 1 || mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] || h > 23 || mi > 59 ||
+	    sec > 59)
+		return 0;
+	if (mo == 2 && d == 29 && !(y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)))
+		return 0;
+	s += i;
+	if (*s == '.') {
+		if (s[1] < '0' || s[1] > '9')
+			return 0;
+		for (s++; *s >= '0' && *s <= '9'; s++)
+			;
+	}
+	if (s[0] == 'Z')
+		return s[1] == '\0';
+	if (s[0] != '+' && s[0] != '-')
+		return 0;
+	for (i = 1; i < 6; i++)
+		if (i == 3 ? s[i] != ':' : (s[i] < '0' || s[i] > '9'))
+			return 0;
+	return s[6] == '\0' && DD(1) <= 23 && DD(4) <= 59;
+#undef DD
+}
+
+/* Checks the string value v of d (string, reference, binary, dateTime); *out = a copy, or NULL
+ * for "" (unassigned). */
+static ts_err check_string(const struct scim_attr_def *d, const char *what, const json_t *v,
+                           json_t **out, struct scim_error *e)
+{
+	const char *s = json_string_value(v);
+	size_t len = json_string_length(v), i;
+
+	if (!s)
+		return scim_error_set(e, SCIM_E_INVALID_VALUE, "%s must be a string", what);
+	if (len == 0)
+		return TS_OK;
+	if (len > SCIM_MAX_STRING)
+		return scim_error_set(e, SCIM_E_INVALID_VALUE, "%s is longer than %d bytes", what,
+		                      SCIM_MAX_STRING);
+	if (memchr(s, '\0', len))
+		return scim_error_set(e, SCIM_E_INVALID_VALUE, "%s must not contain NUL", what);
+	if (d->type == SCIM_DATETIME && !datetime_ok(s))
+		return scim_error_set(e, SCIM_E_INVALID_VALUE,
+		                      "%s must be an RFC 3339 date and time", what);
+	if (d->canonical && d->case_exact) {
+		for (i = 0; d->canonical[i] && strcmp(d->canonical[i], s) != 0; i++)
+			;
+		if (!d->canonical[i])
+			return scim_error_set(e, SCIM_E_INVALID_VALUE,
+			                      "%s must be one of its canonical values", what);
+	}
+	*out = json_stringn(s, len);
+	return *out ? TS_OK : TS_SERVER_ERROR;
+}
+
+static ts_err check_value(const struct scim_attr_def *d, const char *what, const json_t *v,
+                          int depth, json_t **out, struct scim_error *e);
+
+/* Checks the complex value v of d: sub-attributes in canonical case, unknown and readOnly ones
+ * dropped, "primary": false dropped, required ones present; *out = NULL when nothing is left. */
+static ts_err check_complex(const struct scim_attr_def *d, const char *what, const json_t *v,
+                            int depth, json_t **out, struct scim_error *e)
+{
+	const char *key;
+	json_t *val, *o, *x;
+	char sub_what[256];
+	size_t i;
+	ts_err r;
+
+	if (!json_is_object(v))
+		return scim_error_set(e, SCIM_E_INVALID_VALUE, "%s must be an object", what);
+	o = json_object();
+	if (!o)
+		return TS_SERVER_ERROR;
+	json_object_foreach((json_t *)v, key, val) {
+		const struct scim_attr_def *s = sub_named(d, key);
+
+		if (!s || s->mutability == SCIM_READ_ONLY)
+			continue;
+		snprintf(sub_what, sizeof sub_what, "%s.%s", what, s->name);
+		r = check_value(s, sub_what, val, depth + 1, &x, e);
+		if (r != TS_OK) {
+			json_decref(o);
+			return r;
+		}
+		if (x && s->type == SCIM_BOOLEAN && strcmp(s->name, "primary") == 0 &&
+		    json_is_false(x)) {
+			json_decref(x);
+			x = NULL;
+		}
+		if (!x)
+			continue;
+		if (json_object_get(o, s->name)) {
+			json_decref(x);
+			json_decref(o);
+			return scim_error_set(e, SCIM_E_INVALID_VALUE, "%s is given twice", sub_what);
+		}
+		if (json_object_set_new(o, s->name, x) != 0) {
+			json_decref(o);
+			return TS_SERVER_ERROR;
+		}
+	}
+	if (json_object_size(o) == 0) {
+		json_decref(o);
+		return TS_OK;
+	}
+	for (i = 0; i < d->nsubs; i++)
+		if (d->subs[i].required && !json_object_get(o, d->subs[i].name)) {
+			json_decref(o);
+			return scim_error_set(e, SCIM_E_INVALID_VALUE, "%s.%s is required", what,
+			                      d->subs[i].name);
+		}
+	*out = o;
+	return TS_OK;
+}
+
+/* Checks one value (not an array) of d; *out = the normalised value, or NULL when it is
+ * unassigned. */
+static ts_err check_one(const struct scim_attr_def *d, const char *what, const json_t *v,
+                        int depth, json_t **out, struct scim_error *e)
+{
+	if (json_is_null(v))
+		return TS_OK;
+	switch (d->type) {
+	case SCIM_STRING:
+	case SCIM_REFERENCE:
+	case SCIM_BINARY:
+	case SCIM_DATETIME:
+		return check_string(d, what, v, out, e);
+	case SCIM_COMPLEX:
+		return check_complex(d, what, v, depth, out, e);
+	case SCIM_BOOLEAN:
+		if (!json_is_boolean(v))
+			return scim_error_set(e, SCIM_E_INVALID_VALUE, "%s must be a boolean", what);
+		break;
+	case SCIM_INTEGER:
+		if (!json_is_integer(v))
+			return scim_error_set(e, SCIM_E_INVALID_VALUE, "%s must be an integer", what);
+		break;
+	case SCIM_DECIMAL:
+		if (!json_is_number(v))
+			return scim_error_set(e, SCIM_E_INVALID_VALUE, "%s must be a number", what);
+		break;
+	}
+	*out = json_deep_copy(v);
+	return *out ? TS_OK : TS_SERVER_ERROR;
+}
+
+/* Checks the value v of d, single- or multi-valued (a single value standing for an array of
+ * one); *out = the normalised value or NULL when unassigned. depth is 0 for an attribute, 1 for
+ * a sub-attribute (which cannot be complex, RFC 7643 §2.3.8: dropped). */
+static ts_err check_value(const struct scim_attr_def *d, const char *what, const json_t *v,
+                          int depth, json_t **out, struct scim_error *e)
+{
+	json_t *arr, *x;
+	size_t i, n, primaries = 0;
+	ts_err r;
+
+	*out = NULL;
+	if (d->type == SCIM_COMPLEX && depth > 0)
+		return TS_OK;
+	if (!d->multi)
+		return check_one(d, what, v, depth, out, e);
+	arr = json_array();
+	if (!arr)
+		return TS_SERVER_ERROR;
+	n = json_is_array(v) ? json_array_size(v) : 1;
+	for (i = 0; i < n; i++) {
+		x = NULL;
+		r = check_one(d, what, json_is_array(v) ? json_array_get(v, i) : v, depth, &x, e);
+		if (r == TS_OK && x && json_array_append_new(arr, x) != 0)
+			r = TS_SERVER_ERROR;
+		if (r != TS_OK) {
+			json_decref(arr);
+			return r;
+		}
+		if (x && json_is_true(json_object_get(x, "primary")))
+			primaries++;
+	}
+	if (primaries > 1) {
+		json_decref(arr);
+		return scim_error_set(e, SCIM_E_INVALID_VALUE, "%s has more than one primary value",
+		                      what);
+	}
+	if (json_array_size(arr) == 0)
+		json_decref(arr);
+	else
+		*out = arr;
+	return TS_OK;
+}
+
+/* The attributes gathered by scim_normalize: core (and common) ones, and one object per
+ * extension URN in exts. */
+struct norm {
+	const struct scim_rtype *t;
+	json_t *core, *exts;
+	struct scim_error *e;
+};
+
+/* Checks value v of attribute d of schema s and puts it in its place in n. */
+static ts_err take_attr(struct norm *n, const struct scim_schema_def *s,
+                        const struct scim_attr_def *d, const json_t *v)
+{
+	json_t *x, *obj = n->core;
+	ts_err r;
+
+	if (d->mutability == SCIM_READ_ONLY)
+		return TS_OK;
+	r = check_value(d, d->name, v, 0, &x, n->e);
+	if (r != TS_OK || !x)
+		return r;
+	if (s && s != n->t->core) {
+		obj = json_object_get(n->exts, s->id);
+		if (!obj && json_object_set_new(n->exts, s->id, json_object()) != 0) {
+			json_decref(x);
+			return TS_SERVER_ERROR;
+		}
+		obj = json_object_get(n->exts, s->id);
+	}
+	if (json_object_get(obj, d->name)) {
+		json_decref(x);
+		return scim_error_set(n->e, SCIM_E_INVALID_VALUE, "%s is given twice", d->name);
+	}
+	return json_object_set_new(obj, d->name, x) == 0 ? TS_OK : TS_SERVER_ERROR;
+}
+
+/* A top-level key of the body: an attribute name, or "<urn>:name" (any case). Unknown: dropped. */
+static ts_err take_key(struct norm *n, const char *key, const json_t *v)
+{
+	const struct scim_schema_def *s;
+	struct scim_found f;
+	size_t len;
+
+	s = urn_prefix(n->t, key, &len);
+	if (!s && strncasecmp(key, "urn:", 4) == 0)
+		return TS_OK;
+	if (find_name(n->t, s ? s->id : NULL, s ? key + len + 1 : key, &f) != TS_OK)
+		return TS_OK;
+	return take_attr(n, f.schema, f.attr, v);
+}
+
+/* The object v sent under extension s's URN. */
+static ts_err take_ext(struct norm *n, const struct scim_schema_def *s, const json_t *v)
+{
+	const char *key;
+	json_t *val;
+	struct scim_found f;
+	ts_err r;
+
+	if (json_is_null(v))
+		return TS_OK;
+	if (!json_is_object(v))
+		return scim_error_set(n->e, SCIM_E_INVALID_VALUE, "%s must be an object", s->id);
+	json_object_foreach((json_t *)v, key, val) {
+		if (find_name(n->t, s->id, key, &f) != TS_OK)
+			continue;
+		r = take_attr(n, f.schema, f.attr, val);
+		if (r != TS_OK)
+			return r;
+	}
+	return TS_OK;
+}
+
+/* The member of object o named `name` in any case (the exact one first), or NULL. */
+static json_t *get_ci(const json_t *o, const char *name)
+{
+	const char *key;
+	json_t *v = json_object_get(o, name);
+
+	if (v)
+		return v;
+	json_object_foreach((json_t *)o, key, v)
+		if (strcasecmp(key, name) == 0)
+			return v;
+	return NULL;
+}
+
+/* The "schemas" of the body: an array of strings holding t's core URN (else invalidSyntax),
+ * each a schema of t (else invalidValue). */
+static ts_err check_schemas(const struct scim_rtype *t, const json_t *in, struct scim_error *e)
+{
+	const json_t *sch = get_ci(in, "schemas");
+	size_t i, n = json_array_size(sch);
+	int core = 0;
+
+	if (!json_is_array(sch) || n == 0)
+		return scim_error_set(e, SCIM_E_INVALID_SYNTAX,
+		                      "schemas must be a non-empty array of schema URNs");
+	for (i = 0; i < n; i++) {
+		const char *u = json_string_value(json_array_get(sch, i));
+
+		if (!u)
+			return scim_error_set(e, SCIM_E_INVALID_SYNTAX,
+			                      "schemas must be a non-empty array of schema URNs");
+		if (strcasecmp(u, t->core->id) == 0)
+			core = 1;
+	}
+	if (!core)
+		return scim_error_set(e, SCIM_E_INVALID_SYNTAX, "schemas must hold %s", t->core->id);
+	for (i = 0; i < n; i++) {
+		const char *u = json_string_value(json_array_get(sch, i));
+
+		if (strcasecmp(u, t->core->id) != 0 && !ext_named(t, u))
+			return scim_error_set(e, SCIM_E_INVALID_VALUE, "%.200s is not a schema of %s",
+			                      u, t->name);
+	}
+	return TS_OK;
+}
+
+/* The required attributes of schema s, present in obj (NULL: s absent, nothing required). */
+static ts_err check_required(const struct scim_schema_def *s, const json_t *obj,
+                             struct scim_error *e)
+{
+	size_t i;
+
+	for (i = 0; obj && i < s->nattrs; i++)
+		if (s->attrs[i].required && !json_object_get(obj, s->attrs[i].name))
+			return scim_error_set(e, SCIM_E_INVALID_VALUE, "%s is required",
+			                      s->attrs[i].name);
+	return TS_OK;
+}
+
+/* The result: "schemas" (core, then each extension present), the core attributes, then the
+ * extension objects in t's order. */
+static ts_err assemble(const struct norm *n, json_t **out)
+{
+	const struct scim_schema_def *const *x;
+	json_t *o = json_object(), *sch = json_array(), *obj;
+
+	if (!o || !sch || json_array_append_new(sch, json_string(n->t->core->id)) != 0)
+		goto oom;
+	for (x = n->t->ext; *x; x++)
+		if (json_object_get(n->exts, (*x)->id) &&
+		    json_array_append_new(sch, json_string((*x)->id)) != 0)
+			goto oom;
+	if (json_object_set(o, "schemas", sch) != 0 || json_object_update(o, n->core) != 0)
+		goto oom;
+	for (x = n->t->ext; *x; x++) {
+		obj = json_object_get(n->exts, (*x)->id);
+		if (obj && json_object_set(o, (*x)->id, obj) != 0)
+			goto oom;
+	}
+	json_decref(sch);
+	*out = o;
+	return TS_OK;
+oom:
+	json_decref(sch);
+	json_decref(o);
+	return TS_SERVER_ERROR;
+}
+
+ts_err scim_normalize(const struct scim_rtype *t, const json_t *in, json_t **out,
+                      struct scim_error *e)
+{
+	struct norm n;
+	const struct scim_schema_def *s;
+	const struct scim_schema_def *const *x;
+	const char *key;
+	json_t *v;
+	ts_err r;
+
+	*out = NULL;
+	if (!t || !json_is_object(in))
+		return scim_error_set(e, SCIM_E_INVALID_SYNTAX, "the resource must be a JSON object");
+	r = check_schemas(t, in, e);
+	if (r != TS_OK)
+		return r;
+	n.t = t;
+	n.e = e;
+	n.core = json_object();
+	n.exts = json_object();
+	r = n.core && n.exts ? TS_OK : TS_SERVER_ERROR;
+	json_object_foreach((json_t *)in, key, v) {
+		if (r != TS_OK)
+			break;
+		if (strcasecmp(key, "schemas") == 0)
+			continue;
+		s = ext_named(t, key);
+		r = s ? take_ext(&n, s, v) : take_key(&n, key, v);
+	}
+	if (r == TS_OK)
+		r = check_required(t->core, n.core, e);
+	for (x = t->ext; r == TS_OK && *x; x++)
+		r = check_required(*x, json_object_get(n.exts, (*x)->id), e);
+	if (r == TS_OK)
+		r = assemble(&n, out);
+	json_decref(n.core);
+	json_decref(n.exts);
+	return r;
+}
+
+/* ---- scim_project ---- */
+
+/* One item of an attributes / excludedAttributes list, resolved: an attribute (sub NULL), a
+ * sub-attribute of one, or (attr NULL) a whole extension named by its bare URN. */
+struct sel {
+	const struct scim_attr_def *attr, *sub;
+	const struct scim_schema_def *ext;
+};
+
+struct sel_list {
+	struct sel *v;
+	size_t n;
+	int given;
+};
+
+/* Resolves one trimmed item (len bytes at p) into l; unknown attributes are skipped. */
+static ts_err parse_item(const struct scim_rtype *t, const char *p, size_t len,
+                         struct sel_list *l, struct scim_error *e)
+{
+	struct scimf_path *path = NULL;
+	struct scim_found f;
+	char *item;
+	ts_err r;
+
+	if (len == 0)
+		return scim_error_set(e, SCIM_E_INVALID_VALUE, "an attribute list has an empty item");
+	item = strndup(p, len);
+	if (!item)
+		return TS_SERVER_ERROR;
+	if ((l->v[l->n].ext = ext_named(t, item)) != NULL) {
+		l->v[l->n++].attr = NULL;
+		free(item);
+		return TS_OK;
+	}
+	r = scimf_parse_path(item, &path, NULL);
+	if (r == TS_OK && path->filter)
+		r = TS_INVALID_REQUEST;
+	if (r == TS_INVALID_REQUEST)
+		scim_error_set(e, SCIM_E_INVALID_VALUE, "\"%.200s\" is not an attribute path", item);
+	if (r == TS_OK && scim_find(t, &path->attr, NULL, &f) == TS_OK) {
+		l->v[l->n].attr = f.attr;
+		l->v[l->n++].sub = f.sub;
+	}
+	scimf_path_free(path);
+	free(item);
+	return r;
+}
+
+/* Parses a comma-separated list of attribute paths (spaces and tabs around items allowed).
+ * NULL or blank: no list (l->given = 0). The caller frees l->v. */
+static ts_err parse_list(const struct scim_rtype *t, const char *text, struct sel_list *l,
+                         struct scim_error *e)
+{
+	const char *p, *end;
+	size_t cap = 1;
+	ts_err r;
+
+	memset(l, 0, sizeof *l);
+	if (!text || text[strspn(text, " \t")] == '\0')
+		return TS_OK;
+	for (p = text; *p; p++)
+		cap += *p == ',';
+	l->v = calloc(cap, sizeof *l->v);
+	if (!l->v)
+		return TS_SERVER_ERROR;
+	l->given = 1;
+	for (p = text;; p = end + 1) {
+		end = p + strcspn(p, ",");
+		p += strspn(p, " \t");
+		while (end > p && (end[-1] == ' ' || end[-1] == '\t'))
+			end--;
+		r = parse_item(t, p, (size_t)(end - p), l, e);
+		if (r != TS_OK)
+			return r;
+		end += strspn(end, " \t");
+		if (*end == '\0')
+			return TS_OK;
+	}
+}
+
+/* 1 if l names attribute d (of schema s) as a whole, or s as a whole. */
+static int names_whole(const struct sel_list *l, const struct scim_attr_def *d,
+                       const struct scim_schema_def *s)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		if (l->v[i].attr ? l->v[i].attr == d && !l->v[i].sub : s && l->v[i].ext == s)
+			return 1;
+	return 0;
+}
+
+/* 1 if l names sub-attribute sd of d (sd NULL: any sub-attribute of d). */
+static int names_sub(const struct sel_list *l, const struct scim_attr_def *d,
+                     const struct scim_attr_def *sd)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		if (l->v[i].attr == d && l->v[i].sub && (!sd || l->v[i].sub == sd))
+			return 1;
+	return 0;
+}
+
+/* Removes from the complex value o of d the sub-attributes the answer leaves out: "never"
+ * ones, "request" ones not named in in, ones not named in in when only_named, ones named in ex
+ * ("always" ones stay). Unknown members stay unless only_named. */
+static void project_obj(json_t *o, const struct scim_attr_def *d, int only_named,
+                        const struct sel_list *in, const struct sel_list *ex)
+{
+	const char *key;
+	json_t *v;
+	void *tmp;
+
+	json_object_foreach_safe(o, tmp, key, v) {
+		const struct scim_attr_def *sd = sub_named(d, key);
+		int drop;
+
+		if (!sd)
+			drop = only_named;
+		else if (sd->returned == SCIM_RET_ALWAYS)
+			drop = 0;
+		else if (sd->returned == SCIM_RET_NEVER)
+			drop = 1;
+		else if ((only_named || sd->returned == SCIM_RET_REQUEST) && !names_sub(in, d, sd))
+			drop = 1;
+		else
+			drop = names_sub(ex, d, sd);
+		if (drop)
+			json_object_del(o, key);
+	}
+}
+
+/* Applies project_obj to the value v of the complex attribute d (an object, or an array of
+ * them); returns 1 when nothing is left of v. */
+static int project_complex(json_t *v, const struct scim_attr_def *d, int only_named,
+                           const struct sel_list *in, const struct sel_list *ex)
+{
+	size_t i;
+
+	if (json_is_object(v)) {
+		project_obj(v, d, only_named, in, ex);
+		return json_object_size(v) == 0;
+	}
+	for (i = json_array_size(v); i-- > 0;) {
+		json_t *x = json_array_get(v, i);
+
+		if (!json_is_object(x))
+			continue;
+		project_obj(x, d, only_named, in, ex);
+		if (json_object_size(x) == 0)
+			json_array_remove(v, i);
+	}
+	return json_is_array(v) && json_array_size(v) == 0;
+}
+
+/* Whether attribute d (of schema s, NULL for the common ones) with value v stays in the
+ * answer, after trimming its sub-attributes: 1 keep, 0 remove. */
+static int project_attr(json_t *v, const struct scim_attr_def *d,
+                        const struct scim_schema_def *s, const struct sel_list *in,
+                        const struct sel_list *ex)
+{
+	int only_named = 0;
+
+	if (d->returned == SCIM_RET_ALWAYS)
+		return 1;
+	if (d->returned == SCIM_RET_NEVER)
+		return 0;
+	if (in->given && !names_whole(in, d, s)) {
+		if (!names_sub(in, d, NULL))
+			return 0;
+		only_named = 1;
+	} else if (!in->given && d->returned == SCIM_RET_REQUEST) {
+		return 0;
+	}
+	if (names_whole(ex, d, s))
+		return 0;
+	if (d->type == SCIM_COMPLEX)
+		return !project_complex(v, d, only_named, in, ex);
+	return 1;
+}
+
+/* Projects the attributes inside the extension object obj of schema urn; members of no
+ * attribute stay unless an `attributes` list is given. */
+static void project_members(const struct scim_rtype *t, json_t *obj, const char *urn,
+                            const struct sel_list *in, const struct sel_list *ex)
+{
+	struct scim_found f;
+	const char *key;
+	json_t *v;
+	void *tmp;
+
+	json_object_foreach_safe(obj, tmp, key, v) {
+		if (find_name(t, urn, key, &f) != TS_OK) {
+			if (in->given)
+				json_object_del(obj, key);
+		} else if (!project_attr(v, f.attr, f.schema, in, ex)) {
+			json_object_del(obj, key);
+		}
+	}
+}
+
+/* scim_project: the lists are parsed first, so that a bad one leaves resource as it was.
+ * "schemas" is left as it is, even when an extension object goes away (RFC 7644's examples
+ * keep it); an extension object left empty is removed. */
+ts_err scim_project(const struct scim_rtype *t, json_t *resource, const char *attributes,
+                    const char *excluded, struct scim_error *e)
+{
+	const struct scim_schema_def *s;
+	struct scim_found f;
+	struct sel_list in, ex;
+	const char *key;
+	json_t *v;
+	void *tmp;
+	ts_err r;
+
+	memset(&ex, 0, sizeof ex);
+	if (!t || !json_is_object(resource))
+		return TS_SERVER_ERROR;
+	r = parse_list(t, attributes, &in, e);
+	if (r == TS_OK)
+		r = parse_list(t, excluded, &ex, e);
+	if (r != TS_OK)
+		goto done;
+	json_object_foreach_safe(resource, tmp, key, v) {
+		if (strcmp(key, "schemas") == 0)
+			continue;
+		if ((s = ext_named(t, key)) != NULL) {
+			if (json_is_object(v))
+				project_members(t, v, s->id, &in, &ex);
+			if (!json_is_object(v) || json_object_size(v) == 0)
+				json_object_del(resource, key);
+		} else if (find_name(t, t->core->id, key, &f) != TS_OK) {
+			if (in.given)
+				json_object_del(resource, key);
+		} else if (!project_attr(v, f.attr, f.schema, &in, &ex)) {
+			json_object_del(resource, key);
+		}
+	}
+done:
+	free(in.v);
+	free(ex.v);
+	return r;
+}
+
+/* ---- discovery ---- */
+
+static const char *const type_names[] = {"string", "boolean", "decimal", "integer", "dateTime",
+	"binary", "reference", "complex"};
+static const char *const mutability_names[] = {"readWrite", "readOnly", "immutable",
+	"writeOnly"};
+static const char *const returned_names[] = {"default", "always", "never", "request"};
+static const char *const uniqueness_names[] = {"none", "server", "global"};
+
+/* A JSON array of the NULL-terminated strings list, or NULL on OOM. */
+static json_t *str_array(const char *const *list)
+{
+	json_t *a = json_array();
+
+	for (; a && *list; list++)
+		if (json_array_append_new(a, json_string(*list)) != 0) {
+			json_decref(a);
+			return NULL;
+		}
+	return a;
+}
+
+/* The "meta" of a discovery resource: its resourceType, and location base + mid + id (base
+ * without its trailing slashes). NULL on OOM. */
+static json_t *meta_json(const char *rtype, const char *base, const char *mid, const char *id)
+{
+	size_t blen = base ? strlen(base) : 0, len;
+	char *loc;
+	json_t *m;
+
+	while (blen > 0 && base[blen - 1] == '/')
+		blen--;
+	len = blen + strlen(mid) + strlen(id) + 1;
+	loc = malloc(len);
+	if (!loc)
+		return NULL;
+	memcpy(loc, base ? base : "", blen);
+	snprintf(loc + blen, len - blen, "%s%s", mid, id);
+	m = json_pack("{s:s, s:s}", "resourceType", rtype, "location", loc);
+	free(loc);
+	return m;
+}
+
+/* The RFC 7643 §7 description of attribute d; with_subs: with its subAttributes (the
+ * sub-attributes themselves are described without). NULL on OOM. */
+static json_t *attr_json(const struct scim_attr_def *d, int with_subs)
+{
+	json_t *o, *subs;
+	size_t i;
+
+	o = json_pack("{s:s, s:s, s:b, s:s, s:b, s:b, s:s, s:s, s:s}", "name", d->name,
+	              "type", type_names[d->type], "multiValued", d->multi,
+	              "description", d->description ? d->description : "",
+	              "required", d->required, "caseExact", d->case_exact,
+	              "mutability", mutability_names[d->mutability],
+	              "returned", returned_names[d->returned],
+	              "uniqueness", uniqueness_names[d->uniqueness]);
+	if (!o)
+		return NULL;
+	if (d->canonical && json_object_set_new(o, "canonicalValues", str_array(d->canonical)))
+		goto oom;
+	if (d->type == SCIM_REFERENCE && d->ref_types &&
+	    json_object_set_new(o, "referenceTypes", str_array(d->ref_types)) != 0)
+		goto oom;
+	if (d->type == SCIM_COMPLEX && with_subs) {
+		subs = json_array();
+		if (json_object_set_new(o, "subAttributes", subs) != 0)
+			goto oom;
+		for (i = 0; i < d->nsubs; i++)
+			if (json_array_append_new(subs, attr_json(&d->subs[i], 0)) != 0)
+				goto oom;
+	}
+	return o;
+oom:
+	json_decref(o);
+	return NULL;
+}
+
+/* The Schema resource of s (RFC 7643 §7). NULL on OOM. */
+static json_t *schema_json(const char *base, const struct scim_schema_def *s)
+{
+	json_t *o, *attrs = json_array();
+	size_t i;
+
+	for (i = 0; attrs && i < s->nattrs; i++)
+		if (json_array_append_new(attrs, attr_json(&s->attrs[i], 1)) != 0) {
+			json_decref(attrs);
+			attrs = NULL;
+		}
+	o = json_pack("{s:[s], s:s, s:s, s:s, s:o, s:o}", "schemas", SCIM_SCHEMA_URN,
+	              "id", s->id, "name", s->name, "description", s->description,
+	              "attributes", attrs, "meta", meta_json("Schema", base, "/Schemas/", s->id));
+	return o;
+}
+
+/* A ListResponse holding all of the array resources (a reference stolen). NULL on OOM. */
+static json_t *list_json(json_t *resources)
+{
+	json_int_t n = (json_int_t)json_array_size(resources);
+
+	return json_pack("{s:[s], s:I, s:I, s:i, s:o}", "schemas", SCIM_LIST_RESPONSE,
+	                 "totalResults", n, "itemsPerPage", n, "startIndex", 1,
+	                 "Resources", resources);
+}
+
+/* Calls fn for every schema of every resource type, each once (in the order of the types,
+ * core before extensions), until fn returns nonzero; returns that value, or 0. */
+static int each_schema(int (*fn)(const struct scim_schema_def *, void *), void *arg)
+{
+	const struct scim_rtype *t;
+	const struct scim_schema_def *s;
+	int i, j, k, l, seen, r;
+
+	for (i = 0; i < SCIM_R_COUNT; i++) {
+		t = scim_rtype((enum scim_rtype_id)i);
+		for (j = -1, s = t->core; s; s = t->ext[++j]) {
+			seen = 0;
+			for (k = 0; k < i && !seen; k++) {
+				const struct scim_rtype *u = scim_rtype((enum scim_rtype_id)k);
+
+				seen = u->core == s;
+				for (l = 0; u->ext[l] && !seen; l++)
+					seen = u->ext[l] == s;
+			}
+			for (l = 0; l < j && !seen; l++)
+				seen = t->ext[l] == s;
+			if (!seen && (r = fn(s, arg)) != 0)
+				return r;
+		}
+	}
+	return 0;
+}
+
+struct schema_acc {
+	const char *base, *urn;
+	json_t *out;
+};
+
+/* each_schema callback: appends the schema's resource to acc->out (1 on OOM, to stop). */
+static int add_schema(const struct scim_schema_def *s, void *arg)
+{
+	struct schema_acc *acc = arg;
+
+	return json_array_append_new(acc->out, schema_json(acc->base, s)) != 0;
+}
+
+/* each_schema callback: sets acc->out to the schema named acc->urn (1 when found). */
+static int pick_schema(const struct scim_schema_def *s, void *arg)
+{
+	struct schema_acc *acc = arg;
+
+	if (strcasecmp(s->id, acc->urn) != 0)
+		return 0;
+	acc->out = schema_json(acc->base, s);
+	return 1;
+}
+
+json_t *scim_schemas_json(const char *base)
+{
+	struct schema_acc acc = {base, NULL, json_array()};
+
+	if (!acc.out || each_schema(add_schema, &acc) != 0) {
+		json_decref(acc.out);
+		return NULL;
+	}
+	return list_json(acc.out);
+}
+
+/* The URN compares case-insensitively (RFC 8141 §3.1 for the "urn" and the NID; SCIM treats
+ * schema URIs case-insensitively). */
+json_t *scim_schema_json(const char *base, const char *urn)
+{
+	struct schema_acc acc = {base, urn, NULL};
+
+	if (!urn)
+		return NULL;
+	each_schema(pick_schema, &acc);
+	return acc.out;
+}
+
+/* The ResourceType resource of t (RFC 7643 §6); schemaExtensions is left out when t has none
+ * (as in RFC 7643 §8.6's Group). NULL on OOM. */
+static json_t *rtype_json(const char *base, const struct scim_rtype *t)
+{
+	json_t *o, *exts;
+	size_t i;
+
+	o = json_pack("{s:[s], s:s, s:s, s:s, s:s, s:s}", "schemas", SCIM_RTYPE_URN,
+	              "id", t->name, "name", t->name, "endpoint", t->endpoint,
+	              "description", t->description, "schema", t->core->id);
+	if (!o)
+		return NULL;
+	if (t->ext[0]) {
+		exts = json_array();
+		if (json_object_set_new(o, "schemaExtensions", exts) != 0)
+			goto oom;
+		for (i = 0; t->ext[i]; i++)
+			if (json_array_append_new(exts, json_pack("{s:s, s:b}", "schema",
+			                                          t->ext[i]->id, "required", 0)) != 0)
+				goto oom;
+	}
+	if (json_object_set_new(o, "meta", meta_json("ResourceType", base, "/ResourceTypes/",
+	                                             t->name)) != 0)
+		goto oom;
+	return o;
+oom:
+	json_decref(o);
+	return NULL;
+}
+
+json_t *scim_rtypes_json(const char *base)
+{
+	json_t *a = json_array();
+	int i;
+
+	for (i = 0; a && i < SCIM_R_COUNT; i++)
+		if (json_array_append_new(a, rtype_json(base, scim_rtype((enum scim_rtype_id)i)))) {
+			json_decref(a);
+			return NULL;
+		}
+	return a ? list_json(a) : NULL;
+}
+
+/* The name compares exactly ("User", as RFC 7644 §4 writes /ResourceTypes/User). */
+json_t *scim_rtype_json(const char *base, const char *name)
+{
+	int i;
+
+	for (i = 0; name && i < SCIM_R_COUNT; i++)
+		if (strcmp(scim_rtype((enum scim_rtype_id)i)->name, name) == 0)
+			return rtype_json(base, scim_rtype((enum scim_rtype_id)i));
+	return NULL;
+}
+
+json_t *scim_spc_json(const char *base, int max_results)
+{
+	return json_pack("{s:[s], s:{s:b}, s:{s:b, s:i, s:i}, s:{s:b, s:i}, s:{s:b}, s:{s:b},"
+	                 " s:{s:b}, s:[{s:s, s:s, s:s, s:s, s:b}], s:o}",
+	                 "schemas", SCIM_SPC_URN,
+	                 "patch", "supported", 1,
+	                 "bulk", "supported", 0, "maxOperations", 0, "maxPayloadSize", 0,
+	                 "filter", "supported", 1, "maxResults", max_results,
+	                 "changePassword", "supported", 0,
+	                 "sort", "supported", 1,
+	                 "etag", "supported", 1,
+	                 "authenticationSchemes",
+	                 "type", "oauthbearertoken", "name", "OAuth Bearer Token",
+	                 "description", "Authentication with an OAuth 2.0 access token with the "
+	                 "scim scope (client credentials of an admin client)",
+	                 "specUri", "https://www.rfc-editor.org/rfc/rfc6750", "primary", 1,
+	                 "meta", meta_json("ServiceProviderConfig", base, "/ServiceProviderConfig",
+	                                   ""));
+}
