@@ -139,21 +139,19 @@ static int set_ext(json_t *res, const char *urn, const char *key, const char *va
 
 json_t *scim_user_json(const struct user *u, const char *base)
 {
-	json_t *res = json_loads(u->attrs ? u->attrs : "{}", 0, NULL), *groups;
+	json_t *attrs = json_loads(u->attrs ? u->attrs : "{}", 0, NULL), *groups, *res;
 	char id[24];
 	int bad;
 
-	if (!json_is_object(res)) {
-		json_decref(res);
-		res = json_object();
-	}
 	snprintf(id, sizeof id, "%lld", (long long)u->id);
-	bad = !res || json_object_set_new(res, "schemas", json_pack("[s]", SCIM_CORE_USER)) ||
-	      json_object_set_new(res, "id", json_string(id)) ||
-	      json_object_set_new(res, "userName", json_string(u->username)) ||
+	/* schemas, id and userName first, for people reading the answers */
+	res = json_pack("{s:[s], s:s, s:s}", "schemas", SCIM_CORE_USER, "id", id, "userName",
+	                u->username);
+	bad = !res || (json_is_object(attrs) && json_object_update(res, attrs)) ||
+	      set_str(res, "externalId", u->external_id) ||
 	      set_str(res, "displayName", u->name) ||
-	      json_object_set_new(res, "active", json_boolean(u->active)) ||
-	      set_str(res, "externalId", u->external_id);
+	      json_object_set_new(res, "active", json_boolean(u->active));
+	json_decref(attrs);
 	if (!bad && json_object_get(res, SCIM_ENTERPRISE_USER))
 		bad = json_array_append_new(json_object_get(res, "schemas"),
 		                            json_string(SCIM_ENTERPRISE_USER));
