@@ -407,14 +407,15 @@ static json_t *eq_element(struct pctx *c, const struct scim_attr_def *a,
 
 /* ---- operations on a target ---- */
 
-/* Sets sub-attribute s of object x to v, unless s is immutable and already holds another value. */
+/* Sets sub-attribute s of object x to a copy of v (elements share nothing), unless s is
+ * immutable and already holds another value. */
 static ts_err leaf_set(struct pctx *c, const struct scim_attr_def *s, json_t *x, json_t *v)
 {
 	json_t *old = json_object_get(x, s->name);
 
 	if (s->mutability == SCIM_IMMUTABLE && present(old) && !json_equal(old, v))
 		return scim_error_set(c->e, SCIM_E_MUTABILITY, "%s is immutable", s->name);
-	return json_object_set(x, s->name, v) ? oom() : TS_OK;
+	return json_object_set_new(x, s->name, json_deep_copy(v)) ? oom() : TS_OK;
 }
 
 /* Removes sub-attribute s of object x, unless s is immutable and has a value. */

@@ -71,7 +71,7 @@ static const struct row {
 	const char *res, *ops, *want;   /* want NULL: refused with err */
 	enum scim_etype err;
 } rows[] = {
-	/* 0: simple paths */
+	/* simple paths */
 	{SCIM_R_USER, U0, "[{'op':'add','path':'displayName','value':'Babs'}]",
 	 "{" SCH_U "," UID ",'active':true,'displayName':'Babs'}", 0},
 	{SCIM_R_USER, U0, "[{'op':'replace','path':'USERNAME','value':'bj2'}]",
@@ -80,7 +80,7 @@ static const struct row {
 	{SCIM_R_USER, U0, "[{'op':'remove','path':'title'}]", U0, 0},
 	{SCIM_R_USER, U0, "[{'op':'replace','path':'urn:ietf:params:scim:schemas:core:2.0:User:title','value':'Boss'}]",
 	 "{" SCH_U "," UID ",'active':true,'title':'Boss'}", 0},
-	/* 5: multi-valued add, dedup, merge, canonical names */
+	/* multi-valued add, dedup, merge, canonical names */
 	{SCIM_R_USER, U1, "[{'op':'add','path':'emails','value':{'value':'x@y','type':'other'}}]",
 	 U1_NO(NAME ",'emails':[" WORK "," HOME ",{'value':'x@y','type':'other'}]," EXT), 0},
 	{SCIM_R_USER, U1, "[{'op':'add','path':'emails','value':[" HOME "]}]", U1, 0},
@@ -90,7 +90,6 @@ static const struct row {
 	 U1_NO(NAME ",'emails':[" WORK "," HOME ",{'value':'n@x','type':'work'}]," EXT), 0},
 	{SCIM_R_USER, U0, "[{'op':'add','path':'emails','value':[{'value':'a@x'},{'value':'A@X'},{'value':'b@x','primary':true},{'value':'c@x','primary':true}]}]",
 	 "{" SCH_U "," UID ",'active':true,'emails':[{'value':'A@X'},{'value':'b@x'},{'value':'c@x','primary':true}]}", 0},
-	/* 10 */
 	{SCIM_R_USER, U1, "[{'op':'replace','path':'emails','value':[{'value':'only@x'}]}]",
 	 U1_NO(NAME ",'emails':[{'value':'only@x'}]," EXT), 0},
 	{SCIM_R_USER, U1, "[{'op':'remove','path':'emails'}]", U1_NO(NAME "," EXT), 0},
@@ -100,13 +99,12 @@ static const struct row {
 	 U1_NO("'name':{'givenName':'Barbara','familyName':'J2'}," EMAILS "," EXT), 0},
 	{SCIM_R_USER, U0, "[{'op':'replace','path':'name','value':{'familyName':'J2','bogus':'x'}}]",
 	 "{" SCH_U "," UID ",'active':true,'name':{'familyName':'J2'}}", 0},
-	/* 15 */
 	{SCIM_R_USER, U1, "[{'op':'add','path':'name','value':5}]", NULL, SCIM_E_INVALID_VALUE},
 	{SCIM_R_USER, U1, "[{'op':'remove','path':'name'}]", U1_NO(EMAILS "," EXT), 0},
 	{SCIM_R_USER, U1, "[{'op':'add','path':'emails','value':[[1]]}]", NULL, SCIM_E_INVALID_VALUE},
 	{SCIM_R_USER, U1, "[{'op':'add','path':'emails','value':[]}]", U1, 0},
 	{SCIM_R_USER, U0, "[{'op':'add','path':'emails','value':[]}]", U0, 0},
-	/* 20: sub-attribute paths */
+	/* sub-attribute paths */
 	{SCIM_R_USER, U1, "[{'op':'Replace','path':'name.familyName','value':'X'}]",
 	 U1_NO("'name':{'givenName':'Barbara','familyName':'X'}," EMAILS "," EXT), 0},
 	{SCIM_R_USER, U0, "[{'op':'add','path':'name.givenName','value':'B'}]",
@@ -117,7 +115,6 @@ static const struct row {
 	 U1_NO(EMAILS "," EXT), 0},
 	{SCIM_R_USER, U1, "[{'op':'replace','path':'emails.value','value':'same@x'}]",
 	 U1_NO(NAME ",'emails':[{'value':'same@x','type':'work','primary':true},{'value':'same@x','type':'home'}]," EXT), 0},
-	/* 25 */
 	{SCIM_R_USER, U0, "[{'op':'replace','path':'emails.value','value':'same@x'}]", NULL, SCIM_E_NO_TARGET},
 	{SCIM_R_USER, U0, "[{'op':'add','path':'emails.value','value':'a@b'}]",
 	 "{" SCH_U "," UID ",'active':true,'emails':[{'value':'a@b'}]}", 0},
@@ -126,7 +123,7 @@ static const struct row {
 	{SCIM_R_USER, U0, "[{'op':'remove','path':'emails.value'}]", U0, 0},
 	{SCIM_R_USER, U1, "[{'op':'add','path':'emails.display','value':'D'}]",
 	 U1_NO(NAME ",'emails':[{'value':'bj@work.example','type':'work','primary':true,'display':'D'},{'value':'bj@home.example','type':'home','display':'D'}]," EXT), 0},
-	/* 30: extension attributes */
+	/* extension attributes */
 	{SCIM_R_USER, U0, "[{'op':'Add','path':" ENTP("manager") ",'value':'42'}]",
 	 "{" SCH_UE "," UID ",'active':true," ENT ":{'manager':{'value':'42'}}}", 0},
 	{SCIM_R_USER, U1, "[{'op':'Remove','path':" ENTP("manager") "}]",
@@ -137,7 +134,6 @@ static const struct row {
 	 U1_NO(NAME "," EMAILS "," ENT ":{'department':'Eng','manager':{'value':'9','displayName':'Boss'}}"), 0},
 	{SCIM_R_USER, U1, "[{'op':'replace','path':" ENTP("manager.value") ",'value':'10'}]",
 	 U1_NO(NAME "," EMAILS "," ENT ":{'department':'Sales','manager':{'value':'10','displayName':'Boss'}}"), 0},
-	/* 35 */
 	{SCIM_R_USER, U0, "[{'op':'add','value':{" ENTP("employeeNumber") ":'701984'}}]",
 	 "{" SCH_UE "," UID ",'active':true," ENT ":{'employeeNumber':'701984'}}", 0},
 	{SCIM_R_USER, U1, "[{'op':'add','value':{" ENT ":{'CostCenter':'4','nope':1}}}]",
@@ -147,7 +143,7 @@ static const struct row {
 	{SCIM_R_USER, U0, "[{'op':'add','path':" ENTP("department") ",'value':'x'},{'op':'remove','path':" ENTP("department") "}]",
 	 U0, 0},
 	{SCIM_R_USER, U0, "[{'op':'add','value':{" ENT ":'x'}}]", NULL, SCIM_E_INVALID_VALUE},
-	/* 40: value filters */
+	/* value filters */
 	{SCIM_R_USER, U1, "[{'op':'remove','path':'emails[type eq \\'home\\']'}]",
 	 U1_NO(NAME ",'emails':[" WORK "]," EXT), 0},
 	{SCIM_R_USER, U1, "[{'op':'remove','path':'emails[type eq \\'other\\']'}]", NULL, SCIM_E_NO_TARGET},
@@ -156,7 +152,6 @@ static const struct row {
 	{SCIM_R_USER, U1, "[{'op':'replace','path':'emails[type eq \\'other\\']','value':{'value':'o@x'}}]", NULL, SCIM_E_NO_TARGET},
 	{SCIM_R_USER, U1, "[{'op':'add','path':'emails[type eq \\'home\\']','value':{'display':'H'}}]",
 	 U1_NO(NAME ",'emails':[" WORK ",{'value':'bj@home.example','type':'home','display':'H'}]," EXT), 0},
-	/* 45 */
 	{SCIM_R_USER, U1, "[{'op':'remove','path':'emails[value eq \\'BJ@WORK.EXAMPLE\\']'}]",
 	 U1_NO(NAME ",'emails':[" HOME "]," EXT), 0},
 	{SCIM_R_USER, U1, "[{'op':'remove','path':'emails[type eq \\'work\\' or type eq \\'home\\']'}]",
@@ -166,13 +161,19 @@ static const struct row {
 	{SCIM_R_USER, U1, "[{'op':'remove','path':'emails[type eq \\'work\\' and primary eq true]'}]",
 	 U1_NO(NAME ",'emails':[" HOME "]," EXT), 0},
 	{SCIM_R_USER, U0, "[{'op':'remove','path':'emails[type eq \\'work\\']'}]", NULL, SCIM_E_NO_TARGET},
-	/* 50 */
 	{SCIM_R_USER, U0, "[{'op':'replace','path':'emails[type eq \\'work\\']','value':{'value':'w@x'}}]", NULL, SCIM_E_NO_TARGET},
 	{SCIM_R_GROUP, G0, "[{'op':'remove','path':'members[value eq \\'1\\']'}]", G0_WITH(M2), 0},
 	{SCIM_R_GROUP, G0, "[{'op':'remove','path':'members[value eq \\'3\\']'}]", NULL, SCIM_E_NO_TARGET},
 	{SCIM_R_GROUP, G0_WITH("{'value':'a1'}"), "[{'op':'remove','path':'members[value eq \\'A1\\']'}]", NULL, SCIM_E_NO_TARGET},
 	{SCIM_R_USER, U1, "[{'op':'replace','path':'emails[type eq \\'home\\']','value':5}]", NULL, SCIM_E_INVALID_VALUE},
-	/* 55: value filter and sub-attribute */
+	/* each comparison with its own sub-attribute's caseExact: value exact, type not */
+	{SCIM_R_USER, "{" SCH_U "," UID ",'x509Certificates':[{'value':'AbC','type':'work'}]}",
+	 "[{'op':'remove','path':'x509Certificates[value eq \\'AbC\\' and type eq \\'WORK\\']'}]",
+	 "{" SCH_U "," UID "}", 0},
+	{SCIM_R_USER, "{" SCH_U "," UID ",'x509Certificates':[{'value':'AbC','type':'work'}]}",
+	 "[{'op':'remove','path':'x509Certificates[value eq \\'abc\\' and type eq \\'work\\']'}]",
+	 NULL, SCIM_E_NO_TARGET},
+	/* value filter and sub-attribute */
 	{SCIM_R_USER, U0, "[{'op':'Add','path':'emails[type eq \\'work\\'].value','value':'a@b.c'}]",
 	 "{" SCH_U "," UID ",'active':true,'emails':[{'type':'work','value':'a@b.c'}]}", 0},
 	{SCIM_R_USER, U1, "[{'op':'Add','path':'emails[type eq \\'work\\'].value','value':'a@b.c'}]",
@@ -183,7 +184,6 @@ static const struct row {
 	 "{" SCH_U "," UID ",'active':true,'emails':[{'type':'other','primary':true,'value':'z'}]}", 0},
 	{SCIM_R_USER, U1, "[{'op':'replace','path':'emails[type eq \\'other\\'].value','value':'z'}]",
 	 U1_NO(NAME ",'emails':[" WORK "," HOME ",{'type':'other','value':'z'}]," EXT), 0},
-	/* 60 */
 	{SCIM_R_USER, U0, "[{'op':'replace','path':'emails[type ne \\'work\\'].value','value':'z'}]", NULL, SCIM_E_NO_TARGET},
 	{SCIM_R_USER, U0, "[{'op':'replace','path':'emails[type eq \\'work\\' or type eq \\'home\\'].value','value':'z'}]", NULL, SCIM_E_NO_TARGET},
 	{SCIM_R_USER, U1, "[{'op':'replace','path':'emails[type eq \\'home\\'].primary','value':'True'}]",
@@ -191,7 +191,6 @@ static const struct row {
 	{SCIM_R_USER, U1, "[{'op':'remove','path':'emails[type eq \\'home\\'].type'}]",
 	 U1_NO(NAME ",'emails':[" WORK ",{'value':'bj@home.example'}]," EXT), 0},
 	{SCIM_R_USER, U1, "[{'op':'remove','path':'emails[type eq \\'x\\'].type'}]", NULL, SCIM_E_NO_TARGET},
-	/* 65 */
 	{SCIM_R_USER, U0, "[{'op':'add','path':'addresses[type eq \\'work\\'].streetAddress','value':'1 Main'}]",
 	 "{" SCH_U "," UID ",'active':true,'addresses':[{'type':'work','streetAddress':'1 Main'}]}", 0},
 	{SCIM_R_USER, U0, "[{'op':'add','path':'phoneNumbers[type eq \\'work\\' and primary eq true].value','value':'+1'},"
@@ -203,7 +202,6 @@ static const struct row {
 	{SCIM_R_GROUP, G0, "[{'op':'Add','path':'members','value':[{'value':'7'}]}]",
 	 G0_WITH(M1 "," M2 ",{'value':'7'}"), 0},
 	{SCIM_R_GROUP, G0, "[{'op':'Add','path':'members','value':[{'value':'1'}]}]", G0, 0},
-	/* 70 */
 	{SCIM_R_GROUP, G0, "[{'op':'Remove','path':'members','value':[{'value':'1'}]}]", G0_WITH(M2), 0},
 	{SCIM_R_GROUP, G0, "[{'op':'Remove','path':'members','value':[{'value':'2'},{'value':'1'}]}]",
 	 "{" SCH_G ",'id':'g1','displayName':'Admins'}", 0},
@@ -212,7 +210,6 @@ static const struct row {
 	 "{" SCH_G ",'id':'g1','displayName':'n','members':[" M1 "," M2 "]}", 0},
 	{SCIM_R_USER, U0, "[{'op':'Replace','path':'active','value':'False'}]",
 	 "{" SCH_U "," UID ",'active':false}", 0},
-	/* 75 */
 	{SCIM_R_USER, U0, "[{'op':'Replace','path':'active','value':'TRUE'}]", U0, 0},
 	{SCIM_R_USER, U0, "[{'op':'Replace','path':'active','value':'yes'}]",
 	 "{" SCH_U "," UID ",'active':'yes'}", 0},
@@ -222,7 +219,6 @@ static const struct row {
 	 "{" SCH_U "," UID ",'active':false,'emails':[{'type':'work','value':'w@x'}],'name':{'familyName':'F'}}", 0},
 	/* Okta shapes (verbatim) */
 	{SCIM_R_USER, U0, "[{'op':'replace','value':{'active':false}}]", "{" SCH_U "," UID ",'active':false}", 0},
-	/* 80 */
 	{SCIM_R_GROUP, G0, "[{'op':'replace','value':{'id':'g1','displayName':'New'}}]",
 	 "{" SCH_G ",'id':'g1','displayName':'New','members':[" M1 "," M2 "]}", 0},
 	{SCIM_R_GROUP, G0, "[{'op':'replace','value':{'id':'g2','displayName':'New'}}]", NULL, SCIM_E_MUTABILITY},
@@ -231,7 +227,7 @@ static const struct row {
 	{SCIM_R_GROUP, G0, "[{'op':'add','path':'members','value':[{'value':'3','display':'carol'}]}]",
 	 G0_WITH(M1 "," M2 ",{'value':'3','display':'carol'}"), 0},
 	{SCIM_R_GROUP, G0, "[{'op':'remove','path':'members[value eq \\'1\\']'}]", G0_WITH(M2), 0},
-	/* 85: path-less values */
+	/* path-less values */
 	{SCIM_R_USER, U0, "[{'op':'add','value':{'foo':1,'DisplayName':'x','bad path[':2}}]",
 	 "{" SCH_U "," UID ",'active':true,'displayName':'x'}", 0},
 	{SCIM_R_USER, U0, "[{'op':'replace','value':{'schemas':['x'],'title':'T'}}]",
@@ -239,7 +235,6 @@ static const struct row {
 	{SCIM_R_USER, U1, "[{'op':'replace','value':{'name':null,'title':null}}]", U1_NO(EMAILS "," EXT), 0},
 	{SCIM_R_USER, U1, "[{'op':'add','value':{'name':null}}]", U1, 0},
 	{SCIM_R_GROUP, G0, "[{'op':'replace','value':{" ENT ":{'department':'x'}}}]", G0, 0},
-	/* 90 */
 	{SCIM_R_USER, U0, "[{'op':'add','value':{'urn:ietf:params:scim:schemas:core:2.0:User':{'nickName':'bj'}}}]",
 	 "{" SCH_U "," UID ",'active':true,'nickName':'bj'}", 0},
 	{SCIM_R_USER, U0, "[{'op':'add','value':'x'}]", NULL, SCIM_E_INVALID_VALUE},
@@ -247,19 +242,17 @@ static const struct row {
 	 "{" SCH_U "," UID ",'meta':{'resourceType':'User','created':'2026-01-01T00:00:00Z'},'nickName':'n'}", 0},
 	{SCIM_R_USER, UM, "[{'op':'replace','value':{'meta':{'resourceType':'Group'}}}]", NULL, SCIM_E_MUTABILITY},
 	{SCIM_R_USER, UM, "[{'op':'replace','value':{'meta.created':'2026-01-01T00:00:00Z','groups':null}}]", UM, 0},
-	/* 95: mutability */
+	/* mutability */
 	{SCIM_R_USER, U0, "[{'op':'replace','path':'id','value':'u2'}]", NULL, SCIM_E_MUTABILITY},
 	{SCIM_R_USER, U0, "[{'op':'replace','path':'id','value':'u1'}]", NULL, SCIM_E_MUTABILITY},
 	{SCIM_R_USER, UM, "[{'op':'remove','path':'meta'}]", NULL, SCIM_E_MUTABILITY},
 	{SCIM_R_USER, UM, "[{'op':'replace','path':'meta.created','value':'2020-01-01T00:00:00Z'}]", NULL, SCIM_E_MUTABILITY},
 	{SCIM_R_USER, U0, "[{'op':'add','path':'groups','value':[{'value':'1'}]}]", NULL, SCIM_E_MUTABILITY},
-	/* 100 */
 	{SCIM_R_USER, U0, "[{'op':'replace','value':{'meta.created':'2020-01-01T00:00:00Z'}}]", NULL, SCIM_E_MUTABILITY},
 	{SCIM_R_USER, U0, "[{'op':'add','path':" ENTP("manager.displayName") ",'value':'B'}]", NULL, SCIM_E_MUTABILITY},
 	{SCIM_R_CLIENT, C0, "[{'op':'replace','path':'public','value':true}]", NULL, SCIM_E_MUTABILITY},
 	{SCIM_R_CLIENT, C0, "[{'op':'replace','path':'public','value':'false'}]", C0, 0},
 	{SCIM_R_CLIENT, C0, "[{'op':'remove','path':'public'}]", NULL, SCIM_E_MUTABILITY},
-	/* 105 */
 	{SCIM_R_CLIENT, C1, "[{'op':'add','path':'public','value':true}]",
 	 "{" SCH_C ",'id':'c1','clientName':'app','public':true}", 0},
 	{SCIM_R_CLIENT, C1, "[{'op':'remove','path':'public'}]", C1, 0},
@@ -268,7 +261,6 @@ static const struct row {
 	{SCIM_R_CLIENT, C0, "[{'op':'replace','path':'generateSecret','value':'True'}]",
 	 C0_WITH("'generateSecret':true"), 0},
 	{SCIM_R_CLIENT, C0, "[{'op':'replace','path':'clientSecret','value':'s'}]", NULL, SCIM_E_MUTABILITY},
-	/* 110 */
 	{SCIM_R_CLIENT, C0, "[{'op':'add','path':'grantTypes','value':['refresh_token','client_credentials']}]",
 	 "{" SCH_C ",'id':'c1','clientName':'app','public':false,'grantTypes':['client_credentials','refresh_token']}", 0},
 	{SCIM_R_CLIENT, C0, "[{'op':'remove','path':'grantTypes','value':'client_credentials'}]",
@@ -276,7 +268,6 @@ static const struct row {
 	{SCIM_R_GROUP, G0, "[{'op':'replace','path':'members[value eq \\'1\\'].value','value':'5'}]", NULL, SCIM_E_MUTABILITY},
 	{SCIM_R_GROUP, G0, "[{'op':'replace','path':'members[value eq \\'1\\'].value','value':'1'}]", G0, 0},
 	{SCIM_R_GROUP, G0, "[{'op':'remove','path':'members[value eq \\'1\\'].value'}]", NULL, SCIM_E_MUTABILITY},
-	/* 115 */
 	{SCIM_R_GROUP, G0, "[{'op':'replace','path':'members.value','value':'5'}]", NULL, SCIM_E_MUTABILITY},
 	{SCIM_R_GROUP, G0, "[{'op':'replace','path':'members','value':[{'value':'5'}]}]", G0_WITH("{'value':'5'}"), 0},
 	{SCIM_R_GROUP, G0, "[{'op':'replace','path':'members[value eq \\'1\\'].display','value':'x'}]", NULL, SCIM_E_MUTABILITY},
@@ -284,7 +275,6 @@ static const struct row {
 	 "{" SCH_T ",'id':'5','clientId':'app','userName':'alice','scope':'mqtt:sub:a/#'}", 0},
 	{SCIM_R_GRANT, T0, "[{'op':'replace','value':{'scope':'openid'}}]",
 	 "{" SCH_T ",'id':'5','clientId':'app','userName':'alice','scope':'openid'}", 0},
-	/* 120 */
 	{SCIM_R_GRANT, T0, "[{'op':'replace','path':'clientId','value':'other'}]", NULL, SCIM_E_MUTABILITY},
 	{SCIM_R_USER, U0, "[{'op':'add','path':'password','value':'s3cret'}]",
 	 "{" SCH_U "," UID ",'active':true,'password':'s3cret'}", 0},
@@ -292,32 +282,28 @@ static const struct row {
 	/* invalidPath */
 	{SCIM_R_USER, U0, "[{'op':'add','path':'nosuch','value':1}]", NULL, SCIM_E_INVALID_PATH},
 	{SCIM_R_USER, U0, "[{'op':'remove','path':'emails['}]", NULL, SCIM_E_INVALID_PATH},
-	/* 125 */
 	{SCIM_R_USER, U1, "[{'op':'replace','path':'name[givenName eq \\'B\\']','value':{}}]", NULL, SCIM_E_INVALID_PATH},
 	{SCIM_R_CLIENT, C0, "[{'op':'remove','path':'grantTypes[value eq \\'x\\']'}]", NULL, SCIM_E_INVALID_PATH},
 	{SCIM_R_USER, U1, "[{'op':'remove','path':'emails[foo eq \\'x\\']'}]", NULL, SCIM_E_INVALID_PATH},
 	{SCIM_R_USER, U1, "[{'op':'remove','path':'emails[type eq \\'work\\' and foo pr]'}]", NULL, SCIM_E_INVALID_PATH},
 	{SCIM_R_USER, U1, "[{'op':'replace','path':'name.nosuch','value':'x'}]", NULL, SCIM_E_INVALID_PATH},
-	/* 130 */
 	{SCIM_R_USER, U1, "[{'op':'replace','path':'displayName.x','value':'x'}]", NULL, SCIM_E_INVALID_PATH},
 	{SCIM_R_USER, U1, "[{'op':'replace','path':5,'value':'x'}]", NULL, SCIM_E_INVALID_PATH},
 	{SCIM_R_USER, U1, "[{'op':'replace','path':'','value':'x'}]", NULL, SCIM_E_INVALID_PATH},
 	{SCIM_R_USER, U1, "[{'op':'remove','path':" ENT "}]", NULL, SCIM_E_INVALID_PATH},
 	{SCIM_R_GROUP, G0, "[{'op':'add','path':" ENTP("department") ",'value':'x'}]", NULL, SCIM_E_INVALID_PATH},
-	/* 135 */
 	{SCIM_R_GRANT, T0, "[{'op':'replace','path':'externalId','value':'x'}]", NULL, SCIM_E_INVALID_PATH},
 	{SCIM_R_USER, U1, "[{'op':'remove','path':'emails[type eq \\'work\\'].nosuch'}]", NULL, SCIM_E_INVALID_PATH},
 	/* invalidSyntax and noTarget in one operation */
 	{SCIM_R_USER, U0, "[{'op':'copy','path':'title','value':'x'}]", NULL, SCIM_E_INVALID_SYNTAX},
 	{SCIM_R_USER, U0, "[{'path':'title','value':'x'}]", NULL, SCIM_E_INVALID_SYNTAX},
 	{SCIM_R_USER, U0, "[{'op':5,'path':'title','value':'x'}]", NULL, SCIM_E_INVALID_SYNTAX},
-	/* 140 */
 	{SCIM_R_USER, U0, "[{'op':'add','path':'title'}]", NULL, SCIM_E_INVALID_SYNTAX},
 	{SCIM_R_USER, U0, "[{'op':'replace','path':'title','value':null}]", NULL, SCIM_E_INVALID_SYNTAX},
 	{SCIM_R_USER, U0, "['add']", NULL, SCIM_E_INVALID_SYNTAX},
 	{SCIM_R_USER, U0, "[{'op':'remove'}]", NULL, SCIM_E_NO_TARGET},
 	{SCIM_R_USER, U0, "[{'op':'remove','value':{'title':'x'}}]", NULL, SCIM_E_NO_TARGET},
-	/* 145: op names in any case, keys in any case, several operations in order */
+	/* op names in any case, keys in any case, several operations in order */
 	{SCIM_R_USER, U0, "[{'OP':'ADD','Path':'title','VALUE':'x'},{'op':'rEpLaCe','path':'title','value':'y'}]",
 	 "{" SCH_U "," UID ",'active':true,'title':'y'}", 0},
 	{SCIM_R_USER, U0, "[{'op':'add','path':'title','value':'x'},{'op':'remove','path':'title'},{'op':'add','path':'nickName','value':'n'}]",
@@ -354,16 +340,17 @@ START_TEST(test_rows)
 		json_t *want = js(w->want);
 
 		exp = dump(want);
-		ck_assert_msg(r == TS_OK, "row %d: error %d %s: %s", _i, r, scim_etype_name(e.type),
-			      e.detail ? e.detail : "");
-		ck_assert_msg(json_equal(out, want), "row %d:\n got  %s\n want %s", _i, got, exp);
+		ck_assert_msg(r == TS_OK, "row %d %s: error %d %s: %s", _i, w->ops, r,
+			      scim_etype_name(e.type), e.detail ? e.detail : "");
+		ck_assert_msg(json_equal(out, want), "row %d %s:\n got  %s\n want %s", _i, w->ops, got,
+			      exp);
 		ck_assert_int_eq(e.type, SCIM_E_NONE);
 		json_decref(want);
 		free(exp);
 	} else {
-		ck_assert_msg(r == TS_INVALID_REQUEST, "row %d: %d, got %s", _i, r, got);
+		ck_assert_msg(r == TS_INVALID_REQUEST, "row %d %s: %d, got %s", _i, w->ops, r, got);
 		ck_assert_ptr_null(out);
-		ck_assert_msg(e.type == w->err, "row %d: %s, want %s (%s)", _i,
+		ck_assert_msg(e.type == w->err, "row %d %s: %s, want %s (%s)", _i, w->ops,
 			      scim_etype_name(e.type), scim_etype_name(w->err), e.detail ? e.detail : "");
 		ck_assert_ptr_nonnull(e.detail);
 	}
