@@ -175,8 +175,8 @@ ts_err scim_normalize(const struct scim_rtype *t, const json_t *in, json_t **out
  *   the "always" ones); a sub-attribute path keeps only that sub-attribute of a complex one;
  * - excludedAttributes (or NULL) removes those named, unless "always";
  * - "returned": request attributes are kept only when `attributes` names them.
- * Unknown names in either list are ignored. TS_INVALID_REQUEST (e: invalidPath... no:
- * invalidValue) when a list is not a comma-separated list of attribute paths. */
+ * Unknown names in either list are ignored. TS_INVALID_REQUEST (e: invalidValue) when a list is
+ * not a comma-separated list of attribute paths. */
 ts_err scim_project(const struct scim_rtype *t, json_t *resource, const char *attributes,
                     const char *excluded, struct scim_error *e);
 

@@ -58,8 +58,8 @@ ts_err scim_sql_where(const struct scim_rtype *t, const struct scimf_node *n, st
  * "r.username COLLATE NOCASE" or "json_extract(r.attrs, '$.name.familyName') COLLATE NOCASE";
  * a multi-valued attribute sorts by its primary element's value, else the first
  * (RFC 7644 §3.4.2.3). NULL sortBy: *order = NULL (the store orders by r.id).
- * Unknown attribute or SCIM_AT_NONE: TS_INVALID_REQUEST, e = invalidValue... RFC 7644 has no
- * scimType for it; use SCIM_E_INVALID_VALUE ("invalid sortBy"). */
+ * An unknown attribute or one at SCIM_AT_NONE: TS_INVALID_REQUEST with e = invalidValue
+ * (RFC 7644 has no scimType of its own for a bad sortBy). */
 ts_err scim_sql_order(const struct scim_rtype *t, const char *sort_by, char **order,
                       struct scim_error *e);
 
