@@ -132,11 +132,17 @@ $(BUILD)/mqtt_bench: tests/bench/mqtt_bench.c
 	@printf '  CC    %s\n' $<
 	@$(CC) $(CFLAGS) -o $@ $< -lmosquitto -lpthread
 
+# fills a database through the store module, in bulk (tests/bench/seed.c)
+$(BUILD)/tessera_seed: tests/bench/seed.c $(BUILD)/libtessera.a
+	@printf '  CC    %s\n' $<
+	@$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libtessera.a $(LIBS) $(LDFLAGS)
+
 bench: all
 	@sh tools/deps.sh $(DEB_BENCH)
-	@$(MAKE) --no-print-directory $(BUILD)/mqtt_bench
+	@$(MAKE) --no-print-directory $(BUILD)/mqtt_bench $(BUILD)/tessera_seed
 	@bash tools/bench.sh $(BUILD)/tessera
 	@bash tools/bench-mqtt.sh $(BUILD)/tessera $(BUILD)/tessera_mosquitto.so
+	@bash tools/bench-scim.sh $(BUILD)/tessera $(BUILD)/tessera_seed
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/tessera $(DESTDIR)/etc/tessera
