@@ -993,6 +993,73 @@ START_TEST(test_spc)
 }
 END_TEST
 
+/* ---- out of memory: Jansson's allocations fail from the k-th on; every k until the call
+ * succeeds must give TS_SERVER_ERROR (or NULL) and, under LeakSanitizer, leak nothing ---- */
+
+static long alloc_left;
+
+static void *failing_malloc(size_t n)
+{
+	if (alloc_left == 0)
+		return NULL;
+	alloc_left--;
+	return malloc(n);
+}
+
+static void failing_free(void *p)
+{
+	free(p);
+}
+
+START_TEST(test_oom)
+{
+	json_t *in = js("{'schemas':['" CU "','" EU "'],'userName':'a','name':{'givenName':'g'},"
+	                "'emails':[{'value':'a@x','primary':true},{'value':'b@x'}],'active':true,"
+	                "'" EU ":department':'d','" TU "':{'scope':'s'},'roles':{'value':'r'}}");
+	struct scim_error e = {SCIM_E_NONE, NULL};
+	json_t *out, *want = NULL;
+	long k;
+	ts_err r;
+	int d, fails = 0;
+
+	for (k = 0;; k++) {
+		out = NULL;
+		alloc_left = k;
+		json_set_alloc_funcs(failing_malloc, failing_free);
+		r = scim_normalize(scim_rtype(SCIM_R_USER), in, &out, &e);
+		json_set_alloc_funcs(malloc, free);
+		if (r == TS_OK)
+			break;
+		ck_assert_msg(r == TS_SERVER_ERROR, "k %ld: %d %s", k, r, S(e.detail));
+		ck_assert_ptr_null(out);
+		fails++;
+	}
+	ck_assert_int_gt(fails, 10);
+	want = js("{'schemas':['" CU "','" EU "','" TU "'],'userName':'a','name':{'givenName':'g'},"
+	          "'emails':[{'value':'a@x','primary':true},{'value':'b@x'}],'active':true,"
+	          "'roles':[{'value':'r'}],'" EU "':{'department':'d'},'" TU "':{'scope':'s'}}");
+	ck_json_eq(out, want);
+	json_decref(out);
+	json_decref(want);
+	json_decref(in);
+	for (d = 0; d < 5; d++) {
+		for (k = 0;; k++) {
+			alloc_left = k;
+			json_set_alloc_funcs(failing_malloc, failing_free);
+			out = d == 0 ? scim_schemas_json(BASE) : d == 1 ? scim_schema_json(BASE, CU) :
+			      d == 2 ? scim_rtypes_json(BASE) : d == 3 ? scim_rtype_json(BASE, "User") :
+			      scim_spc_json(BASE, 10);
+			json_set_alloc_funcs(malloc, free);
+			if (out)
+				break;
+		}
+		ck_assert_int_gt(k, 3);
+		json_decref(out);
+	}
+	scim_error_clear(&e);
+}
+END_TEST
+
 static Suite *scim_schema_suite(void)
 {
 	Suite *s = suite_create("scim_schema");
@@ -1011,6 +1078,7 @@ static Suite *scim_schema_suite(void)
 	tcase_add_test(tc, test_schema_attrs);
 	tcase_add_test(tc, test_rtypes);
 	tcase_add_test(tc, test_spc);
+	tcase_add_test(tc, test_oom);
 	suite_add_tcase(s, tc);
 	return s;
 }
