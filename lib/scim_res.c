@@ -7,6 +7,7 @@
 #include <time.h>
 #include "client.h"
 #include "form.h"
+#include "jbuf.h"
 #include "scope.h"
 #include "secret.h"
 
@@ -25,25 +26,41 @@ static json_t *iso_time(int64_t t)
 	return json_string(buf);
 }
 
-/* Adds meta (with the version computed over the rest) to res; res on success, NULL (res
- * released) when out of memory. */
+/* The fields a resource is built from, for its version: each as a JSON value, so that no two
+ * different sequences give the same text. */
+static void vstr(struct jbuf *b, const char *s)
+{
+	if (s)
+		jbuf_str(b, s);
+	else
+		jbuf_raw(b, "null", 4);
+	jbuf_raw(b, ",", 1);
+}
+
+static void vint(struct jbuf *b, int64_t v)
+{
+	jbuf_int(b, v);
+	jbuf_raw(b, ",", 1);
+}
+
+/* Adds meta to res, with the version: the start of the SHA-256 of the fields in v (taken).
+ * res on success, NULL (res released) when out of memory. */
 static json_t *finish(json_t *res, const char *rtype, const char *base, const char *endpoint,
-                      const char *id, int64_t created, int64_t modified)
+                      const char *id, int64_t created, int64_t modified, struct jbuf *v)
 {
 	char *text, *loc = NULL, version[40];
 	unsigned char h[32];
+	size_t len;
 	json_t *meta;
 	int i;
 
-	if (!res)
-		return NULL;
-	text = json_dumps(res, JSON_COMPACT | JSON_SORT_KEYS);
-	if (!text || asprintf(&loc, "%s%s/%s", base, endpoint, id) < 0) {
+	text = jbuf_take(v, &len);
+	if (!res || !text || asprintf(&loc, "%s%s/%s", base, endpoint, id) < 0) {
 		free(text);
 		json_decref(res);
 		return NULL;
 	}
-	secret_sha256(text, strlen(text), h);
+	secret_sha256(text, len, h);
 	free(text);
 	memcpy(version, "W/\"", 3);
 	for (i = 0; i < 8; i++)
@@ -140,6 +157,7 @@ static int set_ext(json_t *res, const char *urn, const char *key, const char *va
 json_t *scim_user_json(const struct user *u, const char *base)
 {
 	json_t *attrs = json_loads(u->attrs ? u->attrs : "{}", 0, NULL), *groups, *res;
+	struct jbuf v = {0};
 	char id[24];
 	int bad;
 
@@ -166,12 +184,23 @@ json_t *scim_user_json(const struct user *u, const char *base)
 		json_decref(res);
 		return NULL;
 	}
-	return finish(res, "User", base, "/Users", id, u->created_at, u->updated_at);
+	vint(&v, u->id);
+	vstr(&v, u->username);
+	vstr(&v, u->name);
+	vstr(&v, u->external_id);
+	vstr(&v, u->scope);
+	vint(&v, u->active);
+	vstr(&v, u->attrs);
+	vstr(&v, u->groups);
+	vint(&v, u->created_at);
+	vint(&v, u->updated_at);
+	return finish(res, "User", base, "/Users", id, u->created_at, u->updated_at, &v);
 }
 
 json_t *scim_group_json(const struct group *g, const char *base)
 {
 	json_t *res = json_pack("{s:[s]}", "schemas", SCIM_CORE_GROUP), *members;
+	struct jbuf v = {0};
 	char id[24];
 	int bad;
 
@@ -190,7 +219,14 @@ json_t *scim_group_json(const struct group *g, const char *base)
 		json_decref(res);
 		return NULL;
 	}
-	return finish(res, "Group", base, "/Groups", id, g->created_at, g->updated_at);
+	vint(&v, g->id);
+	vstr(&v, g->display_name);
+	vstr(&v, g->external_id);
+	vstr(&v, g->scope);
+	vstr(&v, g->members);
+	vint(&v, g->created_at);
+	vint(&v, g->updated_at);
+	return finish(res, "Group", base, "/Groups", id, g->created_at, g->updated_at, &v);
 }
 
 json_t *scim_client_json(const struct client *c, const char *base)
@@ -203,6 +239,7 @@ json_t *scim_client_json(const struct client *c, const char *base)
 	                        "refreshGraceSeconds", c->refresh_grace,
 	                        "refreshIdleSeconds", c->refresh_idle_ttl,
 	                        "grantLifetimeSeconds", c->grant_lifetime, "active", c->active);
+	struct jbuf v = {0};
 
 	if (res && (set_str(res, "clientName", c->name) || set_str(res, "scope", c->scope) ||
 	            set_str(res, "externalId", c->external_id))) {
@@ -211,13 +248,29 @@ json_t *scim_client_json(const struct client *c, const char *base)
 	}
 	if (res && !json_array_size(json_object_get(res, "redirectUris")))
 		json_object_del(res, "redirectUris");
-	return finish(res, "Client", base, "/Clients", c->client_id, c->created_at, c->updated_at);
+	vstr(&v, c->client_id);
+	vstr(&v, c->name);
+	vstr(&v, c->external_id);
+	vstr(&v, c->redirect_uris);
+	vstr(&v, c->grant_types);
+	vstr(&v, c->scope);
+	vint(&v, c->is_public);
+	vint(&v, c->refresh_rotation);
+	vint(&v, c->refresh_grace);
+	vint(&v, c->refresh_idle_ttl);
+	vint(&v, c->grant_lifetime);
+	vint(&v, c->active);
+	vint(&v, c->created_at);
+	vint(&v, c->updated_at);
+	return finish(res, "Client", base, "/Clients", c->client_id, c->created_at, c->updated_at,
+	              &v);
 }
 
 json_t *scim_grant_json(const struct grant *g, const char *base)
 {
 	json_t *res = json_pack("{s:[s], s:s, s:s}", "schemas", SCIM_TESSERA_GRANT,
 	                        "clientId", g->client_id, "scope", g->scope ? g->scope : "");
+	struct jbuf v = {0};
 	char id[24], uid[24];
 
 	snprintf(id, sizeof id, "%lld", (long long)g->id);
@@ -228,7 +281,14 @@ json_t *scim_grant_json(const struct grant *g, const char *base)
 		json_decref(res);
 		return NULL;
 	}
-	return finish(res, "Grant", base, "/Grants", id, g->created_at, g->updated_at);
+	vint(&v, g->id);
+	vstr(&v, g->client_id);
+	vint(&v, g->user_id);
+	vstr(&v, g->username);
+	vstr(&v, g->scope);
+	vint(&v, g->created_at);
+	vint(&v, g->updated_at);
+	return finish(res, "Grant", base, "/Grants", id, g->created_at, g->updated_at, &v);
 }
 
 /* ---- receiving ---- */

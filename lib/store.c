@@ -6,6 +6,7 @@
  * (SQLITE_STATIC) are never used after the call. The `each` functions iterate on statements of
  * their own, so fn may call back into the store. */
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -213,11 +214,17 @@ static const char *const stmt_sql[ST_COUNT] = {
 /* Statements of fixed text prepared by store_stmt (store_scim.c), keyed by the text's address. */
 #define DYN_MAX 64
 
+/* Statements of SQL text made at run time (SCIM list queries), kept by their text: the same
+ * filter shape with other values is the same text, so a busy look-up is prepared once. */
+#define TEXT_MAX 16
+
 struct store {
 	sqlite3 *db;
 	sqlite3_stmt *st[ST_COUNT];
 	const char *dyn_sql[DYN_MAX];
 	sqlite3_stmt *dyn[DYN_MAX];
+	char *text_sql[TEXT_MAX];     /* most recently used first */
+	sqlite3_stmt *text[TEXT_MAX];
 };
 
 /* The ts_err for a failed SQLite call's result code (extended codes are on); never TS_OK, since
@@ -544,8 +551,18 @@ static ts_err setup_schema(store *s, const char *path, int busy_ms)
 	return e;
 }
 
+/* Before SQLite's first use: no memory statistics. Keeping them takes a process-wide mutex on
+ * every allocation, which the daemon's worker threads, each on its own connection, then queue
+ * on (measured: SCIM look-ups spent a third of their time in futex waits). */
+static void sqlite_setup(void)
+{
+	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 ts_err store_open(const char *path, int busy_ms, int synchronous, store **out)
 {
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+
 	static const char *const sync_sql[] = {
 		"PRAGMA synchronous = OFF", "PRAGMA synchronous = NORMAL", "PRAGMA synchronous = FULL",
 	};
@@ -570,6 +587,7 @@ ts_err store_open(const char *path, int busy_ms, int synchronous, store **out)
 		if (fd >= 0)
 			close(fd);
 	}
+	pthread_once(&once, sqlite_setup);
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return TS_SERVER_ERROR;
@@ -613,6 +631,10 @@ void store_close(store *s)
 		sqlite3_finalize(s->st[i]);
 	for (i = 0; i < DYN_MAX; i++)
 		sqlite3_finalize(s->dyn[i]);
+	for (i = 0; i < TEXT_MAX; i++) {
+		sqlite3_finalize(s->text[i]);
+		free(s->text_sql[i]);
+	}
 	sqlite3_close(s->db);
 	free(s);
 }
@@ -2162,4 +2184,38 @@ ts_err store_client_read(sqlite3_stmt *st, struct client **out)
 ts_err store_grant_read(sqlite3_stmt *st, struct grant **out)
 {
 	return grant_read(st, out);
+}
+
+ts_err store_stmt_text(store *s, const char *sql, sqlite3_stmt **out)
+{
+	sqlite3_stmt *st = NULL;
+	char *key = NULL;
+	int i, rc;
+
+	for (i = 0; i < TEXT_MAX && s->text_sql[i]; i++)
+		if (strcmp(s->text_sql[i], sql) == 0)
+			break;
+	if (i < TEXT_MAX && s->text_sql[i]) {
+		st = s->text[i];
+		key = s->text_sql[i];
+	} else {
+		key = strdup(sql);
+		if (!key)
+			return TS_SERVER_ERROR;
+		rc = sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL);
+		if (rc != SQLITE_OK) {
+			free(key);
+			return rc_err(rc);
+		}
+		i = TEXT_MAX - 1;  /* the least recently used goes */
+		sqlite3_finalize(s->text[i]);
+		free(s->text_sql[i]);
+	}
+	/* move to the front */
+	memmove(&s->text[1], &s->text[0], (size_t)i * sizeof s->text[0]);
+	memmove(&s->text_sql[1], &s->text_sql[0], (size_t)i * sizeof s->text_sql[0]);
+	s->text[0] = st;
+	s->text_sql[0] = key;
+	*out = st;
+	return TS_OK;
 }

@@ -14,6 +14,9 @@ int store_col_text(sqlite3_stmt *st, int i, int nullable, char **out);
  * literal: it is the key); the caller resets it (store_stmt_done) before returning. */
 ts_err store_stmt(store *s, const char *sql, sqlite3_stmt **out);
 void store_stmt_done(sqlite3_stmt *st);
+/* A statement for SQL text made at run time, from a small per-connection cache keyed by the text
+ * (prepared on a miss); reset it with store_stmt_done, never finalize it. */
+ts_err store_stmt_text(store *s, const char *sql, sqlite3_stmt **out);
 /* Runs st (bound by the caller, rc the binds' result) as an UPDATE/DELETE of one row by key:
  * TS_NOT_FOUND when it changed nothing. */
 ts_err store_run_changes(store *s, sqlite3_stmt *st, int rc);

@@ -382,6 +382,7 @@ static ts_err list_prepare(store *s, const struct list_kind *k, const struct sto
 	           strlen(q->where ? q->where : "1") + (q->order ? strlen(q->order) : 0) + 160;
 	char *sql = malloc(n);
 	int rc, len;
+	ts_err e;
 
 	*st = NULL;
 	if (!sql)
@@ -392,11 +393,11 @@ static ts_err list_prepare(store *s, const struct list_kind *k, const struct sto
 		snprintf(sql + len, n - (size_t)len, " ORDER BY %s%s, r.rowid LIMIT ?%zu OFFSET ?%zu",
 		         q->order ? q->order : "r.rowid", q->descending ? " DESC" : "",
 		         q->nbinds + 1, q->nbinds + 2);
-	rc = sqlite3_prepare_v3(store_sqlite(s), sql, -1, 0, st, NULL);
+	e = store_stmt_text(s, sql, st);
 	free(sql);
-	if (rc != SQLITE_OK) {
+	if (e) {
 		*st = NULL;
-		return store_rc_err(rc);
+		return e;
 	}
 	rc = bind_all(*st, q->binds, q->nbinds);
 	if (!count && rc == SQLITE_OK)
@@ -404,7 +405,7 @@ static ts_err list_prepare(store *s, const struct list_kind *k, const struct sto
 	if (!count && rc == SQLITE_OK)
 		rc = sqlite3_bind_int64(*st, (int)q->nbinds + 2, q->offset);
 	if (rc != SQLITE_OK) {
-		sqlite3_finalize(*st);
+		store_stmt_done(*st);
 		*st = NULL;
 		return store_rc_err(rc);
 	}
@@ -432,7 +433,7 @@ static ts_err list_run(store *s, const struct list_kind *k, const struct store_l
 		}
 		if (!e && rc != SQLITE_DONE)
 			e = store_rc_err(rc);
-		sqlite3_finalize(st);
+		store_stmt_done(st);
 		if (e)
 			return e;
 		/* a first page that is not full holds every match: no need to count them */
@@ -448,7 +449,7 @@ static ts_err list_run(store *s, const struct list_kind *k, const struct store_l
 		*total = sqlite3_column_int64(st, 0);
 	else
 		e = store_rc_err(rc);
-	sqlite3_finalize(st);
+	store_stmt_done(st);
 	return e;
 }
 

@@ -235,7 +235,8 @@ void scim_reply_resource(struct request *r, const struct scim_rtype *t, int stat
 		                                                  "location"));
 		loc = l ? strdup(l) : NULL;
 	}
-	rc = etag ? scim_project(t, res, attributes, excluded, &e) : TS_SERVER_ERROR;
+	rc = !etag ? TS_SERVER_ERROR : attributes || excluded ?
+	     scim_project(t, res, attributes, excluded, &e) : TS_OK;
 	if (!rc && secret && json_object_set_new(res, "clientSecret", json_string(secret)))
 		rc = TS_SERVER_ERROR;
 	if (rc) {
@@ -297,7 +298,9 @@ static int list_add(struct list_ctx *x, json_t *res)
 		x->rc = TS_SERVER_ERROR;
 		return 1;
 	}
-	x->rc = scim_project(x->t, res, x->p->attributes, x->p->excluded, x->e);
+	/* (the resources built never hold a returned:never attribute: nothing to do without lists) */
+	x->rc = x->p->attributes || x->p->excluded ?
+	        scim_project(x->t, res, x->p->attributes, x->p->excluded, x->e) : TS_OK;
 	if (x->rc || json_array_append_new(x->resources, res)) {
 		if (!x->rc)
 			x->rc = TS_SERVER_ERROR;
