@@ -1501,6 +1501,47 @@ START_TEST(test_index_speed)
 }
 END_TEST
 
+/* The deepest filter the parser takes compiles (and runs); a deeper hand-built tree is refused. */
+START_TEST(test_depth)
+{
+	char f[SCIMF_MAX_LEN];
+	struct scimf_node *n = NULL, *top, *cur;
+	struct scim_error e = {0};
+	struct scim_sql q;
+	size_t len = 0;
+	int i;
+
+	for (i = 0; i < SCIMF_MAX_DEPTH - 1; i++) /* the [ is one level too */
+		len += (size_t)snprintf(f + len, sizeof f - len, "not (title pr and ");
+	len += (size_t)snprintf(f + len, sizeof f - len, "emails[type eq \"work\"]");
+	for (i = 0; i < SCIMF_MAX_DEPTH - 1; i++)
+		len += (size_t)snprintf(f + len, sizeof f - len, ")");
+	ck_assert_uint_lt(len, sizeof f);
+	n = compile(U, f, &q);
+	scim_sql_free(&q);
+	scimf_free(n);
+	/* 200 nested NOT nodes, built by hand */
+	n = NULL;
+	ck_assert_int_eq(scimf_parse("title pr", &n, NULL), TS_OK);
+	top = n;
+	for (i = 0; i < 200; i++) {
+		cur = calloc(1, sizeof *cur);
+		ck_assert_ptr_nonnull(cur);
+		cur->kind = SCIMF_NOT;
+		cur->nkids = 1;
+		cur->kids = malloc(sizeof *cur->kids);
+		ck_assert_ptr_nonnull(cur->kids);
+		cur->kids[0] = top;
+		top = cur;
+	}
+	ck_assert_int_eq(scim_sql_where(scim_rtype(U), top, &q, &e), TS_INVALID_REQUEST);
+	ck_assert_int_eq(e.type, SCIM_E_INVALID_FILTER);
+	ck_assert_ptr_null(q.where);
+	scim_error_clear(&e);
+	scimf_free(top);
+}
+END_TEST
+
 static Suite *scim_sql_suite(void)
 {
 	Suite *s = suite_create("scim_sql");
@@ -1524,6 +1565,7 @@ static Suite *scim_sql_suite(void)
 	tcase_add_test(tp, test_values_bound);
 	tcase_add_loop_test(tp, test_sort_refused, 0, N(bad_sorts));
 	tcase_add_test(tp, test_index_speed);
+	tcase_add_test(tp, test_depth);
 	suite_add_tcase(s, tp);
 	return s;
 }
