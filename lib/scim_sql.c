@@ -29,7 +29,7 @@ static const struct {
 	enum scim_rtype_id t;
 	const char *sql;
 	int nocase_col;  /* the column's own collation is NOCASE */
-	int notnull;     /* never NULL */
+	int notnull;     /* never NULL (and, like the others here, never '') */
 } nocase_cols[] = {
 	{SCIM_R_USER, "r.username", 1, 1},
 	{SCIM_R_GROUP, "r.display_name", 0, 1},
@@ -525,17 +525,19 @@ static void emit_cmp_body(struct cx *c, const struct place *p, const struct scim
 			putf(c, "%s %s ?%zu", p->v, op_sql(op), k);
 		return;
 	}
-	/* strings */
+	/* strings; a text column holding '' is unassigned (the representation leaves it out) */
 	if ((op == SCIMF_CO || op == SCIMF_SW || op == SCIMF_EW) && v->len == 0) {
 		if (json)
 			putf(c, "%s = 'text'", p->ty);
 		else
-			putf(c, "%s IS NOT NULL", p->v);
+			putf(c, "%s <> ''", p->v);
 		return;
 	}
 	k = bind_text(c, v->str, v->len);
 	if (json)
 		putf(c, "%s = 'text' AND ", p->ty);
+	else if (p->kind == P_COL && !p->nocase_idx)
+		putf(c, "%s <> '' AND ", p->v);
 	if (op == SCIMF_SW && p->kind == P_COL && p->nocase_idx && !d->case_exact &&
 	    (unsigned char)v->str[v->len - 1] < 0x7f)
 		emit_sw_range(c, p, v, k);
@@ -589,7 +591,9 @@ static void emit_leaf(struct cx *c, const struct place *p, const struct scimf_no
 		emit_present(c, p);
 	else if (p->kind == P_LIST)
 		emit_list(c, p, &n->value, op);
-	else {
+	else if (p->kind == P_COL && p->nocase_idx && op != SCIMF_EW) {
+		emit_cmp_body(c, p, n, op, secs); /* one term: plain, as the index wants it */
+	} else {
 		put(c, "(");
 		emit_cmp_body(c, p, n, op, secs);
 		put(c, ")");
@@ -734,10 +738,19 @@ static void emit_attrexp(struct cx *c, const struct scimf_node *n, const struct 
 		a = ++c->alias;
 		putf(c, "EXISTS (SELECT 1 FROM json_each(r.attrs, '%s') AS e%d WHERE ", path, a);
 		if (top->type == SCIM_COMPLEX && d != top) {
+			/* an element that is not an object is compared itself when no
+			 * sub-attribute was named (as scimf_match does) */
 			putf(c, "CASE WHEN e%d.type = 'object' THEN ", a);
 			place_elem_sub(c, &p, a, d->name, d);
 			emit_leaf(c, &p, n, op, pr, secs, 1);
-			put(c, " ELSE 0 END");
+			put(c, " ELSE ");
+			if (f.sub) {
+				put(c, "0");
+			} else {
+				place_elem(c, &p, a, d);
+				emit_leaf(c, &p, n, op, pr, secs, 1);
+			}
+			put(c, " END");
 		} else {
 			place_elem(c, &p, a, d);
 			emit_leaf(c, &p, n, op, pr, secs, 1);
