@@ -54,7 +54,9 @@ static struct client *client_dup(const struct client *c)
 	d->redirect_uris = strdup(c->redirect_uris);
 	d->grant_types = strdup(c->grant_types);
 	d->scope = strdup(c->scope);
-	if (!d->client_id || !d->name || !d->redirect_uris || !d->grant_types || !d->scope) {
+	d->external_id = c->external_id ? strdup(c->external_id) : NULL;
+	if (!d->client_id || !d->name || !d->redirect_uris || !d->grant_types || !d->scope ||
+	    (c->external_id && !d->external_id)) {
 		store_client_free(d);
 		return NULL;
 	}

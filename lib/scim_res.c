@@ -13,18 +13,9 @@
 
 #define MAX_SECONDS 315360000 /* ten years: the CLI's limit on durations */
 
-/* ---- building ---- */
-
-static json_t *iso_time(int64_t t)
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-	char buf[32];
-
-	if (!gmtime_r(&tt, &tm) || !strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm))
-		return json_null();
-	return json_string(buf);
-}
+/* ---- building ----
+ * Resources are written as JSON text directly (a page of 100 users built as Jansson trees spent
+ * most of its time allocating); the json_t forms parse that text. */
 
 /* The fields a resource is built from, for its version: each as a JSON value, so that no two
  * different sequences give the same text. */
@@ -43,38 +34,79 @@ static void vint(struct jbuf *b, int64_t v)
 	jbuf_raw(b, ",", 1);
 }
 
-/* Adds meta to res, with the version: the start of the SHA-256 of the fields in v (taken).
- * res on success, NULL (res released) when out of memory. */
-static json_t *finish(json_t *res, const char *rtype, const char *base, const char *endpoint,
-                      const char *id, int64_t created, int64_t modified, struct jbuf *v)
+static void put(struct jbuf *b, const char *s)
 {
-	char *text, *loc = NULL, version[40];
-	unsigned char h[32];
+	jbuf_raw(b, s, strlen(s));
+}
+
+/* ,"key":"value" when value is set and non-empty */
+static void opt_str(struct jbuf *b, const char *key, const char *value)
+{
+	if (!value || !*value)
+		return;
+	jbuf_key(b, key, 0);
+	jbuf_str(b, value);
+}
+
+static void put_bool(struct jbuf *b, const char *key, int v)
+{
+	jbuf_key(b, key, 0);
+	put(b, v ? "true" : "false");
+}
+
+static void put_int(struct jbuf *b, const char *key, int64_t v)
+{
+	jbuf_key(b, key, 0);
+	jbuf_int(b, v);
+}
+
+static void put_time(struct jbuf *b, const char *key, int64_t t)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+	char buf[32];
+
+	jbuf_key(b, key, 0);
+	if (!gmtime_r(&tt, &tm) || !strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm))
+		put(b, "null");
+	else
+		jbuf_str(b, buf);
+}
+
+/* Ends the resource in b with its meta: the version is the start of the SHA-256 of the fields
+ * in v (emptied); its text is also written to version (20 bytes) when not NULL. */
+static void put_meta(struct jbuf *b, const char *rtype, const char *base, const char *endpoint,
+                     const char *id, int64_t created, int64_t modified, struct jbuf *v)
+{
 	size_t len;
-	json_t *meta;
+	char *text = jbuf_take(v, &len), ver[24];
+	unsigned char h[32];
 	int i;
 
-	text = jbuf_take(v, &len);
-	if (!res || !text || asprintf(&loc, "%s%s/%s", base, endpoint, id) < 0) {
-		free(text);
-		json_decref(res);
-		return NULL;
+	if (!text) {
+		b->oom = 1;
+		return;
 	}
 	secret_sha256(text, len, h);
 	free(text);
-	memcpy(version, "W/\"", 3);
+	memcpy(ver, "W/\"", 3);
 	for (i = 0; i < 8; i++)
-		snprintf(version + 3 + 2 * i, 3, "%02x", h[i]);
-	memcpy(version + 19, "\"", 2);
-	meta = json_pack("{s:s, s:o, s:o, s:s, s:s}", "resourceType", rtype, "created",
-	                 iso_time(created), "lastModified", iso_time(modified), "location", loc,
-	                 "version", version);
-	free(loc);
-	if (!meta || json_object_set_new(res, "meta", meta)) {
-		json_decref(res);
-		return NULL;
+		snprintf(ver + 3 + 2 * i, 3, "%02x", h[i]);
+	memcpy(ver + 19, "\"", 2);
+	put(b, ",\"meta\":{\"resourceType\":");
+	jbuf_str(b, rtype);
+	put_time(b, "created", created);
+	put_time(b, "lastModified", modified);
+	jbuf_key(b, "location", 0);
+	if (asprintf(&text, "%s%s/%s", base, endpoint, id) < 0) {
+		b->oom = 1;
+		return;
 	}
-	return res;
+	jbuf_str(b, text);
+	free(text);
+	jbuf_key(b, "version", 0);
+	jbuf_str(b, ver);
+	put(b, "}}");
 }
 
 const char *scim_version(const json_t *resource)
@@ -85,105 +117,155 @@ const char *scim_version(const json_t *resource)
 	return v ? v : "";
 }
 
-/* Sets res[key] to a new string of v when v is set and non-empty; -1 on OOM. */
-static int set_str(json_t *obj, const char *key, const char *v)
+/* Skips one JSON value at p (valid JSON text), returning the first character after it. */
+static const char *skip_value(const char *p)
 {
-	if (!v || !*v)
-		return 0;
-	return json_object_set_new(obj, key, json_string(v));
-}
+	int depth = 0;
 
-/* The space-separated list as a JSON array of strings. */
-static json_t *list_array(const char *list)
-{
-	json_t *a = json_array();
-	const char *p;
-
-	for (p = list ? list : ""; a && *p; p += strspn(p, " ")) {
-		size_t n = strcspn(p, " ");
-
-		if (n && json_array_append_new(a, json_stringn(p, n))) {
-			json_decref(a);
-			return NULL;
+	do {
+		p += strspn(p, " \t\r\n:,");
+		if (*p == '"') {
+			for (p++; *p && *p != '"'; p++)
+				if (*p == '\\' && p[1])
+					p++;
+			if (*p)
+				p++;
+		} else if (*p == '{' || *p == '[') {
+			depth++, p++;
+		} else if (*p == '}' || *p == ']') {
+			depth--, p++;
+		} else {
+			p += strcspn(p, ",}] \t\r\n");
 		}
-		p += n;
-	}
-	return a;
+	} while (*p && depth > 0);
+	return p;
 }
 
-/* The array of {value, display} in text with "$ref" (base + endpoint + "/" + value) and "type"
- * added to each element. */
-static json_t *refs(const char *text, const char *base, const char *endpoint, const char *type)
+/* 1 when the JSON object text obj has the top-level key (which has no escapes), else 0. */
+static int has_key(const char *obj, const char *key)
+{
+	size_t n = strlen(key);
+	const char *p = obj + strspn(obj, " \t\r\n");
+
+	if (*p++ != '{')
+		return 0;
+	for (;;) {
+		p += strspn(p, " \t\r\n,");
+		if (*p != '"')
+			return 0;
+		if (strncmp(p + 1, key, n) == 0 && p[n + 1] == '"')
+			return 1;
+		p = skip_value(p);          /* the key */
+		p += strspn(p, " \t\r\n");
+		if (*p != ':')
+			return 0;
+		p = skip_value(p + 1);      /* its value */
+	}
+}
+
+/* The members of the JSON object text obj, without its braces, after a comma ("" when none). */
+static void put_members(struct jbuf *b, const char *obj)
+{
+	const char *p = obj ? obj + strspn(obj, " \t\r\n") : "";
+	size_t n = strlen(p);
+
+	while (n && strchr(" \t\r\n", p[n - 1]))
+		n--;
+	if (n <= 2 || p[0] != '{' || p[n - 1] != '}')
+		return;
+	jbuf_raw(b, ",", 1);
+	jbuf_raw(b, p + 1, n - 2);
+}
+
+/* ,"key":[...]: the array of {value, display} in text with "$ref" (base + endpoint + "/" +
+ * value) and "type" added to each element; nothing for an empty array. */
+static void put_refs(struct jbuf *b, const char *key, const char *text, const char *base,
+                     const char *endpoint, const char *type)
 {
 	json_t *a = json_loads(text ? text : "[]", 0, NULL), *el;
 	size_t i;
-	char *ref;
+	char *ref, *dump;
 
-	if (!json_is_array(a)) {
+	if (!json_is_array(a) || !json_array_size(a)) {
 		json_decref(a);
-		return NULL;
+		return;
 	}
 	json_array_foreach(a, i, el) {
 		if (asprintf(&ref, "%s%s/%s", base, endpoint,
 		             json_string_value(json_object_get(el, "value"))) < 0) {
-			json_decref(a);
-			return NULL;
+			b->oom = 1;
+			break;
 		}
 		json_object_set_new(el, "$ref", json_string(ref));
 		json_object_set_new(el, "type", json_string(type));
 		free(ref);
 	}
-	return a;
-}
-
-/* Adds the extension object {key: value} under urn (and urn to schemas) when value is set. */
-static int set_ext(json_t *res, const char *urn, const char *key, const char *value)
-{
-	json_t *ext;
-
-	if (!value || !*value)
-		return 0;
-	ext = json_object_get(res, urn);
-	if (!ext) {
-		ext = json_object();
-		if (!ext || json_object_set_new(res, urn, ext))
-			return -1;
+	dump = json_dumps(a, JSON_COMPACT);
+	json_decref(a);
+	if (!dump) {
+		b->oom = 1;
+		return;
 	}
-	if (json_object_set_new(ext, key, json_string(value)))
-		return -1;
-	return json_array_append_new(json_object_get(res, "schemas"), json_string(urn));
+	jbuf_key(b, key, 0);
+	put(b, dump);
+	free(dump);
 }
 
-json_t *scim_user_json(const struct user *u, const char *base)
+/* {"schemas":["urn", ...]: the core schema and each extension present */
+static void put_schemas(struct jbuf *b, const char *core, const char *ext1, const char *ext2)
 {
-	json_t *attrs = json_loads(u->attrs ? u->attrs : "{}", 0, NULL), *groups, *res;
-	struct jbuf v = {0};
+	put(b, "{\"schemas\":[");
+	jbuf_str(b, core);
+	if (ext1) {
+		jbuf_raw(b, ",", 1);
+		jbuf_str(b, ext1);
+	}
+	if (ext2) {
+		jbuf_raw(b, ",", 1);
+		jbuf_str(b, ext2);
+	}
+	jbuf_raw(b, "]", 1);
+}
+
+/* ,"urn":{"scope":"..."} when scope is set */
+static void put_scope_ext(struct jbuf *b, const char *urn, const char *scope)
+{
+	if (!scope || !*scope)
+		return;
+	jbuf_key(b, urn, 0);
+	jbuf_raw(b, "{", 1);
+	jbuf_key(b, "scope", 1);
+	jbuf_str(b, scope);
+	jbuf_raw(b, "}", 1);
+}
+
+static json_t *parsed(char *text)
+{
+	json_t *j = text ? json_loads(text, 0, NULL) : NULL;
+
+	free(text);
+	return j;
+}
+
+char *scim_user_text(const struct user *u, const char *base)
+{
+	struct jbuf b = {0}, v = {0};
 	char id[24];
-	int bad;
+	int ent = u->attrs && has_key(u->attrs, SCIM_ENTERPRISE_USER);
 
 	snprintf(id, sizeof id, "%lld", (long long)u->id);
-	/* schemas, id and userName first, for people reading the answers */
-	res = json_pack("{s:[s], s:s, s:s}", "schemas", SCIM_CORE_USER, "id", id, "userName",
-	                u->username);
-	bad = !res || (json_is_object(attrs) && json_object_update(res, attrs)) ||
-	      set_str(res, "externalId", u->external_id) ||
-	      set_str(res, "displayName", u->name) ||
-	      json_object_set_new(res, "active", json_boolean(u->active));
-	json_decref(attrs);
-	if (!bad && json_object_get(res, SCIM_ENTERPRISE_USER))
-		bad = json_array_append_new(json_object_get(res, "schemas"),
-		                            json_string(SCIM_ENTERPRISE_USER));
-	if (!bad)
-		bad = set_ext(res, SCIM_TESSERA_USER, "scope", u->scope);
-	if (!bad) {
-		groups = refs(u->groups, base, "/Groups", "direct");
-		bad = !groups || (json_array_size(groups) ?
-		                  json_object_set_new(res, "groups", groups) : (json_decref(groups), 0));
-	}
-	if (bad) {
-		json_decref(res);
-		return NULL;
-	}
+	put_schemas(&b, SCIM_CORE_USER, ent ? SCIM_ENTERPRISE_USER : NULL,
+	            u->scope && *u->scope ? SCIM_TESSERA_USER : NULL);
+	put(&b, ",\"id\":");
+	jbuf_str(&b, id);
+	jbuf_key(&b, "userName", 0);
+	jbuf_str(&b, u->username);
+	put_members(&b, u->attrs);
+	opt_str(&b, "externalId", u->external_id);
+	opt_str(&b, "displayName", u->name);
+	put_bool(&b, "active", u->active);
+	put_scope_ext(&b, SCIM_TESSERA_USER, u->scope);
+	put_refs(&b, "groups", u->groups, base, "/Groups", "direct");
 	vint(&v, u->id);
 	vstr(&v, u->username);
 	vstr(&v, u->name);
@@ -194,31 +276,24 @@ json_t *scim_user_json(const struct user *u, const char *base)
 	vstr(&v, u->groups);
 	vint(&v, u->created_at);
 	vint(&v, u->updated_at);
-	return finish(res, "User", base, "/Users", id, u->created_at, u->updated_at, &v);
+	put_meta(&b, "User", base, "/Users", id, u->created_at, u->updated_at, &v);
+	return jbuf_take(&b, NULL);
 }
 
-json_t *scim_group_json(const struct group *g, const char *base)
+char *scim_group_text(const struct group *g, const char *base)
 {
-	json_t *res = json_pack("{s:[s]}", "schemas", SCIM_CORE_GROUP), *members;
-	struct jbuf v = {0};
+	struct jbuf b = {0}, v = {0};
 	char id[24];
-	int bad;
 
 	snprintf(id, sizeof id, "%lld", (long long)g->id);
-	bad = !res || json_object_set_new(res, "id", json_string(id)) ||
-	      json_object_set_new(res, "displayName", json_string(g->display_name)) ||
-	      set_str(res, "externalId", g->external_id) ||
-	      set_ext(res, SCIM_TESSERA_GROUP, "scope", g->scope);
-	if (!bad) {
-		members = refs(g->members, base, "/Users", "User");
-		bad = !members || (json_array_size(members) ?
-		                   json_object_set_new(res, "members", members) :
-		                   (json_decref(members), 0));
-	}
-	if (bad) {
-		json_decref(res);
-		return NULL;
-	}
+	put_schemas(&b, SCIM_CORE_GROUP, g->scope && *g->scope ? SCIM_TESSERA_GROUP : NULL, NULL);
+	put(&b, ",\"id\":");
+	jbuf_str(&b, id);
+	jbuf_key(&b, "displayName", 0);
+	jbuf_str(&b, g->display_name);
+	opt_str(&b, "externalId", g->external_id);
+	put_scope_ext(&b, SCIM_TESSERA_GROUP, g->scope);
+	put_refs(&b, "members", g->members, base, "/Users", "User");
 	vint(&v, g->id);
 	vstr(&v, g->display_name);
 	vstr(&v, g->external_id);
@@ -226,28 +301,57 @@ json_t *scim_group_json(const struct group *g, const char *base)
 	vstr(&v, g->members);
 	vint(&v, g->created_at);
 	vint(&v, g->updated_at);
-	return finish(res, "Group", base, "/Groups", id, g->created_at, g->updated_at, &v);
+	put_meta(&b, "Group", base, "/Groups", id, g->created_at, g->updated_at, &v);
+	return jbuf_take(&b, NULL);
 }
 
-json_t *scim_client_json(const struct client *c, const char *base)
+/* ,"key":["a","b"] from the space-separated list; nothing when it is empty (always_put: []) */
+static void put_list(struct jbuf *b, const char *key, const char *list, int always_put)
 {
-	json_t *res = json_pack("{s:[s], s:s, s:o, s:o, s:b, s:b, s:i, s:i, s:i, s:b}", "schemas",
-	                        SCIM_TESSERA_CLIENT, "id", c->client_id,
-	                        "redirectUris", list_array(c->redirect_uris),
-	                        "grantTypes", list_array(c->grant_types), "public", c->is_public,
-	                        "refreshTokenRotation", c->refresh_rotation,
-	                        "refreshGraceSeconds", c->refresh_grace,
-	                        "refreshIdleSeconds", c->refresh_idle_ttl,
-	                        "grantLifetimeSeconds", c->grant_lifetime, "active", c->active);
-	struct jbuf v = {0};
+	const char *p = list ? list + strspn(list, " ") : "";
+	int first = 1;
 
-	if (res && (set_str(res, "clientName", c->name) || set_str(res, "scope", c->scope) ||
-	            set_str(res, "externalId", c->external_id))) {
-		json_decref(res);
-		return NULL;
+	if (!*p && !always_put)
+		return;
+	jbuf_key(b, key, 0);
+	jbuf_raw(b, "[", 1);
+	while (*p) {
+		size_t n = strcspn(p, " ");
+		char *w = strndup(p, n);
+
+		if (!w) {
+			b->oom = 1;
+			return;
+		}
+		if (!first)
+			jbuf_raw(b, ",", 1);
+		jbuf_str(b, w);
+		free(w);
+		first = 0;
+		p += n;
+		p += strspn(p, " ");
 	}
-	if (res && !json_array_size(json_object_get(res, "redirectUris")))
-		json_object_del(res, "redirectUris");
+	jbuf_raw(b, "]", 1);
+}
+
+char *scim_client_text(const struct client *c, const char *base)
+{
+	struct jbuf b = {0}, v = {0};
+
+	put_schemas(&b, SCIM_TESSERA_CLIENT, NULL, NULL);
+	put(&b, ",\"id\":");
+	jbuf_str(&b, c->client_id);
+	opt_str(&b, "clientName", c->name);
+	opt_str(&b, "externalId", c->external_id);
+	put_list(&b, "redirectUris", c->redirect_uris, 0);
+	put_list(&b, "grantTypes", c->grant_types, 1);
+	opt_str(&b, "scope", c->scope);
+	put_bool(&b, "public", c->is_public);
+	put_bool(&b, "refreshTokenRotation", c->refresh_rotation);
+	put_int(&b, "refreshGraceSeconds", c->refresh_grace);
+	put_int(&b, "refreshIdleSeconds", c->refresh_idle_ttl);
+	put_int(&b, "grantLifetimeSeconds", c->grant_lifetime);
+	put_bool(&b, "active", c->active);
 	vstr(&v, c->client_id);
 	vstr(&v, c->name);
 	vstr(&v, c->external_id);
@@ -262,25 +366,30 @@ json_t *scim_client_json(const struct client *c, const char *base)
 	vint(&v, c->active);
 	vint(&v, c->created_at);
 	vint(&v, c->updated_at);
-	return finish(res, "Client", base, "/Clients", c->client_id, c->created_at, c->updated_at,
-	              &v);
+	put_meta(&b, "Client", base, "/Clients", c->client_id, c->created_at, c->updated_at, &v);
+	return jbuf_take(&b, NULL);
 }
 
-json_t *scim_grant_json(const struct grant *g, const char *base)
+char *scim_grant_text(const struct grant *g, const char *base)
 {
-	json_t *res = json_pack("{s:[s], s:s, s:s}", "schemas", SCIM_TESSERA_GRANT,
-	                        "clientId", g->client_id, "scope", g->scope ? g->scope : "");
-	struct jbuf v = {0};
-	char id[24], uid[24];
+	struct jbuf b = {0}, v = {0};
+	char id[24];
 
 	snprintf(id, sizeof id, "%lld", (long long)g->id);
-	snprintf(uid, sizeof uid, "%lld", (long long)g->user_id);
-	if (res && (json_object_set_new(res, "id", json_string(id)) ||
-	            set_str(res, "userName", g->username) ||
-	            (g->user_id && set_str(res, "userId", uid)))) {
-		json_decref(res);
-		return NULL;
+	put_schemas(&b, SCIM_TESSERA_GRANT, NULL, NULL);
+	put(&b, ",\"id\":");
+	jbuf_str(&b, id);
+	jbuf_key(&b, "clientId", 0);
+	jbuf_str(&b, g->client_id);
+	opt_str(&b, "userName", g->username);
+	if (g->user_id) {
+		char uid[24];
+
+		snprintf(uid, sizeof uid, "%lld", (long long)g->user_id);
+		opt_str(&b, "userId", uid);
 	}
+	jbuf_key(&b, "scope", 0);
+	jbuf_str(&b, g->scope ? g->scope : "");
 	vint(&v, g->id);
 	vstr(&v, g->client_id);
 	vint(&v, g->user_id);
@@ -288,7 +397,28 @@ json_t *scim_grant_json(const struct grant *g, const char *base)
 	vstr(&v, g->scope);
 	vint(&v, g->created_at);
 	vint(&v, g->updated_at);
-	return finish(res, "Grant", base, "/Grants", id, g->created_at, g->updated_at, &v);
+	put_meta(&b, "Grant", base, "/Grants", id, g->created_at, g->updated_at, &v);
+	return jbuf_take(&b, NULL);
+}
+
+json_t *scim_user_json(const struct user *u, const char *base)
+{
+	return parsed(scim_user_text(u, base));
+}
+
+json_t *scim_group_json(const struct group *g, const char *base)
+{
+	return parsed(scim_group_text(g, base));
+}
+
+json_t *scim_client_json(const struct client *c, const char *base)
+{
+	return parsed(scim_client_text(c, base));
+}
+
+json_t *scim_grant_json(const struct grant *g, const char *base)
+{
+	return parsed(scim_grant_text(g, base));
 }
 
 /* ---- receiving ---- */

@@ -16,7 +16,12 @@
 #include "scim_schema.h"
 #include "store.h"
 
-/* New references, NULL when out of memory. base: the SCIM base URL ("https://host/scim/v2"). */
+/* The resource as JSON text (malloc'd), and as a new reference; NULL when out of memory.
+ * base: the SCIM base URL ("https://host/scim/v2"). */
+char *scim_user_text(const struct user *u, const char *base);
+char *scim_group_text(const struct group *g, const char *base);
+char *scim_client_text(const struct client *c, const char *base);
+char *scim_grant_text(const struct grant *g, const char *base);
 json_t *scim_user_json(const struct user *u, const char *base);
 json_t *scim_group_json(const struct group *g, const char *base);
 json_t *scim_client_json(const struct client *c, const char *base);

@@ -188,6 +188,16 @@ void reply_scim(struct request *r, int status, json_t *body, const char *etag,
 	scim_queue(r, status, text, etag, location, TS_OK);
 }
 
+void reply_scim_text(struct request *r, int status, struct jbuf *b)
+{
+	char *text = jbuf_take(b, NULL);
+
+	if (!text)
+		reply_scim_error(r, TS_SERVER_ERROR, NULL, NULL);
+	else
+		scim_queue(r, status, text, NULL, NULL, TS_OK);
+}
+
 void reply_scim_error(struct request *r, ts_err e, const char *scim_type, const char *detail)
 {
 	int status = err_status(e);

@@ -10,6 +10,7 @@
 #include "client.h"
 #include "form.h"
 #include "grant.h"
+#include "jbuf.h"
 #include "scim_res.h"
 #include "scim_sql.h"
 #include "scim.h"
@@ -282,32 +283,44 @@ struct list_params {
 	int64_t start, count;
 };
 
+/* A page being listed: its resources as text in `texts` (comma-separated), parsed and projected
+ * first when the request names attributes (the resources built never hold a returned:never
+ * attribute, so without lists there is nothing to project). */
 struct list_ctx {
 	const struct scim_rtype *t;
 	const struct list_params *p;
 	const char *base;
-	json_t *resources;
+	struct jbuf texts;
+	size_t n;
 	struct scim_error *e;
 	ts_err rc;
 };
 
-/* Appends the resource res (stolen) to the list, projected. */
-static int list_add(struct list_ctx *x, json_t *res)
+/* Appends the resource text (taken) to the page. */
+static int list_add(struct list_ctx *x, char *text)
 {
-	if (!res) {
+	json_t *res;
+
+	if (text && (x->p->attributes || x->p->excluded)) {
+		res = json_loads(text, 0, NULL);
+		free(text);
+		text = NULL;
+		x->rc = res ? scim_project(x->t, res, x->p->attributes, x->p->excluded, x->e) :
+		        TS_SERVER_ERROR;
+		if (!x->rc && !(text = json_dumps(res, JSON_COMPACT)))
+			x->rc = TS_SERVER_ERROR;
+		json_decref(res);
+		if (x->rc)
+			return 1;
+	}
+	if (!text) {
 		x->rc = TS_SERVER_ERROR;
 		return 1;
 	}
-	/* (the resources built never hold a returned:never attribute: nothing to do without lists) */
-	x->rc = x->p->attributes || x->p->excluded ?
-	        scim_project(x->t, res, x->p->attributes, x->p->excluded, x->e) : TS_OK;
-	if (x->rc || json_array_append_new(x->resources, res)) {
-		if (!x->rc)
-			x->rc = TS_SERVER_ERROR;
-		else
-			json_decref(res);
-		return 1;
-	}
+	if (x->n++)
+		jbuf_raw(&x->texts, ",", 1);
+	jbuf_raw(&x->texts, text, strlen(text));
+	free(text);
 	return 0;
 }
 
@@ -315,28 +328,28 @@ static int list_user(const struct user *u, void *arg)
 {
 	struct list_ctx *x = arg;
 
-	return list_add(x, scim_user_json(u, x->base));
+	return list_add(x, scim_user_text(u, x->base));
 }
 
 static int list_group(const struct group *g, void *arg)
 {
 	struct list_ctx *x = arg;
 
-	return list_add(x, scim_group_json(g, x->base));
+	return list_add(x, scim_group_text(g, x->base));
 }
 
 static int list_client(const struct client *c, void *arg)
 {
 	struct list_ctx *x = arg;
 
-	return list_add(x, scim_client_json(c, x->base));
+	return list_add(x, scim_client_text(c, x->base));
 }
 
 static int list_grant(const struct grant *g, void *arg)
 {
 	struct list_ctx *x = arg;
 
-	return list_add(x, scim_grant_json(g, x->base));
+	return list_add(x, scim_grant_text(g, x->base));
 }
 
 /* An integer list parameter: absent -> dflt; not an integer -> -1 with e set. */
@@ -366,11 +379,11 @@ static void list_run(struct request *r, store *s, const struct scim_rtype *t,
 	struct scim_sql q = {0};
 	struct scimf_node *filter = NULL;
 	struct store_list sl = {0};
-	struct list_ctx x = {t, p, NULL, json_array(), &e, TS_OK};
+	struct list_ctx x = {t, p, NULL, {0}, 0, &e, TS_OK};
 	char *order = NULL, *base = scim_base(r);
 	const char *why = NULL;
 	int64_t total = 0;
-	ts_err rc = base && x.resources ? TS_OK : TS_SERVER_ERROR;
+	ts_err rc = base ? TS_OK : TS_SERVER_ERROR;
 
 	x.base = base;
 	if (!rc && p->filter) {
@@ -413,18 +426,31 @@ static void list_run(struct request *r, store *s, const struct scim_rtype *t,
 	if (rc) {
 		scim_fail(r, rc, &e);
 	} else {
-		json_t *body = json_pack("{s:[s], s:I, s:I, s:I, s:O}", "schemas", SCIM_LIST_RESPONSE,
-		                         "totalResults", (json_int_t)total, "startIndex",
-		                         (json_int_t)p->start, "itemsPerPage",
-		                         (json_int_t)json_array_size(x.resources), "Resources",
-		                         x.resources);
+		struct jbuf b = {0};
+		char *text;
+		size_t len;
 
-		if (body)
-			reply_scim(r, 200, body, NULL, NULL);
+		static const char head[] = "{\"schemas\":[\"" SCIM_LIST_RESPONSE "\"]";
+
+		jbuf_raw(&b, head, sizeof head - 1);
+		jbuf_key(&b, "totalResults", 0);
+		jbuf_int(&b, total);
+		jbuf_key(&b, "startIndex", 0);
+		jbuf_int(&b, p->start);
+		jbuf_key(&b, "itemsPerPage", 0);
+		jbuf_int(&b, (int64_t)x.n);
+		jbuf_key(&b, "Resources", 0);
+		jbuf_raw(&b, "[", 1);
+		text = jbuf_take(&x.texts, &len);
+		if (text)
+			jbuf_raw(&b, text, len);
 		else
-			reply_scim_error(r, TS_SERVER_ERROR, NULL, NULL);
+			b.oom = 1;
+		free(text);
+		jbuf_raw(&b, "]}", 2);
+		reply_scim_text(r, 200, &b);
 	}
-	json_decref(x.resources);
+	free(jbuf_take(&x.texts, NULL));
 	scimf_free(filter);
 	scim_sql_free(&q);
 	free(order);

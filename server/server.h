@@ -82,6 +82,7 @@ void reply_empty(struct request *r, int status);
 void reply_scim(struct request *r, int status, json_t *body, const char *etag,
                 const char *location);
 void reply_scim_error(struct request *r, ts_err e, const char *scim_type, const char *detail);
+void reply_scim_text(struct request *r, int status, struct jbuf *b); /* takes b's text */
 /* invalid_scope (or rc) for a scope that scope_grant refused; bad: the malformed token or NULL. */
 void reply_scope_error(struct request *r, ts_err rc, const char *bad);
 /* An HTML page (Content-Security-Policy, X-Frame-Options and the rest on it). Takes html. */

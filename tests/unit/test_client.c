@@ -176,6 +176,34 @@ START_TEST(test_cache)
 }
 END_TEST
 
+/* A cached client is copied whole: the copies handed out (and the cached one) are freed apart,
+ * external id included (a shared string was freed twice). */
+START_TEST(test_cache_copies_external_id)
+{
+	struct client c = {0}, *a = NULL, *b = NULL;
+
+	c.client_id = "ext";
+	c.name = "";
+	c.redirect_uris = "";
+	c.grant_types = "client_credentials";
+	c.scope = "";
+	c.external_id = "serial-42";
+	c.active = 1;
+	c.refresh_rotation = 1;
+	ck_assert_int_eq(client_new_secret(&c, secret), TS_OK);
+	ck_assert_int_eq(store_client_add(s, &c), TS_OK);
+	ck_assert_int_eq(client_get(s, "ext", &a), TS_OK);
+	ck_assert_int_eq(client_get(s, "ext", &b), TS_OK);
+	ck_assert_str_eq(a->external_id, "serial-42");
+	ck_assert_str_eq(b->external_id, "serial-42");
+	ck_assert_ptr_ne(a->external_id, b->external_id);
+	store_client_free(a);
+	client_cache_invalidate();
+	ck_assert_str_eq(b->external_id, "serial-42");
+	store_client_free(b);
+}
+END_TEST
+
 START_TEST(test_list_has)
 {
 	ck_assert(client_list_has("a b  c", "b"));
@@ -224,6 +252,7 @@ static Suite *suite(void)
 	tcase_add_test(t, test_disabled_and_public);
 	tcase_add_test(t, test_secret_stored_hashed);
 	tcase_add_test(t, test_cache);
+	tcase_add_test(t, test_cache_copies_external_id);
 	tcase_add_test(t, test_list_has);
 	tcase_add_test(t, test_keys_rotate);
 	suite_add_tcase(su, t);
