@@ -146,9 +146,9 @@ ts_err scim_error_set(struct scim_error *e, enum scim_etype type, const char *fm
 
 /* What a client sent as the body of POST or PUT (or what a PATCH produced), checked and
  * normalised for resource type t into a new object (*out, the caller's):
- * - "schemas" must be an array of strings naming the core schema (extensions optional); an
- *   unknown schema URN there is invalidValue; the output's "schemas" lists the core schema and
- *   each extension present;
+ * - "schemas" must be an array of strings naming the core schema (extensions optional; other
+ *   URNs are ignored, as Entra ID sends one of its own); the output's "schemas" lists the core
+ *   schema and each extension present;
  * - every attribute name is matched case-insensitively and written in its canonical case;
  *   extension attributes may come inside their URN-named object or as "<urn>:<name>" keys;
  * - unknown attributes (of no schema of t) are dropped, as are readOnly ones (id, meta, groups,
