@@ -1349,6 +1349,22 @@ def test_hostile_values_in_urls_and_query_parameters_are_never_5xx(api, kind):
             assert r.status_code in (400, 404, 414), (path[:80], r.status_code, r.text[:300])
 
 
+@pytest.mark.parametrize("path", ["nickName", "title", "name.givenName", "externalId",
+                                  ENTERPRISE + ":department", 'emails[type eq "work"].value'])
+def test_strings_over_65536_bytes_are_invalid_value(api, path):
+    u = simple_user(api)
+    err(api.patch("/Users/" + u["id"], op("replace", path, "\u00e9" * 32768 + "x")), 400,
+        "invalidValue")
+    assert api.user(u["id"]) == u
+
+
+def test_client_only_grants_have_no_user_name(srv, api):
+    srv.access_token(srv.clients["noscim"], scope="introspect")
+    for g in api.list("/Grants", count=1000)["Resources"]:
+        assert ("userId" in g) == ("userName" in g), g
+        assert isinstance(g["clientId"], str) and g["clientId"], g
+
+
 def test_sql_injection_filter_value_is_an_empty_list(api):
     simple_user(api)
     lst = api.list("/Users", filter="userName eq \"a' OR 1=1--\"")
