@@ -875,7 +875,7 @@ def new_client(api, **attrs):
 
 
 def test_client_post_secret_once_client_credentials_work_and_never_shown_again(srv, api):
-    r, c = new_client(api, scope="mqtt:pub:a/# mqtt:sub:b/#", externalId="c-ext")
+    r, c = new_client(api, scope="mqtt:pub:a/# mqtt:sub:b/#")
     assert CLIENT_ID_RE.match(c["id"]), c
     assert r.headers.get("Location") == srv.url("/scim/v2/Clients/" + c["id"])
     check_meta(srv, c, "Client", "Clients")
@@ -883,7 +883,6 @@ def test_client_post_secret_once_client_credentials_work_and_never_shown_again(s
     assert c["grantTypes"] == ["client_credentials"], c
     assert c["public"] is False and c["active"] is True, c
     assert c["refreshTokenRotation"] is True, c
-    assert c["externalId"] == "c-ext"
     secret = c.get("clientSecret")
     assert isinstance(secret, str) and len(secret) >= 16, c
     body = token_ok(srv.token(Client(c["id"], secret), scope="mqtt:pub:a/#"))
@@ -897,6 +896,25 @@ def test_client_post_secret_once_client_credentials_work_and_never_shown_again(s
     assert "generateSecret" not in g
     expect = {k: v for k, v in c.items() if k != "clientSecret"}
     assert g == expect
+
+
+def test_client_external_id_round_trips_and_the_client_keeps_working(fresh_factory):
+    """On a server of its own: a client with an externalId, used again and again at /token
+    (through the daemon's client cache) while SCIM changes invalidate that cache."""
+    s = fresh_factory.start(config=SCIM_CONFIG, clients=ADMIN_CLIENTS, name="scim-ext")
+    a = Scim(s)
+    _r, c = new_client(a, scope="mqtt:pub:a/#", externalId="c-ext")
+    assert c["externalId"] == "c-ext", c
+    cl = Client(c["id"], c["clientSecret"])
+    for i in range(5):
+        token_ok(s.token(cl))
+        ok(a.patch("/Clients/" + c["id"], op("replace", "clientName", "n%d" % i)))
+        token_ok(s.token(cl))
+    g = ok(a.get("/Clients/" + c["id"]))
+    assert g["externalId"] == "c-ext" and g["clientName"] == "n4", g
+    lst = a.list("/Clients", filter='externalId eq "c-ext"')
+    assert [x["id"] for x in lst["Resources"]] == [c["id"]], lst
+    assert a.list("/Clients", filter='externalId eq "C-EXT"')["totalResults"] == 0
 
 
 def test_cli_clients_show_up(api):
