@@ -486,7 +486,7 @@ def test_patch_several_operations_apply_in_order(api):
 
 @pytest.mark.parametrize("bad,scim_type", [
     (op("remove", "nosuchattr"), "invalidPath"),
-    (op("replace", 'emails[type eq "fax"].value', "x@y.example"), "noTarget"),
+    (op("replace", 'emails[value co "nowhere"].value', "x@y.example"), "noTarget"),
     (op("replace", "active", 42), "invalidValue"),
     (op("replace", "id", "1"), "mutability"),
     ({"op": "move", "path": "title", "value": "x"}, "invalidSyntax"),
@@ -578,8 +578,9 @@ def _scim_type_cases():
          patch_body(op("replace", CORE_GROUP + ":displayName", "x")), 400, "invalidPath"),
         ("noTarget-remove-filter", "PATCH", "/Users/{uid}",
          patch_body(op("remove", 'emails[type eq "fax"]')), 400, "noTarget"),
+        # (a filter of eq comparisons matching nothing creates the element instead: Entra ID)
         ("noTarget-replace-filter", "PATCH", "/Users/{uid}",
-         patch_body(op("replace", 'emails[type eq "fax"].value', "a@b.example")), 400,
+         patch_body(op("replace", 'emails[value co "nowhere"].value', "a@b.example")), 400,
          "noTarget"),
         ("noTarget-remove-no-path", "PATCH", "/Users/{uid}", patch_body(op("remove")), 400,
          "noTarget"),
@@ -983,7 +984,7 @@ def test_public_is_immutable(api, how):
     {"redirectUris": ["relative/cb"], "grantTypes": ["authorization_code"]},
     {"redirectUris": ["https://rp.example/cb#frag"], "grantTypes": ["authorization_code"]},
     {"redirectUris": ["not a uri"], "grantTypes": ["authorization_code"]},
-    {"redirectUris": "https://rp.example/cb", "grantTypes": ["authorization_code"]},
+    {"redirectUris": [42], "grantTypes": ["authorization_code"]},
     {"scope": "mqtt:pub:a/#/b"},
     {"scope": 'openid "x'},
     {"grantTypes": ["password"]},
@@ -993,7 +994,7 @@ def test_public_is_immutable(api, how):
     {"grantLifetimeSeconds": 1.5},
     {"active": "maybe"},
 ], ids=["public-cc", "public-no-rotation", "relative-uri", "fragment", "not-uri",
-        "uris-not-list", "scope", "scope-quote", "grant-password", "grant-implicit",
+        "uris-not-strings", "scope", "scope-quote", "grant-password", "grant-implicit",
         "grace-negative", "idle-string", "lifetime-float", "active-word"])
 def test_bad_client_attributes_are_invalid_value(api, attrs):
     body = {"schemas": [T_CLIENT], "clientName": "bad " + uname()}
@@ -1394,3 +1395,22 @@ def test_sql_injection_filter_value_is_an_empty_list(api):
 def test_server_still_healthy_after_the_hostile_tests(srv, api):
     assert srv.get("/healthz").status_code == 200
     ok(api.get("/Users" + qs(count=1)))
+
+
+def test_replace_through_an_eq_filter_matching_nothing_adds_the_element(api):
+    """Entra ID replaces emails[type eq "work"].value on users that have no work email yet: the
+    element is made from the filter's comparisons and the value (RFC 7644 says noTarget; every
+    Entra-provisioned user would fail)."""
+    u = ok(api.post("/Users", {"schemas": [CORE_USER], "userName": uname(),
+                               "emails": [{"value": "h@x.example", "type": "home"}]}), 201)
+    res = ok(api.request("PATCH", "/Users/" + u["id"], patch_body(
+        op("replace", 'emails[type eq "work"].value', "w@x.example"))))
+    assert sorted((e["type"], e["value"]) for e in res["emails"]) == [
+        ("home", "h@x.example"), ("work", "w@x.example")], res
+
+
+def test_a_single_redirect_uri_counts_as_a_list_of_one(api):
+    c = ok(api.post("/Clients", {"schemas": [T_CLIENT], "clientName": "one " + uname(),
+                                 "grantTypes": ["authorization_code"],
+                                 "redirectUris": "https://rp.example/cb"}), 201)
+    assert c["redirectUris"] == ["https://rp.example/cb"], c
