@@ -11,8 +11,8 @@
 
 /* The scope granted to user u through client c for the requested scope (NULL: all allowed).
  * OpenID Connect scopes (openid profile email) need only the client's allowed scope; every other
- * token must be allowed by the client and by the user (MQTT filters: intersected with both, with
- * ${clientid} and ${username} filled in). Same results and errors as scope_grant. */
+ * token must be allowed by the client and by the user, whose allowed scope is its own and its
+ * groups' (MQTT filters: intersected with both, with ${clientid} and ${username} filled in). Same results and errors as scope_grant. */
 ts_err grant_user_scope(const char *requested, const struct client *c, const struct user *u,
                         char **granted, char **bad);
 
