@@ -59,8 +59,8 @@ end
 EOT
 run "SCIM filtered page of 100 (userName sw)" "$work/page.lua"
 cat >"$work/create.lua" <<EOT
-local n, id = 0, 0
-local next_id = 0
+-- each wrk thread names its users with its own id (set by setup), so that none collide
+local n, next_id = 0, 0
 setup = function(thread) thread:set("id", next_id); next_id = next_id + 1 end
 wrk.headers["Authorization"] = "Bearer $tok"
 wrk.headers["Content-Type"] = "application/scim+json"
