@@ -12,6 +12,8 @@ FUZZ ?= $(FUZZ_ALL)
 FUZZ_SECONDS ?= 60
 FUZZ_MAX_LEN ?= 4200
 FUZZ_CC ?= clang
+# merge on edges only: hit-count features would add hundreds of near-duplicates to a corpus
+FUZZ_MERGE_FLAGS ?= -use_counters=0
 DEB_FUZZ := clang libclang-rt-14-dev
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 FUZZ_DIR := $(BUILD)/fuzz
@@ -62,7 +64,7 @@ fuzz: fuzz-bins
 fuzz-merge: fuzz-bins
 	@for t in $(FUZZ); do \
 		echo "  MERGE $$t"; \
-		$(FUZZ_DIR)/fuzz_$$t -merge=1 -max_len=$(FUZZ_MAX_LEN) \
+		$(FUZZ_DIR)/fuzz_$$t -merge=1 $(FUZZ_MERGE_FLAGS) -max_len=$(FUZZ_MAX_LEN) \
 			tests/fuzz/corpus/$$t $(FUZZ_DIR)/work/$$t || exit 1; \
 	done
 
