@@ -264,7 +264,8 @@ START_TEST(test_limits)
 	ck_assert_int_eq(scimf_parse(s, &n, &why), TS_INVALID_REQUEST);
 	free(s);
 	/* the canonical form nests deeper than the text: "a or b and c" prints as
-	 * "(a or (b and c))"; it must stay within the limit to parse again (the fuzz target's fixed-point check) */
+	 * "(a or (b and c))"; it must stay within the limit to parse again (the fixed point
+	 * that tests/fuzz/fuzz_scim_filter.c checks) */
 	s = repeat("not (", 31, "a pr or b pr and c pr", ")", 31);
 	ck_assert_int_eq(scimf_parse(s, &n, &why), TS_OK);
 	free(s);
