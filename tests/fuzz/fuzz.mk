@@ -4,7 +4,7 @@
 #   make fuzz [FUZZ_SECONDS=60] [FUZZ=NAME...]  clang + libFuzzer + ASan/UBSan, each target on a
 #                                               copy of its corpus ($(BUILD)/fuzz/work/NAME)
 #   make fuzz-merge [FUZZ=NAME...]              adds the inputs of that copy that reach new
-#                                               coverage to the committed corpus (-merge=1)
+#                                               edges to the committed corpus (-merge=1)
 #   make fuzz-replay                            every committed corpus through the target built
 #                                               with $(CC)/$(CFLAGS) (a regression test)
 FUZZ_ALL := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
