@@ -116,6 +116,7 @@ broker: $(BUILD)/tessera $(BUILD)/tessera_mosquitto.so
 test: deps
 	@$(MAKE) --no-print-directory all $(UNIT_BIN)
 	@$(MAKE) --no-print-directory unit
+	@$(MAKE) --no-print-directory fuzz-replay
 	TESSERA_BIN=$(abspath $(BUILD)/tessera) TESSERA_PLUGIN=$(abspath $(BUILD)/tessera_mosquitto.so) \
 	$(PY) -m pytest -q tests/e2e tests/interop tests/broker
 
@@ -124,6 +125,7 @@ ASAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-f
 asan: deps
 	@$(MAKE) --no-print-directory BUILD=build-asan OPT=-O1 SAN="$(ASAN_FLAGS)" all unit-bins
 	@CK_FORK=no ASAN_OPTIONS=detect_leaks=1 sh tools/unit.sh $(UNIT_SRC:tests/unit/%.c=build-asan/tests/%)
+	@ASAN_OPTIONS=detect_leaks=1 $(MAKE) --no-print-directory BUILD=build-asan OPT=-O1 SAN="$(ASAN_FLAGS)" fuzz-replay
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
 	TESSERA_BIN=$(abspath build-asan/tessera) TESSERA_PLUGIN=$(abspath build-asan/tessera_mosquitto.so) \
 	TESSERA_ASAN=1 $(PY) -m pytest -q tests/e2e tests/interop tests/broker
@@ -154,5 +156,7 @@ install: all
 
 clean:
 	rm -rf build build-asan
+
+include tests/fuzz/fuzz.mk
 
 -include $(LIB_OBJ:.o=.d) $(SERVER_OBJ:.o=.d) $(BROKER_OBJ:.o=.d)

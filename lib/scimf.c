@@ -679,6 +679,24 @@ static ts_err parse_or(struct ps *p, int in_br, struct scimf_node **out)
 	return parse_chain(p, in_br, out, "or", SCIMF_OR, parse_and);
 }
 
+/* How deeply scimf_print nests parentheses and brackets for n: each and/or, value path, and not
+ * of anything but an and/or (whose parentheses it shares) adds a level. It can exceed the nesting
+ * of the text ("a pr or b pr and c pr" prints as "(a pr or (b pr and c pr))"); the parser
+ * refuses such trees past SCIMF_MAX_DEPTH so that their canonical form parses again. The
+ * recursion follows the tree, no deeper than a few nodes per level the parser allowed. */
+static int print_depth(const struct scimf_node *n)
+{
+	int d = 0, k;
+	size_t i;
+
+	for (i = 0; i < n->nkids; i++)
+		if ((k = print_depth(n->kids[i])) > d)
+			d = k;
+	if (n->kind == SCIMF_NOT)
+		return n->kids[0]->kind == SCIMF_AND || n->kids[0]->kind == SCIMF_OR ? d : d + 1;
+	return n->kind == SCIMF_AND || n->kind == SCIMF_OR || n->kind == SCIMF_VALUEPATH ? d + 1 : d;
+}
+
 static ts_err check_text(struct ps *p, const char *text)
 {
 	if (!text)
@@ -708,6 +726,11 @@ ts_err scimf_parse(const char *text, struct scimf_node **out, const char **why)
 	if (cur(&p) != '\0') {
 		e = fail(&p, cur(&p) == ')' ? "unbalanced )" : cur(&p) == ']' ? "unbalanced ]" :
 			     "unexpected text after filter");
+		scimf_free(n);
+		goto done;
+	}
+	if (print_depth(n) > SCIMF_MAX_DEPTH) {
+		e = fail(&p, "filter nested too deeply");
 		scimf_free(n);
 		goto done;
 	}
@@ -748,6 +771,10 @@ ts_err scimf_parse_path(const char *text, struct scimf_path **out, const char **
 		p.pos++;
 		if ((e = parse_or(&p, 1, &r->filter)) != TS_OK)
 			goto done;
+		if (1 + print_depth(r->filter) > SCIMF_MAX_DEPTH) {
+			e = fail(&p, "filter nested too deeply");
+			goto done;
+		}
 		skip_ws(&p);
 		if (cur(&p) != ']') {
 			e = fail(&p, "missing ]");

@@ -17,7 +17,9 @@
  * - Inside "[...]" attribute paths are plain sub-attribute names (no URN, no ".sub": RFC 7643
  *   §2.3.8 forbids complex sub-attributes of complex attributes).
  * - Booleans and null take only eq / ne; co / sw / ew take only strings (RFC 7644 §3.4.2.2).
- * - Limits: at most SCIMF_MAX_LEN bytes of text and SCIMF_MAX_DEPTH nested "(" / "[" levels.
+ * - Limits: at most SCIMF_MAX_LEN bytes of text and SCIMF_MAX_DEPTH nested "(" / "[" levels,
+ *   in the text and in its canonical form (scimf_print), which adds parentheses: a canonical
+ *   form always parses again, unless the added text takes it past SCIMF_MAX_LEN.
  * Strings must be valid UTF-8 after decoding JSON escapes, without control characters or NUL. */
 #ifndef TESSERA_SCIMF_H
 #define TESSERA_SCIMF_H

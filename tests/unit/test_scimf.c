@@ -263,6 +263,30 @@ START_TEST(test_limits)
 	s = repeat("(", 32, "e[a pr]", ")", 32);
 	ck_assert_int_eq(scimf_parse(s, &n, &why), TS_INVALID_REQUEST);
 	free(s);
+	/* the canonical form nests deeper than the text: "a or b and c" prints as
+	 * "(a or (b and c))"; it must stay within the limit to parse again (the fixed point
+	 * that tests/fuzz/fuzz_scim_filter.c checks) */
+	s = repeat("not (", 31, "a pr or b pr and c pr", ")", 31);
+	ck_assert_int_eq(scimf_parse(s, &n, &why), TS_OK);
+	free(s);
+	s = scimf_print(n);
+	scimf_free(n);
+	ck_assert_int_eq(scimf_parse(s, &n, &why), TS_OK);
+	scimf_free(n);
+	free(s);
+	s = repeat("not (", 32, "a pr or b pr and c pr", ")", 32);
+	ck_assert_int_eq(scimf_parse(s, &n, &why), TS_INVALID_REQUEST);
+	ck_assert_str_eq(why, "filter nested too deeply");
+	ck_assert_ptr_null(n);
+	free(s);
+	s = repeat("a pr or b pr and (", 16, "c pr", ")", 16); /* 16 levels, printed 32 */
+	ck_assert_int_eq(scimf_parse(s, &n, &why), TS_OK);
+	scimf_free(n);
+	free(s);
+	s = repeat("a pr or b pr and (", 17, "c pr", ")", 17);
+	ck_assert_int_eq(scimf_parse(s, &n, &why), TS_INVALID_REQUEST);
+	ck_assert_str_eq(why, "filter nested too deeply");
+	free(s);
 	/* length: 4096 bytes parse, 4097 do not */
 	s = repeat("a pr and ", 454, "abcd pr", "", 0);
 	ck_assert_uint_eq(strlen(s), 4093);
@@ -426,6 +450,7 @@ END_TEST
 START_TEST(test_path_limits)
 {
 	struct scimf_path *p = NULL;
+	const char *why = NULL;
 	char *s, *t;
 
 	/* "emails[" is the first level, then 31 parentheses: 32 in all */
@@ -440,6 +465,22 @@ START_TEST(test_path_limits)
 	t = malloc(strlen(s) + 16);
 	strcat(strcat(strcpy(t, "emails["), s), "]");
 	ck_assert_int_eq(scimf_parse_path(t, &p, NULL), TS_INVALID_REQUEST);
+	free(s);
+	free(t);
+	/* the value filter's canonical form counts: "emails[(a pr or (b pr and c pr))]" */
+	s = repeat("not (", 30, "a pr or b pr and c pr", ")", 30);
+	t = malloc(strlen(s) + 16);
+	strcat(strcat(strcpy(t, "emails["), s), "]");
+	ck_assert_int_eq(scimf_parse_path(t, &p, NULL), TS_OK);
+	scimf_path_free(p);
+	free(s);
+	free(t);
+	s = repeat("not (", 31, "a pr or b pr and c pr", ")", 31);
+	t = malloc(strlen(s) + 16);
+	strcat(strcat(strcpy(t, "emails["), s), "]");
+	ck_assert_int_eq(scimf_parse_path(t, &p, &why), TS_INVALID_REQUEST);
+	ck_assert_str_eq(why, "filter nested too deeply");
+	ck_assert_ptr_null(p);
 	free(s);
 	free(t);
 	s = repeat("a", 4097, "", "", 0);
