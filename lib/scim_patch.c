@@ -36,22 +36,6 @@ struct tgt {
 
 /* ---- small helpers ---- */
 
-/* The member of obj named key, compared case-insensitively (exact match first). */
-static json_t *get_ci(const json_t *obj, const char *key)
-{
-	const char *k;
-	json_t *v;
-
-	if (!json_is_object(obj))
-		return NULL;
-	if ((v = json_object_get(obj, key)))
-		return v;
-	json_object_foreach((json_t *)obj, k, v)
-		if (!strcasecmp(k, key))
-			return v;
-	return NULL;
-}
-
 /* The sub-attribute of complex d named name (any case), or NULL. */
 static const struct scim_attr_def *sub_def(const struct scim_attr_def *d, const char *name)
 {
@@ -61,20 +45,6 @@ static const struct scim_attr_def *sub_def(const struct scim_attr_def *d, const 
 		if (!strcasecmp(d->subs[i].name, name))
 			return &d->subs[i];
 	return NULL;
-}
-
-/* 1 when v holds a value (not absent, null, "", [] or {}). */
-static int present(const json_t *v)
-{
-	if (!v || json_is_null(v))
-		return 0;
-	if (json_is_string(v))
-		return json_string_length(v) > 0;
-	if (json_is_array(v))
-		return json_array_size(v) > 0;
-	if (json_is_object(v))
-		return json_object_size(v) > 0;
-	return 1;
 }
 
 /* 1 when a and b are the same simple value; strings compare case-insensitively unless exact. */
@@ -413,7 +383,7 @@ static ts_err leaf_set(struct pctx *c, const struct scim_attr_def *s, json_t *x,
 {
 	json_t *old = json_object_get(x, s->name);
 
-	if (s->mutability == SCIM_IMMUTABLE && present(old) && !json_equal(old, v))
+	if (s->mutability == SCIM_IMMUTABLE && scimf_present(old) && !json_equal(old, v))
 		return scim_error_set(c->e, SCIM_E_MUTABILITY, "%s is immutable", s->name);
 	return json_object_set_new(x, s->name, json_deep_copy(v)) ? oom() : TS_OK;
 }
@@ -421,7 +391,7 @@ static ts_err leaf_set(struct pctx *c, const struct scim_attr_def *s, json_t *x,
 /* Removes sub-attribute s of object x, unless s is immutable and has a value. */
 static ts_err leaf_del(struct pctx *c, const struct scim_attr_def *s, json_t *x)
 {
-	if (s->mutability == SCIM_IMMUTABLE && present(json_object_get(x, s->name)))
+	if (s->mutability == SCIM_IMMUTABLE && scimf_present(json_object_get(x, s->name)))
 		return scim_error_set(c->e, SCIM_E_MUTABILITY, "%s is immutable", s->name);
 	json_object_del(x, s->name);
 	return TS_OK;
@@ -657,7 +627,7 @@ static ts_err check_read_only(struct pctx *c, const struct tgt *g, const json_t 
 		cur = base ? json_object_get(base, g->attr->name) : NULL;
 		if (g->sub)
 			cur = json_object_get(cur, g->sub->name);
-		if (json_equal(cur, value) || (!present(cur) && !present(value))) {
+		if (json_equal(cur, value) || (!scimf_present(cur) && !scimf_present(value))) {
 			*skip = 1;
 			return TS_OK;
 		}
@@ -677,7 +647,7 @@ static ts_err apply(struct pctx *c, enum op_kind k, const struct tgt *g, const j
 		return r;
 	base = base_get(c, g->urn);
 	cur = base ? json_object_get(base, g->attr->name) : NULL;
-	if (immutable && present(cur) && !(old = json_deep_copy(cur)))
+	if (immutable && scimf_present(cur) && !(old = json_deep_copy(cur)))
 		return oom();
 	if (g->filter && k == OP_REMOVE)
 		r = op_filter_remove(c, g, base, cur);
@@ -817,7 +787,7 @@ static ts_err do_op(struct pctx *c, const json_t *o, size_t idx)
 
 	if (!json_is_object(o))
 		return scim_error_set(c->e, SCIM_E_INVALID_SYNTAX, "Operations[%zu]: not an object", idx);
-	opv = get_ci(o, "op");
+	opv = scimf_get_ci(o, "op");
 	name = json_string_value(opv);
 	if (!name)
 		return scim_error_set(c->e, SCIM_E_INVALID_SYNTAX, "Operations[%zu]: no op", idx);
@@ -829,8 +799,8 @@ static ts_err do_op(struct pctx *c, const json_t *o, size_t idx)
 		k = OP_REPLACE;
 	else
 		return scim_error_set(c->e, SCIM_E_INVALID_SYNTAX, "Operations[%zu]: unknown op", idx);
-	path = get_ci(o, "path");
-	value = get_ci(o, "value");
+	path = scimf_get_ci(o, "path");
+	value = scimf_get_ci(o, "value");
 	if (json_is_null(path))
 		path = NULL;
 	if (json_is_null(value))
@@ -859,13 +829,13 @@ static ts_err check_request(const json_t *req, const json_t **ops, struct scim_e
 
 	if (!json_is_object(req))
 		return scim_error_set(e, SCIM_E_INVALID_SYNTAX, "the body is not a PatchOp object");
-	schemas = get_ci(req, "schemas");
+	schemas = scimf_get_ci(req, "schemas");
 	json_array_foreach(schemas, i, s)
 		if (json_is_string(s) && !strcasecmp(json_string_value(s), SCIM_PATCH_OP))
 			break;
 	if (!json_is_array(schemas) || i == json_array_size(schemas))
 		return scim_error_set(e, SCIM_E_INVALID_SYNTAX, "schemas must hold %s", SCIM_PATCH_OP);
-	*ops = get_ci(req, "Operations");
+	*ops = scimf_get_ci(req, "Operations");
 	if (!json_is_array(*ops) || !json_array_size(*ops))
 		return scim_error_set(e, SCIM_E_INVALID_SYNTAX, "Operations must be a non-empty array");
 	if (json_array_size(*ops) > MAX_OPS)

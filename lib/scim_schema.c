@@ -349,24 +349,10 @@ static ts_err take_ext(struct norm *n, const struct scim_schema_def *s, const js
 	return TS_OK;
 }
 
-/* The member of object o named `name` in any case (the exact one first), or NULL. */
-static json_t *get_ci(const json_t *o, const char *name)
-{
-	const char *key;
-	json_t *v = json_object_get(o, name);
-
-	if (v)
-		return v;
-	json_object_foreach((json_t *)o, key, v)
-		if (strcasecmp(key, name) == 0)
-			return v;
-	return NULL;
-}
-
 /* The "schemas" of the body: an array of strings holding t's core URN (else invalidSyntax). */
 static ts_err check_schemas(const struct scim_rtype *t, const json_t *in, struct scim_error *e)
 {
-	const json_t *sch = get_ci(in, "schemas");
+	const json_t *sch = scimf_get_ci(in, "schemas");
 	size_t i, n = json_array_size(sch);
 	int core = 0;
 

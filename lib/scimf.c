@@ -912,7 +912,7 @@ char *scimf_print(const struct scimf_node *n)
 
 /* ---- matching ---- */
 
-static json_t *get_ci(const json_t *obj, const char *key)
+json_t *scimf_get_ci(const json_t *obj, const char *key)
 {
 	const char *k;
 	json_t *v;
@@ -935,16 +935,16 @@ static const json_t *base_of(const json_t *res, const char *urn)
 
 	if (!urn)
 		return res;
-	if (json_is_object(ext = get_ci(res, urn)))
+	if (json_is_object(ext = scimf_get_ci(res, urn)))
 		return ext;
-	schemas = get_ci(res, "schemas");
+	schemas = scimf_get_ci(res, "schemas");
 	json_array_foreach(schemas, i, s)
 		if (json_is_string(s) && !strcasecmp(json_string_value(s), urn))
 			return res;
 	return NULL;
 }
 
-static int present(const json_t *v)
+int scimf_present(const json_t *v)
 {
 	if (!v || json_is_null(v))
 		return 0;
@@ -1060,8 +1060,8 @@ static int visit(const json_t *v, const struct cmp_ctx *c)
 		return 0;
 	}
 	if (!c)
-		return present(v);
-	if (json_is_object(v) && !(v = get_ci(v, "value")))
+		return scimf_present(v);
+	if (json_is_object(v) && !(v = scimf_get_ci(v, "value")))
 		return 0;
 	return !json_is_array(v) && cmp_one(v, c);
 }
@@ -1070,7 +1070,7 @@ static int visit(const json_t *v, const struct cmp_ctx *c)
 static int any_value(const json_t *res, const struct scimf_attr *a, const struct cmp_ctx *c)
 {
 	const json_t *base = base_of(res, a->urn);
-	json_t *v = get_ci(base, a->name), *e;
+	json_t *v = scimf_get_ci(base, a->name), *e;
 	size_t i;
 
 	if (!v)
@@ -1079,11 +1079,11 @@ static int any_value(const json_t *res, const struct scimf_attr *a, const struct
 		return visit(v, c);
 	if (json_is_array(v)) {
 		json_array_foreach(v, i, e)
-			if (visit(get_ci(e, a->sub), c))
+			if (visit(scimf_get_ci(e, a->sub), c))
 				return 1;
 		return 0;
 	}
-	return visit(get_ci(v, a->sub), c);
+	return visit(scimf_get_ci(v, a->sub), c);
 }
 
 int scimf_match(const struct scimf_node *n, const json_t *resource, int case_exact)
@@ -1120,7 +1120,7 @@ int scimf_match(const struct scimf_node *n, const json_t *resource, int case_exa
 	case SCIMF_NOT:
 		return !scimf_match(n->kids[0], resource, case_exact);
 	case SCIMF_VALUEPATH:
-		v = get_ci(base_of(resource, n->attr.urn), n->attr.name);
+		v = scimf_get_ci(base_of(resource, n->attr.urn), n->attr.name);
 		if (json_is_object(v))
 			return scimf_match(n->kids[0], v, case_exact);
 		json_array_foreach(v, i, e)

@@ -112,4 +112,10 @@ char *scimf_print(const struct scimf_node *n);
  * - eq null matches when no non-null value is present; ne is the negation of eq. */
 int scimf_match(const struct scimf_node *n, const json_t *resource, int case_exact);
 
+/* JSON helpers the SCIM modules share: the member of obj named key in any case (the exact one
+ * first; NULL when obj is not an object or has none), and whether v holds a value (not absent,
+ * null, "", [] or {}: RFC 7643 §2.5 "unassigned"). */
+json_t *scimf_get_ci(const json_t *obj, const char *key);
+int scimf_present(const json_t *v);
+
 #endif

@@ -143,6 +143,28 @@ static int is_scim(const struct request *r)
 	return r->url && strncmp(r->url, "/scim/v2", 8) == 0 && (!r->url[8] || r->url[8] == '/');
 }
 
+/* The headers an error e carries, whatever the body's format. */
+static void error_headers(struct request *r, struct MHD_Response *resp, ts_err e)
+{
+	if (e == TS_INVALID_CLIENT)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+		                        "Basic realm=\"tessera\"");
+	else if (e == TS_INVALID_TOKEN)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+		                        "Bearer realm=\"tessera\", error=\"invalid_token\"");
+	else if (e == TS_INSUFFICIENT_SCOPE && is_scim(r))
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+		                        "Bearer realm=\"tessera\", error=\"insufficient_scope\", "
+		                        "scope=\"scim\"");
+	else if (e == TS_METHOD_NOT_ALLOWED && r->allow)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, r->allow);
+	else if (e == TS_UNAVAILABLE || e == TS_TOO_MANY_REQUESTS)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, "1");
+	if (e == TS_TOO_LARGE)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
+}
+
+
 static void scim_queue(struct request *r, int status, char *text, const char *etag,
                        const char *location, ts_err e)
 {
@@ -158,19 +180,7 @@ static void scim_queue(struct request *r, int status, char *text, const char *et
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG, etag);
 	if (location)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_LOCATION, location);
-	if (e == TS_INVALID_TOKEN)
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
-		                        "Bearer realm=\"tessera\", error=\"invalid_token\"");
-	else if (e == TS_INSUFFICIENT_SCOPE)
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
-		                        "Bearer realm=\"tessera\", error=\"insufficient_scope\", "
-		                        "scope=\"scim\"");
-	else if (e == TS_METHOD_NOT_ALLOWED && r->allow)
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, r->allow);
-	else if (e == TS_UNAVAILABLE || e == TS_TOO_MANY_REQUESTS)
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, "1");
-	if (e == TS_TOO_LARGE)
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
+	error_headers(r, resp, e);
 	queue(r, status, resp, "application/scim+json", "no-store");
 }
 
@@ -250,18 +260,7 @@ void reply_error(struct request *r, ts_err e, const char *description)
 			return;
 		}
 	}
-	if (e == TS_INVALID_CLIENT)
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
-		                        "Basic realm=\"tessera\"");
-	else if (e == TS_INVALID_TOKEN)
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
-		                        "Bearer realm=\"tessera\", error=\"invalid_token\"");
-	else if (e == TS_METHOD_NOT_ALLOWED && r->allow)
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, r->allow);
-	else if (e == TS_UNAVAILABLE || e == TS_TOO_MANY_REQUESTS)
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, "1");
-	if (e == TS_TOO_LARGE)
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
+	error_headers(r, resp, e);
 	queue(r, status, resp, "application/json", "no-store");
 }
 

@@ -209,8 +209,7 @@ int scim_etag_listed(const char *header, const char *version)
 	return 0;
 }
 
-/* The query of r as a form; replies on failure. */
-static int query_form(struct request *r, struct form **f)
+int scim_query_form(struct request *r, struct form **f)
 {
 	const char *why = NULL;
 
@@ -257,7 +256,7 @@ static void get_one(struct request *r, store *s, const struct scim_rtype *t, con
 	char *base = scim_base(r);
 	ts_err rc;
 
-	if (query_form(r, &f)) {
+	if (scim_query_form(r, &f)) {
 		free(base);
 		return;
 	}
@@ -475,7 +474,7 @@ static void list_get(struct request *r, store *s, const struct scim_rtype *t)
 	struct scim_error e = {0};
 	struct form *f = NULL;
 
-	if (query_form(r, &f))
+	if (scim_query_form(r, &f))
 		return;
 	p.filter = form_get(f, "filter");
 	p.sort_by = form_get(f, "sortBy");

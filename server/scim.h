@@ -26,6 +26,9 @@ void scim_reply_resource(struct request *r, const struct scim_rtype *t, int stat
                          const char *attributes, const char *excluded, int location,
                          const char *secret);
 int scim_has_schema(const json_t *body, const char *urn);
+struct form;
+/* The query string of r as a form; on failure it replied (invalidValue) and returns -1. */
+int scim_query_form(struct request *r, struct form **f);
 /* The request body as a JSON object; on failure it replied and returns NULL. */
 json_t *scim_body(struct request *r);
 

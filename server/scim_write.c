@@ -275,19 +275,6 @@ static void run_and_reply(struct request *r, struct job *j, int status, const st
 	reply_job(r, j, http_write(r, job_run, j), status, f);
 }
 
-/* The query parameters attributes / excludedAttributes of a write; replies on failure. */
-static int write_query(struct request *r, struct form **f)
-{
-	const char *why = NULL;
-
-	if (form_parse(r->query, strlen(r->query), f, &why) != TS_OK) {
-		reply_scim_error(r, TS_INVALID_REQUEST, "invalidValue",
-		                 why ? why : "the query string is malformed");
-		return -1;
-	}
-	return 0;
-}
-
 static void start_job(struct request *r, struct job *j, const struct scim_rtype *t,
                       enum job_kind kind, const char *id, const char *base)
 {
@@ -309,7 +296,7 @@ void scim_create(struct request *r, const struct scim_rtype *t)
 	struct job j;
 	ts_err rc;
 
-	if (!base || write_query(r, &f)) {
+	if (!base || scim_query_form(r, &f)) {
 		if (!base)
 			reply_scim_error(r, TS_SERVER_ERROR, NULL, NULL);
 		free(base);
@@ -360,7 +347,7 @@ void scim_modify(struct request *r, const struct scim_rtype *t, const char *id, 
 	int tries;
 	ts_err rc;
 
-	if (!base || !s || write_query(r, &f)) {
+	if (!base || !s || scim_query_form(r, &f)) {
 		if (!base || !s)
 			reply_scim_error(r, base ? TS_UNAVAILABLE : TS_SERVER_ERROR, NULL, NULL);
 		free(base);
