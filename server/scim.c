@@ -543,10 +543,14 @@ static void list_search(struct request *r, store *s, const struct scim_rtype *t)
 	excluded = join_names(json_object_get(body, "excludedAttributes"), &bad);
 	p.attributes = attributes;
 	p.excluded = excluded;
-	if ((v = json_object_get(body, "startIndex")))
-		bad |= !json_is_integer(v), p.start = json_integer_value(v);
-	if ((v = json_object_get(body, "count")))
-		bad |= !json_is_integer(v), p.count = json_integer_value(v);
+	if ((v = json_object_get(body, "startIndex"))) {
+		bad |= !json_is_integer(v);
+		p.start = json_integer_value(v);
+	}
+	if ((v = json_object_get(body, "count"))) {
+		bad |= !json_is_integer(v);
+		p.count = json_integer_value(v);
+	}
 	if (!scim_has_schema(body, "urn:ietf:params:scim:api:messages:2.0:SearchRequest")) {
 		scim_error_set(&e, SCIM_E_INVALID_SYNTAX, "schemas must hold the SearchRequest URN");
 		scim_fail(r, TS_INVALID_REQUEST, &e);

@@ -188,7 +188,8 @@ static ts_err job_run(store *s, void *arg)
 		if (j->if_match && !scim_etag_listed(j->if_match, scim_version(cur)))
 			rc = TS_PRECONDITION_FAILED;
 		else if (j->expect && strcmp(j->expect, scim_version(cur)) != 0)
-			j->stale = 1, rc = TS_CONFLICT;
+			rc = TS_CONFLICT;
+		j->stale = rc == TS_CONFLICT;
 		json_decref(cur);
 		if (rc)
 			return rc;
