@@ -467,12 +467,13 @@ static ts_err parse_group(struct ps *p, int in_br, struct scimf_node **out)
 }
 
 /* attrExp / valuePath */
+static ts_err parse_cmp(struct ps *p, struct scimf_attr *ap, struct scimf_node **out);
+static ts_err parse_sub_cmp(struct ps *p, struct scimf_node **kid);
+
 static ts_err parse_attrexp(struct ps *p, int in_br, struct scimf_node **out)
 {
 	struct scimf_node *n = NULL, *kid = NULL;
 	struct scimf_attr a;
-	const char *w;
-	size_t wl, i;
 	ts_err e;
 
 	if ((e = parse_attrpath(p, in_br, &a)) != TS_OK)
@@ -500,6 +501,10 @@ static ts_err parse_attrexp(struct ps *p, int in_br, struct scimf_node **out)
 		}
 		p->pos++;
 		p->depth--;
+		/* attr[filter].sub op value (as Entra ID looks users up by
+		 * emails[type eq "work"].value eq "..."): attr[filter and sub op value] */
+		if (cur(p) == '.' && (e = parse_sub_cmp(p, &kid)) != TS_OK)
+			goto bad;
 		if (!(n = node_new(SCIMF_VALUEPATH)) || !node_add(n, kid)) {
 			e = oom(p);
 			goto bad;
@@ -508,6 +513,27 @@ static ts_err parse_attrexp(struct ps *p, int in_br, struct scimf_node **out)
 		*out = n;
 		return TS_OK;
 	}
+	return parse_cmp(p, &a, out);
+bad:
+	attr_clear(&a);
+	scimf_free(kid);
+	if (n) { /* kid already freed above */
+		free(n->kids);
+		free(n);
+	}
+	return e;
+}
+
+/* The comparison after an attribute path a (taken: cleared on failure): " pr" or " op value". */
+static ts_err parse_cmp(struct ps *p, struct scimf_attr *ap, struct scimf_node **out)
+{
+	struct scimf_node *n = NULL;
+	struct scimf_attr a = *ap;
+	const char *w;
+	size_t wl, i;
+	ts_err e;
+
+	memset(ap, 0, sizeof *ap);
 	if (!is_ws(cur(p))) {
 		e = fail(p, cur(p) == '\0' ? "missing operator" : "bad attribute path");
 		goto bad;
@@ -579,14 +605,40 @@ static ts_err parse_attrexp(struct ps *p, int in_br, struct scimf_node **out)
 	return TS_OK;
 bad:
 	attr_clear(&a);
-	scimf_free(kid);
-	if (n && n->kind != SCIMF_VALUEPATH)
-		scimf_free(n);
-	else if (n) { /* kid already freed above */
-		free(n->kids);
-		free(n);
-	}
+	scimf_free(n);
 	return e;
+}
+
+/* After "attr[filter]", at ".sub op value": *kid (the filter) becomes "filter and sub op value";
+ * on failure *kid is left for the caller to free. */
+static ts_err parse_sub_cmp(struct ps *p, struct scimf_node **kid)
+{
+	struct scimf_node *cmp = NULL, *and = NULL;
+	struct scimf_attr a = {0};
+	const char *s = p->s + ++p->pos;
+	size_t n;
+	ts_err e;
+
+	for (n = 0; is_namechar((unsigned char)s[n]); n++)
+		;
+	if (!valid_name(s, n))
+		return fail(p, "bad sub-attribute name");
+	if ((e = set_part(p, &a.name, &a.name_lc, s, n)) != TS_OK) {
+		attr_clear(&a);
+		return e;
+	}
+	p->pos += n;
+	if ((e = parse_cmp(p, &a, &cmp)) != TS_OK)
+		return e;
+	if (!(and = node_new(SCIMF_AND)) || !node_add(and, *kid) || !node_add(and, cmp)) {
+		if (and && and->nkids == 1) /* *kid is in it: take it back */
+			and->nkids = 0;
+		scimf_free(and);
+		scimf_free(cmp);
+		return oom(p);
+	}
+	*kid = and;
+	return TS_OK;
 }
 
 /* not "(" FILTER ")" / "(" FILTER ")" / attrExp / valuePath */

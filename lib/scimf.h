@@ -2,6 +2,9 @@
  *
  * Grammar accepted (the RFC's ABNF, figure 1, with the leniencies noted):
  *   FILTER    = attrExp / logExp / valuePath / *1"not" "(" FILTER ")"
+ *             / valuePath "." ATTRNAME SP ("pr" / compareOp SP compValue)
+ *               ; not in the RFC: Entra ID's emails[type eq "work"].value eq "x", read as
+ *               ; emails[type eq "work" and value eq "x"]
  *   valuePath = attrPath "[" valFilter "]"        ; no value path inside valFilter
  *   attrExp   = attrPath SP "pr" / attrPath SP compareOp SP compValue
  *   logExp    = FILTER SP ("and" / "or") SP FILTER ; "and" binds tighter than "or"

@@ -136,6 +136,9 @@ FILTERS = [
     ('emails[type eq "home" and value ew "9@x.example"]',
      lambda p: len(p["emails"]) > 1 and p["emails"][1]["value"].endswith("9@x.example")),
     ('emails.type eq "home"', lambda p: len(p["emails"]) > 1),
+    # Entra ID's look-up by email, beyond the RFC's grammar
+    ('emails[type eq "work"].value co "@x"', lambda p: "@x" in work(p)),
+    ('emails[type eq "home"].value pr', lambda p: len(p["emails"]) > 1),
     ('externalId eq "Ext-3"', lambda p: p["externalId"] == "Ext-3"),
     ('externalId eq "ext-3"', lambda p: False),                     # caseExact
     ('externalId sw "EXT"', lambda p: False),
