@@ -37,7 +37,7 @@ TEMPLATES := $(sort $(wildcard templates/*.html templates/*.css))
 
 PY := /usr/bin/python3
 
-.PHONY: all run test unit unit-bins e2e interop broker asan bench install clean deps deps-run
+.PHONY: all run test unit unit-bins e2e interop broker asan bench bench-scale install clean deps deps-run
 all: $(BUILD)/tessera $(BUILD)/tessera_mosquitto.so
 
 $(BUILD)/gen/schema.h: $(SCHEMA) tools/embed.sh
@@ -145,6 +145,12 @@ bench: all
 	@bash tools/bench.sh $(BUILD)/tessera
 	@bash tools/bench-mqtt.sh $(BUILD)/tessera $(BUILD)/tessera_mosquitto.so
 	@bash tools/bench-scim.sh $(BUILD)/tessera $(BUILD)/tessera_seed
+
+# the same flows on a database seeded with a million devices, a million users, 5 million grants
+bench-scale: all
+	@sh tools/deps.sh $(DEB_BENCH)
+	@$(MAKE) --no-print-directory $(BUILD)/tessera_seed
+	@bash tools/bench-scale.sh $(BUILD)/tessera $(BUILD)/tessera_seed
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/tessera $(DESTDIR)/etc/tessera

@@ -177,7 +177,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		r->method = method;
 		r->url = url;
 		cl = http_header(r, MHD_HTTP_HEADER_CONTENT_LENGTH);
-		if (cl && strtoull(cl, NULL, 10) > DISCARD_LIMIT) {
+		if (atomic_load(&srv->connections) > srv->cfg.max_connections) {
+			/* over the cap (MHD itself accepts a margin more): a clear answer, then close */
+			r->close = 1;
+			reply_error(r, TS_UNAVAILABLE, "too many connections, try again");
+		} else if (cl && strtoull(cl, NULL, 10) > DISCARD_LIMIT) {
 			r->too_large = 1;
 			reply_error(r, TS_TOO_LARGE, "request body too large");
 		}
@@ -250,6 +254,28 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	*con_cls = NULL;
 }
 
+/* Counts the open connections, for the cap. */
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code)
+{
+	struct server *srv = cls;
+
+	(void)conn;
+	(void)socket_context;
+	if (code == MHD_CONNECTION_NOTIFY_STARTED)
+		atomic_fetch_add(&srv->connections, 1);
+	else if (code == MHD_CONNECTION_NOTIFY_CLOSED)
+		atomic_fetch_sub(&srv->connections, 1);
+}
+
+/* How many connections beyond max_connections are accepted only to be answered 503. */
+unsigned http_overflow(const struct config *cfg)
+{
+	unsigned m = (unsigned)cfg->max_connections / 4;
+
+	return m < 256 ? 256 : m;
+}
+
 static void on_mhd_log(void *cls, const char *fm, va_list ap)
 {
 	(void)cls;
@@ -304,7 +330,8 @@ int http_start(struct server *srv)
 		MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, srv,
 		MHD_OPTION_SOCK_ADDR, ai->ai_addr,
 		MHD_OPTION_THREAD_POOL_SIZE, threads,
-		MHD_OPTION_CONNECTION_LIMIT, (unsigned)srv->cfg.max_connections,
+		MHD_OPTION_CONNECTION_LIMIT, (unsigned)srv->cfg.max_connections + http_overflow(&srv->cfg),
+		MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv,
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)srv->cfg.connection_timeout,
 		MHD_OPTION_LISTEN_BACKLOG_SIZE, 4096u,
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,

@@ -1,6 +1,7 @@
 /* main.c - `tessera serve` and the dispatch to the administrative commands. */
 #include <malloc.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,6 +79,22 @@ static void caches_refresh(store *s, int64_t *data_version)
 	client_cache_invalidate();
 }
 
+/* Raises the soft limit on open files so that max_connections (and the margin answered 503) fit
+ * with the database's files and a spare: up to the hard limit, with a warning when that is less. */
+static void raise_fd_limit(const struct config *cfg)
+{
+	rlim_t want = (rlim_t)cfg->max_connections + http_overflow(cfg) + 256;
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= want)
+		return;
+	rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= want ? want : rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur < want)
+		fprintf(stderr, "tessera: the open files limit (%llu) is below max_connections + %u; "
+		        "raise it (LimitNOFILE=, ulimit -n) or lower max_connections\n",
+		        (unsigned long long)rl.rlim_cur, http_overflow(cfg) + 256);
+}
+
 static int serve(int argc, char **argv, struct config *cfg)
 {
 	struct server srv = {0};
@@ -153,6 +170,7 @@ static int serve(int argc, char **argv, struct config *cfg)
 		fprintf(stderr, "tessera: cannot open database %s for writing\n", cfg->db_path);
 		goto out;
 	}
+	raise_fd_limit(cfg);
 	if (http_start(&srv) != 0)
 		goto out;
 	fprintf(stderr, "tessera: listening on %s, issuer %s, database %s\n", cfg->listen,

@@ -160,7 +160,7 @@ static void error_headers(struct request *r, struct MHD_Response *resp, ts_err e
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, r->allow);
 	else if (e == TS_UNAVAILABLE || e == TS_TOO_MANY_REQUESTS)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, "1");
-	if (e == TS_TOO_LARGE)
+	if (e == TS_TOO_LARGE || r->close)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
 }
 

@@ -3,6 +3,7 @@
 #define TESSERA_SERVER_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <jansson.h>
@@ -22,6 +23,7 @@ struct server {
 	struct device_polls *polls;  /* when each pending device code was last polled */
 	char *dummy_hash;            /* a password hash to check when the user does not exist */
 	struct MHD_Daemon *mhd;
+	atomic_int connections;      /* open HTTP connections; above cfg.max_connections: 503 */
 	pthread_rwlock_t keys_lock;  /* guards ring */
 	struct keyring *ring;
 	char *discovery;             /* the RFC 8414 document, built once */
@@ -46,6 +48,7 @@ struct request {
 	char *body;
 	size_t body_len, body_cap;
 	int too_large;
+	int close;           /* send Connection: close (over the connection cap) */
 	int status;          /* of the reply queued */
 	char *client_id;     /* for the log line, once known */
 	char *set_cookie[2]; /* Set-Cookie values for the reply */
@@ -54,6 +57,8 @@ struct request {
 
 /* http.c */
 int http_start(struct server *srv);
+/* Connections accepted beyond cfg.max_connections, to be answered 503 (not refused unanswered). */
+unsigned http_overflow(const struct config *cfg);
 void http_stop(struct server *srv);
 store *http_store(struct request *r); /* this thread's connection; NULL on failure */
 /* Runs a write job through the group-committing writer; returns after it committed. */

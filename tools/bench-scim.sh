@@ -9,9 +9,14 @@ work=$(mktemp -d /tmp/tessera-bench-scim.XXXXXX)
 pid=
 cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; wait 2>/dev/null || true; [ -n "${KEEP:-}" ] || rm -rf "$work"; }
 trap cleanup EXIT
-db=$work/t.db url=http://127.0.0.1:$port
+# BENCH_DB: an existing database whose users were seeded by tessera_seed (USERS of them)
+db=${BENCH_DB:-$work/t.db} url=http://127.0.0.1:$port
 "$bin" init --db "$db" >/dev/null
-echo "SCIM, $("$seed" "$db" "$users" | head -1) (seeded through the store)"
+if [ -n "${BENCH_DB:-}" ]; then
+	echo "SCIM, on $db ($users users)"
+else
+	echo "SCIM, $("$seed" "$db" "$users" | head -1) (seeded through the store)"
+fi
 adm=$("$bin" client add bench-admin --scope scim --db "$db" | sed -n 's/.*"client_secret": "\(.*\)".*/\1/p')
 "$bin" serve --db "$db" --listen "127.0.0.1:$port" 2>"$work/daemon.log" & pid=$!
 for _ in $(seq 100); do curl -sf "$url/healthz" >/dev/null && break; sleep 0.1; done

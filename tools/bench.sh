@@ -2,6 +2,7 @@
 # bench.sh BINARY - `make bench`: wrk against the daemon on loopback for each hot flow; prints
 # req/s and p50/p99 latency per flow, and the daemon's peak RSS. Bounded: SECS per flow (10).
 set -euo pipefail
+ulimit -n "$(ulimit -Hn)"   # wrk holds 10,000 connections below
 bin=$(realpath "$1")
 secs=${SECS:-10} conns=${CONNS:-64} port=${PORT:-18700}
 command -v wrk >/dev/null || { echo "bench: needs wrk (apt-get install wrk)" >&2; exit 2; }
@@ -9,28 +10,32 @@ work=$(mktemp -d /tmp/tessera-bench.XXXXXX)
 pid=
 cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; wait 2>/dev/null || true; [ -n "${KEEP:-}" ] || rm -rf "$work"; }
 trap cleanup EXIT
-db=$work/t.db url=http://127.0.0.1:$port
+# BENCH_DB: an existing database to run on (make bench-scale seeds one with a million devices)
+db=${BENCH_DB:-$work/t.db} url=http://127.0.0.1:$port
 secret() { sed -n 's/.*"client_secret": "\(.*\)".*/\1/p'; }
 "$bin" init --db "$db" >/dev/null
 dev=$("$bin" client add bench-device --scope 'mqtt:pub:bench/${clientid}/# mqtt:sub:bench/cmd/#' --db "$db" | secret)
 brk=$("$bin" client add bench-broker --scope introspect --db "$db" | secret)
 # a 1 s polling interval, so that devices cycling through the codes below are pending, not slow_down
 printf '[tokens]\ndevice_interval = 1\n' >"$work/bench.conf"
+t0=$(date +%s%N)
 "$bin" serve --config "$work/bench.conf" --db "$db" --listen "127.0.0.1:$port" 2>"$work/daemon.log" & pid=$!
-for _ in $(seq 100); do curl -sf "$url/healthz" >/dev/null && break; sleep 0.1; done
+for _ in $(seq 1000); do curl -sf "$url/healthz" >/dev/null && break; sleep 0.01; done
+echo "database $(du -m "$db" | cut -f1) MB; start-up to the first /healthz answer: $((($(date +%s%N) - t0) / 1000000)) ms"
 b64() { printf '%s' "$1" | base64 -w0; }
 token() { curl -s -u "bench-device:$dev" -d grant_type=client_credentials "$url/token" | sed -n 's/.*"access_token":"\([^"]*\)".*/\1/p'; }
 
 # run NAME PATH AUTH BODY|@FILE - one wrk run; @FILE cycles through the bodies in FILE
 run() {
-	local lua=$work/req.lua
+	local lua=$work/req.lua auth=
+	[ -z "$3" ] || auth="wrk.headers[\"Authorization\"] = \"Basic $3\""
 	if [[ $4 == @* ]]; then
 		cat >"$lua" <<EOT
 local bodies, i = {}, 0
 for line in io.lines("${4#@}") do bodies[#bodies + 1] = line end
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
-wrk.headers["Authorization"] = "Basic $3"
+$auth
 request = function() i = i % #bodies + 1; return wrk.format(nil, nil, nil, bodies[i]) end
 EOT
 	else
@@ -38,7 +43,7 @@ EOT
 wrk.method = "POST"
 wrk.body = "$4"
 wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
-wrk.headers["Authorization"] = "Basic $3"
+$auth
 EOT
 	fi
 	cat >>"$lua" <<'EOT'
@@ -56,12 +61,21 @@ EOT
 printf '%-40s %10s %10s %10s %8s\n' flow req/s p50_ms p99_ms errors
 run "client_credentials (ES256 JWT)" /token "$(b64 "bench-device:$dev")" \
 	"grant_type=client_credentials&scope=mqtt%3Apub%3Abench%2Fbench-device%2Fa"
+# devices seeded by tessera_seed (device0000001 ..., secret "bench-secret"): each request from
+# another device, so that the client cache does not hold it
+if [ -n "${BENCH_DEVICES:-}" ]; then
+	awk -v n="$BENCH_DEVICES" 'BEGIN { srand(7); for (i = 0; i < 100000; i++)
+		printf "grant_type=client_credentials&client_id=device%07d&client_secret=bench-secret\n", int(rand() * n) + 1 }' >"$work/devices"
+	run "client_credentials, $BENCH_DEVICES devices" /token "" "@$work/devices"
+fi
 tok=$(token)
 run "introspection (same token)" /introspect "$(b64 "bench-broker:$brk")" "token=$tok"
 # more distinct tokens than the verification cache holds (8192), fetched over one connection
 for _ in $(seq 20000); do echo "url = \"$url/token\""; done >"$work/urls"
 curl -s -u "bench-device:$dev" -d grant_type=client_credentials -w '\n' -K "$work/urls" |
 	sed -n 's/.*"access_token":"\([^"]*\)".*/token=\1/p' >"$work/tokens"
+# a fleet reconnecting: 10,000 keep-alive connections at once (max_connections, default 10,000)
+conns=10000 run "introspection, 10,000 connections" /introspect "$(b64 "bench-broker:$brk")" "token=$tok"
 run "introspection ($(wc -l <"$work/tokens") distinct tokens)" /introspect "$(b64 "bench-broker:$brk")" "@$work/tokens"
 # the authorization code flow: the login page, then code redemption (synchronous=FULL: each
 # answer leaves after its code's use is committed; the writer groups the commits)
