@@ -19,6 +19,10 @@
  * discarded first, so the client reliably sees the 413 instead of a reset connection. */
 #define DISCARD_LIMIT (1024 * 1024)
 
+/* Per connection, for the request line and headers (and the reads): nginx's default large
+ * header buffer is 8 KiB too. */
+#define CONN_MEMORY (8 * 1024)
+
 uint64_t http_now_ns(void)
 {
 	struct timespec ts;
@@ -333,6 +337,11 @@ int http_start(struct server *srv)
 		MHD_OPTION_CONNECTION_LIMIT, (unsigned)srv->cfg.max_connections + http_overflow(&srv->cfg),
 		MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv,
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)srv->cfg.connection_timeout,
+		/* each connection's buffer for its request head and reads (MHD's default is 32 KiB):
+		 * 10,000 keep-alive connections took 344 MB of RSS with it. Bodies are copied out to
+		 * r->body as they come, so only the request line and headers must fit. */
+		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_MEMORY,
+		MHD_OPTION_CONNECTION_MEMORY_INCREMENT, (size_t)1024,
 		MHD_OPTION_LISTEN_BACKLOG_SIZE, 4096u,
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
 		MHD_OPTION_URI_LOG_CALLBACK, on_uri, srv,
