@@ -18,12 +18,24 @@ dev=$("$bin" client add bench-device --scope 'mqtt:pub:bench/${clientid}/# mqtt:
 brk=$("$bin" client add bench-broker --scope introspect --db "$db" | secret)
 # a 1 s polling interval, so that devices cycling through the codes below are pending, not slow_down
 printf '[tokens]\ndevice_interval = 1\n' >"$work/bench.conf"
+[ -z "${THREADS:-}" ] || printf '[server]\nthreads = %s\n' "$THREADS" >>"$work/bench.conf"
 t0=$(date +%s%N)
 "$bin" serve --config "$work/bench.conf" --db "$db" --listen "127.0.0.1:$port" 2>"$work/daemon.log" & pid=$!
 for _ in $(seq 1000); do curl -sf "$url/healthz" >/dev/null && break; sleep 0.01; done
 echo "database $(du -m "$db" | cut -f1) MB; start-up to the first /healthz answer: $((($(date +%s%N) - t0) / 1000000)) ms"
 b64() { printf '%s' "$1" | base64 -w0; }
 token() { curl -s -u "bench-device:$dev" -d grant_type=client_credentials "$url/token" | sed -n 's/.*"access_token":"\([^"]*\)".*/\1/p'; }
+
+# prof NAME CMD... - runs CMD; with PERF_DIR set, under `perf record` of the daemon into
+# PERF_DIR/NAME.data (profile before optimizing: `perf report -i ...`)
+prof() {
+	local name=$1 pp; shift
+	if [ -z "${PERF_DIR:-}" ]; then "$@"; return; fi
+	perf record -F 999 -g -p "$pid" -o "$PERF_DIR/$name.data" >/dev/null 2>&1 & pp=$!
+	sleep 0.2
+	"$@"
+	kill -INT "$pp"; wait "$pp" || true
+}
 
 # run NAME PATH AUTH BODY|@FILE - one wrk run; @FILE cycles through the bodies in FILE
 run() {
@@ -111,7 +123,7 @@ done = function(summary, latency, requests)
     latency:percentile(50) / 1000, latency:percentile(99) / 1000, summary.errors.status, #bodies))
 end
 EOT
-read -r _ rps p50 p99 errs n <<<"$(wrk -t1 -c"$conns" -d"${rsecs}s" --latency -s "$work/codes.lua" "$url/token" 2>&1 | grep RESULT)"
+read -r _ rps p50 p99 errs n <<<"$(prof code wrk -t1 -c"$conns" -d"${rsecs}s" --latency -s "$work/codes.lua" "$url/token" 2>&1 | grep RESULT)"
 printf '%-40s %10s %10s %10s %8s\n' "code redemption (synchronous=FULL)" "$rps" "$p50" "$p99" "$errs"
 [ "$errs" = 0 ] || echo "  (the $n codes ran out: the figure is a lower bound)"
 
@@ -163,7 +175,7 @@ done = function(summary, latency, requests)
     latency:percentile(50) / 1000, latency:percentile(99) / 1000, summary.errors.status))
 end
 EOT
-out=$(wrk -t2 -c"$conns" -d"${secs}s" --latency -s "$work/rotate.lua" "$url/token" 2>&1)
+out=$(prof rotate wrk -t2 -c"$conns" -d"${secs}s" --latency -s "$work/rotate.lua" "$url/token" 2>&1)
 read -r _ rps p50 p99 errs <<<"$(grep RESULT <<<"$out")"
 grep '^rotating refresh:' <<<"$out" | sort | uniq -c | sed 's/^/  /' >&2 || true
 printf '%-40s %10s %10s %10s %8s\n' "refresh, rotating (synchronous=FULL)" "$rps" "$p50" "$p99" "$errs"
@@ -188,7 +200,7 @@ done = function(summary, latency, requests)
     latency:percentile(50) / 1000, latency:percentile(99) / 1000, summary.errors.status))
 end
 EOT
-read -r _ rps p50 p99 errs <<<"$(wrk -t2 -c"$conns" -d"${secs}s" --latency -s "$work/devauth.lua" "$url/device_authorization" 2>&1 | grep RESULT)"
+read -r _ rps p50 p99 errs <<<"$(prof devauth wrk -t2 -c"$conns" -d"${secs}s" --latency -s "$work/devauth.lua" "$url/device_authorization" 2>&1 | grep RESULT)"
 printf '%-40s %10s %10s %10s %8s\n' "device authorization (synchronous=FULL)" "$rps" "$p50" "$p99" "$errs"
 cat "$work"/devcodes-* >"$work/polls"
 run "device polls, $(wc -l <"$work/polls") pending codes (400s)" /token "$(b64 "bench-tv:$tv")" "@$work/polls"
