@@ -1,5 +1,6 @@
 /* main.c - `tessera serve` and the dispatch to the administrative commands. */
 #include <malloc.h>
+#include <malloc.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <stdio.h>
@@ -180,8 +181,12 @@ static int serve(int argc, char **argv, struct config *cfg)
 		if (sig == SIGTERM || sig == SIGINT)
 			break;
 		caches_refresh(s, &data_version);
-		if (++ticks % 10 == 0)
+		if (++ticks % 10 == 0) {
 			keys_refresh(&srv, s);
+			/* give back what a burst (10,000 connections) freed: each worker thread's malloc
+			 * arena keeps its free memory otherwise, and the arenas' leftovers add up */
+			malloc_trim(0);
+		}
 		if (ticks % 600 == 0)
 			device_polls_purge(srv.polls, http_now());
 		if (ticks % 36000 == 0) {

@@ -26,6 +26,12 @@ echo "database $(du -m "$db" | cut -f1) MB; start-up to the first /healthz answe
 b64() { printf '%s' "$1" | base64 -w0; }
 token() { curl -s -u "bench-device:$dev" -d grant_type=client_credentials "$url/token" | sed -n 's/.*"access_token":"\([^"]*\)".*/\1/p'; }
 
+# row NAME RPS P50 P99 ERRORS - one line of the table, with the daemon's RSS after the flow
+row() {
+	printf '%-40s %10s %10s %10s %8s %8s\n' "$@" \
+		"$(awk '/VmRSS/ {printf "%.0f", $2 / 1024}' "/proc/$pid/status")"
+}
+
 # prof NAME CMD... - runs CMD; with PERF_DIR set, under `perf record` of the daemon into
 # PERF_DIR/NAME.data (profile before optimizing: `perf report -i ...`)
 prof() {
@@ -58,6 +64,7 @@ wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
 $auth
 EOT
 	fi
+	[ -z "${delay_ms:-}" ] || echo "delay = function() return $delay_ms end" >>"$lua"
 	cat >>"$lua" <<'EOT'
 done = function(summary, latency, requests)
   io.write(string.format("RESULT %.0f %.2f %.2f %d\n", summary.requests / (summary.duration / 1e6),
@@ -67,12 +74,20 @@ end
 EOT
 	local out; out=$(wrk -t2 -c"$conns" -d"${secs}s" --latency -s "$lua" "$url$2" 2>&1)
 	read -r _ rps p50 p99 errs <<<"$(grep RESULT <<<"$out")"
-	printf '%-40s %10s %10s %10s %8s\n' "$1" "$rps" "$p50" "$p99" "$errs"
+	row "$1" "$rps" "$p50" "$p99" "$errs"
 }
 
-printf '%-40s %10s %10s %10s %8s\n' flow req/s p50_ms p99_ms errors
+# half NAME PATH AUTH BODY PEAK - the same flow paced to about half its peak rate (each of the
+# connections waits between its requests), for the latency a server has with room to spare
+half() {
+	delay_ms=$((conns * 2000 / $5)) run "$1, half load" "$2" "$3" "$4"
+}
+
+printf '%-40s %10s %10s %10s %8s %8s\n' flow req/s p50_ms p99_ms errors rss_MB
 run "client_credentials (ES256 JWT)" /token "$(b64 "bench-device:$dev")" \
 	"grant_type=client_credentials&scope=mqtt%3Apub%3Abench%2Fbench-device%2Fa"
+half "client_credentials" /token "$(b64 "bench-device:$dev")" \
+	"grant_type=client_credentials&scope=mqtt%3Apub%3Abench%2Fbench-device%2Fa" "$rps"
 # devices seeded by tessera_seed (device0000001 ..., secret "bench-secret"): each request from
 # another device, so that the client cache does not hold it
 if [ -n "${BENCH_DEVICES:-}" ]; then
@@ -82,12 +97,11 @@ if [ -n "${BENCH_DEVICES:-}" ]; then
 fi
 tok=$(token)
 run "introspection (same token)" /introspect "$(b64 "bench-broker:$brk")" "token=$tok"
+half "introspection" /introspect "$(b64 "bench-broker:$brk")" "token=$tok" "$rps"
 # more distinct tokens than the verification cache holds (8192), fetched over one connection
 for _ in $(seq 20000); do echo "url = \"$url/token\""; done >"$work/urls"
 curl -s -u "bench-device:$dev" -d grant_type=client_credentials -w '\n' -K "$work/urls" |
 	sed -n 's/.*"access_token":"\([^"]*\)".*/token=\1/p' >"$work/tokens"
-# a fleet reconnecting: 10,000 keep-alive connections at once (max_connections, default 10,000)
-conns=10000 run "introspection, 10,000 connections" /introspect "$(b64 "bench-broker:$brk")" "token=$tok"
 run "introspection ($(wc -l <"$work/tokens") distinct tokens)" /introspect "$(b64 "bench-broker:$brk")" "@$work/tokens"
 # the authorization code flow: the login page, then code redemption (synchronous=FULL: each
 # answer leaves after its code's use is committed; the writer groups the commits)
@@ -100,7 +114,7 @@ conf=$("$bin" client add bench-conf --grant authorization_code --grant refresh_t
 echo 'bench password' | "$bin" user add bench-user --password-stdin --scope "mqtt:sub:bench/#" --db "$db" >/dev/null
 authz="$url/authorize?response_type=code&client_id=bench-app&redirect_uri=http%3A%2F%2F127.0.0.1%3A9%2Fcb&scope=openid%20mqtt%3Asub%3Abench%2F%23&code_challenge=$challenge&code_challenge_method=S256"
 out=$(wrk -t2 -c"$conns" -d"${secs}s" --latency "$authz" 2>&1)
-printf '%-40s %10s %10s %10s %8s\n' "login page (GET /authorize)" \
+row "login page (GET /authorize)" \
 	"$(awk '/Requests\/sec/ {printf "%.0f", $2}' <<<"$out")" \
 	"$(awk '$1 == "50%" {print $2}' <<<"$out")" "$(awk '$1 == "99%" {print $2}' <<<"$out")" \
 	"$(grep -c 'Non-2xx' <<<"$out" || true)"
@@ -124,7 +138,7 @@ done = function(summary, latency, requests)
 end
 EOT
 read -r _ rps p50 p99 errs n <<<"$(prof code wrk -t1 -c"$conns" -d"${rsecs}s" --latency -s "$work/codes.lua" "$url/token" 2>&1 | grep RESULT)"
-printf '%-40s %10s %10s %10s %8s\n' "code redemption (synchronous=FULL)" "$rps" "$p50" "$p99" "$errs"
+row "code redemption (synchronous=FULL)" "$rps" "$p50" "$p99" "$errs"
 [ "$errs" = 0 ] || echo "  (the $n codes ran out: the figure is a lower bound)"
 
 # refresh tokens: a code flow each, then wrk refreshes
@@ -178,7 +192,7 @@ EOT
 out=$(prof rotate wrk -t2 -c"$conns" -d"${secs}s" --latency -s "$work/rotate.lua" "$url/token" 2>&1)
 read -r _ rps p50 p99 errs <<<"$(grep RESULT <<<"$out")"
 grep '^rotating refresh:' <<<"$out" | sort | uniq -c | sed 's/^/  /' >&2 || true
-printf '%-40s %10s %10s %10s %8s\n' "refresh, rotating (synchronous=FULL)" "$rps" "$p50" "$p99" "$errs"
+row "refresh, rotating (synchronous=FULL)" "$rps" "$p50" "$p99" "$errs"
 
 # the device flow (RFC 8628): device authorization requests (each device code committed before
 # its answer), then pending polls cycling through the device codes they gave (read only)
@@ -201,9 +215,12 @@ done = function(summary, latency, requests)
 end
 EOT
 read -r _ rps p50 p99 errs <<<"$(prof devauth wrk -t2 -c"$conns" -d"${secs}s" --latency -s "$work/devauth.lua" "$url/device_authorization" 2>&1 | grep RESULT)"
-printf '%-40s %10s %10s %10s %8s\n' "device authorization (synchronous=FULL)" "$rps" "$p50" "$p99" "$errs"
+row "device authorization (synchronous=FULL)" "$rps" "$p50" "$p99" "$errs"
 cat "$work"/devcodes-* >"$work/polls"
 run "device polls, $(wc -l <"$work/polls") pending codes (400s)" /token "$(b64 "bench-tv:$tv")" "@$work/polls"
 
+# last, with every cache as full as the flows above left it: a fleet reconnecting after an
+# outage, 10,000 keep-alive connections at once (max_connections, default 10,000)
+conns=10000 run "introspection, 10,000 connections" /introspect "$(b64 "bench-broker:$brk")" "token=$tok"
 echo "peak RSS of the daemon: $(awk '/VmHWM/ {printf "%.1f MB", $2 / 1024}' "/proc/$pid/status")"
 echo "wrk -t2 -c$conns -d${secs}s on 127.0.0.1; $(nproc) cores shared by wrk and the daemon"

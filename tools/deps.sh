@@ -1,9 +1,14 @@
 #!/bin/sh
 # deps.sh PACKAGE... - installs the Debian packages that are missing (as root), or prints the
-# exact apt-get line to run and fails (as another user).
+# exact apt-get line to run and fails (as another user). A package named like a command that is
+# on PATH already counts as installed.
 missing=""
 for p in "$@"; do
-	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' && continue
+	# a tool installed another way (npm with NodeSource's nodejs, which conflicts with Debian's
+	# npm package) counts as there
+	case $p in *-dev|lib*) ;; *) command -v "$p" >/dev/null 2>&1 && continue ;; esac
+	missing="$missing $p"
 done
 [ -z "$missing" ] && exit 0
 if [ "$(id -u)" = 0 ]; then

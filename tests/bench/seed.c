@@ -92,10 +92,13 @@ static ts_err add_grant(store *s, long i, void *arg)
 	struct grant g = {0};
 	char id[32];
 
-	/* user u gets grants with clients u, u + users, ...: (user, client) pairs never repeat */
-	snprintf(id, sizeof id, "device%07ld", (i - 1) % a->clients + 1);
+	/* round r = k / users gives user u the client u + r: (user, client) pairs never repeat,
+	 * as a user has at most one active grant per client */
+	long k = i - 1, u = a->users ? k % a->users : 0, r = a->users ? k / a->users : k;
+
+	snprintf(id, sizeof id, "device%07ld", (u + r) % a->clients + 1);
 	g.client_id = id;
-	g.user_id = a->users ? (i - 1) % a->users + 1 : 0;
+	g.user_id = a->users ? u + 1 : 0;
 	g.scope = "mqtt:sub:bench/#";
 	g.created_at = (int64_t)time(NULL);
 	return store_grant_add(s, &g);
