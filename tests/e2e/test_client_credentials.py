@@ -344,6 +344,10 @@ def test_row20_basic_and_body_secret_together_is_invalid_request(srv):
 ])
 def test_row20_broken_basic_header_is_401_never_500(srv, header):
     r = srv.token(None, headers={"Authorization": header})
+    if len(header) > 6000:
+        # over the connection's buffer for the request head (6 KiB): refused before parsing
+        assert r.status_code == 431, (r.status_code, r.text[:300])
+        return
     assert r.status_code in (400, 401), (r.status_code, r.text)
     assert r.json()["error"] in ("invalid_client", "invalid_request")
     if r.status_code == 401:
