@@ -333,18 +333,6 @@ static void tx_abort(store *s, int nested)
 	}
 }
 
-/* Bind helpers: each does nothing once rc holds an error, so a run of binds is checked once. */
-static int bind_text(sqlite3_stmt *st, int i, const char *v, int rc)
-{
-	if (rc != SQLITE_OK)
-		return rc;
-	return v ? sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC) : sqlite3_bind_null(st, i);
-}
-
-static int bind_int(sqlite3_stmt *st, int i, int64_t v, int rc)
-{
-	return rc != SQLITE_OK ? rc : sqlite3_bind_int64(st, i, v);
-}
 
 static int bind_blob(sqlite3_stmt *st, int i, const void *v, int n, int rc)
 {
@@ -353,10 +341,6 @@ static int bind_blob(sqlite3_stmt *st, int i, const void *v, int n, int rc)
 	return v ? sqlite3_bind_blob(st, i, v, n, SQLITE_STATIC) : sqlite3_bind_null(st, i);
 }
 
-static const char *nz(const char *v)
-{
-	return v ? v : "";
-}
 
 /* Copies text column i of the current row into *out (malloc'd). A NULL column gives NULL when
  * nullable, else "". Returns 0, or -1 when out of memory. */

@@ -5,6 +5,25 @@
 #include <sqlite3.h>
 #include "store.h"
 
+/* Bind helpers: each does nothing once rc holds an error, so a run of binds is checked once. */
+static inline int bind_text(sqlite3_stmt *st, int i, const char *v, int rc)
+{
+	if (rc != SQLITE_OK)
+		return rc;
+	return v ? sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC) : sqlite3_bind_null(st, i);
+}
+
+static inline int bind_int(sqlite3_stmt *st, int i, int64_t v, int rc)
+{
+	return rc != SQLITE_OK ? rc : sqlite3_bind_int64(st, i, v);
+}
+
+/* "" for NULL, for NOT NULL text columns */
+static inline const char *nz(const char *v)
+{
+	return v ? v : "";
+}
+
 sqlite3 *store_sqlite(store *s);
 /* The ts_err of a failed SQLite result code (never TS_OK). */
 ts_err store_rc_err(int rc);

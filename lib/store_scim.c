@@ -10,24 +10,6 @@
 #include "store.h"
 #include "store_priv.h"
 
-/* Bind helpers: each does nothing once rc holds an error. */
-static int b_text(sqlite3_stmt *st, int i, const char *v, int rc)
-{
-	if (rc != SQLITE_OK)
-		return rc;
-	return v ? sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC) : sqlite3_bind_null(st, i);
-}
-
-static int b_int(sqlite3_stmt *st, int i, int64_t v, int rc)
-{
-	return rc != SQLITE_OK ? rc : sqlite3_bind_int64(st, i, v);
-}
-
-static const char *nz(const char *v)
-{
-	return v ? v : "";
-}
-
 /* --- users and clients --- */
 
 static const char sql_user_put[] =
@@ -45,17 +27,17 @@ ts_err store_user_put(store *s, const struct user *u, int set_password)
 		return TS_SERVER_ERROR;
 	if ((e = store_stmt(s, sql_user_put, &st)))
 		return e;
-	rc = b_int(st, 1, u->id, SQLITE_OK);
-	rc = b_text(st, 2, u->username, rc);
-	rc = b_text(st, 3, u->email, rc);
-	rc = b_text(st, 4, u->name, rc);
-	rc = b_text(st, 5, nz(u->scope), rc);
-	rc = b_int(st, 6, u->active != 0, rc);
-	rc = b_int(st, 7, u->updated_at, rc);
-	rc = b_text(st, 8, u->external_id, rc);
-	rc = b_text(st, 9, u->attrs ? u->attrs : "{}", rc);
-	rc = b_int(st, 10, set_password != 0, rc);
-	rc = b_text(st, 11, u->password_hash, rc);
+	rc = bind_int(st, 1, u->id, SQLITE_OK);
+	rc = bind_text(st, 2, u->username, rc);
+	rc = bind_text(st, 3, u->email, rc);
+	rc = bind_text(st, 4, u->name, rc);
+	rc = bind_text(st, 5, nz(u->scope), rc);
+	rc = bind_int(st, 6, u->active != 0, rc);
+	rc = bind_int(st, 7, u->updated_at, rc);
+	rc = bind_text(st, 8, u->external_id, rc);
+	rc = bind_text(st, 9, u->attrs ? u->attrs : "{}", rc);
+	rc = bind_int(st, 10, set_password != 0, rc);
+	rc = bind_text(st, 11, u->password_hash, rc);
 	return store_run_changes(s, st, rc);
 }
 
@@ -70,7 +52,7 @@ ts_err store_user_remove_id(store *s, int64_t id)
 		return TS_SERVER_ERROR;
 	if ((e = store_stmt(s, sql_user_remove_id, &st)))
 		return e;
-	return store_run_changes(s, st, b_int(st, 1, id, SQLITE_OK));
+	return store_run_changes(s, st, bind_int(st, 1, id, SQLITE_OK));
 }
 
 static const char sql_client_put[] =
@@ -90,23 +72,23 @@ ts_err store_client_put(store *s, const struct client *c, int set_secret)
 		return TS_SERVER_ERROR;
 	if ((e = store_stmt(s, sql_client_put, &st)))
 		return e;
-	rc = b_text(st, 1, c->client_id, SQLITE_OK);
-	rc = b_text(st, 2, nz(c->name), rc);
-	rc = b_int(st, 3, c->is_public != 0, rc);
-	rc = b_int(st, 4, set_secret != 0, rc);
+	rc = bind_text(st, 1, c->client_id, SQLITE_OK);
+	rc = bind_text(st, 2, nz(c->name), rc);
+	rc = bind_int(st, 3, c->is_public != 0, rc);
+	rc = bind_int(st, 4, set_secret != 0, rc);
 	if (rc == SQLITE_OK)
 		rc = c->is_public ? sqlite3_bind_null(st, 5) :
 		     sqlite3_bind_blob(st, 5, c->secret_hash, sizeof c->secret_hash, SQLITE_STATIC);
-	rc = b_text(st, 6, nz(c->redirect_uris), rc);
-	rc = b_text(st, 7, nz(c->grant_types), rc);
-	rc = b_text(st, 8, nz(c->scope), rc);
-	rc = b_int(st, 9, c->refresh_rotation != 0, rc);
-	rc = b_int(st, 10, c->refresh_grace, rc);
-	rc = b_int(st, 11, c->active != 0, rc);
-	rc = b_int(st, 12, c->updated_at, rc);
-	rc = b_int(st, 13, c->refresh_idle_ttl, rc);
-	rc = b_int(st, 14, c->grant_lifetime, rc);
-	rc = b_text(st, 15, c->external_id, rc);
+	rc = bind_text(st, 6, nz(c->redirect_uris), rc);
+	rc = bind_text(st, 7, nz(c->grant_types), rc);
+	rc = bind_text(st, 8, nz(c->scope), rc);
+	rc = bind_int(st, 9, c->refresh_rotation != 0, rc);
+	rc = bind_int(st, 10, c->refresh_grace, rc);
+	rc = bind_int(st, 11, c->active != 0, rc);
+	rc = bind_int(st, 12, c->updated_at, rc);
+	rc = bind_int(st, 13, c->refresh_idle_ttl, rc);
+	rc = bind_int(st, 14, c->grant_lifetime, rc);
+	rc = bind_text(st, 15, c->external_id, rc);
 	return store_run_changes(s, st, rc);
 }
 
@@ -161,7 +143,9 @@ ts_err store_group_get(store *s, int64_t id, struct group **out)
 		return TS_SERVER_ERROR;
 	if ((e = store_stmt(s, sql_group_get, &st)))
 		return e;
-	rc = sqlite3_step((b_int(st, 1, id, SQLITE_OK), st));
+	rc = bind_int(st, 1, id, SQLITE_OK);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
 		e = group_read(st, out);
 	else
@@ -184,11 +168,11 @@ ts_err store_group_add(store *s, struct group *g)
 		return TS_SERVER_ERROR;
 	if ((e = store_stmt(s, sql_group_add, &st)))
 		return e;
-	rc = b_text(st, 1, g->display_name, SQLITE_OK);
-	rc = b_text(st, 2, g->external_id, rc);
-	rc = b_text(st, 3, nz(g->scope), rc);
-	rc = b_int(st, 4, g->created_at, rc);
-	rc = b_int(st, 5, g->updated_at, rc);
+	rc = bind_text(st, 1, g->display_name, SQLITE_OK);
+	rc = bind_text(st, 2, g->external_id, rc);
+	rc = bind_text(st, 3, nz(g->scope), rc);
+	rc = bind_int(st, 4, g->created_at, rc);
+	rc = bind_int(st, 5, g->updated_at, rc);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_step(st);
 	e = rc == SQLITE_DONE ? TS_OK : store_rc_err(rc);
@@ -212,11 +196,11 @@ ts_err store_group_put(store *s, const struct group *g)
 		return TS_SERVER_ERROR;
 	if ((e = store_stmt(s, sql_group_put, &st)))
 		return e;
-	rc = b_int(st, 1, g->id, SQLITE_OK);
-	rc = b_text(st, 2, g->display_name, rc);
-	rc = b_text(st, 3, g->external_id, rc);
-	rc = b_text(st, 4, nz(g->scope), rc);
-	rc = b_int(st, 5, g->updated_at, rc);
+	rc = bind_int(st, 1, g->id, SQLITE_OK);
+	rc = bind_text(st, 2, g->display_name, rc);
+	rc = bind_text(st, 3, g->external_id, rc);
+	rc = bind_text(st, 4, nz(g->scope), rc);
+	rc = bind_int(st, 5, g->updated_at, rc);
 	return store_run_changes(s, st, rc);
 }
 
@@ -231,7 +215,7 @@ ts_err store_group_remove(store *s, int64_t id)
 		return TS_SERVER_ERROR;
 	if ((e = store_stmt(s, sql_group_remove, &st)))
 		return e;
-	return store_run_changes(s, st, b_int(st, 1, id, SQLITE_OK));
+	return store_run_changes(s, st, bind_int(st, 1, id, SQLITE_OK));
 }
 
 static const char sql_members_clear[] = "DELETE FROM group_members WHERE group_id = ?1";
@@ -248,9 +232,9 @@ static ts_err run2(store *s, const char *sql, int64_t a, int64_t b, int nb)
 
 	if ((e = store_stmt(s, sql, &st)))
 		return e;
-	rc = b_int(st, 1, a, SQLITE_OK);
+	rc = bind_int(st, 1, a, SQLITE_OK);
 	if (nb > 1)
-		rc = b_int(st, 2, b, rc);
+		rc = bind_int(st, 2, b, rc);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_step(st);
 	e = rc == SQLITE_DONE ? TS_OK : store_rc_err(rc);
@@ -285,56 +269,61 @@ ts_err store_group_set_members(store *s, int64_t group_id, const int64_t *ids, s
 
 /* --- lists --- */
 
-struct list_kind {
-	const char *cols, *from, *fixed; /* fixed: a condition every row must meet, or NULL */
-	ts_err (*row)(sqlite3_stmt *st, void *fn, void *arg);
+/* The caller's callback, typed: the one member that matches the list's kind is set. */
+struct list_fn {
+	int (*user)(const struct user *u, void *arg);
+	int (*group)(const struct group *g, void *arg);
+	int (*client)(const struct client *c, void *arg);
+	int (*grant)(const struct grant *g, void *arg);
+	void *arg;
 };
 
-static ts_err user_row(sqlite3_stmt *st, void *fn, void *arg)
+struct list_kind {
+	const char *cols, *from, *fixed; /* fixed: a condition every row must meet, or NULL */
+	ts_err (*row)(sqlite3_stmt *st, const struct list_fn *fn);
+};
+
+static ts_err user_row(sqlite3_stmt *st, const struct list_fn *fn)
 {
-	int (*f)(const struct user *, void *) = (int (*)(const struct user *, void *))fn;
 	struct user *u;
 	ts_err e = store_user_read(st, &u);
 	int r;
 
 	if (e)
 		return e;
-	r = f(u, arg);
+	r = fn->user(u, fn->arg);
 	store_user_free(u);
 	return r ? TS_SERVER_ERROR : TS_OK;
 }
 
-static ts_err group_row(sqlite3_stmt *st, void *fn, void *arg)
+static ts_err group_row(sqlite3_stmt *st, const struct list_fn *fn)
 {
-	int (*f)(const struct group *, void *) = (int (*)(const struct group *, void *))fn;
 	struct group *g;
 	ts_err e = group_read(st, &g);
 	int r;
 
 	if (e)
 		return e;
-	r = f(g, arg);
+	r = fn->group(g, fn->arg);
 	store_group_free(g);
 	return r ? TS_SERVER_ERROR : TS_OK;
 }
 
-static ts_err client_row(sqlite3_stmt *st, void *fn, void *arg)
+static ts_err client_row(sqlite3_stmt *st, const struct list_fn *fn)
 {
-	int (*f)(const struct client *, void *) = (int (*)(const struct client *, void *))fn;
 	struct client *c;
 	ts_err e = store_client_read(st, &c);
 	int r;
 
 	if (e)
 		return e;
-	r = f(c, arg);
+	r = fn->client(c, fn->arg);
 	store_client_free(c);
 	return r ? TS_SERVER_ERROR : TS_OK;
 }
 
-static ts_err grant_row(sqlite3_stmt *st, void *fn, void *arg)
+static ts_err grant_row(sqlite3_stmt *st, const struct list_fn *fn)
 {
-	int (*f)(const struct grant *, void *) = (int (*)(const struct grant *, void *))fn;
 	struct grant *g;
 	ts_err e = store_grant_read(st, &g);
 	int r;
@@ -345,7 +334,7 @@ static ts_err grant_row(sqlite3_stmt *st, void *fn, void *arg)
 		store_grant_free(g);
 		return TS_SERVER_ERROR;
 	}
-	r = f(g, arg);
+	r = fn->grant(g, fn->arg);
 	store_grant_free(g);
 	return r ? TS_SERVER_ERROR : TS_OK;
 }
@@ -413,14 +402,14 @@ static ts_err list_prepare(store *s, const struct list_kind *k, const struct sto
 }
 
 static ts_err list_run(store *s, const struct list_kind *k, const struct store_list *q,
-                       int64_t *total, void *fn, void *arg)
+                       int64_t *total, const struct list_fn *fn)
 {
 	sqlite3_stmt *st = NULL;
 	int64_t got = 0;
 	ts_err e = TS_OK;
 	int rc;
 
-	if (!s || !q || !total || !fn || q->offset < 0 || q->limit < 0)
+	if (!s || !q || !total || q->offset < 0 || q->limit < 0)
 		return TS_SERVER_ERROR;
 	*total = 0;
 	if (q->limit > 0) {
@@ -428,7 +417,7 @@ static ts_err list_run(store *s, const struct list_kind *k, const struct store_l
 			return e;
 		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 			got++;
-			if ((e = k->row(st, fn, arg)))
+			if ((e = k->row(st, fn)))
 				break;
 		}
 		if (!e && rc != SQLITE_DONE)
@@ -457,24 +446,27 @@ ts_err store_scim_users(store *s, const struct store_list *q, int64_t *total,
                         int (*fn)(const struct user *u, void *arg), void *arg)
 {
 	const struct list_kind k = {store_user_cols, "users r", NULL, user_row};
+	const struct list_fn f = {.user = fn, .arg = arg};
 
-	return list_run(s, &k, q, total, (void *)fn, arg);
+	return fn ? list_run(s, &k, q, total, &f) : TS_SERVER_ERROR;
 }
 
 ts_err store_scim_groups(store *s, const struct store_list *q, int64_t *total,
                          int (*fn)(const struct group *g, void *arg), void *arg)
 {
 	const struct list_kind k = {GROUP_COLS, "groups r", NULL, group_row};
+	const struct list_fn f = {.group = fn, .arg = arg};
 
-	return list_run(s, &k, q, total, (void *)fn, arg);
+	return fn ? list_run(s, &k, q, total, &f) : TS_SERVER_ERROR;
 }
 
 ts_err store_scim_clients(store *s, const struct store_list *q, int64_t *total,
                           int (*fn)(const struct client *c, void *arg), void *arg)
 {
 	const struct list_kind k = {store_client_cols, "clients r", NULL, client_row};
+	const struct list_fn f = {.client = fn, .arg = arg};
 
-	return list_run(s, &k, q, total, (void *)fn, arg);
+	return fn ? list_run(s, &k, q, total, &f) : TS_SERVER_ERROR;
 }
 
 ts_err store_scim_grants(store *s, const struct store_list *q, int64_t *total,
@@ -483,6 +475,7 @@ ts_err store_scim_grants(store *s, const struct store_list *q, int64_t *total,
 	const struct list_kind k = {"r.id, r.client_id, r.user_id, r.scope, r.created_at, "
 		"r.updated_at, r.revoked_at, u.username",
 		"grants r LEFT JOIN users u ON u.id = r.user_id", "r.revoked_at IS NULL", grant_row};
+	const struct list_fn f = {.grant = fn, .arg = arg};
 
-	return list_run(s, &k, q, total, (void *)fn, arg);
+	return fn ? list_run(s, &k, q, total, &f) : TS_SERVER_ERROR;
 }
