@@ -180,26 +180,15 @@ static ts_err canon_one(struct pctx *c, const struct scim_attr_def *d, const jso
 static ts_err canon_multi(struct pctx *c, const struct scim_attr_def *d, const json_t *v,
                           json_t **out)
 {
+	size_t i, n = json_is_array(v) ? json_array_size(v) : 1;
 	json_t *a, *x, *cv;
-	size_t i;
 	ts_err r;
 
 	*out = NULL;
 	if (!(a = json_array()))
 		return oom();
-	if (!json_is_array(v)) {
-		if ((r = canon_one(c, d, v, &cv)) != TS_OK) {
-			json_decref(a);
-			return r;
-		}
-		if (json_array_append_new(a, cv)) {
-			json_decref(a);
-			return oom();
-		}
-		*out = a;
-		return TS_OK;
-	}
-	json_array_foreach(v, i, x) {
+	for (i = 0; i < n; i++) {
+		x = json_is_array(v) ? json_array_get(v, i) : (json_t *)v;
 		if (json_is_array(x)) {
 			json_decref(a);
 			return scim_error_set(c->e, SCIM_E_INVALID_VALUE, "%s: an array inside an array",

@@ -536,14 +536,18 @@ def tdir(request):
     shutil.rmtree(d, ignore_errors=True)
 
 
+def failure_sections():
+    """What a failed test's report shows: the tail of each live daemon's stderr."""
+    return [("tessera %s stderr (tail, %s)" % (s.name, s.stderr_path), s.stderr()[-3000:])
+            for s in list(LIVE_SERVERS)]
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
     outcome = yield
     rep = outcome.get_result()
     if rep.failed:
-        for s in list(LIVE_SERVERS):
-            rep.sections.append(("tessera %s stderr (tail, %s)" % (s.name, s.stderr_path),
-                                 s.stderr()[-3000:]))
+        rep.sections.extend(failure_sections())
 
 
 def pytest_configure(config):

@@ -10,7 +10,7 @@ sys.path.insert(0, os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 
 from tessera_harness import (  # noqa: E402,F401  (fixtures and hooks pytest picks up)
-    LIVE_SERVERS,
+    failure_sections,
     ServerFactory,
     fresh_factory,
     pytest_configure,
@@ -87,9 +87,7 @@ def pytest_runtest_makereport(item, call):
     outcome = yield
     rep = outcome.get_result()
     if rep.failed:
-        for s in list(LIVE_SERVERS):
-            rep.sections.append(("tessera %s stderr (tail, %s)" % (s.name, s.stderr_path),
-                                 s.stderr()[-3000:]))
+        rep.sections.extend(failure_sections())
         for b in list(LIVE_BROKERS):
             rep.sections.append(("mosquitto %s log (tail, %s)" % (b.name, b.log_path),
                                  b.log()[-4000:]))
