@@ -164,6 +164,32 @@ void http_client_addr(struct request *r, char *buf, size_t n)
 		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, buf, (socklen_t)n);
 }
 
+/* Counts the open connections, for the cap: a connection opened while max_connections were
+ * already open is marked (its socket context) and every request on it is answered 503; the
+ * connections opened under the cap keep being served. */
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code)
+{
+	static char over;
+	struct server *srv = cls;
+
+	(void)conn;
+	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+		if (atomic_fetch_add(&srv->connections, 1) >= srv->cfg.max_connections)
+			*socket_context = &over;
+	} else if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+		atomic_fetch_sub(&srv->connections, 1);
+	}
+}
+
+static int over_cap(struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+
+	return ci && ci->socket_context != NULL;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version,
                                   const char *upload_data, size_t *upload_data_size,
@@ -181,7 +207,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		r->method = method;
 		r->url = url;
 		cl = http_header(r, MHD_HTTP_HEADER_CONTENT_LENGTH);
-		if (atomic_load(&srv->connections) > srv->cfg.max_connections) {
+		if (over_cap(conn)) {
 			/* over the cap (MHD itself accepts a margin more): a clear answer, then close */
 			r->close = 1;
 			reply_error(r, TS_UNAVAILABLE, "too many connections, try again");
@@ -256,20 +282,6 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	free(r->set_cookie[1]);
 	free(r);
 	*con_cls = NULL;
-}
-
-/* Counts the open connections, for the cap. */
-static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
-                          enum MHD_ConnectionNotificationCode code)
-{
-	struct server *srv = cls;
-
-	(void)conn;
-	(void)socket_context;
-	if (code == MHD_CONNECTION_NOTIFY_STARTED)
-		atomic_fetch_add(&srv->connections, 1);
-	else if (code == MHD_CONNECTION_NOTIFY_CLOSED)
-		atomic_fetch_sub(&srv->connections, 1);
 }
 
 /* How many connections beyond max_connections are accepted only to be answered 503. */
