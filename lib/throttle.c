@@ -29,7 +29,7 @@ struct throttle {
 	struct th_entry **buckets;
 	size_t slots, mask;
 	uint64_t k[2];                    /* the SipHash key, random */
-	int free_failures, base_s, max_s, forget_s;
+	int free_failures, base, max, forget; /* in the caller's unit */
 };
 
 #define th_rotl(x, b) (((x) << (b)) | ((x) >> (64 - (b))))
@@ -68,7 +68,7 @@ static uint64_t th_hash(const throttle *t, const char *p, size_t n)
 	return v0 ^ v1 ^ v2 ^ v3;
 }
 
-throttle *throttle_new(size_t slots, int free_failures, int base_s, int max_s, int forget_s)
+throttle *throttle_new(size_t slots, int free_failures, int base, int max, int forget)
 {
 	throttle *t;
 	size_t i, nb = 1;
@@ -98,9 +98,9 @@ throttle *throttle_new(size_t slots, int free_failures, int base_s, int max_s, i
 	t->slots = slots;
 	t->mask = nb - 1;
 	t->free_failures = free_failures < 0 ? 0 : free_failures;
-	t->base_s = base_s < 0 ? 0 : base_s;
-	t->max_s = max_s < 0 ? 0 : max_s;
-	t->forget_s = forget_s < 0 ? 0 : forget_s;
+	t->base = base < 0 ? 0 : base;
+	t->max = max < 0 ? 0 : max;
+	t->forget = forget < 0 ? 0 : forget;
 	return t;
 }
 
@@ -168,10 +168,10 @@ static void th_drop(throttle *t, struct th_entry *e)
 	t->free_list = e;
 }
 
-/* 1 when e's failures are older than forget_s at now. */
+/* 1 when e's failures are older than `forget` at now. */
 static int th_forgotten(const throttle *t, const struct th_entry *e, int64_t now)
 {
-	return now >= e->last && now - e->last >= t->forget_s;
+	return now >= e->last && now - e->last >= t->forget;
 }
 
 int throttle_wait(throttle *t, const char *key, int64_t now)
@@ -189,12 +189,12 @@ int throttle_wait(throttle *t, const char *key, int64_t now)
 		e = NULL;
 	}
 	if (e && e->failures > t->free_failures) {
-		delay = t->base_s;
+		delay = t->base;
 		extra = e->failures - t->free_failures - 1;
-		while (extra-- > 0 && delay > 0 && delay < t->max_s)
+		while (extra-- > 0 && delay > 0 && delay < t->max)
 			delay *= 2;
-		if (delay > t->max_s)
-			delay = t->max_s;
+		if (delay > t->max)
+			delay = t->max;
 		left = now < e->last ? delay : e->last + delay - now;
 		delay = left > 0 ? left : 0;
 	}

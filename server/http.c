@@ -31,6 +31,11 @@ uint64_t http_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+int64_t http_now_ms(void)
+{
+	return (int64_t)(http_now_ns() / 1000000u);
+}
+
 int64_t http_now(void)
 {
 	return (int64_t)time(NULL);

@@ -142,14 +142,16 @@ static int serve(int argc, char **argv, struct config *cfg)
 	pthread_rwlock_init(&srv.keys_lock, NULL);
 	/* logins: after 5 failures for a username the next try waits 1 s, doubling up to 60 s (a
 	 * user is never locked out for long); after 20 from one address, doubling up to 5 minutes.
-	 * (throttle counts the failures before the first that costs a wait) */
-	srv.user_throttle = throttle_new(65536, 4, 1, 60, 900);
-	srv.addr_throttle = throttle_new(65536, 19, 1, 300, 3600);
+	 * (throttle counts the failures before the first that costs a wait; times in milliseconds) */
+	srv.user_throttle = throttle_new(65536, 4, 1000, 60000, 900000);
+	srv.addr_throttle = throttle_new(65536, 19, 1000, 300000, 3600000);
 	/* user codes (RFC 8628 §5.1): after user_code_attempts wrong ones from an address it waits
 	 * 60 s, doubling up to an hour; after user_code_attempts_total from anywhere, everyone waits
 	 * 10 s, doubling up to 5 minutes */
-	srv.code_addr_throttle = throttle_new(65536, cfg->user_code_attempts - 1, 60, 3600, 3600);
-	srv.code_total_throttle = throttle_new(1, cfg->user_code_attempts_total - 1, 10, 300, 600);
+	srv.code_addr_throttle = throttle_new(65536, cfg->user_code_attempts - 1, 60000, 3600000,
+	                                      3600000);
+	srv.code_total_throttle = throttle_new(1, cfg->user_code_attempts_total - 1, 10000, 300000,
+	                                       600000);
 	srv.polls = device_polls_new(262144);
 	if (!srv.user_throttle || !srv.addr_throttle || !srv.code_addr_throttle ||
 	    !srv.code_total_throttle || !srv.polls || RAND_bytes(srv.csrf_key, 32) != 1 ||

@@ -316,12 +316,13 @@ void login_handle(struct request *r)
 	snprintf(ukey, sizeof ukey, "user:%s", name);
 	for (char *k = ukey; *k; k++)
 		*k = (char)(*k >= 'A' && *k <= 'Z' ? *k + 32 : *k);
-	wait = throttle_wait(r->srv->user_throttle, ukey, http_now());
-	addr_wait = throttle_wait(r->srv->addr_throttle, akey, http_now());
+	wait = throttle_wait(r->srv->user_throttle, ukey, http_now_ms());
+	addr_wait = throttle_wait(r->srv->addr_throttle, akey, http_now_ms());
 	if (addr_wait > wait)
 		wait = addr_wait;
 	if (wait > 0) {
-		snprintf(msg, sizeof msg, "Too many failed attempts. Try again in %d seconds.", wait);
+		snprintf(msg, sizeof msg, "Too many failed attempts. Try again in %d seconds.",
+		         (wait + 999) / 1000);
 		reply_page_error(r, 429, "Too many attempts", msg);
 		goto out;
 	}
@@ -333,8 +334,8 @@ void login_handle(struct request *r)
 	/* hash even for an unknown user, so the time taken says nothing about who exists */
 	rc = password_verify(u && u->password_hash ? u->password_hash : r->srv->dummy_hash, pw);
 	if (rc != TS_OK || !u || !u->password_hash || !u->active) {
-		throttle_fail(r->srv->user_throttle, ukey, http_now());
-		throttle_fail(r->srv->addr_throttle, akey, http_now());
+		throttle_fail(r->srv->user_throttle, ukey, http_now_ms());
+		throttle_fail(r->srv->addr_throttle, akey, http_now_ms());
 		page_login(r, &t, 401, "Wrong username or password.", name);
 		goto out;
 	}

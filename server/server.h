@@ -65,6 +65,7 @@ store *http_store(struct request *r); /* this thread's connection; NULL on failu
 ts_err http_write(struct request *r, ts_err (*fn)(store *s, void *arg), void *arg);
 const char *http_header(struct request *r, const char *name);
 uint64_t http_now_ns(void);
+int64_t http_now_ms(void); /* monotonic, for waits */
 int64_t http_now(void);
 /* The client's address as text (for throttling), into buf. */
 void http_client_addr(struct request *r, char *buf, size_t n);
