@@ -6,6 +6,7 @@
  * when the pool is full the entry at its old end is dropped. One mutex guards everything: the
  * table is only touched on the login and user-code paths, next to a password hash. */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <openssl/rand.h>
@@ -29,6 +30,7 @@ struct throttle {
 	struct th_entry **buckets;
 	size_t slots, mask;
 	uint64_t k[2];                    /* the SipHash key, random */
+	atomic_size_t used;               /* keys held: 0 lets the hot path skip the lock */
 	int free_failures, base, max, forget; /* in the caller's unit */
 };
 
@@ -164,6 +166,7 @@ static void th_drop(throttle *t, struct th_entry *e)
 	th_list_remove(t, e);
 	free(e->key);
 	memset(e, 0, sizeof *e);
+	atomic_fetch_sub(&t->used, 1);
 	e->chain = t->free_list;
 	t->free_list = e;
 }
@@ -180,7 +183,7 @@ int throttle_wait(throttle *t, const char *key, int64_t now)
 	int64_t delay = 0, left;
 	int extra;
 
-	if (!t || !key)
+	if (!t || !key || atomic_load(&t->used) == 0)
 		return 0;
 	pthread_mutex_lock(&t->lock);
 	e = th_find(t, key, th_hash(t, key, strlen(key)));
@@ -222,6 +225,7 @@ void throttle_fail(throttle *t, const char *key, int64_t now)
 		if (!e->key)
 			goto out; /* out of memory: this failure goes unrecorded */
 		t->free_list = e->chain;
+		atomic_fetch_add(&t->used, 1);
 		e->hash = h;
 		e->chain = t->buckets[h & t->mask];
 		t->buckets[h & t->mask] = e;
@@ -242,7 +246,7 @@ void throttle_reset(throttle *t, const char *key)
 	struct th_entry *e;
 	uint64_t h;
 
-	if (!t || !key)
+	if (!t || !key || atomic_load(&t->used) == 0)
 		return;
 	h = th_hash(t, key, strlen(key));
 	pthread_mutex_lock(&t->lock);

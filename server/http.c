@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include "client.h"
 #include "form.h"
+#include "throttle.h"
 #include "writer.h"
 #include "server.h"
 
@@ -87,6 +88,35 @@ ts_err endpoint_form(struct request *r, struct form **f, const char **why, int r
 	                                                    why);
 }
 
+/* Guessing limits for client secrets, per client id and address (secrets are 256 random bits, so
+ * this is about noise, and one misconfigured device behind a NAT must slow down only itself):
+ * 1 (and r->retry_after set) when the caller must wait,
+ * whatever rc says, so a right guess during the wait teaches nothing; otherwise records a failed
+ * authentication (rc) or forgets past ones of this client at this address. */
+static int secret_throttled(struct request *r, ts_err rc)
+{
+	struct server *srv = r->srv;
+	char addr[64], key[400];
+	int64_t now = http_now_ms();
+	int wait;
+
+	if ((rc != TS_OK && rc != TS_INVALID_CLIENT) || !r->client_id)
+		return 0; /* no client named: no secret was tried */
+	http_client_addr(r, addr, sizeof addr);
+	snprintf(key, sizeof key, "%s %.300s", addr, r->client_id);
+	wait = throttle_wait(srv->secret_throttle, key, now);
+	if (wait > 0) {
+		r->retry_after = (wait + 999) / 1000;
+		return 1;
+	}
+	if (rc == TS_OK) {
+		throttle_reset(srv->secret_throttle, key);
+	} else {
+		throttle_fail(srv->secret_throttle, key, now);
+	}
+	return 0;
+}
+
 int endpoint_begin(struct request *r, struct form **f, struct client **c)
 {
 	store *s = http_store(r);
@@ -102,6 +132,13 @@ int endpoint_begin(struct request *r, struct form **f, struct client **c)
 	r->client_id = NULL;
 	rc = s ? client_authenticate(s, http_header(r, MHD_HTTP_HEADER_AUTHORIZATION), *f, c,
 	                             &r->client_id) : TS_UNAVAILABLE;
+	if (secret_throttled(r, rc)) {
+		store_client_free(*c);
+		*c = NULL;
+		reply_error(r, TS_TOO_MANY_REQUESTS, "too many failed client authentications, "
+		                                     "retry after the time in Retry-After");
+		return -1;
+	}
 	if (rc == TS_OK)
 		return 0;
 	reply_error(r, rc, rc == TS_INVALID_CLIENT ? "client authentication failed" :

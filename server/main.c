@@ -145,6 +145,9 @@ static int serve(int argc, char **argv, struct config *cfg)
 	 * (throttle counts the failures before the first that costs a wait; times in milliseconds) */
 	srv.user_throttle = throttle_new(65536, 4, 1000, 60000, 900000);
 	srv.addr_throttle = throttle_new(65536, 19, 1000, 300000, 3600000);
+	/* client secrets (RFC 6749 §2.3.1 asks for protection against guessing): per client id and
+	 * address, after 10 failures 1 s doubling up to a minute */
+	srv.secret_throttle = throttle_new(65536, 9, 1000, 60000, 900000);
 	/* user codes (RFC 8628 §5.1): after user_code_attempts wrong ones from an address it waits
 	 * 60 s, doubling up to an hour; after user_code_attempts_total from anywhere, everyone waits
 	 * 10 s, doubling up to 5 minutes */
@@ -153,7 +156,8 @@ static int serve(int argc, char **argv, struct config *cfg)
 	srv.code_total_throttle = throttle_new(1, cfg->user_code_attempts_total - 1, 10000, 300000,
 	                                       600000);
 	srv.polls = device_polls_new(262144);
-	if (!srv.user_throttle || !srv.addr_throttle || !srv.code_addr_throttle ||
+	if (!srv.user_throttle || !srv.addr_throttle || !srv.secret_throttle ||
+	    !srv.code_addr_throttle ||
 	    !srv.code_total_throttle || !srv.polls || RAND_bytes(srv.csrf_key, 32) != 1 ||
 	    password_hash("not a password of anyone", &srv.dummy_hash) != TS_OK)
 		goto out;
@@ -210,6 +214,7 @@ out:
 	client_cache_invalidate();
 	throttle_free(srv.user_throttle);
 	throttle_free(srv.addr_throttle);
+	throttle_free(srv.secret_throttle);
 	throttle_free(srv.code_addr_throttle);
 	throttle_free(srv.code_total_throttle);
 	device_polls_free(srv.polls);

@@ -158,8 +158,12 @@ static void error_headers(struct request *r, struct MHD_Response *resp, ts_err e
 		                        "scope=\"scim\"");
 	else if (e == TS_METHOD_NOT_ALLOWED && r->allow)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, r->allow);
-	else if (e == TS_UNAVAILABLE || e == TS_TOO_MANY_REQUESTS)
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, "1");
+	else if (e == TS_UNAVAILABLE || e == TS_TOO_MANY_REQUESTS) {
+		char secs[16];
+
+		snprintf(secs, sizeof secs, "%d", r->retry_after > 0 ? r->retry_after : 1);
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, secs);
+	}
 	if (e == TS_TOO_LARGE || r->close)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
 }

@@ -19,6 +19,7 @@ struct server {
 	int https;                   /* the issuer is https: Secure, __Host- cookies */
 	unsigned char csrf_key[32];  /* per process: keys the CSRF tokens of the forms */
 	struct throttle *user_throttle, *addr_throttle;
+	struct throttle *secret_throttle; /* failed client authentications */
 	struct throttle *code_addr_throttle, *code_total_throttle; /* wrong user codes (RFC 8628) */
 	struct device_polls *polls;  /* when each pending device code was last polled */
 	char *dummy_hash;            /* a password hash to check when the user does not exist */
@@ -49,6 +50,7 @@ struct request {
 	size_t body_len, body_cap;
 	int too_large;
 	int close;           /* send Connection: close (over the connection cap) */
+	int retry_after;     /* seconds, for the Retry-After of a 429 or 503; 0: 1 */
 	int status;          /* of the reply queued */
 	char *client_id;     /* for the log line, once known */
 	char *set_cookie[2]; /* Set-Cookie values for the reply */

@@ -451,3 +451,52 @@ def test_mqtt_claim_emqx_legacy_acl_object(legacy_srv):
 def test_mqtt_claim_none_has_no_acl(srv):
     tok = srv.access_token(srv.clients["sensor-1"])
     assert "acl" not in jwt_parts(tok)[1]
+
+
+def wrong(c):
+    return Client(c.id, c.secret[:-1] + ("A" if c.secret[-1] != "A" else "B"))
+
+
+def test_row21_wrong_client_secrets_are_throttled_and_others_still_get_in(fresh_factory):
+    s = fresh_factory.start(clients=[dict(client_id="dev-a", grants=["client_credentials"], scope="telemetry"),
+                                     dict(client_id="dev-b", grants=["client_credentials"], scope="telemetry")],
+                            name="secret-throttle")
+    a, b = s.clients["dev-a"], s.clients["dev-b"]
+    for i in range(10):
+        assert_invalid_client(s.token(wrong(a)))
+    r = s.token(wrong(a))
+    assert r.status_code == 429, (r.status_code, r.text)
+    assert error_of(r) == "too_many_requests"
+    assert r.headers["Cache-Control"] == "no-store"
+    assert 1 <= int(r.headers["Retry-After"]) <= 60
+    # during the wait the right secret teaches nothing: the same answer, not a token
+    r = s.token(a)
+    assert r.status_code == 429 and "access_token" not in r.text, (r.status_code, r.text)
+    r = s.token(wrong(a), auth="post")
+    assert r.status_code == 429, (r.status_code, r.text)
+    # another client at the same address is not slowed down
+    for _ in range(3):
+        assert s.token(b).status_code == 200
+    time.sleep(int(s.token(wrong(a)).headers["Retry-After"]) + 0.2)
+    r = s.token(a)
+    assert r.status_code == 200, r.text
+    # a success forgets the failures: the next wrong secret is a plain 401 again
+    assert_invalid_client(s.token(wrong(a)))
+
+
+def test_row21_secret_throttle_waits_grow(fresh_factory):
+    s = fresh_factory.start(clients=[dict(client_id="dev-c", grants=["client_credentials"], scope="telemetry")],
+                            name="secret-throttle-grow")
+    c = s.clients["dev-c"]
+    for i in range(10):
+        assert_invalid_client(s.token(wrong(c)))
+    waits = []
+    for _ in range(2):
+        r = s.token(wrong(c))
+        assert r.status_code == 429, r.text
+        waits.append(int(r.headers["Retry-After"]))
+        time.sleep(waits[-1] + 0.1)
+        assert_invalid_client(s.token(wrong(c)))  # allowed again, and wrong again
+    r = s.token(wrong(c))
+    assert r.status_code == 429
+    assert int(r.headers["Retry-After"]) >= 2 * waits[0], (waits, r.headers["Retry-After"])

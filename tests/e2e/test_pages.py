@@ -341,7 +341,7 @@ def throttled(server_factory):
         name="throttle")
 
 
-def test_login_throttled_per_user_and_right_password_refused_during_the_wait(throttled):
+def test_row21_login_throttled_per_user_and_right_password_refused_during_the_wait(throttled):
     s = throttled
     u, pw, _ = idp_user(s, scope="")
     v, vpw, _ = idp_user(s, scope="")
@@ -362,7 +362,7 @@ def test_login_throttled_per_user_and_right_password_refused_during_the_wait(thr
     assert rc.status_code == 303, rc.status_code
 
 
-def test_login_throttle_per_username_is_case_insensitive(throttled):
+def test_row21_login_throttle_per_username_is_case_insensitive(throttled):
     s = throttled
     u, pw, _ = idp_user(s, scope="")
     a, r = login_page(s)
@@ -373,7 +373,7 @@ def test_login_throttle_per_username_is_case_insensitive(throttled):
     assert r.status_code == 429, r.status_code
 
 
-def test_login_throttled_per_client_address(fresh_factory):
+def test_row21_login_throttled_per_client_address(fresh_factory):
     s = fresh_factory.start(
         clients=[dict(client_id="web", public=True, grants=["authorization_code"],
                       redirect_uris=[WEB_CB], scope="openid")], name="ip-throttle")
