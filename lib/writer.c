@@ -12,9 +12,9 @@
 struct job {
 	writer_fn fn;
 	void *arg;
+	writer_done done;         /* called on the writer's thread once the job's batch committed */
+	void *done_arg;
 	ts_err rc;
-	int done;
-	pthread_cond_t cond;      /* its worker waits on it alone: no herd wakes on each commit */
 	struct job *next;
 };
 
@@ -23,8 +23,10 @@ struct writer {
 	pthread_t thread;
 	pthread_mutex_t mu;
 	pthread_cond_t work;      /* jobs arrived, or stop */
+	pthread_cond_t idle;      /* nothing queued or running any more (for writer_close) */
 	struct job *head, **tail;
-	int stop;
+	size_t inflight;          /* jobs queued or running */
+	int stop, closed;
 };
 
 /* Runs one batch in one transaction; sets each job's rc. */
@@ -80,12 +82,16 @@ static void *writer_main(void *arg)
 		j->next = NULL;
 		pthread_mutex_unlock(&w->mu);
 		run_batch(w, batch);
-		pthread_mutex_lock(&w->mu);
-		for (j = batch; j; j = next) {
-			next = j->next; /* j lives on its worker's stack: gone once it wakes */
-			j->done = 1;
-			pthread_cond_signal(&j->cond);
+		/* answers in the order the jobs came; each job is the submitter's until done runs */
+		for (j = batch, n = 0; j; j = next, n++) {
+			next = j->next;
+			j->done(j->done_arg, j->rc);
+			free(j);
 		}
+		pthread_mutex_lock(&w->mu);
+		w->inflight -= (size_t)n;
+		if (w->inflight == 0)
+			pthread_cond_broadcast(&w->idle);
 	}
 	pthread_mutex_unlock(&w->mu);
 	return NULL;
@@ -109,6 +115,7 @@ ts_err writer_start(const char *path, int busy_ms, int synchronous, writer **out
 	w->tail = &w->head;
 	pthread_mutex_init(&w->mu, NULL);
 	pthread_cond_init(&w->work, NULL);
+	pthread_cond_init(&w->idle, NULL);
 	if (pthread_create(&w->thread, NULL, writer_main, w) != 0) {
 		store_close(w->s);
 		free(w);
@@ -118,23 +125,72 @@ ts_err writer_start(const char *path, int busy_ms, int synchronous, writer **out
 	return TS_OK;
 }
 
-ts_err writer_run(writer *w, writer_fn fn, void *arg)
+ts_err writer_submit(writer *w, writer_fn fn, void *arg, writer_done done, void *done_arg)
 {
-	struct job j = {fn, arg, TS_OK, 0, PTHREAD_COND_INITIALIZER, NULL};
+	struct job *j = malloc(sizeof *j);
 
+	if (!j)
+		return TS_SERVER_ERROR;
+	*j = (struct job){fn, arg, done, done_arg, TS_OK, NULL};
 	pthread_mutex_lock(&w->mu);
-	if (w->stop) {
+	if (w->stop || w->closed) {
 		pthread_mutex_unlock(&w->mu);
+		free(j);
 		return TS_UNAVAILABLE;
 	}
-	*w->tail = &j;
-	w->tail = &j.next;
+	*w->tail = j;
+	w->tail = &j->next;
+	w->inflight++;
 	pthread_cond_signal(&w->work);
-	while (!j.done)
-		pthread_cond_wait(&j.cond, &w->mu);
 	pthread_mutex_unlock(&w->mu);
-	pthread_cond_destroy(&j.cond);
-	return j.rc;
+	return TS_OK;
+}
+
+/* A blocked writer_run's side of its job. */
+struct waiter {
+	pthread_mutex_t mu;
+	pthread_cond_t cond;      /* its thread waits on it alone: no herd wakes on each commit */
+	int done;
+	ts_err rc;
+};
+
+static void wake(void *arg, ts_err rc)
+{
+	struct waiter *wt = arg;
+
+	pthread_mutex_lock(&wt->mu);
+	wt->rc = rc;
+	wt->done = 1;
+	pthread_cond_signal(&wt->cond);
+	pthread_mutex_unlock(&wt->mu);
+}
+
+ts_err writer_run(writer *w, writer_fn fn, void *arg)
+{
+	struct waiter wt = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, TS_OK};
+	ts_err rc = writer_submit(w, fn, arg, wake, &wt);
+
+	if (rc == TS_OK) {
+		pthread_mutex_lock(&wt.mu);
+		while (!wt.done)
+			pthread_cond_wait(&wt.cond, &wt.mu);
+		pthread_mutex_unlock(&wt.mu);
+		rc = wt.rc;
+	}
+	pthread_cond_destroy(&wt.cond);
+	pthread_mutex_destroy(&wt.mu);
+	return rc;
+}
+
+void writer_close(writer *w)
+{
+	if (!w)
+		return;
+	pthread_mutex_lock(&w->mu);
+	w->closed = 1;
+	while (w->inflight)
+		pthread_cond_wait(&w->idle, &w->mu);
+	pthread_mutex_unlock(&w->mu);
 }
 
 void writer_stop(writer *w)
@@ -148,6 +204,7 @@ void writer_stop(writer *w)
 	pthread_join(w->thread, NULL);
 	pthread_mutex_destroy(&w->mu);
 	pthread_cond_destroy(&w->work);
+	pthread_cond_destroy(&w->idle);
 	store_close(w->s);
 	free(w);
 }

@@ -21,6 +21,16 @@ ts_err writer_start(const char *path, int busy_ms, int synchronous, writer **out
  * error of the commit (then nothing of fn remains). Blocks the calling thread. */
 ts_err writer_run(writer *w, writer_fn fn, void *arg);
 
+/* The same without blocking: hands fn(s, arg) over and returns at once; done(done_arg, rc) runs
+ * on the writer's thread once the transaction holding the job has committed (rc as writer_run's),
+ * so it must be quick. TS_UNAVAILABLE once the writer is closed or stopping, TS_SERVER_ERROR out
+ * of memory: then done never runs. */
+typedef void (*writer_done)(void *done_arg, ts_err rc);
+ts_err writer_submit(writer *w, writer_fn fn, void *arg, writer_done done, void *done_arg);
+
+/* Refuses new jobs (TS_UNAVAILABLE) and returns once every job handed over before is done. */
+void writer_close(writer *w);
+
 /* Finishes the jobs already handed over, stops the thread, closes the connection. NULL is fine. */
 void writer_stop(writer *w);
 

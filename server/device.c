@@ -30,42 +30,21 @@ static char *code_url(const struct server *srv, const char *path, const char *co
 	return asprintf(&url, "%s%s?user_code=%s", srv->cfg.issuer, path, shown) < 0 ? NULL : url;
 }
 
-void device_authorization_handle(struct request *r)
+/* The answer, once the device code is committed. */
+static void device_issued(struct request *r, ts_err rc, void *arg)
 {
 	struct server *srv = r->srv;
-	struct device_issue job = {0};
-	struct form *f = NULL;
-	struct client *c = NULL;
+	struct device_issue *job = arg;
 	struct jbuf b = {0};
-	char shown[DEVICE_USER_CODE_LEN + 2], *bad = NULL, *base = NULL, *complete = NULL, *qr = NULL;
-	ts_err rc;
+	char shown[DEVICE_USER_CODE_LEN + 2], *base = NULL, *complete = NULL, *qr = NULL;
 
-	if (endpoint_begin(r, &f, &c))
-		goto out;
-	if (!client_list_has(c->grant_types, "device_code")) {
-		reply_error(r, TS_UNAUTHORIZED_CLIENT, "this client may not use the device flow");
-		goto out;
-	}
-	job.scope = form_get(f, "scope");
-	if (job.scope && !*job.scope)
-		job.scope = NULL;
-	rc = device_scope_possible(job.scope, c, &bad);
-	if (rc != TS_OK) {
-		reply_scope_error(r, rc, bad);
-		goto out;
-	}
-	job.client_id = c->client_id;
-	job.now = http_now();
-	job.ttl = srv->cfg.device_code_ttl;
-	job.interval = srv->cfg.device_interval;
-	rc = http_write(r, device_issue, &job);
 	if (rc != TS_OK) {
 		reply_error(r, rc, NULL);
-		goto out;
+		return;
 	}
-	device_user_code_format(job.user_code, shown);
-	complete = code_url(srv, "/device", job.user_code);
-	qr = code_url(srv, "/device/qr", job.user_code);
+	device_user_code_format(job->user_code, shown);
+	complete = code_url(srv, "/device", job->user_code);
+	qr = code_url(srv, "/device/qr", job->user_code);
 	if (!complete || !qr || asprintf(&base, "%s/device", srv->cfg.issuer) < 0) {
 		base = NULL;
 		reply_error(r, TS_SERVER_ERROR, NULL);
@@ -73,7 +52,7 @@ void device_authorization_handle(struct request *r)
 	}
 	jbuf_raw(&b, "{", 1);
 	jbuf_key(&b, "device_code", 1);
-	jbuf_str(&b, job.text);
+	jbuf_str(&b, job->text);
 	jbuf_key(&b, "user_code", 0);
 	jbuf_str(&b, shown);
 	jbuf_key(&b, "verification_uri", 0);
@@ -83,19 +62,66 @@ void device_authorization_handle(struct request *r)
 	jbuf_key(&b, "verification_uri_qr", 0);
 	jbuf_str(&b, qr);
 	jbuf_key(&b, "expires_in", 0);
-	jbuf_int(&b, job.ttl);
+	jbuf_int(&b, job->ttl);
 	jbuf_key(&b, "interval", 0);
-	jbuf_int(&b, job.interval);
+	jbuf_int(&b, job->interval);
 	jbuf_raw(&b, "}", 1);
 	reply_jbuf(r, 200, &b);
 out:
-	secret_wipe(job.text, sizeof job.text);
-	free(bad);
 	free(base);
 	free(complete);
 	free(qr);
-	store_client_free(c);
-	form_free(f);
+}
+
+static void device_issue_free(void *arg)
+{
+	struct device_issue *job = arg;
+
+	secret_wipe(job->text, sizeof job->text);
+	free(job);
+}
+
+void device_authorization_handle(struct request *r)
+{
+	struct server *srv = r->srv;
+	struct device_issue *job;
+	struct form *f = NULL;
+	struct client *c = NULL;
+	const char *scope;
+	char *bad = NULL;
+	ts_err rc;
+
+	rc = endpoint_begin(r, &f, &c);
+	/* kept to the end of the request: the answer comes after this returns */
+	r->form = f;
+	r->client = c;
+	if (rc)
+		return;
+	if (!client_list_has(c->grant_types, "device_code")) {
+		reply_error(r, TS_UNAUTHORIZED_CLIENT, "this client may not use the device flow");
+		goto out;
+	}
+	scope = form_get(f, "scope");
+	if (scope && !*scope)
+		scope = NULL;
+	rc = device_scope_possible(scope, c, &bad);
+	if (rc != TS_OK) {
+		reply_scope_error(r, rc, bad);
+		goto out;
+	}
+	job = calloc(1, sizeof *job);
+	if (!job) {
+		reply_error(r, TS_SERVER_ERROR, NULL);
+		goto out;
+	}
+	job->scope = scope;
+	job->client_id = c->client_id;
+	job->now = http_now();
+	job->ttl = srv->cfg.device_code_ttl;
+	job->interval = srv->cfg.device_interval;
+	http_write_then(r, device_issue, job, device_issued, device_issue_free);
+out:
+	free(bad);
 }
 
 /* --- GET /device/qr?user_code=X --- */

@@ -73,6 +73,44 @@ ts_err http_write(struct request *r, ts_err (*fn)(store *s, void *arg), void *ar
 	return writer_run(r->srv->writer, fn, arg);
 }
 
+/* On the writer's thread, once r's job has committed: back to a worker (on_request). */
+static void write_done(void *arg, ts_err rc)
+{
+	struct request *r = arg;
+
+	r->write_rc = rc;
+	MHD_resume_connection(r->conn);
+}
+
+void http_write_then(struct request *r, ts_err (*fn)(store *s, void *job), void *job,
+                     void (*then)(struct request *r, ts_err rc, void *job),
+                     void (*free_job)(void *job))
+{
+	ts_err rc;
+
+	r->job = job;
+	r->then = then;
+	r->free_job = free_job;
+	/* suspended before the job is handed over, so that its resume cannot come first */
+	MHD_suspend_connection(r->conn);
+	rc = writer_submit(r->srv->writer, fn, job, write_done, r);
+	if (rc != TS_OK) {
+		r->write_rc = rc;
+		MHD_resume_connection(r->conn);
+	}
+}
+
+/* The reply of a request whose write has committed (or failed). */
+static void write_continue(struct request *r)
+{
+	void (*then)(struct request *, ts_err, void *) = r->then;
+
+	r->then = NULL;
+	then(r, r->write_rc, r->job);
+	r->free_job(r->job);
+	r->job = NULL;
+}
+
 ts_err endpoint_form(struct request *r, struct form **f, const char **why, int repeats_ok)
 {
 	static const char form_type[] = "application/x-www-form-urlencoded";
@@ -268,11 +306,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	}
 	if (r->status)
 		return MHD_YES;
+	if (r->then) {
+		write_continue(r);
+		return r->status ? MHD_YES : MHD_NO;
+	}
 	if (r->too_large)
 		reply_error(r, TS_TOO_LARGE, "request body too large");
 	else
 		router_dispatch(r);
-	return r->status ? MHD_YES : MHD_NO;
+	return r->status || r->then ? MHD_YES : MHD_NO;
 }
 
 /* Appends s to buf at *o with anything but printable ASCII replaced, at most max bytes: request
@@ -317,6 +359,10 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	ns = http_now_ns() - r->start_ns;
 	metrics_request(r->route, r->status, ns);
 	log_request(r, ns);
+	if (r->job)
+		r->free_job(r->job);
+	form_free(r->form);
+	store_client_free(r->client);
 	free(r->body);
 	free(r->client_id);
 	free(r->uri);
@@ -347,7 +393,7 @@ int http_start(struct server *srv)
 	char host[256];
 	const char *colon, *port, *h = srv->cfg.listen;
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
-	                 MHD_USE_ERROR_LOG;
+	                 MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
 	/* a worker waits while the writer commits (group commit): more workers than cores keep the
 	 * cores busy and give each commit more answers to carry */
 	unsigned threads = srv->cfg.threads > 0 ? (unsigned)srv->cfg.threads :
@@ -420,6 +466,15 @@ void http_stop(struct server *srv)
 	MHD_quiesce_daemon(srv->mhd);
 	/* let requests in flight finish (bounded), then close what is left, idle keep-alives too */
 	for (i = 0; i < 50; i++) {
+		info = MHD_get_daemon_info(srv->mhd, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+		if (!info || info->num_connections == 0)
+			break;
+		usleep(20000);
+	}
+	/* no write may end after its connection is gone: refuse new ones, finish those handed over,
+	 * and give their answers a moment to leave */
+	writer_close(srv->writer);
+	for (i = 0; i < 10; i++) {
 		info = MHD_get_daemon_info(srv->mhd, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
 		if (!info || info->num_connections == 0)
 			break;

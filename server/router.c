@@ -69,7 +69,7 @@ void router_dispatch(struct request *r)
 			return;
 		}
 		routes[i].handler(r);
-		if (!r->status)
+		if (!r->status && !r->then) /* a handler that answered nothing, nor will */
 			reply_error(r, TS_SERVER_ERROR, NULL);
 		return;
 	}
@@ -77,7 +77,7 @@ void router_dispatch(struct request *r)
 	if (strncmp(r->url, "/scim/v2", 8) == 0 && (!r->url[8] || r->url[8] == '/')) {
 		r->route = R_SCIM;
 		scim_handle(r);
-		if (!r->status)
+		if (!r->status && !r->then) /* a handler that answered nothing, nor will */
 			reply_error(r, TS_SERVER_ERROR, NULL);
 		return;
 	}

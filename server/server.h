@@ -55,6 +55,13 @@ struct request {
 	char *client_id;     /* for the log line, once known */
 	char *set_cookie[2]; /* Set-Cookie values for the reply */
 	uint64_t start_ns;
+	struct form *form;        /* the request's form and client, kept for a continuation */
+	struct client *client;
+	/* a write handed to the writer while the connection is suspended (http_write_then) */
+	void *job;
+	void (*then)(struct request *r, ts_err rc, void *job);
+	void (*free_job)(void *job);
+	ts_err write_rc;
 };
 
 /* http.c */
@@ -65,6 +72,14 @@ void http_stop(struct server *srv);
 store *http_store(struct request *r); /* this thread's connection; NULL on failure */
 /* Runs a write job through the group-committing writer; returns after it committed. */
 ts_err http_write(struct request *r, ts_err (*fn)(store *s, void *arg), void *arg);
+/* The same without holding the worker thread, for the busiest writes: the connection is suspended
+ * until the transaction holding fn(s, job) has committed, then then(r, rc, job) runs on a worker
+ * and replies, and free_job(job) follows. If the request ends first (the daemon stops), only
+ * free_job runs. The handler returns right after this call; job (heap memory, possibly pointing
+ * into r->form and r->client) belongs to r from now on. */
+void http_write_then(struct request *r, ts_err (*fn)(store *s, void *job), void *job,
+                     void (*then)(struct request *r, ts_err rc, void *job),
+                     void (*free_job)(void *job));
 const char *http_header(struct request *r, const char *name);
 uint64_t http_now_ns(void);
 int64_t http_now_ms(void); /* monotonic, for waits */

@@ -129,36 +129,100 @@ out:
 	free(idt);
 }
 
+/* After the redemption's commit. */
+static void code_redeemed(struct request *r, ts_err rc, void *job)
+{
+	struct redeem *rd = job;
+
+	if (rc != TS_OK)
+		reply_error(r, rc, NULL);
+	else if (rd->why)
+		reply_error(r, TS_INVALID_GRANT, rd->why);
+	else
+		reply_user_tokens(r, r->client, &(struct user_grant){G_AUTHORIZATION_CODE,
+		                  rd->code->grant_id, rd->code->auth_time, rd->code->scope,
+		                  rd->code->nonce, rd->refresh, rd->user});
+}
+
+static void redeem_free(void *job)
+{
+	struct redeem *rd = job;
+
+	secret_wipe(rd->refresh, sizeof rd->refresh);
+	store_code_free(rd->code);
+	store_user_free(rd->user);
+	free(rd);
+}
+
 /* grant_type=authorization_code: the redemption is one job of the group-committing writer, so
  * the answer leaves only after the code's use (and the refresh token) is durably recorded. */
 static void grant_authorization_code(struct request *r, const struct form *f, struct client *c)
 {
 	const char *text = form_get(f, "code");
-	struct redeem rd = {0};
-	ts_err rc;
+	struct redeem *rd;
 
 	if (!text || !*text) {
 		reply_error(r, TS_INVALID_REQUEST, "code is required");
 		return;
 	}
-	grant_token_hash(text, rd.hash);
-	rd.client_id = c->client_id;
-	rd.redirect_uri = form_get(f, "redirect_uri");
-	rd.verifier = form_get(f, "code_verifier");
-	rd.now = http_now();
-	rd.want_refresh = client_list_has(c->grant_types, "refresh_token");
-	rd.refresh_ttl = c->refresh_idle_ttl ? c->refresh_idle_ttl : r->srv->cfg.refresh_token_ttl;
-	rc = http_write(r, grant_code_redeem, &rd);
+	rd = calloc(1, sizeof *rd);
+	if (!rd) {
+		reply_error(r, TS_SERVER_ERROR, NULL);
+		return;
+	}
+	grant_token_hash(text, rd->hash);
+	rd->client_id = c->client_id;
+	rd->redirect_uri = form_get(f, "redirect_uri");
+	rd->verifier = form_get(f, "code_verifier");
+	rd->now = http_now();
+	rd->want_refresh = client_list_has(c->grant_types, "refresh_token");
+	rd->refresh_ttl = c->refresh_idle_ttl ? c->refresh_idle_ttl : r->srv->cfg.refresh_token_ttl;
+	http_write_then(r, grant_code_redeem, rd, code_redeemed, redeem_free);
+}
+
+/* The answer to a refresh whose checks passed (and whose rotation, if any, committed). */
+static void refreshed(struct request *r, ts_err rc, void *job)
+{
+	struct server *srv = r->srv;
+	struct refresh_req *q = job;
+	struct client *c = r->client;
+	struct access_token t = {0};
+	struct keyring *ring;
+	char sub[24], *jwt = NULL;
+
+	if (rc != TS_OK || q->error) {
+		reply_error(r, rc != TS_OK ? rc : q->error, rc != TS_OK ? NULL : q->why);
+		return;
+	}
+	snprintf(sub, sizeof sub, "%lld", (long long)q->grant->user_id);
+	t.iss = srv->cfg.issuer;
+	t.aud = srv->cfg.audience;
+	t.sub = q->user ? sub : c->client_id;
+	t.client_id = c->client_id;
+	t.username = q->user ? q->user->username : NULL;
+	t.gid = q->grant->id;
+	t.scope = q->scope_out;
+	t.iat = q->now;
+	t.exp = t.iat + srv->cfg.access_token_ttl;
+	ring = server_keys_acquire(srv);
+	rc = token_access_sign(keyring_signer(ring), &t, srv->cfg.mqtt_claim, &jwt);
+	server_keys_release(srv);
 	if (rc != TS_OK)
 		reply_error(r, rc, NULL);
-	else if (rd.why)
-		reply_error(r, TS_INVALID_GRANT, rd.why);
 	else
-		reply_user_tokens(r, c, &(struct user_grant){G_AUTHORIZATION_CODE, rd.code->grant_id,
-		                  rd.code->auth_time, rd.code->scope, rd.code->nonce, rd.refresh, rd.user});
-	secret_wipe(rd.refresh, sizeof rd.refresh);
-	store_code_free(rd.code);
-	store_user_free(rd.user);
+		reply_tokens(r, G_REFRESH_TOKEN, jwt, q->scope_out, NULL, q->next);
+	free(jwt);
+}
+
+static void refresh_free(void *job)
+{
+	struct refresh_req *q = job;
+
+	free(q->scope_out);
+	secret_wipe(q->next, sizeof q->next);
+	store_grant_free(q->grant);
+	store_user_free(q->user);
+	free(q);
 }
 
 /* grant_type=refresh_token (RFC 6749 §6): one writer job checks, rotates and records, so the
@@ -166,57 +230,59 @@ static void grant_authorization_code(struct request *r, const struct form *f, st
 static void grant_refresh_token(struct request *r, const struct form *f, struct client *c)
 {
 	struct server *srv = r->srv;
-	struct refresh_req q = {0};
-	struct access_token t = {0};
-	struct keyring *ring;
-	char sub[24], *jwt = NULL;
+	struct refresh_req *q;
 	ts_err rc;
 
-	q.text = form_get(f, "refresh_token");
-	if (!q.text || !*q.text) {
+	if (!form_get(f, "refresh_token") || !*form_get(f, "refresh_token")) {
 		reply_error(r, TS_INVALID_REQUEST, "refresh_token is required");
 		return;
 	}
-	q.client_id = c->client_id;
-	q.scope = form_get(f, "scope");
-	q.rotate = c->refresh_rotation || c->is_public;
-	q.grace = c->refresh_grace;
-	q.idle_ttl = c->refresh_idle_ttl ? c->refresh_idle_ttl : srv->cfg.refresh_token_ttl;
-	q.lifetime = c->grant_lifetime ? c->grant_lifetime : srv->cfg.grant_lifetime;
-	q.now = http_now();
+	q = calloc(1, sizeof *q);
+	if (!q) {
+		reply_error(r, TS_SERVER_ERROR, NULL);
+		return;
+	}
+	q->text = form_get(f, "refresh_token");
+	q->client_id = c->client_id;
+	q->scope = form_get(f, "scope");
+	q->rotate = c->refresh_rotation || c->is_public;
+	q->grace = c->refresh_grace;
+	q->idle_ttl = c->refresh_idle_ttl ? c->refresh_idle_ttl : srv->cfg.refresh_token_ttl;
+	q->lifetime = c->grant_lifetime ? c->grant_lifetime : srv->cfg.grant_lifetime;
+	q->now = http_now();
 	/* the checks read on this worker's connection; only a rotation (or a used-up token) needs
 	 * the writer, whose answer comes after the commit */
-	rc = http_store(r) ? grant_refresh_check(http_store(r), &q) : TS_UNAVAILABLE;
-	if (rc == TS_OK && !q.error && (q.rotate || q.row.used_at))
-		rc = http_write(r, grant_refresh_commit, &q);
-	if (rc != TS_OK || q.error) {
-		reply_error(r, rc != TS_OK ? rc : q.error, rc != TS_OK ? NULL : q.why);
-		goto out;
+	rc = http_store(r) ? grant_refresh_check(http_store(r), q) : TS_UNAVAILABLE;
+	if (rc == TS_OK && !q->error && (q->rotate || q->row.used_at)) {
+		http_write_then(r, grant_refresh_commit, q, refreshed, refresh_free);
+		return;
 	}
-	snprintf(sub, sizeof sub, "%lld", (long long)q.grant->user_id);
-	t.iss = srv->cfg.issuer;
-	t.aud = srv->cfg.audience;
-	t.sub = q.user ? sub : c->client_id;
-	t.client_id = c->client_id;
-	t.username = q.user ? q.user->username : NULL;
-	t.gid = q.grant->id;
-	t.scope = q.scope_out;
-	t.iat = q.now;
-	t.exp = t.iat + srv->cfg.access_token_ttl;
-	ring = server_keys_acquire(srv);
-	rc = token_access_sign(keyring_signer(ring), &t, srv->cfg.mqtt_claim, &jwt);
-	server_keys_release(srv);
-	if (rc != TS_OK) {
-		reply_error(r, rc, NULL);
-		goto out;
+	refreshed(r, rc, q);
+	refresh_free(q);
+}
+
+/* After the device code's redemption committed. */
+static void device_redeemed(struct request *r, ts_err rc, void *job)
+{
+	struct device_redeem *j = job;
+
+	if (rc != TS_OK || j->error != TS_OK) {
+		reply_error(r, rc != TS_OK ? rc : j->error, rc != TS_OK ? NULL : j->why);
+		return;
 	}
-	reply_tokens(r, G_REFRESH_TOKEN, jwt, q.scope_out, NULL, q.next);
-out:
-	free(jwt);
-	free(q.scope_out);
-	secret_wipe(q.next, sizeof q.next);
-	store_grant_free(q.grant);
-	store_user_free(q.user);
+	device_polls_forget(r->srv->polls, j->hash);
+	reply_user_tokens(r, r->client, &(struct user_grant){G_DEVICE_CODE, j->d->grant_id,
+	                  j->d->auth_time, j->d->granted, NULL, j->refresh, j->user});
+}
+
+static void device_redeem_free(void *job)
+{
+	struct device_redeem *j = job;
+
+	secret_wipe(j->refresh, sizeof j->refresh);
+	store_device_free(j->d);
+	store_user_free(j->user);
+	free(j);
 }
 
 /* grant_type=urn:ietf:params:oauth:grant-type:device_code (RFC 8628 §3.4, §3.5). A pending
@@ -225,7 +291,7 @@ out:
 static void grant_device_code(struct request *r, const struct form *f, struct client *c)
 {
 	const char *text = form_get(f, "device_code"), *why = NULL;
-	struct device_redeem j = {0};
+	struct device_redeem *j = NULL;
 	struct device *d = NULL;
 	ts_err rc;
 
@@ -233,18 +299,23 @@ static void grant_device_code(struct request *r, const struct form *f, struct cl
 		reply_error(r, TS_INVALID_REQUEST, "device_code is required");
 		return;
 	}
-	grant_token_hash(text, j.hash);
-	j.client_id = c->client_id;
-	j.now = http_now();
-	rc = http_store(r) ? store_device_get(http_store(r), j.hash, &d) : TS_UNAVAILABLE;
-	if (rc == TS_NOT_FOUND) {
-		reply_error(r, TS_INVALID_GRANT, "unknown device_code");
+	j = calloc(1, sizeof *j);
+	if (!j) {
+		reply_error(r, TS_SERVER_ERROR, NULL);
 		return;
 	}
+	grant_token_hash(text, j->hash);
+	j->client_id = c->client_id;
+	j->now = http_now();
+	rc = http_store(r) ? store_device_get(http_store(r), j->hash, &d) : TS_UNAVAILABLE;
+	if (rc == TS_NOT_FOUND) {
+		reply_error(r, TS_INVALID_GRANT, "unknown device_code");
+		goto out;
+	}
 	if (rc == TS_OK)
-		rc = device_poll_state(d, c->client_id, j.now, &why);
+		rc = device_poll_state(d, c->client_id, j->now, &why);
 	if (rc == TS_AUTHORIZATION_PENDING &&
-	    device_polls_check(r->srv->polls, j.hash, (int64_t)(r->start_ns / 1000000), d->interval,
+	    device_polls_check(r->srv->polls, j->hash, (int64_t)(r->start_ns / 1000000), d->interval,
 	                       d->expires_at)) {
 		rc = TS_SLOW_DOWN;
 		why = "polling too often: wait 5 seconds more between polls from now on";
@@ -252,21 +323,15 @@ static void grant_device_code(struct request *r, const struct form *f, struct cl
 	store_device_free(d);
 	if (rc != TS_OK) {
 		reply_error(r, rc, why);
-		return;
+		goto out;
 	}
-	j.want_refresh = client_list_has(c->grant_types, "refresh_token");
-	j.refresh_ttl = c->refresh_idle_ttl ? c->refresh_idle_ttl : r->srv->cfg.refresh_token_ttl;
-	rc = http_write(r, device_redeem, &j);
-	if (rc != TS_OK || j.error != TS_OK) {
-		reply_error(r, rc != TS_OK ? rc : j.error, rc != TS_OK ? NULL : j.why);
-	} else {
-		device_polls_forget(r->srv->polls, j.hash);
-		reply_user_tokens(r, c, &(struct user_grant){G_DEVICE_CODE, j.d->grant_id,
-		                  j.d->auth_time, j.d->granted, NULL, j.refresh, j.user});
-	}
-	secret_wipe(j.refresh, sizeof j.refresh);
-	store_device_free(j.d);
-	store_user_free(j.user);
+	j->want_refresh = client_list_has(c->grant_types, "refresh_token");
+	j->refresh_ttl = c->refresh_idle_ttl ? c->refresh_idle_ttl : r->srv->cfg.refresh_token_ttl;
+	http_write_then(r, device_redeem, j, device_redeemed, device_redeem_free);
+	j = NULL;
+out:
+	if (j)
+		device_redeem_free(j);
 }
 
 static const struct grant_type {
@@ -286,27 +351,29 @@ void token_handle(struct request *r)
 	struct client *c = NULL;
 	const char *gt;
 	size_t i;
+	int rc;
 
-	if (endpoint_begin(r, &f, &c))
-		goto out;
+	rc = endpoint_begin(r, &f, &c);
+	/* kept to the end of the request: a write's answer may come after this returns */
+	r->form = f;
+	r->client = c;
+	if (rc)
+		return;
 	gt = form_get(f, "grant_type");
 	if (!gt || !*gt) {
 		reply_error(r, TS_INVALID_REQUEST, "grant_type is required");
-		goto out;
+		return;
 	}
 	for (i = 0; i < sizeof grant_types / sizeof grant_types[0]; i++)
 		if (strcmp(gt, grant_types[i].name) == 0)
 			break;
 	if (i == sizeof grant_types / sizeof grant_types[0]) {
 		reply_error(r, TS_UNSUPPORTED_GRANT_TYPE, "unsupported grant_type");
-		goto out;
+		return;
 	}
 	if (!client_list_has(c->grant_types, grant_types[i].client_name)) {
 		reply_error(r, TS_UNAUTHORIZED_CLIENT, "this client may not use this grant_type");
-		goto out;
+		return;
 	}
 	grant_types[i].fn(r, f, c);
-out:
-	store_client_free(c);
-	form_free(f);
 }

@@ -109,3 +109,48 @@ def test_log_never_holds_query_string_secrets(fresh_factory):
     s.get("/token?client_secret=" + c.secret)
     assert s.stop() == 0
     assert c.secret not in s.stderr()
+
+
+def test_sigterm_during_a_burst_of_writes_loses_no_answered_one(fresh_factory):
+    """Device authorizations wait for their commit without holding a worker (the connection is
+    suspended): SIGTERM in the middle of a burst must still end cleanly, and every device code
+    that was answered must be in the database after a restart."""
+    import threading
+
+    import requests
+
+    s = fresh_factory.start(clients=[{"client_id": "tv", "grants": ["device_code"],
+                                      "scope": "mqtt:sub:x/#"}], name="burst")
+    tv = s.clients["tv"]
+    answered, lock, stop = [], threading.Lock(), threading.Event()
+
+    def burst():
+        with requests.Session() as h:
+            while not stop.is_set():
+                try:
+                    r = h.post(s.url("/device_authorization"), data={"scope": "mqtt:sub:x/#"},
+                               auth=(tv.id, tv.secret), timeout=t(5))
+                except requests.RequestException:
+                    return
+                if r.status_code == 200:
+                    with lock:
+                        answered.append(r.json()["device_code"])
+                else:
+                    assert r.status_code == 503, (r.status_code, r.text)
+
+    threads = [threading.Thread(target=burst) for _ in range(8)]
+    for th in threads:
+        th.start()
+    time.sleep(0.5)
+    rc = s.stop()
+    stop.set()
+    for th in threads:
+        th.join(t(10))
+    assert rc == 0, s.stderr()
+    assert not sanitizer_problems(s.stderr()), s.stderr()
+    assert len(answered) > 20, len(answered)
+    s.start()
+    for code in answered:
+        r = s.token(tv, grant_type="urn:ietf:params:oauth:grant-type:device_code",
+                    extra=[("device_code", code)])
+        assert r.status_code == 400 and r.json()["error"] == "authorization_pending", r.text

@@ -129,6 +129,66 @@ START_TEST(test_many_threads)
 }
 END_TEST
 
+/* writer_submit: done runs after the commit, in submission order, with each job's result. */
+struct seen {
+	pthread_mutex_t mu;
+	pthread_cond_t cond;
+	int n, order[64], committed[64];
+	ts_err rc[64];
+};
+
+struct sub {
+	struct seen *seen;
+	int i;
+	char jti[16];
+};
+
+static void on_done(void *arg, ts_err rc)
+{
+	struct sub *a = arg;
+	struct seen *z = a->seen;
+
+	pthread_mutex_lock(&z->mu);
+	z->order[z->n] = a->i;
+	z->rc[a->i] = rc;
+	z->committed[a->i] = revoked(a->jti); /* visible to another connection already */
+	z->n++;
+	pthread_cond_signal(&z->cond);
+	pthread_mutex_unlock(&z->mu);
+}
+
+START_TEST(test_submit_answers_after_commit_in_order)
+{
+	struct seen z = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, {0}, {0}, {0}};
+	struct sub a[64];
+	writer *w;
+	int i;
+
+	ck_assert_int_eq(writer_start(db, 2000, 2, &w), TS_OK);
+	for (i = 0; i < 64; i++) {
+		a[i].seen = &z;
+		a[i].i = i;
+		snprintf(a[i].jti, sizeof a[i].jti, "s%d", i);
+		ck_assert_int_eq(writer_submit(w, i % 5 == 4 ? job_revoke_then_fail : job_revoke,
+		                               a[i].jti, on_done, &a[i]), TS_OK);
+	}
+	/* writer_close waits for every job handed over, then refuses new ones */
+	writer_close(w);
+	ck_assert_int_eq(z.n, 64);
+	for (i = 0; i < 64; i++) {
+		ck_assert_int_eq(z.order[i], i);
+		ck_assert_int_eq(z.rc[i], i % 5 == 4 ? TS_INVALID_GRANT : TS_OK);
+		ck_assert_int_eq(z.committed[i], i % 5 != 4);
+	}
+	ck_assert_int_eq(writer_submit(w, job_revoke, "late", on_done, &a[0]), TS_UNAVAILABLE);
+	ck_assert_int_eq(writer_run(w, job_revoke, "late"), TS_UNAVAILABLE);
+	ck_assert_int_eq(z.n, 64);
+	writer_stop(w);
+	ck_assert_int_eq(revoked("late"), 0);
+	writer_close(NULL);
+}
+END_TEST
+
 START_TEST(test_bad_path)
 {
 	writer *w = (writer *)1;
@@ -148,6 +208,7 @@ static Suite *suite(void)
 	tcase_add_test(t, test_job_commits_before_return);
 	tcase_add_test(t, test_failed_job_rolls_back_alone);
 	tcase_add_test(t, test_many_threads);
+	tcase_add_test(t, test_submit_answers_after_commit_in_order);
 	tcase_add_test(t, test_bad_path);
 	suite_add_tcase(s, t);
 	return s;
