@@ -2080,13 +2080,21 @@ ts_err store_savepoint(store *s)
 	return s ? stmt_exec(s, ST_JOB_SAVEPOINT) : TS_SERVER_ERROR;
 }
 
-void store_savepoint_end(store *s, int rollback_it)
+ts_err store_savepoint_end(store *s, int rollback_it)
 {
+	ts_err e = TS_OK;
+
 	if (!s)
-		return;
+		return TS_SERVER_ERROR;
 	if (rollback_it)
-		stmt_exec(s, ST_JOB_ROLLBACK_TO);
-	stmt_exec(s, ST_JOB_RELEASE);
+		e = stmt_exec(s, ST_JOB_ROLLBACK_TO);
+	if (!e)
+		e = stmt_exec(s, ST_JOB_RELEASE);
+	/* (when SQLite rolled the transaction back itself, RELEASE of the outermost savepoint would
+	 * have been a COMMIT of whatever ran since; autocommit tells) */
+	if (!e && sqlite3_get_autocommit(s->db))
+		e = TS_SERVER_ERROR;
+	return e;
 }
 
 /* --- for store_scim.c (store_priv.h) --- */
