@@ -1480,18 +1480,22 @@ ts_err store_code_add(store *s, const struct code *c)
 }
 
 /* The UPDATE ... RETURNING marks the code used and reads it in one statement, so nothing can come
- * between the two; when it matched nothing, the plain read tells a used code from an unknown one. */
+ * between the two; when it matched nothing, the plain read tells a used code from an unknown one.
+ * It runs in a transaction (a savepoint in the caller's) so that a read of the row that fails
+ * (out of memory) does not leave the code used up behind an error. */
 ts_err store_code_take(store *s, const unsigned char hash[32], int64_t now, struct code **out)
 {
 	sqlite3_stmt *st;
-	ts_err e;
-	int rc;
+	ts_err e, end;
+	int rc, nested;
 
 	if (out)
 		*out = NULL;
 	if (!s || !hash || !out)
 		return TS_SERVER_ERROR;
 	if ((e = stmt_get(s, ST_CODE_TAKE, &st)))
+		return e;
+	if ((e = tx_start(s, &nested)))
 		return e;
 	rc = bind_blob(st, 1, hash, 32, SQLITE_OK);
 	rc = bind_int(st, 2, now, rc);
@@ -1508,6 +1512,13 @@ ts_err store_code_take(store *s, const unsigned char hash[32], int64_t now, stru
 		}
 	}
 	stmt_done(st);
+	if ((e == TS_OK || e == TS_NOT_FOUND) && (end = tx_end(s, nested)))
+		e = end;
+	if (e != TS_OK && e != TS_NOT_FOUND) {
+		tx_abort(s, nested);
+		store_code_free(*out);
+		*out = NULL;
+	}
 	if (e != TS_NOT_FOUND)
 		return e;
 

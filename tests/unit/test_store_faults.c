@@ -184,6 +184,8 @@ static void make_template(void)
 		.scope = "mqtt:sub:a/#", .auth_time = NOW - 20, .created_at = NOW - 20,
 		.expires_at = NOW + 40,
 	};
+	struct key_row key1 = {.kid = "k1", .alg = "ES256", .pem = "-----BEGIN PRIVATE KEY-----",
+	                       .created_at = NOW - 1000};
 	unsigned char h[32], secret[32];
 	char challenge[64];
 	store *s;
@@ -219,6 +221,7 @@ static void make_template(void)
 	ck_assert_int_eq(store_device_decide(s, "BCDFGHJL", DEVICE_APPROVED, alice.id, g1.id,
 	                                     "mqtt:sub:a/#", NOW - 5, NOW - 5), TS_OK);
 	ck_assert_int_eq(store_secret(s, "refresh-successor", secret), TS_OK);
+	ck_assert_int_eq(store_key_add(s, &key1), TS_OK);
 	store_close(s); /* the last connection: the WAL is checkpointed into the file and removed */
 }
 
@@ -237,6 +240,10 @@ struct ctx {
 	struct device_issue di;
 	struct device_decision dd;
 	struct device_redeem dr;
+	struct code *code;
+	json_t *claims;
+	int active;
+	char *scope;
 	int64_t total;
 	int listed;
 	char first[32];
@@ -892,6 +899,170 @@ static const struct op op_user_list = {
 	"scim user list", 0, 0, NULL, run_user_list, check_user_list, NULL,
 };
 
+/* --- more of the hot path: a code taken outside the writer, a refresh check, introspection,
+ * consent; and of the admin path: key rotation, group members --- */
+
+static ts_err run_code_take(store *s, void *arg)
+{
+	struct ctx *x = arg;
+	unsigned char h[32];
+
+	grant_token_hash(CODE_TEXT, h);
+	return store_code_take(s, h, NOW, &x->code);
+}
+
+/* on its own (autocommit), a take that failed leaves the code unused */
+static void check_code_take(struct ctx *x, sqlite3 *db, ts_err rc)
+{
+	ck_assert_msg(sql_hash(db, "SELECT count(*) FROM codes WHERE code_hash = ?1 AND used_at IS "
+	                       "NOT NULL", CODE_TEXT) == (rc == TS_OK),
+	              "%s call %ld failing: code take answered %d", fault_kind_name(x->kind), x->n,
+	              rc);
+	if (rc == TS_OK) {
+		ck_assert_int_eq(strlen(x->code->challenge), 43);
+		ck_assert_str_eq(x->code->redirect_uri, "https://a.example/cb");
+		ck_assert_int_eq(x->code->grant_id, 1);
+	} else {
+		ck_assert_ptr_null(x->code);
+	}
+}
+
+static void free_code(struct ctx *x)
+{
+	store_code_free(x->code);
+}
+
+static const struct op op_code_take = {
+	"code take", 0, 0, NULL, run_code_take, check_code_take, free_code,
+};
+
+/* a non-rotating client narrowing the scope: the idle expiry slides (a write) */
+static ts_err run_refresh_check(store *s, void *arg)
+{
+	struct ctx *x = arg;
+
+	x->q.text = RT_TEXT;
+	x->q.client_id = "app";
+	x->q.scope = "mqtt:sub:a/x";
+	x->q.idle_ttl = 100000;
+	x->q.now = NOW;
+	return grant_refresh_check(s, &x->q);
+}
+
+static void check_refresh_check(struct ctx *x, sqlite3 *db, ts_err rc)
+{
+	ck_assert_msg(rc != TS_OK || x->q.error == TS_OK, "%s call %ld failing: refused (%s)",
+	              fault_kind_name(x->kind), x->n, x->q.why);
+	ck_assert_int_eq(sql_hash(db, "SELECT expires_at FROM refresh_tokens WHERE token_hash = ?1",
+	                          RT_TEXT), rc == TS_OK ? NOW + 100000 : NOW + 3600);
+	if (rc != TS_OK)
+		return;
+	ck_assert_str_eq(x->q.scope_out, "mqtt:sub:a/x");
+	ck_assert_str_eq(x->q.next, RT_TEXT);
+}
+
+static const struct op op_refresh_check = {
+	"refresh check", 0, 0, NULL, run_refresh_check, check_refresh_check, after_refresh,
+};
+
+static void before_active(struct ctx *x)
+{
+	x->claims = json_pack("{s:s, s:s, s:s, s:i}", "jti", "jti-9", "client_id", "app", "scope",
+	                      "mqtt:sub:a/# mqtt:pub:a/#", "gid", 1);
+	ck_assert_ptr_nonnull(x->claims);
+}
+
+static ts_err run_active(store *s, void *arg)
+{
+	struct ctx *x = arg;
+
+	return grant_token_active(s, x->claims, &x->active, &x->scope);
+}
+
+/* introspection: active with the grant's scope now, or an error (never "inactive") */
+static void check_active(struct ctx *x, sqlite3 *db, ts_err rc)
+{
+	(void)db;
+	if (rc != TS_OK) {
+		ck_assert_ptr_null(x->scope);
+		ck_assert_int_eq(x->active, 0);
+		return;
+	}
+	ck_assert_msg(x->active == 1, "%s call %ld failing: an active token answered inactive",
+	              fault_kind_name(x->kind), x->n);
+	ck_assert_str_eq(x->scope, "mqtt:sub:a/#");
+}
+
+static void after_active(struct ctx *x)
+{
+	json_decref(x->claims);
+	free(x->scope);
+}
+
+static const struct op op_active = {
+	"token active", 0, 0, before_active, run_active, check_active, after_active,
+};
+
+static ts_err run_consent(store *s, void *arg)
+{
+	(void)arg;
+	return store_consent_add(s, 1, "app", "openid mqtt:sub:a/#", NOW);
+}
+
+static void check_consent(struct ctx *x, sqlite3 *db, ts_err rc)
+{
+	(void)x;
+	ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM consents", NULL), rc == TS_OK ? 2 : 0);
+}
+
+static const struct op op_consent = {
+	"consent add", 0, 0, NULL, run_consent, check_consent, NULL,
+};
+
+static ts_err run_key_add(store *s, void *arg)
+{
+	struct key_row k = {.kid = "k2", .alg = "ES256", .pem = "-----BEGIN PRIVATE KEY-----",
+	                    .created_at = NOW};
+
+	(void)arg;
+	return store_key_add(s, &k);
+}
+
+/* the new key signs and the old one is retired, or the old one still signs */
+static void check_key_add(struct ctx *x, sqlite3 *db, ts_err rc)
+{
+	char kid[8];
+
+	(void)x;
+	sql_text(db, "SELECT kid FROM signing_keys WHERE retired_at IS NULL", kid, sizeof kid);
+	ck_assert_str_eq(kid, rc == TS_OK ? "k2" : "k1");
+	ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM signing_keys", NULL), rc == TS_OK ? 2 : 1);
+}
+
+static const struct op op_key_add = {
+	"key rotate", 0, 0, NULL, run_key_add, check_key_add, NULL,
+};
+
+static ts_err run_members(store *s, void *arg)
+{
+	static const int64_t ids[2] = {2, 1};
+
+	(void)arg;
+	return store_group_set_members(s, 1, ids, 2, NOW);
+}
+
+static void check_members(struct ctx *x, sqlite3 *db, ts_err rc)
+{
+	(void)x;
+	ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM group_members", NULL), rc == TS_OK ? 2 : 1);
+	ck_assert_int_eq(sql_int(db, "SELECT updated_at FROM groups WHERE id = 1", NULL),
+	                 rc == TS_OK ? NOW : NOW - 800);
+}
+
+static const struct op op_members = {
+	"scim group members", 0, 0, NULL, run_members, check_members, NULL,
+};
+
 /* --- the writer: a batch of three jobs, the middle one failing by itself --- */
 
 static ts_err job_revoke(store *s, void *arg)
@@ -1025,6 +1196,12 @@ TORTURE(device_redeem_job, op_device_redeem)
 TORTURE(scim_user_put, op_user_put)
 TORTURE(scim_user_delete, op_user_remove)
 TORTURE(scim_user_list, op_user_list)
+TORTURE(code_take, op_code_take)
+TORTURE(refresh_check, op_refresh_check)
+TORTURE(token_active, op_active)
+TORTURE(consent_add, op_consent)
+TORTURE(key_rotate, op_key_add)
+TORTURE(scim_group_members, op_members)
 
 START_TEST(writer_batch)
 {
@@ -1082,6 +1259,11 @@ static Suite *faults_suite(void)
 	tcase_add_test(rec, grant_revoke);
 	tcase_add_test(rec, token_revoke);
 	tcase_add_test(rec, code_add);
+	tcase_add_test(rec, code_take);
+	tcase_add_test(rec, refresh_check);
+	tcase_add_test(rec, token_active);
+	tcase_add_test(rec, consent_add);
+	tcase_add_test(rec, key_rotate);
 	tcase_add_test(jobs, code_redeem);
 	tcase_add_test(jobs, refresh_rotate);
 	tcase_add_test(jobs, refresh_reuse_revokes);
@@ -1091,6 +1273,7 @@ static Suite *faults_suite(void)
 	tcase_add_test(scim, scim_user_put);
 	tcase_add_test(scim, scim_user_delete);
 	tcase_add_test(scim, scim_user_list);
+	tcase_add_test(scim, scim_group_members);
 	tcase_add_test(wr, writer_batch);
 	return s;
 }
