@@ -14,7 +14,7 @@
  *   leaves the old refresh token current and no successor; a failed redemption, the code
  *   unused);
  * - leak nothing (LeakSanitizer, under `make asan` or with CK_FORK=no and detect_leaks=1).
- * Calls past the 100th are sampled (every ~10%) to keep the run short. */
+ * Calls past the 50th are sampled (every ~10%) to keep the run short. */
 #include <check.h>
 #include <dirent.h>
 #include <fcntl.h>
@@ -333,14 +333,14 @@ static int run_once(const struct op *op, enum fault_kind k, long n)
 	return fired;
 }
 
-/* Every kind of failure at every call (sampled past 100) until a run meets none. */
+/* Every kind of failure at every call (sampled past 50) until a run meets none. */
 static void torture(const struct op *op)
 {
 	long n, failed[FAULT_KIND_COUNT] = {0};
 	int k;
 
 	for (k = 0; k < FAULT_KIND_COUNT; k++) {
-		for (n = 1; run_once(op, (enum fault_kind)k, n); n += n < 100 ? 1 : n / 10) {
+		for (n = 1; run_once(op, (enum fault_kind)k, n); n += n < 50 ? 1 : n / 10) {
 			failed[k]++;
 			ck_assert_msg(n < 1000000, "%s: no end to %s calls", op->name,
 			              fault_kind_name((enum fault_kind)k));
