@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <jansson.h>
 #include <sqlite3.h>
 
 #include "fault_inject.h"
@@ -45,7 +46,7 @@ int fault_disarm(void)
 const char *fault_kind_name(enum fault_kind k)
 {
 	static const char *const names[FAULT_KIND_COUNT] = {
-		"alloc", "sqlite-mem", "io-open", "io-read", "io-write", "io-full", "io-sync",
+		"alloc", "sqlite-mem", "json-mem", "io-open", "io-read", "io-write", "io-full", "io-sync",
 		"io-lock",
 	};
 
@@ -97,6 +98,13 @@ char *__wrap_strdup(const char *s)
 char *__wrap_strndup(const char *s, size_t n)
 {
 	return alloc_fails() ? NULL : __real_strndup(s, n);
+}
+
+/* --- Jansson's allocations (straight to the real allocator: they are not lib/'s) --- */
+
+static void *json_alloc(size_t n)
+{
+	return hit(FAULT_JSON_MEM) ? NULL : __real_malloc(n);
 }
 
 /* --- SQLite's allocations --- */
@@ -257,6 +265,7 @@ static int v_open(sqlite3_vfs *vfs, sqlite3_filename name, sqlite3_file *f, int 
 
 int fault_setup(void)
 {
+	json_set_alloc_funcs(json_alloc, free);
 	if (sqlite3_config(SQLITE_CONFIG_GETMALLOC, &real_mem) != SQLITE_OK)
 		return -1;
 	fail_mem = real_mem;

@@ -3,7 +3,8 @@
  *
  * Kinds: our code's allocations (malloc, calloc, realloc, strdup, strndup of lib/, through the
  * linker's --wrap; see the Makefile's rule for test_store_faults), SQLite's allocations (its
- * allocator, through SQLITE_CONFIG_MALLOC), and SQLite's file operations through a VFS that wraps
+ * allocator, through SQLITE_CONFIG_MALLOC), Jansson's (json_set_alloc_funcs), and SQLite's file
+ * operations through a VFS that wraps
  * the default one: open, read, write (an I/O error, or a full disk), sync and lock (busy).
  * Calls are counted only while armed; counting and failing are thread-safe (the writer's jobs run
  * on its own thread). */
@@ -13,6 +14,7 @@
 enum fault_kind {
 	FAULT_ALLOC,       /* malloc/calloc/realloc/strdup/strndup called from lib/ -> NULL */
 	FAULT_SQLITE_MEM,  /* SQLite's xMalloc/xRealloc -> NULL (SQLITE_NOMEM) */
+	FAULT_JSON_MEM,    /* Jansson's allocations (json_set_alloc_funcs) -> NULL */
 	FAULT_IO_OPEN,     /* xOpen -> SQLITE_CANTOPEN */
 	FAULT_IO_READ,     /* xRead -> SQLITE_IOERR_READ */
 	FAULT_IO_WRITE,    /* xWrite (and xTruncate) -> SQLITE_IOERR_WRITE */
@@ -22,8 +24,8 @@ enum fault_kind {
 	FAULT_KIND_COUNT
 };
 
-/* Installs the failing allocator and VFS (as the default one); call once, before any use of
- * SQLite. Returns 0, or -1 when SQLite refused them. */
+/* Installs the failing allocators and VFS (as the default one); call once, before any use of
+ * SQLite and Jansson. Returns 0, or -1 when SQLite refused them. */
 int fault_setup(void);
 
 /* From now on, the nth (1-based) call of kind k fails; the others go through. */

@@ -32,6 +32,8 @@
 #include "device.h"
 #include "fault_inject.h"
 #include "grant.h"
+#include "scim_patch.h"
+#include "scim_res.h"
 #include "scim_sql.h"
 #include "secret.h"
 #include "store.h"
@@ -242,6 +244,8 @@ struct ctx {
 	struct device_redeem dr;
 	struct code *code;
 	json_t *claims;
+	json_t *body;              /* a SCIM request's body */
+	json_t *cur;               /* the resource a PATCH applies to */
 	int active;
 	char *scope;
 	int64_t total;
@@ -1063,6 +1067,123 @@ static const struct op op_members = {
 	"scim group members", 0, 0, NULL, run_members, check_members, NULL,
 };
 
+/* --- SCIM writes from the JSON a client sent, as server/scim_write.c makes them: normalised,
+ * (patched,) turned into a record and stored; Jansson's allocations fail too --- */
+
+static void before_scim_create(struct ctx *x)
+{
+	x->body = json_loads("{\"schemas\": [\"urn:ietf:params:scim:schemas:core:2.0:User\"], "
+	                     "\"userName\": \"dave\", \"displayName\": \"Dave\", \"externalId\": "
+	                     "\"ext-1\", \"title\": \"Engineer\", \"emails\": [{\"value\": "
+	                     "\"dave@example.org\", \"type\": \"work\", \"primary\": true}]}", 0, NULL);
+	ck_assert_ptr_nonnull(x->body);
+}
+
+/* the record of the normalised resource n, stored: added, or put over x->u */
+static ts_err scim_store(store *s, struct ctx *x, const json_t *n, struct scim_error *e)
+{
+	struct user u = {0};
+	ts_err rc = scim_user_from(n, &u, e);
+
+	if (rc == TS_OK) {
+		u.created_at = x->u ? x->u->created_at : NOW;
+		u.updated_at = NOW;
+		if (x->u) {
+			u.id = x->u->id;
+			rc = store_user_put(s, &u, 0);
+		} else {
+			rc = store_user_add(s, &u);
+		}
+	}
+	scim_user_clear(&u);
+	return rc;
+}
+
+static ts_err run_scim_create(store *s, void *arg)
+{
+	struct ctx *x = arg;
+	struct scim_error e = {0};
+	json_t *n = NULL;
+	ts_err rc = scim_normalize(scim_rtype(SCIM_R_USER), x->body, &n, &e);
+
+	if (rc == TS_OK)
+		rc = scim_store(s, x, n, &e);
+	json_decref(n);
+	scim_error_clear(&e);
+	return rc;
+}
+
+static void check_scim_create(struct ctx *x, sqlite3 *db, ts_err rc)
+{
+	(void)x;
+	ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM users WHERE username = 'dave' AND email = "
+	                         "'dave@example.org' AND name = 'Dave' AND external_id = 'ext-1' AND "
+	                         "attrs LIKE '%Engineer%'", NULL), rc == TS_OK);
+	ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM users", NULL), rc == TS_OK ? 3 : 2);
+}
+
+static void after_scim(struct ctx *x)
+{
+	json_decref(x->body);
+	json_decref(x->cur);
+	store_user_free(x->u);
+}
+
+static const struct op op_scim_create = {
+	"scim user create", 0, 0, before_scim_create, run_scim_create, check_scim_create,
+	after_scim,
+};
+
+/* The current resource is built before the failures are armed: scim_user_json parses the text
+ * it writes, and Jansson 2.14's parser, when its string buffer cannot grow, drops the character
+ * (load.c: lex_save ignores strbuffer_append_byte's failure) and goes on, so that json_loads under
+ * memory pressure can give a value with a shortened string rather than NULL. That is Jansson's,
+ * out of lib/'s reach; the patch, normalisation and record that follow are lib/'s. */
+static void before_scim_patch(struct ctx *x)
+{
+	ck_assert_int_eq(store_user_get(x->s, "bob", &x->u), TS_OK);
+	x->cur = scim_user_json(x->u, "https://h.example/scim/v2");
+	ck_assert_ptr_nonnull(x->cur);
+	x->body = json_loads("{\"schemas\": [\"urn:ietf:params:scim:api:messages:2.0:PatchOp\"], "
+	                     "\"Operations\": [{\"op\": \"Replace\", \"path\": \"displayName\", "
+	                     "\"value\": \"Bobby\"}, {\"op\": \"add\", \"path\": \"emails\", "
+	                     "\"value\": [{\"value\": \"bob@work.example\", \"type\": \"work\"}]}]}",
+	                     0, NULL);
+	ck_assert_ptr_nonnull(x->body);
+}
+
+static ts_err run_scim_patch(store *s, void *arg)
+{
+	struct ctx *x = arg;
+	const struct scim_rtype *t = scim_rtype(SCIM_R_USER);
+	struct scim_error e = {0};
+	json_t *patched = NULL, *n = NULL;
+	ts_err rc = scim_patch(t, x->cur, x->body, &patched, &e);
+
+	if (rc == TS_OK)
+		rc = scim_normalize(t, patched, &n, &e);
+	if (rc == TS_OK)
+		rc = scim_store(s, x, n, &e);
+	json_decref(patched);
+	json_decref(n);
+	scim_error_clear(&e);
+	return rc;
+}
+
+static void check_scim_patch(struct ctx *x, sqlite3 *db, ts_err rc)
+{
+	(void)x;
+	ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM users WHERE id = 2 AND name = 'Bobby' AND "
+	                         "attrs LIKE '%bob@work.example%' AND attrs LIKE '%bob@example.org%'",
+	                         NULL), rc == TS_OK);
+	ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM users WHERE id = 2 AND name = 'Someone'",
+	                         NULL), rc != TS_OK);
+}
+
+static const struct op op_scim_patch = {
+	"scim user patch", 0, 0, before_scim_patch, run_scim_patch, check_scim_patch, after_scim,
+};
+
 /* --- the writer: a batch of three jobs, the middle one failing by itself --- */
 
 static ts_err job_revoke(store *s, void *arg)
@@ -1202,6 +1323,8 @@ TORTURE(token_active, op_active)
 TORTURE(consent_add, op_consent)
 TORTURE(key_rotate, op_key_add)
 TORTURE(scim_group_members, op_members)
+TORTURE(scim_user_create_json, op_scim_create)
+TORTURE(scim_user_patch_json, op_scim_patch)
 
 START_TEST(writer_batch)
 {
@@ -1274,6 +1397,8 @@ static Suite *faults_suite(void)
 	tcase_add_test(scim, scim_user_delete);
 	tcase_add_test(scim, scim_user_list);
 	tcase_add_test(scim, scim_group_members);
+	tcase_add_test(scim, scim_user_create_json);
+	tcase_add_test(scim, scim_user_patch_json);
 	tcase_add_test(wr, writer_batch);
 	return s;
 }
