@@ -261,6 +261,8 @@ enum {
 	OP_WRITER = 1,            /* run is a writer job: run through x->w */
 	OP_NO_STORE = 2,          /* run opens the store itself (no x->s before) */
 	OP_EMPTY = 4,             /* start from no database at all, rather than the template */
+	OP_WARM = 8,              /* run once before, unarmed: the statements are prepared already,
+	                           * as on the daemon's busy connections */
 };
 
 struct op {
@@ -301,6 +303,19 @@ static int run_once(const struct op *op, enum fault_kind k, long n)
 		ck_assert_int_eq(writer_start(work, 0, 2, &x.w), TS_OK);
 	if (op->before)
 		op->before(&x);
+	if (op->flags & OP_WARM) {
+		store *s = x.s;
+
+		ck_assert_int_eq(op->run(x.s, (char *)&x + op->arg), TS_OK);
+		if (op->after)
+			op->after(&x);
+		memset(&x, 0, sizeof x);
+		x.s = s;
+		x.kind = k;
+		x.n = n;
+		if (op->before)
+			op->before(&x);
+	}
 
 	fault_arm(k, n);
 	arg = (char *)&x + op->arg;
@@ -1184,6 +1199,21 @@ static const struct op op_scim_patch = {
 	"scim user patch", 0, 0, before_scim_patch, run_scim_patch, check_scim_patch, after_scim,
 };
 
+/* --- the read paths again on a connection that has run them once (statements prepared) --- */
+
+static const struct op op_client_get_warm = {
+	"client get warm", OP_WARM, 0, NULL, run_client_get, check_client_get, free_client,
+};
+static const struct op op_user_get_warm = {
+	"user get warm", OP_WARM, 0, NULL, run_user_get, check_user_get, free_user,
+};
+static const struct op op_active_warm = {
+	"token active warm", OP_WARM, 0, before_active, run_active, check_active, after_active,
+};
+static const struct op op_user_list_warm = {
+	"scim list warm", OP_WARM, 0, NULL, run_user_list, check_user_list, NULL,
+};
+
 /* --- the writer: a batch of three jobs, the middle one failing by itself --- */
 
 static ts_err job_revoke(store *s, void *arg)
@@ -1325,6 +1355,10 @@ TORTURE(key_rotate, op_key_add)
 TORTURE(scim_group_members, op_members)
 TORTURE(scim_user_create_json, op_scim_create)
 TORTURE(scim_user_patch_json, op_scim_patch)
+TORTURE(client_get_warm, op_client_get_warm)
+TORTURE(user_get_warm, op_user_get_warm)
+TORTURE(token_active_warm, op_active_warm)
+TORTURE(scim_user_list_warm, op_user_list_warm)
 
 START_TEST(writer_batch)
 {
@@ -1387,6 +1421,9 @@ static Suite *faults_suite(void)
 	tcase_add_test(rec, token_active);
 	tcase_add_test(rec, consent_add);
 	tcase_add_test(rec, key_rotate);
+	tcase_add_test(rec, client_get_warm);
+	tcase_add_test(rec, user_get_warm);
+	tcase_add_test(rec, token_active_warm);
 	tcase_add_test(jobs, code_redeem);
 	tcase_add_test(jobs, refresh_rotate);
 	tcase_add_test(jobs, refresh_reuse_revokes);
@@ -1399,6 +1436,7 @@ static Suite *faults_suite(void)
 	tcase_add_test(scim, scim_group_members);
 	tcase_add_test(scim, scim_user_create_json);
 	tcase_add_test(scim, scim_user_patch_json);
+	tcase_add_test(scim, scim_user_list_warm);
 	tcase_add_test(wr, writer_batch);
 	return s;
 }
