@@ -80,6 +80,15 @@ $(BUILD)/tests/test_broker: tests/unit/test_broker.c $(filter-out %/plugin.o,$(B
 	@printf '  CC    %s\n' $<
 	@$(CC) $(CFLAGS) -Ibroker -o $@ $^ $(BROKER_LIBS) $(CHECK_LIBS) $(LDFLAGS)
 
+# the fault-injection suite: lib/'s allocations pass through tests/unit/fault_inject.c (--wrap)
+FAULT_WRAP := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=strdup,--wrap=strndup
+$(BUILD)/tests/test_store_faults: tests/unit/test_store_faults.c tests/unit/fault_inject.c \
+		tests/unit/fault_inject.h $(BUILD)/libtessera.a
+	@mkdir -p $(@D)
+	@printf '  CC    %s\n' $<
+	@$(CC) $(CFLAGS) -o $@ $< tests/unit/fault_inject.c $(BUILD)/libtessera.a $(LIBS) \
+		$(CHECK_LIBS) $(LDFLAGS) $(FAULT_WRAP)
+
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libtessera.a
 	@mkdir -p $(@D)
 	@printf '  CC    %s\n' $<

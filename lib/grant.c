@@ -326,19 +326,22 @@ out:
 
 /* 1 when every token of requested has something in common with the granted scope: a plain token
  * present in it, an MQTT filter with a non-empty intersection with a filter of a compatible
- * action. What is granted is then that intersection. */
+ * action. What is granted is then that intersection. 0 when not; -1 when out of memory (which
+ * must not pass for a refusal). */
 static int scope_within(const char *requested, const char *granted)
 {
 	const char *p;
 	char *tok, *out;
+	ts_err rc;
 	int ok = 1;
 
-	for (p = requested; ok && *p; p += strspn(p, " ")) {
+	for (p = requested; ok == 1 && *p; p += strspn(p, " ")) {
 		size_t n = strcspn(p, " ");
 
 		tok = strndup(p, n);
 		out = NULL;
-		ok = tok && scope_grant(tok, granted, NULL, NULL, &out, NULL) == TS_OK;
+		rc = tok ? scope_grant(tok, granted, NULL, NULL, &out, NULL) : TS_SERVER_ERROR;
+		ok = rc == TS_OK ? 1 : rc == TS_INVALID_SCOPE ? 0 : -1;
 		free(out);
 		free(tok);
 		p += n;
@@ -418,6 +421,7 @@ static ts_err grace(store *s, struct refresh_req *q, const struct refresh *row, 
 ts_err grant_refresh_check(store *s, struct refresh_req *q)
 {
 	ts_err rc;
+	int within = 1;
 
 	grant_token_hash(q->text, q->row.hash);
 	rc = store_refresh_get(s, q->row.hash, &q->row);
@@ -443,7 +447,9 @@ ts_err grant_refresh_check(store *s, struct refresh_req *q)
 	if (!q->row.used_at && q->row.expires_at <= q->now)
 		return refuse(q, TS_INVALID_GRANT, "the refresh token has expired");
 	/* the scope may only narrow (RFC 6749 §6): each token asked for must meet the grant */
-	if (q->scope && !scope_within(q->scope, q->grant->scope))
+	if (q->scope && (within = scope_within(q->scope, q->grant->scope)) < 0)
+		return TS_SERVER_ERROR;
+	if (q->scope && !within)
 		return refuse(q, TS_INVALID_SCOPE, "the scope asked for exceeds the grant");
 	rc = scope_grant(q->scope, q->grant->scope, NULL, NULL, &q->scope_out, NULL);
 	if (rc == TS_INVALID_SCOPE)

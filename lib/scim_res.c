@@ -450,8 +450,9 @@ static ts_err take_scope(const char *scope, char **out, struct scim_error *e)
 	if (!scope)
 		scope = "";
 	if (!scope_allowed_valid(scope, &bad)) {
-		scim_error_set(e, SCIM_E_INVALID_VALUE, "scope: invalid scope token \"%.200s\"",
-		               bad ? bad : scope);
+		if (!bad)
+			return TS_SERVER_ERROR; /* out of memory, not a bad token */
+		scim_error_set(e, SCIM_E_INVALID_VALUE, "scope: invalid scope token \"%.200s\"", bad);
 		free(bad);
 		return TS_INVALID_REQUEST;
 	}

@@ -52,7 +52,8 @@ int scope_token_valid(const char *tok);
 
 /* 1 if the allowed-scope string s (space separated, may hold ${clientid} and ${username} as whole
  * levels of MQTT filters) is well formed, else 0 and *bad (if not NULL) = malloc'd copy of the
- * first bad token. Used when an admin configures a client or user. */
+ * first bad token; 0 with *bad left NULL means out of memory. Used when an admin configures a
+ * client or user. */
 int scope_allowed_valid(const char *s, char **bad);
 
 /* Computes what is granted.

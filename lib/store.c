@@ -1480,18 +1480,22 @@ ts_err store_code_add(store *s, const struct code *c)
 }
 
 /* The UPDATE ... RETURNING marks the code used and reads it in one statement, so nothing can come
- * between the two; when it matched nothing, the plain read tells a used code from an unknown one. */
+ * between the two; when it matched nothing, the plain read tells a used code from an unknown one.
+ * It runs in a transaction (a savepoint in the caller's) so that a read of the row that fails
+ * (out of memory) does not leave the code used up behind an error. */
 ts_err store_code_take(store *s, const unsigned char hash[32], int64_t now, struct code **out)
 {
 	sqlite3_stmt *st;
-	ts_err e;
-	int rc;
+	ts_err e, end;
+	int rc, nested;
 
 	if (out)
 		*out = NULL;
 	if (!s || !hash || !out)
 		return TS_SERVER_ERROR;
 	if ((e = stmt_get(s, ST_CODE_TAKE, &st)))
+		return e;
+	if ((e = tx_start(s, &nested)))
 		return e;
 	rc = bind_blob(st, 1, hash, 32, SQLITE_OK);
 	rc = bind_int(st, 2, now, rc);
@@ -1508,6 +1512,13 @@ ts_err store_code_take(store *s, const unsigned char hash[32], int64_t now, stru
 		}
 	}
 	stmt_done(st);
+	if ((e == TS_OK || e == TS_NOT_FOUND) && (end = tx_end(s, nested)))
+		e = end;
+	if (e != TS_OK && e != TS_NOT_FOUND) {
+		tx_abort(s, nested);
+		store_code_free(*out);
+		*out = NULL;
+	}
 	if (e != TS_NOT_FOUND)
 		return e;
 
@@ -2080,13 +2091,21 @@ ts_err store_savepoint(store *s)
 	return s ? stmt_exec(s, ST_JOB_SAVEPOINT) : TS_SERVER_ERROR;
 }
 
-void store_savepoint_end(store *s, int rollback_it)
+ts_err store_savepoint_end(store *s, int rollback_it)
 {
+	ts_err e = TS_OK;
+
 	if (!s)
-		return;
+		return TS_SERVER_ERROR;
 	if (rollback_it)
-		stmt_exec(s, ST_JOB_ROLLBACK_TO);
-	stmt_exec(s, ST_JOB_RELEASE);
+		e = stmt_exec(s, ST_JOB_ROLLBACK_TO);
+	if (!e)
+		e = stmt_exec(s, ST_JOB_RELEASE);
+	/* (when SQLite rolled the transaction back itself, RELEASE of the outermost savepoint would
+	 * have been a COMMIT of whatever ran since; autocommit tells) */
+	if (!e && sqlite3_get_autocommit(s->db))
+		e = TS_SERVER_ERROR;
+	return e;
 }
 
 /* --- for store_scim.c (store_priv.h) --- */

@@ -258,9 +258,11 @@ ts_err store_device_redeem(store *s, const unsigned char hash[32]);
 ts_err store_devices_purge(store *s, int64_t now);
 
 /* A savepoint inside the open transaction, for one job of the writer (writer.c): end releases
- * it, first undoing what was done since when rollback_it is set. */
+ * it, first undoing what was done since when rollback_it is set. end fails when that could not
+ * be done or the transaction is no longer open: SQLite rolls a whole transaction back by itself
+ * on some errors (out of memory, I/O error, full disk), and then the jobs before are gone too. */
 ts_err store_savepoint(store *s);
-void store_savepoint_end(store *s, int rollback_it);
+ts_err store_savepoint_end(store *s, int rollback_it);
 
 /* --- SCIM administration (schema 005; lib/store_scim.c) --- */
 

@@ -40,10 +40,13 @@ static void run_batch(writer *w, struct job *batch)
 			j->rc = rc;
 			continue;
 		}
-		j->rc = store_savepoint(w->s);
+		/* a failed SAVEPOINT or savepoint end may mean the transaction is lost (SQLite rolls
+		 * it back itself on some errors): the jobs before this one are undone then, and the
+		 * next ones must not start another; the whole batch fails */
+		rc = j->rc = store_savepoint(w->s);
 		if (j->rc == TS_OK) {
 			j->rc = j->fn(w->s, j->arg);
-			store_savepoint_end(w->s, j->rc != TS_OK);
+			rc = store_savepoint_end(w->s, j->rc != TS_OK);
 		}
 	}
 	if (rc == TS_OK)
