@@ -24,6 +24,8 @@ static const struct setting {
 	{"server", "max_connections", K_INT, offsetof(struct config, max_connections), 1, 1000000},
 	{"server", "connection_timeout", K_INT, offsetof(struct config, connection_timeout), 1, 3600},
 	{"server", "max_body", K_INT, offsetof(struct config, max_body), 1024, 16777216},
+	{"server", "tls_cert", K_STR, offsetof(struct config, tls_cert), 0, 0},
+	{"server", "tls_key", K_STR, offsetof(struct config, tls_key), 0, 0},
 	{"database", "path", K_STR, offsetof(struct config, db_path), 0, 0},
 	{"database", "busy_timeout_ms", K_INT, offsetof(struct config, busy_timeout_ms), 0, 600000},
 	{"database", "synchronous", K_SYNC, offsetof(struct config, synchronous), 0, 0},
@@ -196,5 +198,8 @@ void config_free(struct config *c)
 	free(c->db_path);
 	free(c->audience);
 	free(c->signing_alg);
+	free(c->tls_cert);
+	free(c->tls_key);
 	c->listen = c->issuer = c->db_path = c->audience = c->signing_alg = NULL;
+	c->tls_cert = c->tls_key = NULL;
 }

@@ -14,6 +14,7 @@ struct config {
 	int max_connections;     /* beyond it: 503 */
 	int connection_timeout;  /* seconds a connection may stay idle or slow */
 	int max_body;            /* bytes; larger bodies get 413 */
+	char *tls_cert, *tls_key; /* PEM files: serve https (both or neither); NULL: plain http */
 	/* [database] */
 	char *db_path;           /* default ./tessera.db */
 	int busy_timeout_ms;     /* bounded wait for a locked database, then 503 */

@@ -13,12 +13,24 @@
 #include "client.h"
 #include "form.h"
 #include "throttle.h"
+#include "tls.h"
 #include "writer.h"
 #include "server.h"
 
 /* Bodies above this are refused before they are read; smaller ones over max_body are read and
  * discarded first, so the client reliably sees the 413 instead of a reset connection. */
 #define DISCARD_LIMIT (1024 * 1024)
+
+/* The GnuTLS priorities of `serve --tls-cert`: TLS 1.3 and 1.2 only; AEAD ciphers only (AES-GCM,
+ * ChaCha20-Poly1305); in TLS 1.2 only ECDHE key exchange (forward secrecy); elliptic-curve
+ * groups only (finite-field DHE is slow and no client needs it); no SHA-1 signatures; the
+ * server's order wins. Check with: gnutls-cli --priority '...' -l */
+static const char tls_priorities[] =
+	"SECURE256:+SECURE128:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:"
+	"-CIPHER-ALL:+AES-256-GCM:+AES-128-GCM:+CHACHA20-POLY1305:-MAC-ALL:+AEAD:"
+	"-KX-ALL:+ECDHE-ECDSA:+ECDHE-RSA:"
+	"-GROUP-ALL:+GROUP-X25519:+GROUP-SECP256R1:+GROUP-SECP384R1:+GROUP-SECP521R1:"
+	"-SIGN-RSA-SHA1:-SIGN-ECDSA-SHA1:-SIGN-DSA-SHA1:%SERVER_PRECEDENCE";
 
 /* Per connection, for the request line and headers (and the reads): room for a bearer token
  * with many topic filters, yet 10,000 keep-alive connections within about 60 MB. */
@@ -387,7 +399,7 @@ static void on_mhd_log(void *cls, const char *fm, va_list ap)
 	vfprintf(stderr, fm, ap);
 }
 
-int http_start(struct server *srv)
+int http_start(struct server *srv, const struct tls_pem *tls)
 {
 	struct addrinfo hints = {0}, *ai = NULL;
 	char host[256];
@@ -399,7 +411,22 @@ int http_start(struct server *srv)
 	unsigned threads = srv->cfg.threads > 0 ? (unsigned)srv->cfg.threads :
 	                   8 * (unsigned)sysconf(_SC_NPROCESSORS_ONLN);
 	size_t hl;
+	/* libmicrohttpd copies neither: they must live until MHD_start_daemon returns, when GnuTLS
+	 * has parsed them into its own credentials */
+	struct MHD_OptionItem tls_opts[] = {
+		{MHD_OPTION_HTTPS_MEM_CERT, 0, tls ? tls->cert : NULL},
+		{MHD_OPTION_HTTPS_MEM_KEY, 0, tls ? tls->key : NULL},
+		{MHD_OPTION_HTTPS_PRIORITIES, 0, (void *)tls_priorities},
+		{MHD_OPTION_END, 0, NULL},
+	};
 
+	if (tls && MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+		fprintf(stderr, "tessera: this libmicrohttpd is built without TLS (GnuTLS); serve "
+		        "plain http behind a TLS-terminating proxy instead\n");
+		return -1;
+	}
+	if (tls)
+		flags |= MHD_USE_TLS;
 	colon = strrchr(h, ':');
 	if (!colon || colon == h || !colon[1]) {
 		fprintf(stderr, "tessera: listen address must be HOST:PORT, not \"%s\"\n", h);
@@ -446,10 +473,12 @@ int http_start(struct server *srv)
 		MHD_OPTION_LISTEN_BACKLOG_SIZE, 4096u,
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
 		MHD_OPTION_URI_LOG_CALLBACK, on_uri, srv,
+		MHD_OPTION_ARRAY, tls ? tls_opts : tls_opts + 3,
 		MHD_OPTION_END);
 	freeaddrinfo(ai);
 	if (!srv->mhd) {
-		fprintf(stderr, "tessera: cannot listen on %s\n", srv->cfg.listen);
+		fprintf(stderr, "tessera: cannot %s on %s\n", tls ? "start https" : "listen",
+		        srv->cfg.listen);
 		pthread_key_delete(srv->store_key);
 		return -1;
 	}

@@ -15,12 +15,14 @@
 #include "password.h"
 #include "secret.h"
 #include "throttle.h"
+#include "tls.h"
 #include <openssl/rand.h>
 #include "token.h"
 #include "server.h"
 
 static const char usage[] =
 	"usage: tessera serve [--config FILE] [--db FILE] [--listen HOST:PORT] [--issuer URL]\n"
+	"                     [--tls-cert FILE --tls-key FILE]\n"
 	"       tessera init [--db FILE]\n"
 	"       tessera client add|list|show|rm|disable|enable ... [--db FILE]\n"
 	"       tessera user add|list|show|rm|passwd|disable|enable ... [--db FILE]\n"
@@ -101,9 +103,10 @@ static int serve(int argc, char **argv, struct config *cfg)
 	struct server srv = {0};
 	store *s = NULL;
 	sigset_t set;
-	int i, sig, rc = 1, ticks = 0;
+	int i, sig, rc = 1, ticks = 0, started;
 	int64_t data_version = 0;
 	char *why = NULL;
+	struct tls_pem tls = {0};
 	struct timespec poll = {0, 100 * 1000 * 1000};
 
 	for (i = 0; i < argc; i++) {
@@ -113,6 +116,10 @@ static int serve(int argc, char **argv, struct config *cfg)
 			key = "listen";
 		else if (strcmp(argv[i], "--issuer") == 0)
 			key = "issuer";
+		else if (strcmp(argv[i], "--tls-cert") == 0)
+			key = "tls_cert";
+		else if (strcmp(argv[i], "--tls-key") == 0)
+			key = "tls_key";
 		if (!key || i + 1 >= argc) {
 			fprintf(stderr, "tessera serve: unknown or incomplete option %s\n%s", argv[i],
 			        usage);
@@ -124,8 +131,30 @@ static int serve(int argc, char **argv, struct config *cfg)
 			return 2;
 		}
 	}
-	if (!cfg->issuer && asprintf(&cfg->issuer, "http://%s", cfg->listen) < 0)
+	if (!cfg->tls_cert != !cfg->tls_key) {
+		fprintf(stderr, "tessera serve: TLS needs both a certificate and a key "
+		        "(--tls-cert and --tls-key, or tls_cert and tls_key in [server])\n");
+		return 2;
+	}
+	if (!cfg->issuer && asprintf(&cfg->issuer, "%s://%s", cfg->tls_cert ? "https" : "http",
+	                             cfg->listen) < 0)
 		return 1;
+	if (cfg->tls_cert && strncmp(cfg->issuer, "https://", 8) != 0) {
+		/* every URL in discovery, redirects and tokens comes from the issuer */
+		fprintf(stderr, "tessera serve: the issuer must be an https:// URL when serving TLS, "
+		        "not \"%s\"\n", cfg->issuer);
+		return 2;
+	}
+	if (cfg->tls_cert) {
+		ts_err loaded = tls_pem_load(cfg->tls_cert, cfg->tls_key, http_now(), &tls, &why);
+
+		if (why)  /* the reason it failed, or a warning (an expired certificate) */
+			fprintf(stderr, "tessera: %s\n", why);
+		free(why);
+		why = NULL;
+		if (loaded != TS_OK)
+			return 1;
+	}
 	/* blocked before any thread starts, so every thread inherits the mask and the main loop's
 	 * sigtimedwait is the one that takes SIGTERM and SIGINT */
 	sigemptyset(&set);
@@ -178,10 +207,13 @@ static int serve(int argc, char **argv, struct config *cfg)
 		goto out;
 	}
 	raise_fd_limit(cfg);
-	if (http_start(&srv) != 0)
+	started = http_start(&srv, cfg->tls_cert ? &tls : NULL);
+	/* GnuTLS holds its own parsed copy of the key now: ours goes at once */
+	tls_pem_wipe(&tls);
+	if (started != 0)
 		goto out;
-	fprintf(stderr, "tessera: listening on %s, issuer %s, database %s\n", cfg->listen,
-	        cfg->issuer, cfg->db_path);
+	fprintf(stderr, "tessera: listening on %s (%s), issuer %s, database %s\n", cfg->listen,
+	        cfg->tls_cert ? "https" : "http", cfg->issuer, cfg->db_path);
 	for (;;) {
 		sig = sigtimedwait(&set, NULL, &poll);
 		if (sig == SIGTERM || sig == SIGINT)
@@ -209,6 +241,7 @@ static int serve(int argc, char **argv, struct config *cfg)
 	srv.writer = NULL;
 	rc = 0;
 out:
+	tls_pem_wipe(&tls);
 	writer_stop(srv.writer);
 	token_cache_clear();
 	client_cache_invalidate();

@@ -15,6 +15,10 @@ static void queue(struct request *r, int status, struct MHD_Response *resp, cons
 	}
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
 	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+	/* served over https (directly, or behind a TLS-terminating proxy): browsers must not come
+	 * back over plain http for a year (RFC 6797); they ignore it when it arrives over http */
+	if (r->srv->https)
+		MHD_add_response_header(resp, "Strict-Transport-Security", "max-age=31536000");
 	if (strncmp(type, "text/html", 9) == 0) {
 		/* the pages load nothing from elsewhere and may not be framed (SECURITY.md row 13) */
 		MHD_add_response_header(resp, "Content-Security-Policy",

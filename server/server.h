@@ -16,7 +16,7 @@
 
 struct server {
 	struct config cfg;
-	int https;                   /* the issuer is https: Secure, __Host- cookies */
+	int https;                   /* the issuer is https: Secure, __Host- cookies, HSTS */
 	unsigned char csrf_key[32];  /* per process: keys the CSRF tokens of the forms */
 	struct throttle *user_throttle, *addr_throttle;
 	struct throttle *secret_throttle; /* failed client authentications */
@@ -65,7 +65,11 @@ struct request {
 };
 
 /* http.c */
-int http_start(struct server *srv);
+struct tls_pem;
+/* Starts serving cfg.listen: https with tls's certificate and key (TLS 1.2 and 1.3, modern
+ * ciphers), or plain http when tls is NULL. tls may be wiped once it returns. -1 on failure
+ * (said on stderr). */
+int http_start(struct server *srv, const struct tls_pem *tls);
 /* Connections accepted beyond cfg.max_connections, to be answered 503 (not refused unanswered). */
 unsigned http_overflow(const struct config *cfg);
 void http_stop(struct server *srv);
