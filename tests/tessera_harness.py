@@ -123,8 +123,9 @@ class Client:
         return "Client(%r)" % (self.id,)
 
 
-def post_form(url, data, headers=None, timeout=None):
-    """POST an urlencoded body: data is a list of (k, v) pairs, a dict, or a raw str/bytes body."""
+def post_form(url, data, headers=None, timeout=None, verify=True):
+    """POST an urlencoded body: data is a list of (k, v) pairs, a dict, or a raw str/bytes body.
+    verify: as for requests (a CA file for a server with a test certificate)."""
     h = {"Content-Type": "application/x-www-form-urlencoded"}
     if headers:
         h.update(headers)
@@ -133,7 +134,7 @@ def post_form(url, data, headers=None, timeout=None):
     if isinstance(data, list):
         data = urllib.parse.urlencode(data)
     return requests.post(url, data=data, headers=h, timeout=timeout or http_timeout(),
-                         allow_redirects=False)
+                         allow_redirects=False, verify=verify)
 
 
 def auth_parts(client, auth):
@@ -278,15 +279,20 @@ def stop_process(owner, sig, live):
 
 
 class Server:
-    """One tessera daemon in its own directory. Add clients (CLI) before or after start()."""
+    """One tessera daemon in its own directory. Add clients (CLI) before or after start().
+    tls=(cert file, key file) serves https (--tls-cert, --tls-key); ca is then the CA file the
+    harness's HTTP calls verify the server's certificate with."""
 
-    def __init__(self, workdir, config=None, flags=True, name="srv"):
+    def __init__(self, workdir, config=None, flags=True, name="srv", tls=None, ca=None):
         self.dir = str(workdir)
         self.name = name
         self.db = os.path.join(self.dir, "tessera.db")
         self.config = config_text(config)
         self.config_path = None
         self.flags = flags
+        self.tls = tls
+        self.tls_flags = True   # False: the config file names the files (tls_cert, tls_key)
+        self.verify = ca if tls and ca else True
         self.proc = None
         self.port = None
         self.rc = None
@@ -331,7 +337,7 @@ class Server:
     # -- process
     @property
     def base(self):
-        return "http://127.0.0.1:%d" % self.port
+        return "%s://127.0.0.1:%d" % ("https" if self.tls else "http", self.port)
 
     @property
     def issuer(self):
@@ -357,6 +363,8 @@ class Server:
                 args += ["--issuer", self.issuer]
             if self.config_path:
                 args += ["--config", self.config_path]
+            if self.tls and self.tls_flags:
+                args += ["--tls-cert", self.tls[0], "--tls-key", self.tls[1]]
             args += list(extra_args)
             self.args = args
             with open(self.stderr_path, "wb") as err, \
@@ -381,7 +389,7 @@ class Server:
             if self.proc.poll() is not None:
                 return False
             try:
-                r = requests.get(self.url("/healthz"), timeout=1)
+                r = requests.get(self.url("/healthz"), timeout=1, verify=self.verify)
                 if r.status_code == 200:
                     return True
             except requests.RequestException:
@@ -416,10 +424,11 @@ class Server:
     def get(self, path, **kw):
         kw.setdefault("timeout", http_timeout())
         kw.setdefault("allow_redirects", False)
+        kw.setdefault("verify", self.verify)
         return requests.get(self.url(path), **kw)
 
     def post(self, path, data, headers=None):
-        return post_form(self.url(path), data, headers=headers)
+        return post_form(self.url(path), data, headers=headers, verify=self.verify)
 
     def token(self, client, scope=None, auth="basic", grant_type="client_credentials",
               extra=(), headers=None):
@@ -484,10 +493,10 @@ class ServerFactory:
         self.servers = []
         self.dirs = []
 
-    def new(self, config=None, flags=True, name="srv"):
+    def new(self, config=None, flags=True, name="srv", tls=None, ca=None):
         d = make_tempdir(self.prefix)
         self.dirs.append(d)
-        s = Server(d, config=config, flags=flags, name=name)
+        s = Server(d, config=config, flags=flags, name=name, tls=tls, ca=ca)
         self.servers.append(s)
         return s
 
@@ -822,7 +831,8 @@ class UserAgent:
                                               else data)
         h.update(headers or {})
         r = requests.request(method, self._url(url), data=data, headers=h,
-                             allow_redirects=False, timeout=http_timeout())
+                             allow_redirects=False, timeout=http_timeout(),
+                             verify=self.srv.verify)
         self.history.append(r)
         for raw in set_cookie_headers(r):
             name, value, attrs = parse_set_cookie(raw)
