@@ -9,7 +9,7 @@ DEB_BUILD := gcc make pkg-config libmicrohttpd-dev libjansson-dev libssl-dev lib
 	libargon2-dev libinih-dev libqrencode-dev libcurl4-openssl-dev mosquitto-dev \
 	check libsubunit-dev
 DEB_TEST := python3 python3-pytest python3-authlib python3-requests python3-paho-mqtt curl sqlite3 \
-	openssl mosquitto mosquitto-clients
+	openssl mosquitto mosquitto-clients gnutls-bin systemd
 DEB_BENCH := wrk nodejs npm libmosquitto-dev mosquitto
 
 OPT ?= -O2
@@ -161,13 +161,27 @@ bench-scale: all
 	@$(MAKE) --no-print-directory $(BUILD)/tessera_seed
 	@bash tools/bench-scale.sh $(BUILD)/tessera $(BUILD)/tessera_seed
 
+# systemd looks for units and sysusers.d files under /usr/lib whatever PREFIX is
+UNITDIR ?= /usr/lib/systemd/system
+SYSUSERSDIR ?= /usr/lib/sysusers.d
+DOCDIR ?= $(PREFIX)/share/doc/tessera
+# The templates and schema are compiled into the binary: nothing else is read from disk but the
+# config. An existing /etc/tessera/tessera.conf is never overwritten (the .sample always is).
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/tessera $(DESTDIR)/etc/tessera
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/tessera $(DESTDIR)/etc/tessera \
+		$(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(DOCDIR)
 	install -m 755 $(BUILD)/tessera $(DESTDIR)$(PREFIX)/bin/tessera
-	install -d $(DESTDIR)$(PREFIX)/lib/tessera
 	install -m 644 $(BUILD)/tessera_mosquitto.so $(DESTDIR)$(PREFIX)/lib/tessera/tessera_mosquitto.so
-	install -m 644 etc/mosquitto.conf $(DESTDIR)/etc/tessera/mosquitto.conf.sample
+	sed -e 's|/usr/bin/tessera|$(PREFIX)/bin/tessera|' -e 's|/usr/share/doc/tessera|$(DOCDIR)|' \
+		etc/tessera.service > $(BUILD)/tessera.service
+	install -m 644 $(BUILD)/tessera.service $(DESTDIR)$(UNITDIR)/tessera.service
+	install -m 644 etc/tessera.sysusers $(DESTDIR)$(SYSUSERSDIR)/tessera.conf
+	sed 's|/usr/local/lib/tessera/|$(PREFIX)/lib/tessera/|' etc/mosquitto.conf > $(BUILD)/mosquitto.conf
+	install -m 644 $(BUILD)/mosquitto.conf $(DESTDIR)/etc/tessera/mosquitto.conf.sample
 	install -m 644 etc/tessera.conf $(DESTDIR)/etc/tessera/tessera.conf.sample
+	[ -e $(DESTDIR)/etc/tessera/tessera.conf ] || \
+		install -m 644 etc/tessera.conf $(DESTDIR)/etc/tessera/tessera.conf
+	install -m 644 README.md $(DESTDIR)$(DOCDIR)/README.md
 
 clean:
 	rm -rf build build-asan

@@ -1,0 +1,182 @@
+"""`make install DESTDIR=... PREFIX=...`: every file in its place, and etc/tessera.service as a
+sandboxed systemd unit (every directive of the deployment's checklist, `systemd-analyze verify`
+clean, `systemd-analyze security` exposure low)."""
+import filecmp
+import os
+import re
+import shutil
+import subprocess
+
+import pytest
+
+from tessera_harness import BIN, REPO, make_tempdir, t
+
+BUILD = os.path.dirname(os.path.abspath(BIN))
+PLUGIN = os.path.join(BUILD, "tessera_mosquitto.so")
+
+# directive -> the value it must have ("" for an empty one, None: present with any value)
+REQUIRED = {
+    "User": "tessera",
+    "Group": "tessera",
+    "NoNewPrivileges": "yes",
+    "ProtectSystem": "strict",
+    "ProtectHome": "yes",
+    "PrivateTmp": "yes",
+    "PrivateDevices": "yes",
+    "ReadWritePaths": "/var/lib/tessera",
+    "StateDirectory": "tessera",
+    "WorkingDirectory": "/var/lib/tessera",
+    "CapabilityBoundingSet": "",
+    "AmbientCapabilities": "",
+    "SystemCallFilter": "@system-service",
+    "SystemCallArchitectures": "native",
+    "RestrictAddressFamilies": "AF_INET AF_INET6 AF_UNIX",
+    "MemoryDenyWriteExecute": "yes",
+    "LockPersonality": "yes",
+    "RestrictNamespaces": "yes",
+    "RestrictRealtime": "yes",
+    "RestrictSUIDSGID": "yes",
+    "ProtectKernelTunables": "yes",
+    "ProtectKernelModules": "yes",
+    "ProtectKernelLogs": "yes",
+    "ProtectControlGroups": "yes",
+    "Restart": "on-failure",
+    "LimitNOFILE": None,
+}
+
+
+def make_install(destdir, prefix):
+    """Runs make install for the build under test (BUILD: the directory of $TESSERA_BIN, so an
+    ASan run installs its own build) and checks it built nothing: it only copies."""
+    before = os.stat(BIN).st_mtime_ns
+    p = subprocess.run(["make", "--no-print-directory", "install", "BUILD=" + BUILD,
+                        "DESTDIR=" + destdir, "PREFIX=" + prefix], cwd=REPO,
+                       capture_output=True, text=True, timeout=t(120))
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert os.stat(BIN).st_mtime_ns == before, "make install rebuilt the binary under test"
+    return p
+
+
+def unit_directives(path):
+    """{key: [values]} of the [Service] section (and the others), comments skipped."""
+    out = {}
+    with open(path) as f:
+        for line in f:
+            line = line.strip()
+            if not line or line[0] in "#;[":
+                continue
+            k, _, v = line.partition("=")
+            out.setdefault(k.strip(), []).append(v.strip())
+    return out
+
+
+@pytest.fixture(scope="module")
+def usr():
+    d = make_tempdir("install-usr")
+    make_install(d, "/usr")
+    yield d
+    shutil.rmtree(d, ignore_errors=True)
+
+
+def test_every_file_lands(usr):
+    want = {
+        "usr/bin/tessera": 0o755,
+        "usr/lib/tessera/tessera_mosquitto.so": 0o644,
+        "usr/lib/systemd/system/tessera.service": 0o644,
+        "usr/lib/sysusers.d/tessera.conf": 0o644,
+        "etc/tessera/tessera.conf": 0o644,
+        "etc/tessera/tessera.conf.sample": 0o644,
+        "etc/tessera/mosquitto.conf.sample": 0o644,
+        "usr/share/doc/tessera/README.md": 0o644,
+    }
+    got = {}
+    for root, _dirs, files in os.walk(usr):
+        for f in files:
+            p = os.path.join(root, f)
+            got[os.path.relpath(p, usr)] = os.stat(p).st_mode & 0o777
+    assert got == want
+    assert filecmp.cmp(os.path.join(usr, "usr/bin/tessera"), BIN, shallow=False)
+    assert filecmp.cmp(os.path.join(usr, "usr/lib/tessera/tessera_mosquitto.so"), PLUGIN,
+                       shallow=False)
+    assert filecmp.cmp(os.path.join(usr, "etc/tessera/tessera.conf"),
+                       os.path.join(REPO, "etc/tessera.conf"), shallow=False)
+    with open(os.path.join(usr, "usr/lib/sysusers.d/tessera.conf")) as f:
+        users = [line.split() for line in f if line.strip() and not line.startswith("#")]
+    assert users and users[0][:2] == ["u", "tessera"] and users[0][-1] == "/var/lib/tessera"
+
+
+def test_installed_binary_runs_with_the_installed_config(usr, tdir):
+    """The installed tessera.conf is valid as shipped (every setting parses)."""
+    db = os.path.join(tdir, "tessera.db")
+    p = subprocess.run([os.path.join(usr, "usr/bin/tessera"), "init", "--config",
+                        os.path.join(usr, "etc/tessera/tessera.conf"), "--db", db],
+                       capture_output=True, text=True, timeout=t(30))
+    assert p.returncode == 0, p.stderr
+    assert '"kid"' in p.stdout, p.stdout
+
+
+def test_unit_has_every_sandboxing_directive(usr):
+    d = unit_directives(os.path.join(usr, "usr/lib/systemd/system/tessera.service"))
+    missing = {k: (v, d.get(k)) for k, v in REQUIRED.items()
+               if k not in d or (v is not None and v not in d[k])}
+    assert not missing, missing
+    assert d["ExecStart"] == ["/usr/bin/tessera serve --config /etc/tessera/tessera.conf"], d
+    # the daemon handles no SIGHUP: a reload that killed it would be worse than none
+    assert "ExecReload" not in d, d
+    # enough open files for the default connection cap (10000 + 25% answered 503 + files)
+    assert int(d["LimitNOFILE"][0]) >= 10000 + 2500 + 256, d["LimitNOFILE"]
+    # nothing widens what the lines above narrow
+    for k in ("ReadWritePaths", "CapabilityBoundingSet", "AmbientCapabilities",
+              "RestrictAddressFamilies"):
+        assert len(d[k]) == 1, (k, d[k])
+    assert all(v.startswith("~") for v in d["SystemCallFilter"][1:]), d["SystemCallFilter"]
+
+
+def analyze(usr, d):
+    """The installed unit with ExecStart pointing at the installed binary (systemd-analyze
+    checks that the command exists), written into the directory d."""
+    with open(os.path.join(usr, "usr/lib/systemd/system/tessera.service")) as f:
+        text = f.read().replace("ExecStart=/usr/bin/tessera",
+                                "ExecStart=" + os.path.join(usr, "usr/bin/tessera"))
+    path = os.path.join(d, "tessera.service")
+    with open(path, "w") as f:
+        f.write(text)
+    return path
+
+
+def test_systemd_analyze_verify_is_clean(usr, tdir):
+    path = analyze(usr, tdir)
+    p = subprocess.run(["systemd-analyze", "verify", path], capture_output=True, text=True,
+                       timeout=t(60))
+    assert p.returncode == 0 and p.stderr.strip() == "" and p.stdout.strip() == "", \
+        (p.returncode, p.stdout, p.stderr)
+
+
+def test_systemd_analyze_security_exposure_is_low(usr, tdir):
+    path = analyze(usr, tdir)
+    p = subprocess.run(["systemd-analyze", "security", "--offline=yes", "--no-pager", path],
+                       capture_output=True, text=True, timeout=t(60))
+    assert p.returncode == 0, p.stderr
+    m = re.search(r"Overall exposure level for tessera\.service: ([0-9.]+) (\w+)", p.stdout)
+    assert m, p.stdout[-2000:]
+    # 0 is a service that can do nothing, 10 one unprotected; "OK" is below 2.0
+    assert float(m.group(1)) <= 2.0 and m.group(2) == "OK", p.stdout[-3000:]
+
+
+def test_prefix_and_existing_config(tdir):
+    conf = os.path.join(tdir, "etc/tessera/tessera.conf")
+    os.makedirs(os.path.dirname(conf))
+    with open(conf, "w") as f:
+        f.write("[server]\nlisten = 0.0.0.0:9000\n")
+    make_install(tdir, "/usr/local")
+    with open(conf) as f:
+        assert f.read() == "[server]\nlisten = 0.0.0.0:9000\n", "an existing config was replaced"
+    assert os.access(os.path.join(tdir, "usr/local/bin/tessera"), os.X_OK)
+    unit = unit_directives(os.path.join(tdir, "usr/lib/systemd/system/tessera.service"))
+    assert unit["ExecStart"] == [
+        "/usr/local/bin/tessera serve --config /etc/tessera/tessera.conf"], unit
+    assert unit["Documentation"] == ["file:///usr/local/share/doc/tessera/README.md"], unit
+    with open(os.path.join(tdir, "etc/tessera/mosquitto.conf.sample")) as f:
+        plugin = [line.split()[1] for line in f if line.startswith("plugin ")]
+    assert plugin == ["/usr/local/lib/tessera/tessera_mosquitto.so"], plugin
+    assert os.path.exists(plugin[0].replace("/usr/local", tdir + "/usr/local", 1))
