@@ -176,7 +176,8 @@ install: all
 		etc/tessera.service > $(BUILD)/tessera.service
 	install -m 644 $(BUILD)/tessera.service $(DESTDIR)$(UNITDIR)/tessera.service
 	install -m 644 etc/tessera.sysusers $(DESTDIR)$(SYSUSERSDIR)/tessera.conf
-	sed 's|/usr/local/lib/tessera/|$(PREFIX)/lib/tessera/|' etc/mosquitto.conf > $(BUILD)/mosquitto.conf
+	sed 's|/usr/local/lib/tessera/|$(PREFIX)/lib/tessera/|' etc/mosquitto.conf \
+		> $(BUILD)/mosquitto.conf
 	install -m 644 $(BUILD)/mosquitto.conf $(DESTDIR)/etc/tessera/mosquitto.conf.sample
 	install -m 644 etc/tessera.conf $(DESTDIR)/etc/tessera/tessera.conf.sample
 	[ -e $(DESTDIR)/etc/tessera/tessera.conf ] || \

@@ -7,6 +7,7 @@ every bad certificate or key stopping the daemon at start with a clear line; the
 gone from the daemon's memory once GnuTLS has parsed it."""
 import json
 import os
+import re
 import shutil
 import socket
 import ssl
@@ -284,6 +285,40 @@ def test_curl_and_node_connect(srv, pki):
     assert p.returncode == 0, p.stderr
     got = json.loads(p.stdout)
     assert got["status"] == 200 and got["proto"] == "TLSv1.3", got
+
+
+# GnuTLS's own client offers what OpenSSL 3 no longer can (3DES, RC4)
+GNUTLS_REFUSED = {
+    "tls1.1": "NORMAL:-VERS-ALL:+VERS-TLS1.1",
+    "3des-cbc": "NORMAL:-VERS-ALL:+VERS-TLS1.2:-CIPHER-ALL:+3DES-CBC:+SHA1",
+    "rc4": "NORMAL:-VERS-ALL:+VERS-TLS1.2:-CIPHER-ALL:+ARCFOUR-128:+SHA1",
+    "aes-cbc-sha1": "NORMAL:-VERS-ALL:+VERS-TLS1.2:-CIPHER-ALL:+AES-128-CBC:+AES-256-CBC:+SHA1",
+    "tls1.3-ccm (not in the list)": "NORMAL:-VERS-ALL:+VERS-TLS1.3:-CIPHER-ALL:+AES-128-CCM",
+}
+
+
+def gnutls_cli(port, ca, priority):
+    p = subprocess.run(["gnutls-cli", "--x509cafile", ca, "--priority", priority, "-p",
+                        str(port), "127.0.0.1"], input="", capture_output=True, text=True,
+                       timeout=t(20))
+    return p.returncode, p.stdout + p.stderr
+
+
+@pytest.mark.parametrize("name", sorted(GNUTLS_REFUSED))
+def test_gnutls_client_weak_offers_refused(srv, pki, name):
+    rc, out = gnutls_cli(srv.port, pki.ca, GNUTLS_REFUSED[name])
+    assert rc != 0 and "- Description:" not in out, out
+    # refused by the server, after the client sent its hello (not a priority it could not set)
+    assert "Syntax error" not in out and "No or insufficient priorities" not in out, out
+
+
+def test_gnutls_client_default_gets_tls13_ecdhe_aead(srv, pki):
+    rc, out = gnutls_cli(srv.port, pki.ca, "NORMAL")
+    assert rc == 0, out
+    d = re.search(r"- Description: (\S+)", out)
+    assert d and d.group(1).startswith("(TLS1.3-X.509)-(ECDHE-"), out
+    assert d.group(1).endswith("-(AES-256-GCM)") or d.group(1).endswith("-(CHACHA20-POLY1305)"), \
+        out
 
 
 # ---------------------------------------------------------------- cookies over https
