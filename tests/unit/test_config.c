@@ -114,7 +114,19 @@ START_TEST(test_set)
 	ck_assert_int_eq(c.max_body, 2048);
 	ck_assert_int_eq(config_set(&c, "server", "max_body", "-1", &why), TS_INVALID_REQUEST);
 	free(why);
+	why = NULL;
+	/* the TLS files: none by default, set like any path, an empty value refused */
+	ck_assert_ptr_null(c.tls_cert);
+	ck_assert_ptr_null(c.tls_key);
+	ck_assert_int_eq(config_set(&c, "server", "tls_cert", "/etc/t/full.pem", &why), TS_OK);
+	ck_assert_int_eq(config_set(&c, "server", "tls_key", "/etc/t/key.pem", &why), TS_OK);
+	ck_assert_str_eq(c.tls_cert, "/etc/t/full.pem");
+	ck_assert_str_eq(c.tls_key, "/etc/t/key.pem");
+	ck_assert_int_eq(config_set(&c, "server", "tls_key", "", &why), TS_INVALID_REQUEST);
+	free(why);
+	ck_assert_str_eq(c.tls_key, "/etc/t/key.pem");
 	config_free(&c);
+	ck_assert_ptr_null(c.tls_cert);
 }
 END_TEST
 
