@@ -86,7 +86,7 @@ static void key_text(EVP_PKEY *key, const EVP_CIPHER *enc, char *out, size_t n)
 static void setup(void)
 {
 	EVP_PKEY *key = EVP_EC_gen("P-256");
-	char enc[8192], chain[16384], params[8192];
+	char enc[8192], chain[16384], params[sizeof key_pem + 128];
 
 	ck_assert_ptr_nonnull(key);
 	ck_assert_ptr_nonnull(mkdtemp(dir));
