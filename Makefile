@@ -9,7 +9,7 @@ DEB_BUILD := gcc make pkg-config libmicrohttpd-dev libjansson-dev libssl-dev lib
 	libargon2-dev libinih-dev libqrencode-dev libcurl4-openssl-dev mosquitto-dev \
 	check libsubunit-dev
 DEB_TEST := python3 python3-pytest python3-authlib python3-requests python3-paho-mqtt curl sqlite3 \
-	openssl mosquitto mosquitto-clients gnutls-bin systemd
+	openssl mosquitto mosquitto-clients gnutls-bin systemd strace
 DEB_BENCH := wrk nodejs npm libmosquitto-dev mosquitto
 
 OPT ?= -O2
