@@ -1165,7 +1165,7 @@ def _refresh(self, client, refresh_token, scope=None, auth=None, extra=(), sessi
     h["Content-Type"] = "application/x-www-form-urlencoded"
     if session is not None:
         return session.post(self.url("/token"), data=data, headers=h, timeout=http_timeout(),
-                            allow_redirects=False)
+                            allow_redirects=False, verify=self.verify)
     return self.post("/token", data, headers=h)
 
 

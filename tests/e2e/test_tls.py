@@ -6,6 +6,7 @@ ECDHE only (an EC and an RSA certificate); curl and node connecting; Secure __Ho
 every bad certificate or key stopping the daemon at start with a clear line; the key's PEM text
 gone from the daemon's memory once GnuTLS has parsed it."""
 import base64
+import concurrent.futures
 import json
 import os
 import re
@@ -18,9 +19,9 @@ import warnings
 import pytest
 import requests
 
-from tessera_harness import (BIN, PKCE, UserAgent, auth_request, free_port, idp_user,
-                             is_login_page, make_tempdir, parse_set_cookie, redirect_params,
-                             set_cookie_headers, t, verify_jwt)
+from tessera_harness import (BIN, PKCE, UserAgent, auth_request, code_flow, device_flow,
+                             free_port, idp_user, is_login_page, make_tempdir, parse_set_cookie,
+                             redirect_params, set_cookie_headers, t, verify_jwt)
 
 HSTS = "max-age=31536000"
 WEB_CB = "https://app.example/cb"
@@ -80,6 +81,9 @@ def srv(server_factory, pki):
     s.add_client("broker-1", scope="introspect")
     s.add_client("web", public=True, grants=["authorization_code"], redirect_uris=[WEB_CB],
                  scope="openid")
+    s.add_client("app", grants=["authorization_code", "refresh_token"], redirect_uris=[WEB_CB],
+                 scope="openid mqtt:sub:home/${username}/#")
+    s.add_client("tv", grants=["device_code"], scope="mqtt:sub:home/${username}/#")
     return s.start()
 
 
@@ -356,6 +360,33 @@ def test_login_cookies_are_secure_host_prefixed_and_the_flow_completes(srv):
     tr = srv.redeem(srv.clients["web"], q["code"], pkce.verifier, WEB_CB)
     assert tr.status_code == 200, tr.text
     assert tr.headers.get("Strict-Transport-Security") == HSTS
+
+
+def test_writes_answered_after_their_commit_over_https(srv):
+    """Code redemption, refresh rotation and device-code redemption are answered once the
+    writer has committed (the connection suspended, then resumed): over TLS as well, from
+    several clients at once, on kept-alive connections."""
+    app, tv = srv.clients["app"], srv.clients["tv"]
+
+    def one(_):
+        u, pw, _id = idp_user(srv)
+        login = code_flow(srv, app, u, pw, redirect_uri=WEB_CB, scope="openid")
+        rt = login.tokens["refresh_token"]
+        with requests.Session() as sess:
+            for _ in range(5):
+                r = srv.refresh(app, rt, session=sess)
+                assert r.status_code == 200, r.text
+                assert r.headers.get("Strict-Transport-Security") == HSTS
+                rt = r.json().get("refresh_token", rt)
+        return u
+
+    with concurrent.futures.ThreadPoolExecutor(4) as ex:
+        assert len(set(ex.map(one, range(4)))) == 4
+    lg = device_flow(srv, tv)
+    r = srv.device_poll(tv, lg.device_code)
+    assert r.status_code == 200, r.text
+    claims = verify_jwt(r.json()["access_token"], srv.jwks())
+    assert claims["scope"] == "mqtt:sub:home/%s/#" % lg.user[0], claims
 
 
 # ---------------------------------------------------------------- the key in memory
