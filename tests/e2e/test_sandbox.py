@@ -18,7 +18,7 @@ import pytest
 import requests
 
 from tessera_harness import (BIN, PKCE, REPO, Page, Server, UserAgent, auth_request, code_flow,
-                             free_port, make_tempdir, run_cli, t)
+                             free_port, make_tempdir, run_cli, sanitizer_problems, t)
 
 UNIT = os.path.join(REPO, "etc", "tessera.service")
 UNPRIVILEGED = 65534   # nobody: when the tests run as root, the daemon must not be
@@ -175,7 +175,9 @@ def test_every_system_call_of_the_daemon_is_in_the_units_filter(workdir):
         except subprocess.TimeoutExpired:
             s.proc.kill()
             rc = s.proc.wait(timeout=t(10))
-    assert rc == 0, open(os.path.join(workdir, "serve.stderr")).read()
+    with open(os.path.join(workdir, "serve.stderr")) as f:
+        err = f.read()
+    assert rc == 0 and not sanitizer_problems(err), err
     used = traced_calls(log, BIN)
     assert {"accept4", "epoll_wait", "fdatasync", "pwrite64"} <= used, sorted(used)
     outside = sorted(used - unit_allowed())
