@@ -138,11 +138,11 @@ ts_err endpoint_form(struct request *r, struct form **f, const char **why, int r
 	                                                    why);
 }
 
-/* Guessing limits for client secrets, per client id and address (secrets are 256 random bits, so
- * this is about noise, and one misconfigured device behind a NAT must slow down only itself):
- * 1 (and r->retry_after set) when the caller must wait,
- * whatever rc says, so a right guess during the wait teaches nothing; otherwise records a failed
- * authentication (rc) or forgets past ones of this client at this address. */
+/* Guessing limits for client secrets, per client id and address (secrets are 256 random bits,
+ * so this is about noise, and one misconfigured device behind a NAT must slow down only itself).
+ * 1 (and r->retry_after set) when the caller must wait, whatever rc says, so that a right guess
+ * during the wait teaches nothing; otherwise records a failed authentication (rc) or forgets the
+ * past failures of this client at this address. */
 static int secret_throttled(struct request *r, ts_err rc)
 {
 	struct server *srv = r->srv;
@@ -159,11 +159,10 @@ static int secret_throttled(struct request *r, ts_err rc)
 		r->retry_after = (wait + 999) / 1000;
 		return 1;
 	}
-	if (rc == TS_OK) {
+	if (rc == TS_OK)
 		throttle_reset(srv->secret_throttle, key);
-	} else {
+	else
 		throttle_fail(srv->secret_throttle, key, now);
-	}
 	return 0;
 }
 
