@@ -14,7 +14,8 @@
  *   leaves the old refresh token current and no successor; a failed redemption, the code
  *   unused);
  * - leak nothing (LeakSanitizer, under `make asan` or with CK_FORK=no and detect_leaks=1).
- * Calls past the 50th are sampled (every ~10%) to keep the run short. */
+ * Calls past the 40th are sampled (every ~12%; lasting failures past the 10th, every ~30%) to
+ * keep the run short. */
 #include <check.h>
 #include <dirent.h>
 #include <fcntl.h>
@@ -255,6 +256,7 @@ struct ctx {
 	atomic_int started, queued, held;
 	enum fault_kind kind;      /* the failure armed, for messages */
 	long n;
+	int persist;
 };
 
 enum {
@@ -275,6 +277,9 @@ struct op {
 	void (*after)(struct ctx *x);                      /* frees; may be NULL */
 };
 
+/* For messages: " and on" after "call N" when every call from the nth failed. */
+#define ON(x) ((x)->persist ? " and on" : "")
+
 /* A job that writes: the writer still commits after a failure. */
 static ts_err job_probe(store *s, void *arg)
 {
@@ -283,7 +288,7 @@ static ts_err job_probe(store *s, void *arg)
 }
 
 /* One run of op with the nth call of kind k failing; returns whether it failed. */
-static int run_once(const struct op *op, enum fault_kind k, long n)
+static int run_once(const struct op *op, enum fault_kind k, long n, int persist)
 {
 	struct ctx x;
 	sqlite3 *db;
@@ -294,6 +299,7 @@ static int run_once(const struct op *op, enum fault_kind k, long n)
 	memset(&x, 0, sizeof x);
 	x.kind = k;
 	x.n = n;
+	x.persist = persist;
 	remove_db(work);
 	if (!(op->flags & OP_EMPTY))
 		copy_file(tmpl, work);
@@ -313,25 +319,29 @@ static int run_once(const struct op *op, enum fault_kind k, long n)
 		x.s = s;
 		x.kind = k;
 		x.n = n;
+		x.persist = persist;
 		if (op->before)
 			op->before(&x);
 	}
 
-	fault_arm(k, n);
+	fault_arm(k, n, persist);
 	arg = (char *)&x + op->arg;
 	rc = (op->flags & OP_WRITER) ? writer_run(x.w, op->run, arg) : op->run(x.s, arg);
 	fired = fault_disarm();
 
 	ck_assert_msg(rc == TS_OK || fired, "%s: error %d with no failure injected", op->name, rc);
 	ck_assert_msg(rc == TS_OK || rc == TS_SERVER_ERROR || rc == TS_UNAVAILABLE,
-	              "%s: %s call %ld failing gave error %d", op->name, fault_kind_name(k), n, rc);
+	              "%s: %s call %ld%s failing gave error %d", op->name, fault_kind_name(k), n,
+	              persist ? " and on" : "", rc);
 	/* no lock left: another connection takes the write lock at once */
 	ck_assert_int_eq(sqlite3_open_v2(work, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
 	ck_assert_msg(sqlite3_exec(db, "BEGIN IMMEDIATE; ROLLBACK", NULL, NULL, NULL) == SQLITE_OK,
-	              "%s: %s call %ld failing left the database locked", op->name,
-	              fault_kind_name(k), n);
+	              "%s: %s call %ld%s failing left the database locked", op->name,
+	              fault_kind_name(k), n, persist ? " and on" : "");
 	op->check(&x, db, rc);
-	if (fired) {
+	/* a failed write, full disk or sync must not have damaged the file (failed allocations and
+	 * reads write nothing) */
+	if (fired && (k == FAULT_IO_WRITE || k == FAULT_IO_FULL || k == FAULT_IO_SYNC)) {
 		char ok[16];
 
 		sql_text(db, "PRAGMA quick_check", ok, sizeof ok);
@@ -352,23 +362,30 @@ static int run_once(const struct op *op, enum fault_kind k, long n)
 	return fired;
 }
 
-/* Every kind of failure at every call (sampled past 50) until a run meets none. */
+/* Every kind of failure at every call (sampled past 40) until a run meets none; then lasting
+ * failures from every call on (sampled past 10). */
 static void torture(const struct op *op)
 {
-	long n, failed[FAULT_KIND_COUNT] = {0};
+	long n, persisted = 0, failed[FAULT_KIND_COUNT] = {0};
 	int k;
 
 	for (k = 0; k < FAULT_KIND_COUNT; k++) {
-		for (n = 1; run_once(op, (enum fault_kind)k, n); n += n < 50 ? 1 : n / 10) {
+		for (n = 1; run_once(op, (enum fault_kind)k, n, 0); n += n < 40 ? 1 : n / 8) {
 			failed[k]++;
 			ck_assert_msg(n < 1000000, "%s: no end to %s calls", op->name,
 			              fault_kind_name((enum fault_kind)k));
 		}
+		/* then every call from the nth on failing (a full disk, memory that stays short):
+		 * the error paths meet failures too (not a lock that stays taken: SQLite waits
+		 * for it, and test_store's locking tests cover that) */
+		for (n = 1; k != FAULT_IO_LOCK && run_once(op, (enum fault_kind)k, n, 1);
+		     n += n < 10 ? 1 : n / 3)
+			persisted++;
 	}
 	printf("%-18s failures injected:", op->name);
 	for (k = 0; k < FAULT_KIND_COUNT; k++)
 		printf(" %s %ld", fault_kind_name((enum fault_kind)k), failed[k]);
-	printf("\n");
+	printf(", lasting %ld\n", persisted);
 	fflush(stdout);
 }
 
@@ -935,7 +952,7 @@ static void check_code_take(struct ctx *x, sqlite3 *db, ts_err rc)
 {
 	ck_assert_msg(sql_hash(db, "SELECT count(*) FROM codes WHERE code_hash = ?1 AND used_at IS "
 	                       "NOT NULL", CODE_TEXT) == (rc == TS_OK),
-	              "%s call %ld failing: code take answered %d", fault_kind_name(x->kind), x->n,
+	              "%s call %ld%s failing: code take answered %d", fault_kind_name(x->kind), x->n, ON(x),
 	              rc);
 	if (rc == TS_OK) {
 		ck_assert_int_eq(strlen(x->code->challenge), 43);
@@ -970,8 +987,8 @@ static ts_err run_refresh_check(store *s, void *arg)
 
 static void check_refresh_check(struct ctx *x, sqlite3 *db, ts_err rc)
 {
-	ck_assert_msg(rc != TS_OK || x->q.error == TS_OK, "%s call %ld failing: refused (%s)",
-	              fault_kind_name(x->kind), x->n, x->q.why);
+	ck_assert_msg(rc != TS_OK || x->q.error == TS_OK, "%s call %ld%s failing: refused (%s)",
+	              fault_kind_name(x->kind), x->n, ON(x), x->q.why);
 	ck_assert_int_eq(sql_hash(db, "SELECT expires_at FROM refresh_tokens WHERE token_hash = ?1",
 	                          RT_TEXT), rc == TS_OK ? NOW + 100000 : NOW + 3600);
 	if (rc != TS_OK)
@@ -1007,8 +1024,8 @@ static void check_active(struct ctx *x, sqlite3 *db, ts_err rc)
 		ck_assert_int_eq(x->active, 0);
 		return;
 	}
-	ck_assert_msg(x->active == 1, "%s call %ld failing: an active token answered inactive",
-	              fault_kind_name(x->kind), x->n);
+	ck_assert_msg(x->active == 1, "%s call %ld%s failing: an active token answered inactive",
+	              fault_kind_name(x->kind), x->n, ON(x));
 	ck_assert_str_eq(x->scope, "mqtt:sub:a/#");
 }
 
@@ -1306,8 +1323,8 @@ static void check_batch(struct ctx *x, sqlite3 *db, ts_err rc)
 		ck_assert_msg(e == TS_OK || e == TS_SERVER_ERROR || e == TS_UNAVAILABLE ||
 		              (i == 1 && e == TS_INVALID_GRANT), "job %d: error %d", i, e);
 		ck_assert_msg(sql_int(db, q[i], NULL) == (e == TS_OK),
-		              "%s call %ld failing: job %d answered %d but its write is %s",
-		              fault_kind_name(x->kind), x->n, i, e,
+		              "%s call %ld%s failing: job %d answered %d but its write is %s",
+		              fault_kind_name(x->kind), x->n, ON(x), i, e,
 		              e == TS_OK ? "lost" : "in the database");
 	}
 	ck_assert_int_ne(x->job_rc[1], TS_OK);
