@@ -1,11 +1,13 @@
 /* test_store_faults.c - failure injection on the store path, as curl's torture tests do.
  *
  * Each operation of the hot and admin paths (opening and migrating, clients, users, grants,
- * codes, refresh rotation, revocation, device authorizations, SCIM writes and lists, a writer
- * batch) is run again and again on a fresh copy of one template database, the Nth call of one
- * kind failing (N = 1, 2, ... until a run meets no failure): our own allocations, SQLite's, and
- * SQLite's file opens, reads, writes, full disk, syncs and locks (fault_inject.c). Every run
- * must then
+ * codes, refresh checks and rotation, introspection, revocation, consent, keys, device
+ * authorizations, SCIM writes and lists, a writer batch) is run again and again on a fresh copy
+ * of one template database, the Nth call of one kind failing (N = 1, 2, ... until a run meets
+ * no failure): our own allocations, SQLite's, Jansson's, and SQLite's file opens, reads, writes,
+ * full disk, syncs and locks (fault_inject.c); then again with every call from the Nth on
+ * failing (lasting failures: the error paths meet failures too). The read paths run on a fresh
+ * connection and on one whose statements are prepared. Every run must then
  * - answer TS_OK, or an error only when a failure was injected, and only TS_SERVER_ERROR or
  *   TS_UNAVAILABLE (an out-of-memory never passes for "not found" or a refusal);
  * - leave no transaction open and no lock held (another connection can take the write lock, the
@@ -17,7 +19,6 @@
  * Calls past the 40th are sampled (every ~12%; lasting failures past the 10th, every ~30%) to
  * keep the run short. */
 #include <check.h>
-#include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
@@ -272,7 +273,7 @@ struct op {
 	int flags;
 	size_t arg;                                        /* offset in ctx of run's argument */
 	void (*before)(struct ctx *x);                     /* not armed; may be NULL */
-	ts_err (*run)(store *s, void *arg);                /* armed; arg is the ctx */
+	ts_err (*run)(store *s, void *arg);                /* armed; arg: the ctx + arg */
 	void (*check)(struct ctx *x, sqlite3 *db, ts_err rc); /* db: another connection */
 	void (*after)(struct ctx *x);                      /* frees; may be NULL */
 };
@@ -1330,15 +1331,15 @@ static void check_batch(struct ctx *x, sqlite3 *db, ts_err rc)
 	ck_assert_int_ne(x->job_rc[1], TS_OK);
 }
 
-static const struct op op_batch = {
-	"writer batch", 0, 0, NULL, run_batch, check_batch, NULL,
-};
-
-/* The writer batch op needs the writer without running through it itself. */
+/* The writer is started here rather than run through (OP_WRITER): run_batch hands it the jobs. */
 static void before_batch(struct ctx *x)
 {
 	ck_assert_int_eq(writer_start(work, 0, 2, &x->w), TS_OK);
 }
+
+static const struct op op_batch = {
+	"writer batch", 0, 0, before_batch, run_batch, check_batch, NULL,
+};
 
 /* --- the tests --- */
 
@@ -1377,14 +1378,7 @@ TORTURE(user_get_warm, op_user_get_warm)
 TORTURE(token_active_warm, op_active_warm)
 TORTURE(scim_user_list_warm, op_user_list_warm)
 
-START_TEST(writer_batch)
-{
-	struct op op = op_batch;
-
-	op.before = before_batch;
-	torture(&op);
-}
-END_TEST
+TORTURE(writer_batch, op_batch)
 
 static void suite_setup(void)
 {
