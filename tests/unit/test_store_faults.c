@@ -114,6 +114,18 @@ static void sql_text(sqlite3 *db, const char *sql, char *out, size_t n)
 	sqlite3_finalize(st);
 }
 
+/* How many refresh tokens the work database holds now (another connection). */
+static int64_t refresh_count(void)
+{
+	sqlite3 *db;
+	int64_t n;
+
+	ck_assert_int_eq(sqlite3_open_v2(work, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	n = sql_int(db, "SELECT count(*) FROM refresh_tokens", NULL);
+	sqlite3_close(db);
+	return n;
+}
+
 /* --- the template: one of everything the operations work on --- */
 
 static struct client app_client(const char *id)
@@ -174,6 +186,24 @@ static void add_refresh(store *s, const char *text, int64_t grant_id, int64_t us
 	ck_assert_int_eq(store_refresh_add(s, &r), TS_OK);
 }
 
+/* A code of alice's grant (1) with VERIFIER's challenge, good for a minute. */
+static void add_code(store *s, const char *text)
+{
+	struct code c = {
+		.client_id = "app", .user_id = 1, .grant_id = 1, .redirect_uri = "https://a.example/cb",
+		.redirect_given = 1, .scope = "mqtt:sub:a/#", .auth_time = NOW - 20,
+		.created_at = NOW - 20, .expires_at = NOW + 40,
+	};
+	unsigned char h[32];
+	char challenge[64];
+
+	secret_sha256(VERIFIER, strlen(VERIFIER), h);
+	b64url_encode(h, 32, challenge);
+	c.challenge = challenge;
+	grant_token_hash(text, c.hash);
+	ck_assert_int_eq(store_code_add(s, &c), TS_OK);
+}
+
 static void make_template(void)
 {
 	struct client c = app_client("app");
@@ -183,15 +213,9 @@ static void make_template(void)
 	struct grant g2 = {.client_id = "app", .scope = "mqtt:sub:a/#", .created_at = NOW - 500};
 	struct group staff = {.display_name = "staff", .scope = "mqtt:sub:staff/#",
 	                      .created_at = NOW - 800, .updated_at = NOW - 800};
-	struct code code = {
-		.client_id = "app", .redirect_uri = "https://a.example/cb", .redirect_given = 1,
-		.scope = "mqtt:sub:a/#", .auth_time = NOW - 20, .created_at = NOW - 20,
-		.expires_at = NOW + 40,
-	};
 	struct key_row key1 = {.kid = "k1", .alg = "ES256", .pem = "-----BEGIN PRIVATE KEY-----",
 	                       .created_at = NOW - 1000};
-	unsigned char h[32], secret[32];
-	char challenge[64];
+	unsigned char secret[32];
 	store *s;
 	int64_t one = 1;
 
@@ -210,13 +234,7 @@ static void make_template(void)
 	ck_assert_int_eq(g1.id, 1);
 	ck_assert_int_eq(g2.id, 2);
 
-	secret_sha256(VERIFIER, strlen(VERIFIER), h);
-	b64url_encode(h, 32, challenge);
-	code.challenge = challenge;
-	code.user_id = alice.id;
-	code.grant_id = g1.id;
-	grant_token_hash(CODE_TEXT, code.hash);
-	ck_assert_int_eq(store_code_add(s, &code), TS_OK);
+	add_code(s, CODE_TEXT);
 
 	add_refresh(s, RT_TEXT, g1.id, 0);
 	add_refresh(s, RT_USED_TEXT, g2.id, NOW - 100);
@@ -258,6 +276,7 @@ struct ctx {
 	enum fault_kind kind;      /* the failure armed, for messages */
 	long n;
 	int persist;
+	int64_t base;              /* refresh tokens before the operation */
 };
 
 enum {
@@ -668,15 +687,21 @@ static const struct op op_code_add = {
 	"code add", 0, 0, NULL, run_code_add, check_code_add, NULL,
 };
 
+static void redeem_of(struct redeem *rd, const char *text)
+{
+	grant_token_hash(text, rd->hash);
+	rd->client_id = "app";
+	rd->redirect_uri = "https://a.example/cb";
+	rd->verifier = VERIFIER;
+	rd->now = NOW;
+	rd->refresh_ttl = 3600;
+	rd->want_refresh = 1;
+}
+
 static void before_redeem(struct ctx *x)
 {
-	grant_token_hash(CODE_TEXT, x->rd.hash);
-	x->rd.client_id = "app";
-	x->rd.redirect_uri = "https://a.example/cb";
-	x->rd.verifier = VERIFIER;
-	x->rd.now = NOW;
-	x->rd.refresh_ttl = 3600;
-	x->rd.want_refresh = 1;
+	x->base = refresh_count();
+	redeem_of(&x->rd, CODE_TEXT);
 }
 
 static void check_redeem(struct ctx *x, sqlite3 *db, ts_err rc)
@@ -684,7 +709,7 @@ static void check_redeem(struct ctx *x, sqlite3 *db, ts_err rc)
 	ck_assert_int_eq(sql_hash(db, "SELECT count(*) FROM codes WHERE code_hash = ?1 AND "
 	                          "used_at IS NOT NULL", CODE_TEXT), rc == TS_OK);
 	ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM refresh_tokens", NULL),
-	                 rc == TS_OK ? 3 : 2);
+	                 x->base + (rc == TS_OK));
 	if (rc != TS_OK)
 		return;
 	ck_assert_msg(x->rd.why == NULL, "refused: %s", x->rd.why);
@@ -698,6 +723,25 @@ static void after_redeem(struct ctx *x)
 	store_code_free(x->rd.code);
 	store_user_free(x->rd.user);
 }
+
+/* on a writer that has redeemed a code already (its statements prepared, as in the daemon) */
+static void before_redeem_warm(struct ctx *x)
+{
+	struct redeem rd = {0};
+
+	add_code(x->s, "code-text-0002");
+	redeem_of(&rd, "code-text-0002");
+	ck_assert_int_eq(writer_run(x->w, grant_code_redeem, &rd), TS_OK);
+	ck_assert_ptr_null(rd.why);
+	store_code_free(rd.code);
+	store_user_free(rd.user);
+	before_redeem(x);
+}
+
+static const struct op op_code_redeem_warm = {
+	"code redeem warm", OP_WRITER, offsetof(struct ctx, rd), before_redeem_warm,
+	grant_code_redeem, check_redeem, after_redeem,
+};
 
 static const struct op op_code_redeem = {
 	"code redeem", OP_WRITER, offsetof(struct ctx, rd), before_redeem, grant_code_redeem, check_redeem, after_redeem,
@@ -718,7 +762,26 @@ static void before_refresh(struct ctx *x, const char *text)
 
 static void before_rotate(struct ctx *x)
 {
+	x->base = refresh_count();
 	before_refresh(x, RT_TEXT);
+}
+
+/* on a writer that has rotated another token already */
+static void before_rotate_warm(struct ctx *x)
+{
+	struct refresh_req q = {
+		.text = "refresh-text-0003", .client_id = "app", .rotate = 1, .idle_ttl = 3600,
+		.now = NOW,
+	};
+
+	add_refresh(x->s, q.text, 1, 0);
+	ck_assert_int_eq(grant_refresh_check(x->s, &q), TS_OK);
+	ck_assert_int_eq(q.error, TS_OK);
+	ck_assert_int_eq(writer_run(x->w, grant_refresh_commit, &q), TS_OK);
+	store_grant_free(q.grant);
+	store_user_free(q.user);
+	free(q.scope_out);
+	before_rotate(x);
 }
 
 static void check_rotate(struct ctx *x, sqlite3 *db, ts_err rc)
@@ -728,7 +791,7 @@ static void check_rotate(struct ctx *x, sqlite3 *db, ts_err rc)
 	ck_assert_int_eq(sql_hash(db, "SELECT count(*) FROM refresh_tokens WHERE token_hash = ?1 "
 	                          "AND used_at IS NULL", RT_TEXT), rc != TS_OK);
 	ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM refresh_tokens", NULL),
-	                 rc == TS_OK ? 3 : 2);
+	                 x->base + (rc == TS_OK));
 	if (rc == TS_OK) {
 		ck_assert_int_eq(x->q.error, TS_OK);
 		ck_assert_int_eq(sql_hash(db, "SELECT count(*) FROM refresh_tokens WHERE token_hash = ?1 "
@@ -742,6 +805,11 @@ static void after_refresh(struct ctx *x)
 	store_user_free(x->q.user);
 	free(x->q.scope_out);
 }
+
+static const struct op op_rotate_warm = {
+	"refresh rotate warm", OP_WRITER, offsetof(struct ctx, q), before_rotate_warm,
+	grant_refresh_commit, check_rotate, after_refresh,
+};
 
 static const struct op op_rotate = {
 	"refresh rotate", OP_WRITER, offsetof(struct ctx, q), before_rotate, grant_refresh_commit, check_rotate,
@@ -1378,6 +1446,8 @@ TORTURE(user_get_warm, op_user_get_warm)
 TORTURE(token_active_warm, op_active_warm)
 TORTURE(scim_user_list_warm, op_user_list_warm)
 
+TORTURE(code_redeem_warm, op_code_redeem_warm)
+TORTURE(refresh_rotate_warm, op_rotate_warm)
 TORTURE(writer_batch, op_batch)
 
 static void suite_setup(void)
@@ -1441,6 +1511,8 @@ static Suite *faults_suite(void)
 	tcase_add_test(jobs, device_issue_job);
 	tcase_add_test(jobs, device_decide_job);
 	tcase_add_test(jobs, device_redeem_job);
+	tcase_add_test(jobs, code_redeem_warm);
+	tcase_add_test(jobs, refresh_rotate_warm);
 	tcase_add_test(scim, scim_user_put);
 	tcase_add_test(scim, scim_user_delete);
 	tcase_add_test(scim, scim_user_list);
