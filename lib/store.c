@@ -550,9 +550,13 @@ ts_err store_open(const char *path, int busy_ms, int synchronous, store **out)
 	static const char *const sync_sql[] = {
 		"PRAGMA synchronous = OFF", "PRAGMA synchronous = NORMAL", "PRAGMA synchronous = FULL",
 	};
+	static const enum stmt_id tx_end_ids[] = {
+		ST_COMMIT, ST_ROLLBACK, ST_RELEASE, ST_ROLLBACK_TO, ST_JOB_RELEASE, ST_JOB_ROLLBACK_TO,
+	};
+	sqlite3_stmt *st;
 	store *s = NULL;
 	ts_err e = TS_SERVER_ERROR;
-	int fd, rc;
+	int fd, rc, i;
 
 	if (out)
 		*out = NULL;
@@ -596,6 +600,13 @@ ts_err store_open(const char *path, int busy_ms, int synchronous, store **out)
 	if (rc != SQLITE_OK) {
 		e = rc_err(rc);
 		goto fail;
+	}
+	/* The statements that end a transaction are prepared now: a ROLLBACK that could not be
+	 * prepared when memory runs short would leave the transaction open and the write lock
+	 * taken, and every other writer locked out. */
+	for (i = 0; i < (int)(sizeof(tx_end_ids) / sizeof(tx_end_ids[0])); i++) {
+		if ((e = stmt_get(s, tx_end_ids[i], &st)))
+			goto fail;
 	}
 	if ((e = setup_schema(s, path, busy_ms)))
 		goto fail;

@@ -12,7 +12,7 @@
 /* -1 when disarmed; else the kind whose calls are counted */
 static atomic_int armed = -1;
 static atomic_long seen, target;
-static atomic_int fired;
+static atomic_int fired, persistent;
 
 /* Counts a call of kind k; 1 when it is the one to fail. */
 static int hit(enum fault_kind k)
@@ -22,17 +22,18 @@ static int hit(enum fault_kind k)
 	if (atomic_load(&armed) != (int)k)
 		return 0;
 	c = atomic_fetch_add(&seen, 1) + 1;
-	if (c != atomic_load(&target))
+	if (c < atomic_load(&target) || (c > atomic_load(&target) && !atomic_load(&persistent)))
 		return 0;
 	atomic_store(&fired, 1);
 	return 1;
 }
 
-void fault_arm(enum fault_kind k, long n)
+void fault_arm(enum fault_kind k, long n, int persist)
 {
 	atomic_store(&armed, -1);
 	atomic_store(&seen, 0);
 	atomic_store(&target, n);
+	atomic_store(&persistent, persist);
 	atomic_store(&fired, 0);
 	atomic_store(&armed, (int)k);
 }

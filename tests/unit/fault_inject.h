@@ -28,8 +28,9 @@ enum fault_kind {
  * SQLite and Jansson. Returns 0, or -1 when SQLite refused them. */
 int fault_setup(void);
 
-/* From now on, the nth (1-based) call of kind k fails; the others go through. */
-void fault_arm(enum fault_kind k, long n);
+/* From now on, the nth (1-based) call of kind k fails, and when persist is set every one after
+ * it too (the error paths then meet failures of their own); the others go through. */
+void fault_arm(enum fault_kind k, long n, int persist);
 
 /* Stops injecting; returns 1 when the armed failure happened, 0 when fewer than n calls came. */
 int fault_disarm(void);

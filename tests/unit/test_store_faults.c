@@ -1,11 +1,13 @@
 /* test_store_faults.c - failure injection on the store path, as curl's torture tests do.
  *
  * Each operation of the hot and admin paths (opening and migrating, clients, users, grants,
- * codes, refresh rotation, revocation, device authorizations, SCIM writes and lists, a writer
- * batch) is run again and again on a fresh copy of one template database, the Nth call of one
- * kind failing (N = 1, 2, ... until a run meets no failure): our own allocations, SQLite's, and
- * SQLite's file opens, reads, writes, full disk, syncs and locks (fault_inject.c). Every run
- * must then
+ * codes, refresh checks and rotation, introspection, revocation, consent, keys, device
+ * authorizations, SCIM writes and lists, a writer batch) is run again and again on a fresh copy
+ * of one template database, the Nth call of one kind failing (N = 1, 2, ... until a run meets
+ * no failure): our own allocations, SQLite's, Jansson's, and SQLite's file opens, reads, writes,
+ * full disk, syncs and locks (fault_inject.c); then again with every call from the Nth on
+ * failing (lasting failures: the error paths meet failures too). The read paths run on a fresh
+ * connection and on one whose statements are prepared. Every run must then
  * - answer TS_OK, or an error only when a failure was injected, and only TS_SERVER_ERROR or
  *   TS_UNAVAILABLE (an out-of-memory never passes for "not found" or a refusal);
  * - leave no transaction open and no lock held (another connection can take the write lock, the
@@ -14,9 +16,9 @@
  *   leaves the old refresh token current and no successor; a failed redemption, the code
  *   unused);
  * - leak nothing (LeakSanitizer, under `make asan` or with CK_FORK=no and detect_leaks=1).
- * Calls past the 50th are sampled (every ~10%) to keep the run short. */
+ * Calls past the 40th are sampled (every ~12%; lasting failures past the 10th, every ~30%) to
+ * keep the run short. */
 #include <check.h>
-#include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
@@ -112,6 +114,18 @@ static void sql_text(sqlite3 *db, const char *sql, char *out, size_t n)
 	sqlite3_finalize(st);
 }
 
+/* How many refresh tokens the work database holds now (another connection). */
+static int64_t refresh_count(void)
+{
+	sqlite3 *db;
+	int64_t n;
+
+	ck_assert_int_eq(sqlite3_open_v2(work, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	n = sql_int(db, "SELECT count(*) FROM refresh_tokens", NULL);
+	sqlite3_close(db);
+	return n;
+}
+
 /* --- the template: one of everything the operations work on --- */
 
 static struct client app_client(const char *id)
@@ -172,6 +186,24 @@ static void add_refresh(store *s, const char *text, int64_t grant_id, int64_t us
 	ck_assert_int_eq(store_refresh_add(s, &r), TS_OK);
 }
 
+/* A code of alice's grant (1) with VERIFIER's challenge, good for a minute. */
+static void add_code(store *s, const char *text)
+{
+	struct code c = {
+		.client_id = "app", .user_id = 1, .grant_id = 1, .redirect_uri = "https://a.example/cb",
+		.redirect_given = 1, .scope = "mqtt:sub:a/#", .auth_time = NOW - 20,
+		.created_at = NOW - 20, .expires_at = NOW + 40,
+	};
+	unsigned char h[32];
+	char challenge[64];
+
+	secret_sha256(VERIFIER, strlen(VERIFIER), h);
+	b64url_encode(h, 32, challenge);
+	c.challenge = challenge;
+	grant_token_hash(text, c.hash);
+	ck_assert_int_eq(store_code_add(s, &c), TS_OK);
+}
+
 static void make_template(void)
 {
 	struct client c = app_client("app");
@@ -181,15 +213,9 @@ static void make_template(void)
 	struct grant g2 = {.client_id = "app", .scope = "mqtt:sub:a/#", .created_at = NOW - 500};
 	struct group staff = {.display_name = "staff", .scope = "mqtt:sub:staff/#",
 	                      .created_at = NOW - 800, .updated_at = NOW - 800};
-	struct code code = {
-		.client_id = "app", .redirect_uri = "https://a.example/cb", .redirect_given = 1,
-		.scope = "mqtt:sub:a/#", .auth_time = NOW - 20, .created_at = NOW - 20,
-		.expires_at = NOW + 40,
-	};
 	struct key_row key1 = {.kid = "k1", .alg = "ES256", .pem = "-----BEGIN PRIVATE KEY-----",
 	                       .created_at = NOW - 1000};
-	unsigned char h[32], secret[32];
-	char challenge[64];
+	unsigned char secret[32];
 	store *s;
 	int64_t one = 1;
 
@@ -208,13 +234,7 @@ static void make_template(void)
 	ck_assert_int_eq(g1.id, 1);
 	ck_assert_int_eq(g2.id, 2);
 
-	secret_sha256(VERIFIER, strlen(VERIFIER), h);
-	b64url_encode(h, 32, challenge);
-	code.challenge = challenge;
-	code.user_id = alice.id;
-	code.grant_id = g1.id;
-	grant_token_hash(CODE_TEXT, code.hash);
-	ck_assert_int_eq(store_code_add(s, &code), TS_OK);
+	add_code(s, CODE_TEXT);
 
 	add_refresh(s, RT_TEXT, g1.id, 0);
 	add_refresh(s, RT_USED_TEXT, g2.id, NOW - 100);
@@ -255,6 +275,8 @@ struct ctx {
 	atomic_int started, queued, held;
 	enum fault_kind kind;      /* the failure armed, for messages */
 	long n;
+	int persist;
+	int64_t base;              /* refresh tokens before the operation */
 };
 
 enum {
@@ -270,10 +292,13 @@ struct op {
 	int flags;
 	size_t arg;                                        /* offset in ctx of run's argument */
 	void (*before)(struct ctx *x);                     /* not armed; may be NULL */
-	ts_err (*run)(store *s, void *arg);                /* armed; arg is the ctx */
+	ts_err (*run)(store *s, void *arg);                /* armed; arg: the ctx + arg */
 	void (*check)(struct ctx *x, sqlite3 *db, ts_err rc); /* db: another connection */
 	void (*after)(struct ctx *x);                      /* frees; may be NULL */
 };
+
+/* For messages: " and on" after "call N" when every call from the nth failed. */
+#define ON(x) ((x)->persist ? " and on" : "")
 
 /* A job that writes: the writer still commits after a failure. */
 static ts_err job_probe(store *s, void *arg)
@@ -283,7 +308,7 @@ static ts_err job_probe(store *s, void *arg)
 }
 
 /* One run of op with the nth call of kind k failing; returns whether it failed. */
-static int run_once(const struct op *op, enum fault_kind k, long n)
+static int run_once(const struct op *op, enum fault_kind k, long n, int persist)
 {
 	struct ctx x;
 	sqlite3 *db;
@@ -294,6 +319,7 @@ static int run_once(const struct op *op, enum fault_kind k, long n)
 	memset(&x, 0, sizeof x);
 	x.kind = k;
 	x.n = n;
+	x.persist = persist;
 	remove_db(work);
 	if (!(op->flags & OP_EMPTY))
 		copy_file(tmpl, work);
@@ -313,25 +339,29 @@ static int run_once(const struct op *op, enum fault_kind k, long n)
 		x.s = s;
 		x.kind = k;
 		x.n = n;
+		x.persist = persist;
 		if (op->before)
 			op->before(&x);
 	}
 
-	fault_arm(k, n);
+	fault_arm(k, n, persist);
 	arg = (char *)&x + op->arg;
 	rc = (op->flags & OP_WRITER) ? writer_run(x.w, op->run, arg) : op->run(x.s, arg);
 	fired = fault_disarm();
 
 	ck_assert_msg(rc == TS_OK || fired, "%s: error %d with no failure injected", op->name, rc);
 	ck_assert_msg(rc == TS_OK || rc == TS_SERVER_ERROR || rc == TS_UNAVAILABLE,
-	              "%s: %s call %ld failing gave error %d", op->name, fault_kind_name(k), n, rc);
+	              "%s: %s call %ld%s failing gave error %d", op->name, fault_kind_name(k), n,
+	              persist ? " and on" : "", rc);
 	/* no lock left: another connection takes the write lock at once */
 	ck_assert_int_eq(sqlite3_open_v2(work, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
 	ck_assert_msg(sqlite3_exec(db, "BEGIN IMMEDIATE; ROLLBACK", NULL, NULL, NULL) == SQLITE_OK,
-	              "%s: %s call %ld failing left the database locked", op->name,
-	              fault_kind_name(k), n);
+	              "%s: %s call %ld%s failing left the database locked", op->name,
+	              fault_kind_name(k), n, persist ? " and on" : "");
 	op->check(&x, db, rc);
-	if (fired) {
+	/* a failed write, full disk or sync must not have damaged the file (failed allocations and
+	 * reads write nothing) */
+	if (fired && (k == FAULT_IO_WRITE || k == FAULT_IO_FULL || k == FAULT_IO_SYNC)) {
 		char ok[16];
 
 		sql_text(db, "PRAGMA quick_check", ok, sizeof ok);
@@ -352,23 +382,30 @@ static int run_once(const struct op *op, enum fault_kind k, long n)
 	return fired;
 }
 
-/* Every kind of failure at every call (sampled past 50) until a run meets none. */
+/* Every kind of failure at every call (sampled past 40) until a run meets none; then lasting
+ * failures from every call on (sampled past 10). */
 static void torture(const struct op *op)
 {
-	long n, failed[FAULT_KIND_COUNT] = {0};
+	long n, persisted = 0, failed[FAULT_KIND_COUNT] = {0};
 	int k;
 
 	for (k = 0; k < FAULT_KIND_COUNT; k++) {
-		for (n = 1; run_once(op, (enum fault_kind)k, n); n += n < 50 ? 1 : n / 10) {
+		for (n = 1; run_once(op, (enum fault_kind)k, n, 0); n += n < 40 ? 1 : n / 8) {
 			failed[k]++;
 			ck_assert_msg(n < 1000000, "%s: no end to %s calls", op->name,
 			              fault_kind_name((enum fault_kind)k));
 		}
+		/* then every call from the nth on failing (a full disk, memory that stays short):
+		 * the error paths meet failures too (not a lock that stays taken: SQLite waits
+		 * for it, and test_store's locking tests cover that) */
+		for (n = 1; k != FAULT_IO_LOCK && run_once(op, (enum fault_kind)k, n, 1);
+		     n += n < 10 ? 1 : n / 3)
+			persisted++;
 	}
 	printf("%-18s failures injected:", op->name);
 	for (k = 0; k < FAULT_KIND_COUNT; k++)
 		printf(" %s %ld", fault_kind_name((enum fault_kind)k), failed[k]);
-	printf("\n");
+	printf(", lasting %ld\n", persisted);
 	fflush(stdout);
 }
 
@@ -650,15 +687,21 @@ static const struct op op_code_add = {
 	"code add", 0, 0, NULL, run_code_add, check_code_add, NULL,
 };
 
+static void redeem_of(struct redeem *rd, const char *text)
+{
+	grant_token_hash(text, rd->hash);
+	rd->client_id = "app";
+	rd->redirect_uri = "https://a.example/cb";
+	rd->verifier = VERIFIER;
+	rd->now = NOW;
+	rd->refresh_ttl = 3600;
+	rd->want_refresh = 1;
+}
+
 static void before_redeem(struct ctx *x)
 {
-	grant_token_hash(CODE_TEXT, x->rd.hash);
-	x->rd.client_id = "app";
-	x->rd.redirect_uri = "https://a.example/cb";
-	x->rd.verifier = VERIFIER;
-	x->rd.now = NOW;
-	x->rd.refresh_ttl = 3600;
-	x->rd.want_refresh = 1;
+	x->base = refresh_count();
+	redeem_of(&x->rd, CODE_TEXT);
 }
 
 static void check_redeem(struct ctx *x, sqlite3 *db, ts_err rc)
@@ -666,7 +709,7 @@ static void check_redeem(struct ctx *x, sqlite3 *db, ts_err rc)
 	ck_assert_int_eq(sql_hash(db, "SELECT count(*) FROM codes WHERE code_hash = ?1 AND "
 	                          "used_at IS NOT NULL", CODE_TEXT), rc == TS_OK);
 	ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM refresh_tokens", NULL),
-	                 rc == TS_OK ? 3 : 2);
+	                 x->base + (rc == TS_OK));
 	if (rc != TS_OK)
 		return;
 	ck_assert_msg(x->rd.why == NULL, "refused: %s", x->rd.why);
@@ -680,6 +723,25 @@ static void after_redeem(struct ctx *x)
 	store_code_free(x->rd.code);
 	store_user_free(x->rd.user);
 }
+
+/* on a writer that has redeemed a code already (its statements prepared, as in the daemon) */
+static void before_redeem_warm(struct ctx *x)
+{
+	struct redeem rd = {0};
+
+	add_code(x->s, "code-text-0002");
+	redeem_of(&rd, "code-text-0002");
+	ck_assert_int_eq(writer_run(x->w, grant_code_redeem, &rd), TS_OK);
+	ck_assert_ptr_null(rd.why);
+	store_code_free(rd.code);
+	store_user_free(rd.user);
+	before_redeem(x);
+}
+
+static const struct op op_code_redeem_warm = {
+	"code redeem warm", OP_WRITER, offsetof(struct ctx, rd), before_redeem_warm,
+	grant_code_redeem, check_redeem, after_redeem,
+};
 
 static const struct op op_code_redeem = {
 	"code redeem", OP_WRITER, offsetof(struct ctx, rd), before_redeem, grant_code_redeem, check_redeem, after_redeem,
@@ -700,7 +762,26 @@ static void before_refresh(struct ctx *x, const char *text)
 
 static void before_rotate(struct ctx *x)
 {
+	x->base = refresh_count();
 	before_refresh(x, RT_TEXT);
+}
+
+/* on a writer that has rotated another token already */
+static void before_rotate_warm(struct ctx *x)
+{
+	struct refresh_req q = {
+		.text = "refresh-text-0003", .client_id = "app", .rotate = 1, .idle_ttl = 3600,
+		.now = NOW,
+	};
+
+	add_refresh(x->s, q.text, 1, 0);
+	ck_assert_int_eq(grant_refresh_check(x->s, &q), TS_OK);
+	ck_assert_int_eq(q.error, TS_OK);
+	ck_assert_int_eq(writer_run(x->w, grant_refresh_commit, &q), TS_OK);
+	store_grant_free(q.grant);
+	store_user_free(q.user);
+	free(q.scope_out);
+	before_rotate(x);
 }
 
 static void check_rotate(struct ctx *x, sqlite3 *db, ts_err rc)
@@ -710,7 +791,7 @@ static void check_rotate(struct ctx *x, sqlite3 *db, ts_err rc)
 	ck_assert_int_eq(sql_hash(db, "SELECT count(*) FROM refresh_tokens WHERE token_hash = ?1 "
 	                          "AND used_at IS NULL", RT_TEXT), rc != TS_OK);
 	ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM refresh_tokens", NULL),
-	                 rc == TS_OK ? 3 : 2);
+	                 x->base + (rc == TS_OK));
 	if (rc == TS_OK) {
 		ck_assert_int_eq(x->q.error, TS_OK);
 		ck_assert_int_eq(sql_hash(db, "SELECT count(*) FROM refresh_tokens WHERE token_hash = ?1 "
@@ -724,6 +805,11 @@ static void after_refresh(struct ctx *x)
 	store_user_free(x->q.user);
 	free(x->q.scope_out);
 }
+
+static const struct op op_rotate_warm = {
+	"refresh rotate warm", OP_WRITER, offsetof(struct ctx, q), before_rotate_warm,
+	grant_refresh_commit, check_rotate, after_refresh,
+};
 
 static const struct op op_rotate = {
 	"refresh rotate", OP_WRITER, offsetof(struct ctx, q), before_rotate, grant_refresh_commit, check_rotate,
@@ -935,7 +1021,7 @@ static void check_code_take(struct ctx *x, sqlite3 *db, ts_err rc)
 {
 	ck_assert_msg(sql_hash(db, "SELECT count(*) FROM codes WHERE code_hash = ?1 AND used_at IS "
 	                       "NOT NULL", CODE_TEXT) == (rc == TS_OK),
-	              "%s call %ld failing: code take answered %d", fault_kind_name(x->kind), x->n,
+	              "%s call %ld%s failing: code take answered %d", fault_kind_name(x->kind), x->n, ON(x),
 	              rc);
 	if (rc == TS_OK) {
 		ck_assert_int_eq(strlen(x->code->challenge), 43);
@@ -970,8 +1056,8 @@ static ts_err run_refresh_check(store *s, void *arg)
 
 static void check_refresh_check(struct ctx *x, sqlite3 *db, ts_err rc)
 {
-	ck_assert_msg(rc != TS_OK || x->q.error == TS_OK, "%s call %ld failing: refused (%s)",
-	              fault_kind_name(x->kind), x->n, x->q.why);
+	ck_assert_msg(rc != TS_OK || x->q.error == TS_OK, "%s call %ld%s failing: refused (%s)",
+	              fault_kind_name(x->kind), x->n, ON(x), x->q.why);
 	ck_assert_int_eq(sql_hash(db, "SELECT expires_at FROM refresh_tokens WHERE token_hash = ?1",
 	                          RT_TEXT), rc == TS_OK ? NOW + 100000 : NOW + 3600);
 	if (rc != TS_OK)
@@ -1007,8 +1093,8 @@ static void check_active(struct ctx *x, sqlite3 *db, ts_err rc)
 		ck_assert_int_eq(x->active, 0);
 		return;
 	}
-	ck_assert_msg(x->active == 1, "%s call %ld failing: an active token answered inactive",
-	              fault_kind_name(x->kind), x->n);
+	ck_assert_msg(x->active == 1, "%s call %ld%s failing: an active token answered inactive",
+	              fault_kind_name(x->kind), x->n, ON(x));
 	ck_assert_str_eq(x->scope, "mqtt:sub:a/#");
 }
 
@@ -1306,22 +1392,22 @@ static void check_batch(struct ctx *x, sqlite3 *db, ts_err rc)
 		ck_assert_msg(e == TS_OK || e == TS_SERVER_ERROR || e == TS_UNAVAILABLE ||
 		              (i == 1 && e == TS_INVALID_GRANT), "job %d: error %d", i, e);
 		ck_assert_msg(sql_int(db, q[i], NULL) == (e == TS_OK),
-		              "%s call %ld failing: job %d answered %d but its write is %s",
-		              fault_kind_name(x->kind), x->n, i, e,
+		              "%s call %ld%s failing: job %d answered %d but its write is %s",
+		              fault_kind_name(x->kind), x->n, ON(x), i, e,
 		              e == TS_OK ? "lost" : "in the database");
 	}
 	ck_assert_int_ne(x->job_rc[1], TS_OK);
 }
 
-static const struct op op_batch = {
-	"writer batch", 0, 0, NULL, run_batch, check_batch, NULL,
-};
-
-/* The writer batch op needs the writer without running through it itself. */
+/* The writer is started here rather than run through (OP_WRITER): run_batch hands it the jobs. */
 static void before_batch(struct ctx *x)
 {
 	ck_assert_int_eq(writer_start(work, 0, 2, &x->w), TS_OK);
 }
+
+static const struct op op_batch = {
+	"writer batch", 0, 0, before_batch, run_batch, check_batch, NULL,
+};
 
 /* --- the tests --- */
 
@@ -1360,14 +1446,9 @@ TORTURE(user_get_warm, op_user_get_warm)
 TORTURE(token_active_warm, op_active_warm)
 TORTURE(scim_user_list_warm, op_user_list_warm)
 
-START_TEST(writer_batch)
-{
-	struct op op = op_batch;
-
-	op.before = before_batch;
-	torture(&op);
-}
-END_TEST
+TORTURE(code_redeem_warm, op_code_redeem_warm)
+TORTURE(refresh_rotate_warm, op_rotate_warm)
+TORTURE(writer_batch, op_batch)
 
 static void suite_setup(void)
 {
@@ -1430,6 +1511,8 @@ static Suite *faults_suite(void)
 	tcase_add_test(jobs, device_issue_job);
 	tcase_add_test(jobs, device_decide_job);
 	tcase_add_test(jobs, device_redeem_job);
+	tcase_add_test(jobs, code_redeem_warm);
+	tcase_add_test(jobs, refresh_rotate_warm);
 	tcase_add_test(scim, scim_user_put);
 	tcase_add_test(scim, scim_user_delete);
 	tcase_add_test(scim, scim_user_list);
