@@ -69,6 +69,9 @@ int httphdr_etag_listed(const char *header, const char *version)
 			break;
 		tag = opaque_tag(p, &n, &end);
 		if (!tag) {
+			/* an opening quote never closed: the rest of the header is inside it */
+			if (p[strncmp(p, "W/", 2) == 0 ? 2 : 0] == '"')
+				return 0;
 			/* "*" alone, or a malformed element that lists nothing */
 			if (*p == '*') {
 				for (end = p + 1; ows(*end); end++)

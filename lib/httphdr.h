@@ -17,7 +17,8 @@ const char *httphdr_cookie(const char *header, const char *name, size_t *len);
 /* 1 when the If-Match / If-None-Match header value lists version (an entity tag such as
  * W/"3694e05e"), else 0; NULL header is 0. The list is "*" or comma-separated entity tags
  * [W/]"opaque"; tags compare weakly (RFC 9110 §8.8.3.2: W/"x" and "x" are the same), and "*"
- * lists everything. A malformed element is skipped: it lists nothing. */
+ * lists everything. A malformed element is skipped: it lists nothing; a quote that is never
+ * closed ends the list. */
 int httphdr_etag_listed(const char *header, const char *version);
 
 #endif

@@ -88,6 +88,8 @@ START_TEST(test_etag_not_listed)
 	ck_assert_int_eq(httphdr_etag_listed("**", v), 0);
 	ck_assert_int_eq(httphdr_etag_listed("*x, \"1\"", v), 0);
 	ck_assert_int_eq(httphdr_etag_listed("\"a, W/\"3694e05e\"", v), 0); /* inside a tag */
+	ck_assert_int_eq(httphdr_etag_listed("\"a, *", v), 0);               /* unclosed quote */
+	ck_assert_int_eq(httphdr_etag_listed("W/\"a, W/\"3694e05e", v), 0);
 	ck_assert_int_eq(httphdr_etag_listed("*", "not a tag"), 0);
 	ck_assert_int_eq(httphdr_etag_listed("*", NULL), 0);
 }
