@@ -193,6 +193,41 @@ int client_redirect_uri_valid(const char *u)
 	       form_utf8_valid((const unsigned char *)u, strlen(u));
 }
 
+/* 1 for http://127.0.0.1[:port]/... or http://[::1][:port]/...: *rest points after the port. */
+static int loopback(const char *uri, const char **host_end, const char **rest)
+{
+	static const char *const hosts[] = {"http://127.0.0.1", "http://[::1]"};
+	size_t i, n;
+	const char *p;
+
+	for (i = 0; i < 2; i++) {
+		n = strlen(hosts[i]);
+		if (strncmp(uri, hosts[i], n) != 0)
+			continue;
+		p = uri + n;
+		*host_end = p;
+		if (*p == ':')
+			for (p++; *p >= '0' && *p <= '9'; p++)
+				;
+		if (*p && *p != '/' && *p != '?')
+			return 0;
+		*rest = p;
+		return 1;
+	}
+	return 0;
+}
+
+int client_redirect_matches(const char *registered, const char *given)
+{
+	const char *rh, *rr, *gh, *gr;
+
+	if (strcmp(registered, given) == 0)
+		return 1;
+	return loopback(registered, &rh, &rr) && loopback(given, &gh, &gr) &&
+	       rh - registered == gh - given && strncmp(registered, given, (size_t)(rh - registered)) == 0 &&
+	       strcmp(rr, gr) == 0;
+}
+
 const char *client_rules(const struct client *c)
 {
 	if (c->is_public && client_list_has(c->grant_types, "client_credentials"))

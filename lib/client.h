@@ -35,6 +35,11 @@ ts_err client_new_secret(struct client *c, char *text);
  * valid UTF-8, under 2048 bytes; else 0. */
 int client_redirect_uri_valid(const char *u);
 
+/* 1 when the redirect URI given in a request is the registered one: the same string, or for
+ * loopback redirect URIs of native apps (http://127.0.0.1 or http://[::1]) the same URI on any
+ * port (RFC 8252 §7.3). Else 0. */
+int client_redirect_matches(const char *registered, const char *given);
+
 /* The rules every client must keep, whoever writes it: NULL when c keeps them, else why not
  * (static English): a public client may not use client_credentials, and must rotate refresh
  * tokens (RFC 9700 §2.2.2). */

@@ -62,43 +62,6 @@ static void redirect_error(struct request *r, const struct authz *a, const char 
 	free(url);
 }
 
-/* 1 for http://127.0.0.1[:port]/... or http://[::1][:port]/...: *rest points after the port. */
-static int loopback(const char *uri, const char **host_end, const char **rest)
-{
-	static const char *const hosts[] = {"http://127.0.0.1", "http://[::1]"};
-	size_t i, n;
-	const char *p;
-
-	for (i = 0; i < 2; i++) {
-		n = strlen(hosts[i]);
-		if (strncmp(uri, hosts[i], n) != 0)
-			continue;
-		p = uri + n;
-		*host_end = p;
-		if (*p == ':')
-			for (p++; *p >= '0' && *p <= '9'; p++)
-				;
-		if (*p && *p != '/' && *p != '?')
-			return 0;
-		*rest = p;
-		return 1;
-	}
-	return 0;
-}
-
-/* 1 when given is registered: the same string, or for loopback redirect URIs of native apps
- * the same URI on any port (RFC 8252 §7.3). */
-static int redirect_matches(const char *registered, const char *given)
-{
-	const char *rh, *rr, *gh, *gr;
-
-	if (strcmp(registered, given) == 0)
-		return 1;
-	return loopback(registered, &rh, &rr) && loopback(given, &gh, &gr) &&
-	       rh - registered == gh - given && strncmp(registered, given, (size_t)(rh - registered)) == 0 &&
-	       strcmp(rr, gr) == 0;
-}
-
 /* --- the request --- */
 
 static int parse_prompt(struct authz *a, const char *prompt)
@@ -167,7 +130,7 @@ static int authz_parse(struct request *r, struct form *f, struct authz *a)
 		if (!reg)
 			break;
 		count++;
-		if (uri && redirect_matches(reg, uri)) {
+		if (uri && client_redirect_matches(reg, uri)) {
 			a->redirect = uri;
 			a->redirect_given = 1;
 			break;

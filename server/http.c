@@ -379,6 +379,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	free(r->uri);
 	free(r->set_cookie[0]);
 	free(r->set_cookie[1]);
+	free(r->cookie[0]);
+	free(r->cookie[1]);
 	free(r);
 	*con_cls = NULL;
 }

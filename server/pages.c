@@ -12,6 +12,7 @@
 #include "form.h"
 #include "grant.h"
 #include "html.h"
+#include "httphdr.h"
 #include "jbuf.h"
 #include "password.h"
 #include "scope.h"
@@ -66,9 +67,19 @@ static const char *page_cookie_name(const struct request *r, const char *name)
 	return names[strcmp(name, "session") == 0 ? 0 : 1][r->srv->https];
 }
 
+/* The cookie called name ("session" or "csrf") of the request, or NULL: a copy kept in r until
+ * the request ends, parsed by lib/httphdr.c from the Cookie header. */
 const char *page_cookie(struct request *r, const char *name)
 {
-	return MHD_lookup_connection_value(r->conn, MHD_COOKIE_KIND, page_cookie_name(r, name));
+	int i = strcmp(name, "session") == 0 ? 0 : 1;
+	const char *v;
+	size_t n;
+
+	if (!r->cookie[i]) {
+		v = httphdr_cookie(http_header(r, MHD_HTTP_HEADER_COOKIE), page_cookie_name(r, name), &n);
+		r->cookie[i] = v ? strndup(v, n) : NULL;
+	}
+	return r->cookie[i];
 }
 
 void page_set_cookie(struct request *r, const char *name, const char *value, int max_age)

@@ -10,6 +10,7 @@
 #include "client.h"
 #include "form.h"
 #include "grant.h"
+#include "httphdr.h"
 #include "jbuf.h"
 #include "scim_res.h"
 #include "scim_sql.h"
@@ -184,31 +185,6 @@ ts_err scim_load(store *s, const struct scim_rtype *t, const char *id, const cha
 	return rc;
 }
 
-/* 1 when the If-Match / If-None-Match header value lists version (or is "*"). */
-int scim_etag_listed(const char *header, const char *version)
-{
-	size_t n = strlen(version);
-	const char *p;
-
-	if (!header)
-		return 0;
-	for (p = header; *p; p++) {
-		p += strspn(p, " ,");
-		if (*p == '*')
-			return 1;
-		if (strncmp(p, version, n) == 0 && (p[n] == '\0' || p[n] == ',' || p[n] == ' '))
-			return 1;
-		/* a strong tag compares weakly (RFC 9110 §8.8.3.2): "x" matches W/"x" */
-		if (strncmp(version, "W/", 2) == 0 && strncmp(p, version + 2, n - 2) == 0 &&
-		    (p[n - 2] == '\0' || p[n - 2] == ',' || p[n - 2] == ' '))
-			return 1;
-		p += strcspn(p, ",");
-		if (!*p)
-			break;
-	}
-	return 0;
-}
-
 int scim_query_form(struct request *r, struct form **f)
 {
 	const char *why = NULL;
@@ -264,7 +240,7 @@ static void get_one(struct request *r, store *s, const struct scim_rtype *t, con
 	free(base);
 	if (rc) {
 		reply_scim_error(r, rc, NULL, rc == TS_NOT_FOUND ? "no such resource" : NULL);
-	} else if (scim_etag_listed(http_header(r, MHD_HTTP_HEADER_IF_NONE_MATCH),
+	} else if (httphdr_etag_listed(http_header(r, MHD_HTTP_HEADER_IF_NONE_MATCH),
 	                            scim_version(res))) {
 		reply_scim(r, 304, NULL, scim_version(res), NULL);
 		json_decref(res);

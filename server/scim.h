@@ -18,8 +18,6 @@ int64_t scim_int_id(const char *id);
  * none (a revoked grant included). */
 ts_err scim_load(store *s, const struct scim_rtype *t, const char *id, const char *base,
                  json_t **out);
-/* 1 when an If-Match / If-None-Match header lists version (or is "*"). */
-int scim_etag_listed(const char *header, const char *version);
 /* Replies with one resource (stolen), its ETag, and its Location when location is set, after
  * keeping the attributes asked for; secret (or NULL): a new client secret to show once. */
 void scim_reply_resource(struct request *r, const struct scim_rtype *t, int status, json_t *res,

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include "client.h"
 #include "form.h"
+#include "httphdr.h"
 #include "password.h"
 #include "scim_patch.h"
 #include "scim_res.h"
@@ -185,7 +186,7 @@ static ts_err job_run(store *s, void *arg)
 	if (j->kind != J_CREATE) {
 		if ((rc = scim_load(s, j->t, j->id, j->base, &cur)))
 			return rc;
-		if (j->if_match && !scim_etag_listed(j->if_match, scim_version(cur)))
+		if (j->if_match && !httphdr_etag_listed(j->if_match, scim_version(cur)))
 			rc = TS_PRECONDITION_FAILED;
 		else if (j->expect && strcmp(j->expect, scim_version(cur)) != 0)
 			rc = TS_CONFLICT;
@@ -358,7 +359,7 @@ void scim_modify(struct request *r, const struct scim_rtype *t, const char *id, 
 	for (tries = 0; body && tries < PATCH_TRIES; tries++) {
 		start_job(r, &j, t, J_REPLACE, id, base);
 		rc = scim_load(s, t, id, base, &cur);
-		if (!rc && j.if_match && !scim_etag_listed(j.if_match, scim_version(cur)))
+		if (!rc && j.if_match && !httphdr_etag_listed(j.if_match, scim_version(cur)))
 			rc = TS_PRECONDITION_FAILED;
 		if (!rc)
 			rc = new_resource(t, body, cur, patch, &n, &e);

@@ -54,6 +54,7 @@ struct request {
 	int status;          /* of the reply queued */
 	char *client_id;     /* for the log line, once known */
 	char *set_cookie[2]; /* Set-Cookie values for the reply */
+	char *cookie[2];     /* page_cookie's copies of the session and CSRF cookies */
 	uint64_t start_ns;
 	struct form *form;        /* the request's form and client, kept for a continuation */
 	struct client *client;

@@ -36,4 +36,23 @@ static inline void fuzz_fail(const char *what, const char *input, const char *de
 	abort();
 }
 
+/* Splits text in place at its first n - 1 newlines into parts[0..n-1] (the last part keeps any
+ * further newlines); parts past the end of text are "". Targets that take several strings
+ * (a filter and a topic, a header and a name) read them as lines of one input. */
+static inline void fuzz_split(char *text, char **parts, size_t n)
+{
+	size_t i;
+	char *nl;
+
+	for (i = 0; i < n; i++) {
+		parts[i] = text;
+		if (i + 1 < n && (nl = strchr(text, '\n'))) {
+			*nl = '\0';
+			text = nl + 1;
+		} else {
+			text += strlen(text);
+		}
+	}
+}
+
 #endif

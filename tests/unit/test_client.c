@@ -241,6 +241,45 @@ START_TEST(test_keys_rotate)
 }
 END_TEST
 
+START_TEST(test_redirect_uri_valid)
+{
+	ck_assert_int_eq(client_redirect_uri_valid("https://app.example/cb"), 1);
+	ck_assert_int_eq(client_redirect_uri_valid("com.example.app://cb"), 1);
+	ck_assert_int_eq(client_redirect_uri_valid("http://127.0.0.1/cb"), 1);
+	ck_assert_int_eq(client_redirect_uri_valid("/cb"), 0);
+	ck_assert_int_eq(client_redirect_uri_valid("://cb"), 0);
+	ck_assert_int_eq(client_redirect_uri_valid("https://app.example/cb#f"), 0);
+	ck_assert_int_eq(client_redirect_uri_valid("https://app.example/c b"), 0);
+	ck_assert_int_eq(client_redirect_uri_valid("https://app.example/\xc3\xa9"), 1);
+	ck_assert_int_eq(client_redirect_uri_valid("https://app.example/\xff"), 0);
+	ck_assert_int_eq(client_redirect_uri_valid("https://app.example/\xc3"), 0);
+}
+END_TEST
+
+/* SECURITY.md row 10: only the registered string, or a loopback URI on another port */
+START_TEST(test_redirect_matches)
+{
+	const char *reg = "https://app.example/cb";
+
+	ck_assert_int_eq(client_redirect_matches(reg, reg), 1);
+	ck_assert_int_eq(client_redirect_matches(reg, "https://app.example/cb/x"), 0);
+	ck_assert_int_eq(client_redirect_matches(reg, "https://app.example/cb?a=1"), 0);
+	ck_assert_int_eq(client_redirect_matches(reg, "https://APP.example/cb"), 0);
+	ck_assert_int_eq(client_redirect_matches(reg, "https://app.example/cb/"), 0);
+	ck_assert_int_eq(client_redirect_matches(reg, "https://app.example:444/cb"), 0);
+	ck_assert_int_eq(client_redirect_matches(reg, "https://app.example/cb#f"), 0);
+	ck_assert_int_eq(client_redirect_matches("http://127.0.0.1/cb", "http://127.0.0.1:5123/cb"), 1);
+	ck_assert_int_eq(client_redirect_matches("http://127.0.0.1:80/cb", "http://127.0.0.1/cb"), 1);
+	ck_assert_int_eq(client_redirect_matches("http://[::1]:1/cb?x", "http://[::1]:2/cb?x"), 1);
+	ck_assert_int_eq(client_redirect_matches("http://127.0.0.1/cb", "http://127.0.0.1:5/cb/"), 0);
+	ck_assert_int_eq(client_redirect_matches("http://127.0.0.1/cb", "http://[::1]/cb"), 0);
+	ck_assert_int_eq(client_redirect_matches("http://127.0.0.1/", "http://127.0.0.1.evil/"), 0);
+	ck_assert_int_eq(client_redirect_matches("http://127.0.0.1/", "http://127.0.0.1:1@evil/"), 0);
+	ck_assert_int_eq(client_redirect_matches("https://127.0.0.1/", "https://127.0.0.1:1/"), 0);
+	ck_assert_int_eq(client_redirect_matches("http://localhost/", "http://localhost:1/"), 0);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *su = suite_create("client");
@@ -254,6 +293,8 @@ static Suite *suite(void)
 	tcase_add_test(t, test_cache);
 	tcase_add_test(t, test_cache_copies_external_id);
 	tcase_add_test(t, test_list_has);
+	tcase_add_test(t, test_redirect_uri_valid);
+	tcase_add_test(t, test_redirect_matches);
 	tcase_add_test(t, test_keys_rotate);
 	suite_add_tcase(su, t);
 	return su;
