@@ -46,7 +46,7 @@ from tessera_harness import (PKCE, Server, UserAgent, auth_request, free_port,  
 CB = "https://rp.example/cb"
 SCOPE = "openid"
 PW = "crash test password"
-HTTP_TIMEOUT = 5
+HTTP_TIMEOUT = 10     # as the harness's requests
 SAMPLE = 25          # older items checked over HTTP each round
 
 
@@ -112,6 +112,12 @@ class Worker(threading.Thread):
         self.n = 0
 
     def run(self):
+        # the worker's own live chains (with a known refresh token) and SCIM users, kept here
+        # so that a step costs the same however long the run
+        with self.m.lock:
+            self.live = [c for c in self.m.live(self.wid) if c.current]
+            self.users = [i for i, v in self.m.scim.items()
+                          if v is not None and v["wid"] == self.wid]
         try:
             self.agent = UserAgent(self.srv)
             while True:
@@ -131,8 +137,9 @@ class Worker(threading.Thread):
 
     def step(self):
         x = self.rng.random()
-        with self.m.lock:
-            live = [c for c in self.m.live(self.wid) if c.current]
+        live = self.live
+        if self.run_.pause:
+            time.sleep(self.run_.pause)
         if x < 0.30 or not live:
             self.new_chain()
         elif x < 0.65:
@@ -161,9 +168,11 @@ class Worker(threading.Thread):
         gid = jwt_parts(tok["access_token"])[1]["gid"]
         with self.m.lock:
             del self.m.pending[self.wid]
-            self.m.chains.append(Chain(self.wid, gid, code, tok["refresh_token"],
-                                       tok["access_token"], self.run_.round))
+            c = Chain(self.wid, gid, code, tok["refresh_token"], tok["access_token"],
+                      self.run_.round)
+            self.m.chains.append(c)
             self.m.acks["code"] += 1
+        self.live.append(c)
 
     def rotate(self, c):
         with self.m.lock:
@@ -207,11 +216,11 @@ class Worker(threading.Thread):
             self.m.dead_gids.add(c.gid)
             c.touched = self.run_.round
             self.m.acks["revoke_rt"] += 1
+        # one live grant per user and client: every live chain of this worker had it
+        self.live = [x for x in self.live if x.gid != c.gid]
 
     def scim_write(self):
-        with self.m.lock:
-            mine = [i for i, v in self.m.scim.items()
-                    if v is not None and v["wid"] == self.wid]
+        mine = self.users
         x = self.rng.random()
         if x < 0.6 or not mine:
             self.n += 1
@@ -230,6 +239,7 @@ class Worker(threading.Thread):
                                     "wid": self.wid}
                 self.m.scim_names[name] = uid
                 self.m.acks["scim"] += 1
+            mine.append(uid)
         elif x < 0.9:
             uid = self.rng.choice(mine)
             new = "P%d %s" % (self.rng.randrange(10 ** 6), self.m.scim[uid]["userName"])
@@ -255,6 +265,7 @@ class Worker(threading.Thread):
                 del self.m.pending[self.wid]
                 self.m.scim[uid] = None
                 self.m.acks["scim"] += 1
+            mine.remove(uid)
 
 
 class CrashRun:
@@ -269,6 +280,7 @@ class CrashRun:
         self.round = 0
         self.killed = threading.Event()
         self.violations = []
+        self.pause = 0           # seconds each worker waits between its steps
 
     # -- setup
     def setup(self):
