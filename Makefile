@@ -130,6 +130,14 @@ crash-test: $(BUILD)/tessera
 	TESSERA_BIN=$(abspath $(BUILD)/tessera) $(PY) tests/crash/crash_test.py --rounds $(ROUNDS) \
 	--seed $(SEED)
 
+# SOAK_SECONDS of mixed load with garbage (wrk + tests/crash/soak.py), then SIGTERM under load;
+# not part of `make test` (too long)
+SOAK_SECONDS ?= 600
+soak: $(BUILD)/tessera
+	@command -v wrk >/dev/null || { echo "soak: needs wrk (apt-get install wrk)" >&2; exit 2; }
+	TESSERA_BIN=$(abspath $(BUILD)/tessera) $(PY) tests/crash/soak.py --seconds $(SOAK_SECONDS) \
+	--seed $(SEED)
+
 # The whole suite under AddressSanitizer + UndefinedBehaviorSanitizer (+ LeakSanitizer).
 ASAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 asan: deps

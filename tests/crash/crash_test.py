@@ -275,6 +275,7 @@ class CrashRun:
         self.model = Model()
         self.dir = make_tempdir("crash")
         config = {"database": {"synchronous": args.synchronous}}
+        config.update(getattr(args, "config", {}))
         self.srv = Server(self.dir, config=config, name="crash")
         self.port = free_port()
         self.round = 0
@@ -376,7 +377,9 @@ class CrashRun:
         """Writes in flight at the kill: all or nothing; adopts what the database says."""
         m = self.model
         committed = 0
-        for p in m.pending.values():
+        with m.lock:
+            pending = list(m.pending.values())
+        for p in pending:
             kind = p[0]
             if kind == "redeem":
                 _k, wid, code = p
