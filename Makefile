@@ -133,10 +133,10 @@ crash-test: $(BUILD)/tessera
 # SOAK_SECONDS of mixed load with garbage (wrk + tests/crash/soak.py), then SIGTERM under load;
 # not part of `make test` (too long)
 SOAK_SECONDS ?= 600
-soak: $(BUILD)/tessera
+soak: $(BUILD)/tessera $(BUILD)/tessera_seed
 	@command -v wrk >/dev/null || { echo "soak: needs wrk (apt-get install wrk)" >&2; exit 2; }
 	TESSERA_BIN=$(abspath $(BUILD)/tessera) $(PY) tests/crash/soak.py --seconds $(SOAK_SECONDS) \
-	--seed $(SEED)
+	--seed $(SEED) --seed-bin $(abspath $(BUILD)/tessera_seed)
 
 # The whole suite under AddressSanitizer + UndefinedBehaviorSanitizer (+ LeakSanitizer).
 ASAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer

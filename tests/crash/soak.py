@@ -42,7 +42,8 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import requests  # noqa: E402
 
 import crash_test  # noqa: E402
-from crash_test import CrashRun, Worker  # noqa: E402
+from crash_test import CrashRun  # noqa: E402
+from crashload import Worker  # noqa: E402
 from tessera_harness import BIN  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
