@@ -29,8 +29,8 @@ static void queue(struct request *r, int status, struct MHD_Response *resp, cons
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_SET_COOKIE, r->set_cookie[1]);
 	/* a 503 (a locked database, the connection cap) passes within a second or so, whatever
 	 * the answer's format: the JSON errors and the HTML pages of /authorize, /login and
-	 * /device alike */
-	if (status == 503)
+	 * /device alike (unless the error set its own) */
+	if (status == 503 && !MHD_get_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER))
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, "1");
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, cache_control);
 	if (strcmp(cache_control, "no-store") == 0)
@@ -163,7 +163,7 @@ static void error_headers(struct request *r, struct MHD_Response *resp, ts_err e
 		                        "scope=\"scim\"");
 	else if (e == TS_METHOD_NOT_ALLOWED && r->allow)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, r->allow);
-	else if (e == TS_TOO_MANY_REQUESTS)
+	else if (e == TS_UNAVAILABLE || e == TS_TOO_MANY_REQUESTS)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, "1");
 	if (e == TS_TOO_LARGE || r->close)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");

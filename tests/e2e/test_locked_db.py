@@ -6,8 +6,8 @@ writers out while readers go on). Every request that writes (code redemption, re
 rotation, revocation, device authorization, SCIM POST, the /authorize and /login pages) must
 answer 503 temporarily_unavailable with Retry-After within the bound: the writer waits
 busy_timeout_ms for the lock, and a request that queued behind a batch that was already waiting
-waits for that batch and its own, so 2 x busy_timeout_ms plus slack. Requests that only read
-keep working at once. After the lock is released the same requests succeed, with no restart:
+waits for that batch and its own, so 2 x busy_timeout_ms plus slack (3 s: the test machine is
+shared). Requests that only read keep working at once. After the lock is released the same requests succeed, with no restart:
 the code and the refresh token that got a 503 were not used up by it."""
 import os
 import sqlite3
@@ -23,7 +23,7 @@ from tessera_harness import (PKCE, UserAgent, auth_request, code_flow, idp_user,
 
 CB = "https://rp.example/cb"
 BUSY_MS = 1000
-BOUND = t(2 * BUSY_MS / 1000.0 + 2.0)      # the longest any answer may take while locked
+BOUND = t(2 * BUSY_MS / 1000.0 + 3.0)      # the longest any answer may take while locked
 READ_BOUND = t(BUSY_MS / 1000.0 / 2)       # reads must not wait for the lock at all
 CLIENTS = ADMIN_CLIENTS + [
     dict(client_id="app", grants=["authorization_code", "refresh_token"], redirect_uris=[CB],
