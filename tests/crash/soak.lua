@@ -66,7 +66,7 @@ local bad = {
 	function() return post("/token", nil, "grant_type=client_credentials", basic(dev)) end,
 	function() return post("/token", form, string.rep("a=b&", 7000), basic(dev)) end,
 	function() return post("/token", form, "grant_type=authorization_code&code=" .. rnd(43)
-		.. "&code_verifier=" .. rnd(50) .. "&client_id=app") end,
+		.. "&code_verifier=" .. rnd(50) .. "&client_id=nobody") end,
 	function() return post("/token", form, "grant_type=refresh_token&refresh_token=" .. rnd(43), basic(dev)) end,
 	function() return wrk.format("GET", "/token") end,
 	function() return wrk.format("DELETE", "/introspect") end,
