@@ -37,7 +37,8 @@ TEMPLATES := $(sort $(wildcard templates/*.html templates/*.css))
 
 PY := /usr/bin/python3
 
-.PHONY: all run test unit unit-bins e2e interop broker asan bench bench-scale install clean deps deps-run
+.PHONY: all run test unit unit-bins e2e interop broker asan bench bench-scale install clean deps deps-run \
+	crash-test soak
 all: $(BUILD)/tessera $(BUILD)/tessera_mosquitto.so
 
 $(BUILD)/gen/schema.h: $(SCHEMA) tools/embed.sh
@@ -128,6 +129,23 @@ test: deps
 	@$(MAKE) --no-print-directory fuzz-replay
 	TESSERA_BIN=$(abspath $(BUILD)/tessera) TESSERA_PLUGIN=$(abspath $(BUILD)/tessera_mosquitto.so) \
 	$(PY) -m pytest -q tests/e2e tests/interop tests/broker
+	@$(MAKE) --no-print-directory crash-test ROUNDS=10
+
+# SIGKILL under a write-heavy load, ROUNDS times (seeded by SEED), then every acknowledged write
+# is checked (tests/crash/crash_test.py); `make test` runs 10 rounds.
+ROUNDS ?= 50
+SEED ?= 1
+crash-test: $(BUILD)/tessera
+	TESSERA_BIN=$(abspath $(BUILD)/tessera) $(PY) tests/crash/crash_test.py --rounds $(ROUNDS) \
+	--seed $(SEED)
+
+# SOAK_SECONDS of mixed load with garbage (wrk + tests/crash/soak.py), then SIGTERM under load;
+# not part of `make test` (too long)
+SOAK_SECONDS ?= 600
+soak: $(BUILD)/tessera $(BUILD)/tessera_seed
+	@command -v wrk >/dev/null || { echo "soak: needs wrk (apt-get install wrk)" >&2; exit 2; }
+	TESSERA_BIN=$(abspath $(BUILD)/tessera) $(PY) tests/crash/soak.py --seconds $(SOAK_SECONDS) \
+	--seed $(SEED) --seed-bin $(abspath $(BUILD)/tessera_seed)
 
 # The whole suite under AddressSanitizer + UndefinedBehaviorSanitizer (+ LeakSanitizer).
 ASAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
@@ -138,6 +156,9 @@ asan: deps
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
 	TESSERA_BIN=$(abspath build-asan/tessera) TESSERA_PLUGIN=$(abspath build-asan/tessera_mosquitto.so) \
 	TESSERA_ASAN=1 $(PY) -m pytest -q tests/e2e tests/interop tests/broker
+	ASAN_OPTIONS=abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
+	TESSERA_BIN=$(abspath build-asan/tessera) TESSERA_ASAN=1 $(PY) tests/crash/crash_test.py \
+	--rounds 10 --seed $(SEED)
 
 $(BUILD)/mqtt_bench: tests/bench/mqtt_bench.c
 	@printf '  CC    %s\n' $<

@@ -166,6 +166,12 @@ static int serve(int argc, char **argv, struct config *cfg)
 	 * of many short requests from spreading over sixteen heaps */
 	if (!getenv("MALLOC_ARENA_MAX"))
 		mallopt(M_ARENA_MAX, 4);
+	/* a fixed mmap threshold turns glibc's sliding one off: that one rises past the 19 MiB of
+	 * an Argon2 hash (password.c) once the first is freed, so the next ones came from the
+	 * arenas, which kept 19 MiB each for good (the soak saw 72 MB appear at the first logins);
+	 * mapped on their own, they go back to the system when freed */
+	if (!getenv("MALLOC_MMAP_THRESHOLD_"))
+		mallopt(M_MMAP_THRESHOLD, 256 * 1024);
 	srv.cfg = *cfg;
 	srv.https = strncmp(cfg->issuer, "https://", 8) == 0;
 	pthread_rwlock_init(&srv.keys_lock, NULL);

@@ -31,6 +31,11 @@ static void queue(struct request *r, int status, struct MHD_Response *resp, cons
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_SET_COOKIE, r->set_cookie[0]);
 	if (r->set_cookie[1])
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_SET_COOKIE, r->set_cookie[1]);
+	/* a 503 (a locked database, the connection cap) passes within a second or so, whatever
+	 * the answer's format: the JSON errors and the HTML pages of /authorize, /login and
+	 * /device alike (unless the error set its own) */
+	if (status == 503 && !MHD_get_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER))
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, "1");
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, cache_control);
 	if (strcmp(cache_control, "no-store") == 0)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_PRAGMA, "no-cache");
