@@ -161,10 +161,12 @@ run "refresh, non-rotating (same token)" /token "$(b64 "bench-conf:$conf")" \
 # rotating: one chain per connection; each answer's new token is the next request's. A chain
 # whose answer wrk loses (a socket error) leaves one connection with no token: it then sends
 # "exhausted" and counts 400s, which the req/s (successes only) leaves out
-for code in $(codes_for bench-app "$conns"); do redeem bench-app "$code"; done >"$work/chains"
+for code in $(codes_for bench-app "$conns"); do redeem bench-app "$code"; done | grep . >"$work/chains"
+nchains=$(wc -l <"$work/chains")
+[ "$nchains" = "$conns" ] || echo "  rotating refresh: $nchains chains for $conns connections" >&2
 cat >"$work/rotate.lua" <<EOT
-local tokens, next_id = {}, 0
-setup = function(thread) thread:set("id", next_id); next_id = next_id + 1 end
+local tokens, next_id, threads = {}, 0, {}
+setup = function(thread) thread:set("id", next_id); next_id = next_id + 1; threads[#threads + 1] = thread end
 init = function(args)
   local n = 0
   for line in io.lines("$work/chains") do
@@ -174,8 +176,10 @@ init = function(args)
 end
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
+placeholders = 0
 request = function()
-  local t = table.remove(tokens, 1) or "exhausted"
+  local t = table.remove(tokens, 1)
+  if not t then t = "exhausted"; placeholders = placeholders + 1 end
   return wrk.format(nil, nil, nil, "grant_type=refresh_token&client_id=bench-app&refresh_token=" .. t)
 end
 local errors = 0
@@ -185,6 +189,10 @@ response = function(status, headers, body)
   elseif errors < 5 then errors = errors + 1; io.stderr:write("rotating refresh: ", status, " ", body, "\\n") end
 end
 done = function(summary, latency, requests)
+  local p = 0
+  for _, th in ipairs(threads) do p = p + th:get("placeholders") end
+  io.stderr:write(string.format("rotating refresh: %d placeholder requests (a chain lost); socket errors: connect %d read %d write %d timeout %d\\n",
+    p, summary.errors.connect, summary.errors.read, summary.errors.write, summary.errors.timeout))
   io.write(string.format("RESULT %.0f %.2f %.2f %d\n", (summary.requests - summary.errors.status) / (summary.duration / 1e6),
     latency:percentile(50) / 1000, latency:percentile(99) / 1000, summary.errors.status))
 end
