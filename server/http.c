@@ -486,30 +486,30 @@ int http_start(struct server *srv, const struct tls_pem *tls)
 	return 0;
 }
 
-void http_stop(struct server *srv)
+/* Waits until no connection is open, at most tries times 20 ms. */
+static void wait_connections(struct server *srv, int tries)
 {
 	const union MHD_DaemonInfo *info;
-	int i;
 
+	while (tries-- > 0) {
+		info = MHD_get_daemon_info(srv->mhd, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+		if (!info || info->num_connections == 0)
+			return;
+		usleep(20000);
+	}
+}
+
+void http_stop(struct server *srv)
+{
 	if (!srv->mhd)
 		return;
 	MHD_quiesce_daemon(srv->mhd);
 	/* let requests in flight finish (bounded), then close what is left, idle keep-alives too */
-	for (i = 0; i < 50; i++) {
-		info = MHD_get_daemon_info(srv->mhd, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
-		if (!info || info->num_connections == 0)
-			break;
-		usleep(20000);
-	}
+	wait_connections(srv, 50);
 	/* no write may end after its connection is gone: refuse new ones, finish those handed over,
 	 * and give their answers a moment to leave */
 	writer_close(srv->writer);
-	for (i = 0; i < 10; i++) {
-		info = MHD_get_daemon_info(srv->mhd, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
-		if (!info || info->num_connections == 0)
-			break;
-		usleep(20000);
-	}
+	wait_connections(srv, 10);
 	MHD_stop_daemon(srv->mhd);
 	srv->mhd = NULL;
 	pthread_key_delete(srv->store_key);
