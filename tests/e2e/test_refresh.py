@@ -619,3 +619,38 @@ def short_grants(server_factory):
 
 def test_grant_lifetime_per_config(short_grants):
     lifetime_check(short_grants, "rot")
+
+
+def test_concurrent_rotation_chains_over_keep_alive_connections_never_lose_a_token(srv):
+    """Rotations answer after their commit without holding a worker (the connection waits,
+    suspended): many chains at once, each on its own keep-alive connection, must each get a new
+    refresh token in every answer, and every token's successor must be the one that works."""
+    import requests
+
+    c = srv.clients["rot"]
+    chains = [start(srv)[0]["refresh_token"] for _ in range(12)]
+    problems = []
+
+    def go(i):
+        rt = chains[i]
+        with requests.Session() as h:
+            for n in range(120):
+                r = h.post(srv.url("/token"), auth=(c.id, c.secret), timeout=10,
+                           data={"grant_type": "refresh_token", "refresh_token": rt})
+                body = r.json() if r.headers.get("Content-Type", "").startswith(
+                    "application/json") else {}
+                if r.status_code != 200 or not body.get("refresh_token") or \
+                        body["refresh_token"] == rt:
+                    problems.append((i, n, r.status_code, r.text[:200]))
+                    return
+                rt = body["refresh_token"]
+        chains[i] = rt
+
+    ths = [threading.Thread(target=go, args=(i,)) for i in range(len(chains))]
+    for th in ths:
+        th.start()
+    for th in ths:
+        th.join(60)
+    assert not problems, problems
+    for rt in chains:
+        assert active(srv, rt)
