@@ -336,56 +336,81 @@ out:
 	store_device_free(d);
 }
 
-/* POST /device with a decision. */
-static void decide(struct request *r, const struct form *f, const char *decision)
-{
-	store *s = http_store(r);
-	struct session se;
-	struct user *u = NULL;
-	struct device *d = NULL;
-	struct client *c = NULL;
-	struct device_decision job = {0};
-	char *granted = NULL;
-	ts_err rc;
+/* An approval or denial on its way to the writer: what it needs until its answer is sent. */
+struct decide {
+	struct device_decision job;
+	struct device *d;
+	struct client *c;
+	struct user *u;
+	char *granted;
+};
 
-	if (!s || !page_session_user(r, s, &se, &u) ||
-	    !page_csrf_ok(r, f, "device", page_cookie(r, "session"))) {
-		page_form_expired(r);
-		goto out;
-	}
-	job.allow = strcmp(decision, "allow") == 0;
-	if (!job.allow && strcmp(decision, "deny") != 0) {
-		reply_page_error(r, 400, "Invalid request", "Choose Allow or Deny.");
-		goto out;
-	}
-	if (!(d = lookup(r, s, form_get(f, "user_code"))) || !(c = device_client(r, s, d)))
-		goto out;
-	if (job.allow && !(granted = granted_scope(r, d, c, u)))
-		goto out;
-	job.user_code = d->user_code;
-	job.client_id = c->client_id;
-	job.granted = granted;
-	job.user_id = u->id;
-	job.auth_time = se.auth_time;
-	job.now = http_now();
-	rc = http_write(r, device_decide, &job);
+static void decide_free(void *arg)
+{
+	struct decide *dc = arg;
+
+	free(dc->granted);
+	store_client_free(dc->c);
+	store_device_free(dc->d);
+	store_user_free(dc->u);
+	free(dc);
+}
+
+/* The page, once the decision is committed. */
+static void decided(struct request *r, ts_err rc, void *arg)
+{
+	struct decide *dc = arg;
+
 	free(r->client_id);
-	r->client_id = strdup(c->client_id);
+	r->client_id = strdup(dc->c->client_id);
 	if (rc == TS_CONFLICT)
 		reply_page_error(r, 400, "Code already used", "This code was already used.");
 	else if (rc != TS_OK)
 		reply_page_error(r, err_status(rc), "Try again", "The server could not record this.");
-	else if (job.allow)
+	else if (dc->job.allow)
 		reply_page(r, 200, "Device connected", "The device now has the access you allowed.",
 		           "You can close this page: the device continues by itself in a few seconds.");
 	else
 		reply_page(r, 200, "Access denied", "The device was not given access.",
 		           "You can close this page.");
-out:
-	free(granted);
-	store_client_free(c);
-	store_device_free(d);
-	store_user_free(u);
+}
+
+/* POST /device with a decision: recorded by the writer without holding this worker thread. */
+static void decide(struct request *r, const struct form *f, const char *decision)
+{
+	store *s = http_store(r);
+	struct session se;
+	struct decide *dc = calloc(1, sizeof *dc);
+
+	if (!dc) {
+		reply_page_error(r, 500, "Try again", "The server could not record this.");
+		return;
+	}
+	if (!s || !page_session_user(r, s, &se, &dc->u) ||
+	    !page_csrf_ok(r, f, "device", page_cookie(r, "session"))) {
+		page_form_expired(r);
+		goto fail;
+	}
+	dc->job.allow = strcmp(decision, "allow") == 0;
+	if (!dc->job.allow && strcmp(decision, "deny") != 0) {
+		reply_page_error(r, 400, "Invalid request", "Choose Allow or Deny.");
+		goto fail;
+	}
+	if (!(dc->d = lookup(r, s, form_get(f, "user_code"))) ||
+	    !(dc->c = device_client(r, s, dc->d)))
+		goto fail;
+	if (dc->job.allow && !(dc->granted = granted_scope(r, dc->d, dc->c, dc->u)))
+		goto fail;
+	dc->job.user_code = dc->d->user_code;
+	dc->job.client_id = dc->c->client_id;
+	dc->job.granted = dc->granted;
+	dc->job.user_id = dc->u->id;
+	dc->job.auth_time = se.auth_time;
+	dc->job.now = http_now();
+	http_write_then(r, device_decide, dc, decided, decide_free);
+	return;
+fail:
+	decide_free(dc);
 }
 
 /* POST /device from the entry form: on to the code's own page, which looks it up. */

@@ -156,10 +156,11 @@ static int serve(int argc, char **argv, struct config *cfg)
 			return 1;
 	}
 	/* blocked before any thread starts, so every thread inherits the mask and the main loop's
-	 * sigtimedwait is the one that takes SIGTERM and SIGINT */
+	 * sigtimedwait is the one that takes SIGTERM, SIGINT and SIGHUP */
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	/* glibc gives every thread that allocates its own arena; a few shared ones keep the memory
@@ -224,6 +225,15 @@ static int serve(int argc, char **argv, struct config *cfg)
 		sig = sigtimedwait(&set, NULL, &poll);
 		if (sig == SIGTERM || sig == SIGINT)
 			break;
+		if (sig == SIGHUP) {
+			/* `systemctl reload` (or a closed terminal): not a reason to stop. What the
+			 * loop below re-reads every second (keys) and on every change (clients) is
+			 * re-read now; the configuration file is read at start only. */
+			keys_refresh(&srv, s);
+			client_cache_invalidate();
+			fprintf(stderr, "tessera: SIGHUP: signing keys and clients re-read; "
+			        "configuration changes need a restart\n");
+		}
 		caches_refresh(s, &data_version);
 		if (++ticks % 10 == 0) {
 			keys_refresh(&srv, s);

@@ -125,19 +125,22 @@ ncodes=$((rsecs * 16000))
 for _ in $(seq "$ncodes"); do echo "url = \"$authz\""; done >"$work/authz"
 curl -s -b "$cookie" -o /dev/null -w '%{redirect_url}\n' -K "$work/authz" |
 	sed -n "s/.*[?&]code=\([^&]*\).*/grant_type=authorization_code\&client_id=bench-app\&redirect_uri=http%3A%2F%2F127.0.0.1%3A9%2Fcb\&code_verifier=$verifier\&code=\1/p" >"$work/codes"
-# one wrk thread: each code is sent once, in order; a code sent twice would revoke the grant
+# each code is sent once (a code sent twice would revoke its grant): wrk thread N of 2 takes
+# every other code
 cat >"$work/codes.lua" <<EOT
-local bodies, i = {}, 0
+local bodies, i, step, n = {}, 0, 2, 0
 for line in io.lines("$work/codes") do bodies[#bodies + 1] = line end
+setup = function(thread) n = n + 1; thread:set("first", n) end
+init = function(args) i = first - step end
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
-request = function() i = i + 1; return wrk.format(nil, nil, nil, bodies[i] or "grant_type=authorization_code") end
+request = function() i = i + step; return wrk.format(nil, nil, nil, bodies[i] or "grant_type=authorization_code") end
 done = function(summary, latency, requests)
   io.write(string.format("RESULT %.0f %.2f %.2f %d %d\n", (summary.requests - summary.errors.status) / (summary.duration / 1e6),
     latency:percentile(50) / 1000, latency:percentile(99) / 1000, summary.errors.status, #bodies))
 end
 EOT
-read -r _ rps p50 p99 errs n <<<"$(prof code wrk -t1 -c"$conns" -d"${rsecs}s" --latency -s "$work/codes.lua" "$url/token" 2>&1 | grep RESULT)"
+read -r _ rps p50 p99 errs n <<<"$(prof code wrk -t2 -c"$conns" -d"${rsecs}s" --latency -s "$work/codes.lua" "$url/token" 2>&1 | grep RESULT)"
 row "code redemption (synchronous=FULL)" "$rps" "$p50" "$p99" "$errs"
 [ "$errs" = 0 ] || echo "  (the $n codes ran out: the figure is a lower bound)"
 
@@ -208,7 +211,11 @@ tv=$("$bin" client add bench-tv --grant device_code --scope "mqtt:sub:bench/#" -
 cat >"$work/devauth.lua" <<EOT
 local out
 setup = function(thread) thread:set("id", tostring(thread)) end
-init = function(args) out = io.open("$work/devcodes-" .. id:gsub("%W", ""), "w") end
+local users
+init = function(args)
+  out = io.open("$work/devcodes-" .. id:gsub("%W", ""), "w")
+  users = io.open("$work/usercodes-" .. id:gsub("%W", ""), "w")
+end
 wrk.method = "POST"
 wrk.body = "scope=mqtt%3Asub%3Abench%2F%23"
 wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
@@ -216,6 +223,8 @@ wrk.headers["Authorization"] = "Basic $(b64 "bench-tv:$tv")"
 response = function(status, headers, body)
   local d = body:match('"device_code":"([^"]+)"')
   if d then out:write("grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Adevice_code&device_code=", d, "\\n"); out:flush() end
+  local u = body:match('"user_code":"([^"]+)"')
+  if u then users:write(u, "\\n"); users:flush() end
 end
 done = function(summary, latency, requests)
   io.write(string.format("RESULT %.0f %.2f %.2f %d\\n", summary.requests / (summary.duration / 1e6),
@@ -226,6 +235,36 @@ read -r _ rps p50 p99 errs <<<"$(prof devauth wrk -t2 -c"$conns" -d"${secs}s" --
 row "device authorization (synchronous=FULL)" "$rps" "$p50" "$p99" "$errs"
 cat "$work"/devcodes-* >"$work/polls"
 run "device polls, $(wc -l <"$work/polls") pending codes (400s)" /token "$(b64 "bench-tv:$tv")" "@$work/polls"
+
+# device approval: the signed-in user allows the user codes above on the verification page
+# (POST /device; each approval, and the grant it makes, committed before its page), each code
+# once: wrk thread N of 2 takes every other code
+cat "$work"/usercodes-* >"$work/users"
+first=$(head -1 "$work/users")
+csrf=$(curl -s -b "$cookie" "$url/device?user_code=$first" | sed -n 's/.*name="csrf" value="\([^"]*\)".*/\1/p' | head -1)
+[ -n "$csrf" ] || { echo "bench: no verification page for $first" >&2; exit 1; }
+cat >"$work/approve.lua" <<EOT
+local codes, i, step, n = {}, 0, 2, 0
+for line in io.lines("$work/users") do codes[#codes + 1] = line end
+setup = function(thread) n = n + 1; thread:set("first", n) end
+init = function(args) i = first - step end
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
+wrk.headers["Cookie"] = "$cookie"
+request = function()
+  i = i + step
+  local code = codes[i] or "ZZZZ-ZZZZ"
+  return wrk.format(nil, nil, nil, "decision=allow&csrf=$csrf&user_code=" .. code)
+end
+done = function(summary, latency, requests)
+  io.write(string.format("RESULT %.0f %.2f %.2f %d\\n", summary.requests / (summary.duration / 1e6),
+    latency:percentile(50) / 1000, latency:percentile(99) / 1000, summary.errors.status))
+end
+EOT
+asecs=$(( $(wc -l <"$work/users") / 16000 )); [ "$asecs" -ge 1 ] || asecs=1
+read -r _ rps p50 p99 errs <<<"$(prof approve wrk -t2 -c"$conns" -d"${asecs}s" --latency -s "$work/approve.lua" "$url/device" 2>&1 | grep RESULT)"
+row "device approval (synchronous=FULL)" "$rps" "$p50" "$p99" "$errs"
+[ "$errs" = 0 ] || echo "  ($errs answers were not 200: the $(wc -l <"$work/users") codes ran out, or a code was refused)"
 
 # last, with every cache as full as the flows above left it: a fleet reconnecting after an
 # outage, 10,000 keep-alive connections at once (max_connections, default 10,000)

@@ -223,6 +223,16 @@ class Soak(CrashRun):
         assert p.returncode == 0 and m, p.stdout + p.stderr
         print("warm-up: %d requests of prime.lua (half of them introspections)" % int(m.group(1)))
 
+    def heap(self):
+        """malloc's in-use and kept-free bytes, from /metrics (KiB): a growing RSS whose in-use
+        part is flat is the allocator holding freed memory, not live data."""
+        try:
+            text = requests.get(self.srv.url("/metrics"), timeout=5).text
+        except requests.RequestException:
+            return {}
+        return {k: int(v) // 1024 for k, v in
+                re.findall(r"^tessera_malloc_(in_use|free)_bytes (\d+)$", text, re.M)}
+
     def sample_rss(self, t0):
         pid = self.srv.proc.pid
         while not self.stopping.is_set():
@@ -232,6 +242,7 @@ class Soak(CrashRun):
                 kb = int(re.search(r"VmRSS:\s+(\d+)", text).group(1))
                 parts = {k: int(v) for k, v in re.findall(r"(Rss\w+):\s+(\d+)", text)}
                 parts["fds"] = len(os.listdir("/proc/%d/fd" % pid))
+                parts.update(self.heap())
                 self.rss.append((time.monotonic() - t0, kb, parts))
             except (OSError, AttributeError):
                 pass
@@ -336,11 +347,12 @@ class Soak(CrashRun):
               % (first / 1024, base / 1024, warm, end / 1024, max(after) / 1024,
                  growth * 100, RSS_LIMIT * 100))
         step = max(1, len(self.rss) // 10)
-        print("RSS samples (s: MB anon+file+shmem, open fds): " + ", ".join(
-            "%.0f: %.1f (%.1f+%.1f+%.1f, %d)" % (t, kb / 1024, p.get("RssAnon", 0) / 1024,
-                                               p.get("RssFile", 0) / 1024,
-                                               p.get("RssShmem", 0) / 1024, p.get("fds", 0))
-            for t, kb, p in self.rss[::step]))
+        print("RSS samples (s: MB anon+file+shmem; malloc in use/free MB; open fds): " +
+              ", ".join("%.0f: %.1f (%.1f+%.1f+%.1f; %.1f/%.1f; %d)"
+                        % (t, kb / 1024, p.get("RssAnon", 0) / 1024, p.get("RssFile", 0) / 1024,
+                           p.get("RssShmem", 0) / 1024, p.get("in_use", 0) / 1024,
+                           p.get("free", 0) / 1024, p.get("fds", 0))
+                        for t, kb, p in self.rss[::step]))
         if growth >= RSS_LIMIT:
             self.fail("RSS grew %.2f%% after the warm-up" % (growth * 100))
 

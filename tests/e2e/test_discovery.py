@@ -1,4 +1,5 @@
 """Discovery documents, /jwks, /healthz and /metrics."""
+import re
 import time
 
 import pytest
@@ -140,6 +141,17 @@ def test_metrics_is_prometheus_text(srv):
     assert r.status_code == 200
     assert r.headers["Content-Type"].startswith("text/plain")
     assert "# TYPE" in r.text
+
+
+def test_metrics_report_malloc_in_use_and_kept_free(srv):
+    """Two gauges say whether a growing RSS is live data or freed memory malloc keeps."""
+    text = srv.get("/metrics").text
+    assert "# TYPE tessera_malloc_in_use_bytes gauge" in text
+    assert "# TYPE tessera_malloc_free_bytes gauge" in text
+    got = dict(re.findall(r"^(tessera_malloc_\w+_bytes) (\d+)$", text, re.M))
+    # the daemon holds at least its signing keys, caches and SQLite connections
+    assert int(got["tessera_malloc_in_use_bytes"]) > 1 << 20, got
+    assert int(got["tessera_malloc_free_bytes"]) >= 0, got
 
 
 def test_metrics_counters_move_after_requests(srv):

@@ -1,4 +1,5 @@
-"""Clean shutdown on SIGTERM/SIGINT, and what the request log holds (never a secret)."""
+"""Clean shutdown on SIGTERM/SIGINT, SIGHUP as a reload, and what the request log holds (never a
+secret)."""
 import re
 import signal
 import socket
@@ -6,7 +7,7 @@ import time
 
 import pytest
 
-from tessera_harness import Client, sanitizer_problems, t
+from tessera_harness import Client, cli_ok, jwt_parts, sanitizer_problems, t
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
@@ -26,6 +27,34 @@ def test_signal_stops_daemon_with_exit_0(fresh_factory, sig):
             probe.connect(("127.0.0.1", s.port))
     finally:
         probe.close()
+
+
+def test_sighup_reloads_keys_and_never_stops_the_daemon(fresh_factory):
+    """SIGHUP (`systemctl reload`, or the terminal it ran in closing) used to stop the daemon,
+    its default action. Now it re-reads the signing keys and clients at once and goes on."""
+    s = fresh_factory.start(clients=[{"client_id": "dev", "scope": "x"}])
+    dev = s.clients["dev"]
+    c = socket.create_connection(("127.0.0.1", s.port), timeout=t(5))
+    try:
+        c.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert c.recv(4096).startswith(b"HTTP/1.1 200")
+        new_kid = cli_ok(["key", "rotate"], db=s.db)["kid"]
+        for _ in range(3):
+            s.proc.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + t(5)
+        while "SIGHUP" not in s.stderr() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert "tessera: SIGHUP: signing keys and clients re-read" in s.stderr(), s.stderr()
+        assert s.proc.poll() is None, s.stderr()
+        # the next token is signed with the key rotated before the signal
+        assert jwt_parts(s.access_token(dev))[0]["kid"] == new_kid
+        # a connection open across the signals still works
+        c.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert c.recv(4096).startswith(b"HTTP/1.1 200")
+    finally:
+        c.close()
+    assert s.stop() == 0, s.stderr()
+    assert not sanitizer_problems(s.stderr()), s.stderr()
 
 
 def test_sigterm_with_idle_keepalive_connection_exits_0(fresh_factory):
