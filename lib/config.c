@@ -2,7 +2,6 @@
 #include <errno.h>
 #include <ini.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,18 +44,6 @@ static const struct setting {
 	{"tokens", "user_code_attempts_total", K_INT,
 	 offsetof(struct config, user_code_attempts_total), 1, 100000000},
 };
-
-static char *fmt(const char *f, ...)
-{
-	va_list ap;
-	char *s = NULL;
-
-	va_start(ap, f);
-	if (vasprintf(&s, f, ap) < 0)
-		s = NULL;
-	va_end(ap);
-	return s;
-}
 
 ts_err config_defaults(struct config *c)
 {
@@ -113,7 +100,7 @@ ts_err config_set(struct config *c, const char *section, const char *key, const 
 		    strcmp(key, settings[i].key) == 0)
 			s = &settings[i];
 	if (!s) {
-		*why = fmt("unknown setting [%s] %s", section ? section : "", key);
+		*why = err_why("unknown setting [%s] %s", section ? section : "", key);
 		return TS_INVALID_REQUEST;
 	}
 	switch (s->kind) {
@@ -148,7 +135,7 @@ ts_err config_set(struct config *c, const char *section, const char *key, const 
 		return TS_OK;
 	}
 bad:
-	*why = fmt("bad value for %s: \"%s\"", key, value);
+	*why = err_why("bad value for %s: \"%s\"", key, value);
 	return TS_INVALID_REQUEST;
 }
 
@@ -165,7 +152,7 @@ static int on_entry(void *arg, const char *section, const char *key, const char 
 	if (ctx->rc != TS_OK)
 		return 0;
 	if (!*section) {
-		ctx->why = fmt("setting %s outside a section ([server], [database], [tokens])", key);
+		ctx->why = err_why("setting %s outside a section ([server], [database], [tokens])", key);
 		ctx->rc = TS_INVALID_REQUEST;
 		return 0;
 	}
@@ -180,11 +167,11 @@ ts_err config_load(struct config *c, const char *path, char **why)
 
 	*why = NULL;
 	if (line == -1) {
-		*why = fmt("cannot read config file %s: %s", path, strerror(errno));
+		*why = err_why("cannot read config file %s: %s", path, strerror(errno));
 		return TS_INVALID_REQUEST;
 	}
 	if (line != 0) {
-		*why = fmt("%s:%d: %s", path, line, ctx.why ? ctx.why : "syntax error");
+		*why = err_why("%s:%d: %s", path, line, ctx.why ? ctx.why : "syntax error");
 		free(ctx.why);
 		return ctx.rc == TS_OK ? TS_INVALID_REQUEST : ctx.rc;
 	}

@@ -1,4 +1,6 @@
 /* err.c - the table from ts_err to OAuth error string and HTTP status. */
+#include <stdarg.h>
+#include <stdio.h>
 #include "err.h"
 
 static const struct {
@@ -44,4 +46,16 @@ int err_status(ts_err e)
 	if ((unsigned)e >= TS_ERR_COUNT)
 		e = TS_SERVER_ERROR;
 	return table[e].status;
+}
+
+char *err_why(const char *f, ...)
+{
+	va_list ap;
+	char *s = NULL;
+
+	va_start(ap, f);
+	if (vasprintf(&s, f, ap) < 0)
+		s = NULL;
+	va_end(ap);
+	return s;
 }

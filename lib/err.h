@@ -40,4 +40,8 @@ const char *err_name(ts_err e);
 /* The HTTP status that carries e, e.g. 401 for TS_INVALID_CLIENT. */
 int err_status(ts_err e);
 
+/* A malloc'd message formatted as printf does, for the `why` of an error; NULL when memory ran
+ * out (callers then say "out of memory"). */
+char *err_why(const char *f, ...) __attribute__((format(printf, 1, 2)));
+
 #endif

@@ -225,6 +225,9 @@ struct store {
 	sqlite3_stmt *dyn[DYN_MAX];
 	char *text_sql[TEXT_MAX];     /* most recently used first */
 	sqlite3_stmt *text[TEXT_MAX];
+	int busy_ms;
+	int checkpoint_pages;         /* the writer's: WAL frames between checkpoints */
+	int checkpoint_at;            /* and the WAL frames that call for the next one */
 };
 
 /* The ts_err for a failed SQLite call's result code (extended codes are on); never TS_OK, since
@@ -537,16 +540,10 @@ static ts_err setup_schema(store *s, const char *path, int busy_ms)
 
 /* Before SQLite's first use: no memory statistics. Keeping them takes a process-wide mutex on
  * every allocation, which the daemon's worker threads, each on its own connection, then queue
- * on (measured: SCIM look-ups spent a third of their time in futex waits).
- * And each connection's page cache in one block of its own (512 KiB, the cache_size below), taken
- * at its first read and kept: in WAL mode a connection empties its cache whenever another one
- * has committed, so under a steady write load every worker gave its pages back to malloc and took
- * new ones on every request, and the soak saw RSS creep as those requests read more pages over
- * time. From the block, a page goes back to the connection's own free list instead. */
+ * on (measured: SCIM look-ups spent a third of their time in futex waits). */
 static void sqlite_setup(void)
 {
 	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
-	sqlite3_config(SQLITE_CONFIG_PAGECACHE, NULL, 0, -512);
 }
 
 ts_err store_open(const char *path, int busy_ms, int synchronous, store **out)
@@ -591,11 +588,18 @@ ts_err store_open(const char *path, int busy_ms, int synchronous, store **out)
 		goto fail;
 	sqlite3_extended_result_codes(s->db, 1);
 	sqlite3_busy_timeout(s->db, busy_ms);
+	s->busy_ms = busy_ms;
 	/* secure_delete: a removed key or secret hash is overwritten, not left in a free page. */
-	/* cache_size: 512 KiB a connection; the daemon has one per worker thread, and the OS page
+	/* cache_size: 256 KiB a connection; the daemon has one per worker thread, and the OS page
 	 * cache holds the rest of the file for all of them (with a million devices, 1 MiB each
-	 * filled to 16 MiB of RSS, for no measurable speed) */
-	rc = sqlite3_exec(s->db, "PRAGMA cache_size = -512; PRAGMA foreign_keys = ON; "
+	 * filled to 16 MiB of RSS, for no measurable speed). In WAL mode a connection empties its
+	 * cache whenever another one has committed, so under steady writes what a worker holds at
+	 * any moment is what its last requests read, up to this much: the soak saw the heap in use
+	 * creep up by 4 MB with 512 KiB, as its SCIM list matched more and more users. (One block
+	 * of cache kept per connection, SQLITE_CONFIG_PAGECACHE, kept it flat, but every temporary
+	 * B-tree got such a block too, and the writer ran at a fraction of its speed: device
+	 * authorizations 2,900/s against 9,100-14,000/s, not traced further.) */
+	rc = sqlite3_exec(s->db, "PRAGMA cache_size = -256; PRAGMA foreign_keys = ON; "
 			"PRAGMA trusted_schema = OFF; "
 			"PRAGMA secure_delete = ON", NULL, NULL, NULL);
 	if (rc != SQLITE_OK) {
@@ -676,15 +680,37 @@ ts_err store_data_version(store *s, int64_t *v)
 	return e;
 }
 
-ts_err store_tune_writer(store *s)
-{
-	/* 10,000 pages (40 MiB) of WAL between checkpoints instead of 1,000: a page written by many
-	 * commits (random keys land all over a table) is copied into the database once per
-	 * checkpoint, so fewer checkpoints copy far less. Measured on device authorizations:
-	 * 6,900-7,600/s with 1,000, 8,400-10,500/s with 10,000. */
-	int rc = sqlite3_exec(s->db, "PRAGMA wal_autocheckpoint = 10000", NULL, NULL, NULL);
+/* How long a checkpoint waits for the reads still using the WAL's old frames. */
+#define CHECKPOINT_WAIT_MS 50
 
-	return rc == SQLITE_OK ? TS_OK : rc_err(rc);
+/* After each commit of the writer's connection, with the WAL's length in frames. SQLite's own
+ * automatic checkpoint (PASSIVE) copies the WAL into the database but can start writing the WAL
+ * from its beginning again only at a moment when no read is using it, and sixteen busy workers
+ * almost never leave one: the soak saw the WAL grow by 40 MiB at every checkpoint, to hundreds
+ * of megabytes, and its index (mapped by every connection, searched on every page read) with it.
+ * A RESTART checkpoint waits (briefly) for the reads still on the old frames; reads that start
+ * meanwhile use the database file alone. When it cannot (a long read: a backup, an sqlite3
+ * shell), what could be copied was, and the next try waits for another checkpoint_pages so that
+ * commits are not held up one after another. */
+static int wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
+{
+	store *s = arg;
+	int rc;
+
+	if (frames < s->checkpoint_at)
+		return SQLITE_OK;
+	sqlite3_busy_timeout(db, CHECKPOINT_WAIT_MS);
+	rc = sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_RESTART, NULL, NULL);
+	sqlite3_busy_timeout(db, s->busy_ms);
+	s->checkpoint_at = rc == SQLITE_OK ? s->checkpoint_pages : frames + s->checkpoint_pages;
+	return SQLITE_OK;
+}
+
+ts_err store_tune_writer(store *s, int checkpoint_pages)
+{
+	s->checkpoint_pages = s->checkpoint_at = checkpoint_pages > 0 ? checkpoint_pages : 1;
+	sqlite3_wal_hook(s->db, wal_hook, s);
+	return TS_OK;
 }
 
 /* --- records --- */

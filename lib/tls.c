@@ -2,7 +2,6 @@
  * layer (libmicrohttpd's GnuTLS) gets them, so that most mistakes are named with the file. */
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,18 +17,6 @@
 /* A certificate chain or a key is a few KiB; anything this big is the wrong file. */
 #define PEM_MAX (1024 * 1024)
 
-static char *fmt(const char *f, ...)
-{
-	va_list ap;
-	char *s = NULL;
-
-	va_start(ap, f);
-	if (vasprintf(&s, f, ap) < 0)
-		s = NULL;
-	va_end(ap);
-	return s;
-}
-
 /* Reads the whole regular file at path into a NUL-terminated malloc'd buffer. read(2) straight
  * into it, not stdio: no copy of a key is left behind in a stdio buffer that is freed unwiped.
  * On failure the partial buffer is wiped too, and *why says what went wrong. */
@@ -43,16 +30,16 @@ static ts_err read_file(const char *path, const char *what, char **out, size_t *
 
 	*out = NULL;
 	if (fd < 0) {
-		*why = fmt("cannot read the TLS %s %s: %s", what, path, strerror(errno));
+		*why = err_why("cannot read the TLS %s %s: %s", what, path, strerror(errno));
 		return TS_INVALID_REQUEST;
 	}
 	if (fstat(fd, &st) != 0) {
-		*why = fmt("cannot read the TLS %s %s: %s", what, path, strerror(errno));
+		*why = err_why("cannot read the TLS %s %s: %s", what, path, strerror(errno));
 		close(fd);
 		return TS_INVALID_REQUEST;
 	}
 	if (!S_ISREG(st.st_mode) || st.st_size <= 0 || st.st_size > PEM_MAX) {
-		*why = fmt("the TLS %s %s is %s", what, path,
+		*why = err_why("the TLS %s %s is %s", what, path,
 		           !S_ISREG(st.st_mode) ? "not a regular file" :
 		           st.st_size <= 0 ? "empty" : "too large for a PEM file");
 		close(fd);
@@ -61,7 +48,7 @@ static ts_err read_file(const char *path, const char *what, char **out, size_t *
 	buf = malloc((size_t)st.st_size + 1);
 	if (!buf) {
 		close(fd);
-		*why = fmt("out of memory");
+		*why = err_why("out of memory");
 		return TS_SERVER_ERROR;
 	}
 	while (n < (size_t)st.st_size &&
@@ -71,7 +58,7 @@ static ts_err read_file(const char *path, const char *what, char **out, size_t *
 	buf[n] = '\0';
 	/* the TLS library takes the text up to the first NUL */
 	if (n == 0 || memchr(buf, '\0', n)) {
-		*why = fmt("the TLS %s %s is %s", what, path, n ? "not a PEM file" : "empty");
+		*why = err_why("the TLS %s %s is %s", what, path, n ? "not a PEM file" : "empty");
 		secret_wipe(buf, n);
 		free(buf);
 		return TS_INVALID_REQUEST;
@@ -156,22 +143,22 @@ ts_err tls_pem_load(const char *cert_path, const char *key_path, int64_t now,
 	rc = TS_INVALID_REQUEST;
 	cert = first_certificate(out->cert, cert_len);
 	if (!cert) {
-		*why = fmt("the TLS certificate %s holds no valid PEM certificate", cert_path);
+		*why = err_why("the TLS certificate %s holds no valid PEM certificate", cert_path);
 		goto fail;
 	}
 	if (strstr(out->key, "ENCRYPTED")) {
-		*why = fmt("the TLS key %s is encrypted: give it unencrypted, readable only by the "
+		*why = err_why("the TLS key %s is encrypted: give it unencrypted, readable only by the "
 		           "daemon's user", key_path);
 		goto fail;
 	}
 	if (!has_key_block(out->key)) {
-		*why = fmt("the TLS key %s holds no PEM private key", key_path);
+		*why = err_why("the TLS key %s holds no PEM private key", key_path);
 		goto fail;
 	}
 	if (X509_cmp_time(X509_get0_notAfter(cert), &t) < 0)
-		*why = fmt("warning: the TLS certificate %s has expired", cert_path);
+		*why = err_why("warning: the TLS certificate %s has expired", cert_path);
 	else if (X509_cmp_time(X509_get0_notBefore(cert), &t) > 0)
-		*why = fmt("warning: the TLS certificate %s is not valid yet", cert_path);
+		*why = err_why("warning: the TLS certificate %s is not valid yet", cert_path);
 	X509_free(cert);
 	return TS_OK;
 fail:

@@ -8,6 +8,11 @@
 
 /* At most this many jobs share a transaction, so that one slow batch cannot grow unbounded. */
 #define BATCH_MAX 512
+/* 10,000 pages (40 MiB) of WAL between checkpoints instead of SQLite's 1,000: a page written by
+ * many commits (random keys land all over a table) is copied into the database once per
+ * checkpoint, so fewer checkpoints copy far less. Measured on device authorizations:
+ * 6,900-7,600/s with 1,000, 8,400-10,500/s with 10,000. */
+#define CHECKPOINT_PAGES 10000
 
 struct job {
 	writer_fn fn;
@@ -109,7 +114,7 @@ ts_err writer_start(const char *path, int busy_ms, int synchronous, writer **out
 	if (!w)
 		return TS_SERVER_ERROR;
 	rc = store_open(path, busy_ms, synchronous, &w->s);
-	if (rc == TS_OK && (rc = store_tune_writer(w->s)) != TS_OK)
+	if (rc == TS_OK && (rc = store_tune_writer(w->s, CHECKPOINT_PAGES)) != TS_OK)
 		store_close(w->s);
 	if (rc != TS_OK) {
 		free(w);

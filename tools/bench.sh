@@ -43,6 +43,20 @@ prof() {
 	kill -INT "$pp"; wait "$pp" || true
 }
 
+# once_each FILE - the start of a wrk script (POST, form body) whose next_item() returns the
+# lines of FILE, each once in the whole run: wrk thread N of 2 takes every other line
+once_each() {
+	cat <<EOT
+local items, i, step, n = {}, 0, 2, 0
+for line in io.lines("$1") do items[#items + 1] = line end
+setup = function(thread) n = n + 1; thread:set("first", n) end
+init = function(args) i = first - step end
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
+next_item = function() i = i + step; return items[i] end
+EOT
+}
+
 # run NAME PATH AUTH BODY|@FILE - one wrk run; @FILE cycles through the bodies in FILE
 run() {
 	local lua=$work/req.lua auth=
@@ -125,21 +139,15 @@ ncodes=$((rsecs * 16000))
 for _ in $(seq "$ncodes"); do echo "url = \"$authz\""; done >"$work/authz"
 curl -s -b "$cookie" -o /dev/null -w '%{redirect_url}\n' -K "$work/authz" |
 	sed -n "s/.*[?&]code=\([^&]*\).*/grant_type=authorization_code\&client_id=bench-app\&redirect_uri=http%3A%2F%2F127.0.0.1%3A9%2Fcb\&code_verifier=$verifier\&code=\1/p" >"$work/codes"
-# each code is sent once (a code sent twice would revoke its grant): wrk thread N of 2 takes
-# every other code
-cat >"$work/codes.lua" <<EOT
-local bodies, i, step, n = {}, 0, 2, 0
-for line in io.lines("$work/codes") do bodies[#bodies + 1] = line end
-setup = function(thread) n = n + 1; thread:set("first", n) end
-init = function(args) i = first - step end
-wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
-request = function() i = i + step; return wrk.format(nil, nil, nil, bodies[i] or "grant_type=authorization_code") end
+# each code is sent once (a code sent twice would revoke its grant)
+{ once_each "$work/codes"; cat <<EOT
+request = function() return wrk.format(nil, nil, nil, next_item() or "grant_type=authorization_code") end
 done = function(summary, latency, requests)
   io.write(string.format("RESULT %.0f %.2f %.2f %d %d\n", (summary.requests - summary.errors.status) / (summary.duration / 1e6),
-    latency:percentile(50) / 1000, latency:percentile(99) / 1000, summary.errors.status, #bodies))
+    latency:percentile(50) / 1000, latency:percentile(99) / 1000, summary.errors.status, #items))
 end
 EOT
+} >"$work/codes.lua"
 read -r _ rps p50 p99 errs n <<<"$(prof code wrk -t2 -c"$conns" -d"${rsecs}s" --latency -s "$work/codes.lua" "$url/token" 2>&1 | grep RESULT)"
 row "code redemption (synchronous=FULL)" "$rps" "$p50" "$p99" "$errs"
 [ "$errs" = 0 ] || echo "  (the $n codes ran out: the figure is a lower bound)"
@@ -161,12 +169,14 @@ redeem() { # CLIENT CODE [AUTH] -> refresh token
 rt=$(redeem bench-conf "$(codes_for bench-conf 1)" "bench-conf:$conf")
 run "refresh, non-rotating (same token)" /token "$(b64 "bench-conf:$conf")" \
 	"grant_type=refresh_token&refresh_token=$rt"
-# rotating: one chain per connection; each answer's new token is the next request's. A chain
-# whose answer wrk loses (a socket error) leaves one connection with no token: it then sends
-# "exhausted" and counts 400s, which the req/s (successes only) leaves out
-for code in $(codes_for bench-app "$conns"); do redeem bench-app "$code"; done | grep . >"$work/chains"
+# rotating: two chains per connection, in a queue per wrk thread; each answer's new token goes
+# to the back of it. wrk loses an answer now and then (no socket error, no refused token: inside
+# its script); with one chain per connection that left a connection with no token, sending
+# "exhausted" (400s, which the req/s leaves out) for the rest of the run, and the 400s took CPU
+# from the rest. With a spare chain per connection a lost one only shortens the queue
+for code in $(codes_for bench-app $((2 * conns))); do redeem bench-app "$code"; done | grep . >"$work/chains"
 nchains=$(wc -l <"$work/chains")
-[ "$nchains" = "$conns" ] || echo "  rotating refresh: $nchains chains for $conns connections" >&2
+[ "$nchains" = $((2 * conns)) ] || echo "  rotating refresh: $nchains chains for $conns connections" >&2
 cat >"$work/rotate.lua" <<EOT
 local tokens, next_id, threads = {}, 0, {}
 setup = function(thread) thread:set("id", next_id); next_id = next_id + 1; threads[#threads + 1] = thread end
@@ -194,7 +204,7 @@ end
 done = function(summary, latency, requests)
   local p = 0
   for _, th in ipairs(threads) do p = p + th:get("placeholders") end
-  io.stderr:write(string.format("rotating refresh: %d placeholder requests (a chain lost); socket errors: connect %d read %d write %d timeout %d\\n",
+  io.stderr:write(string.format("rotating refresh: %d placeholder requests (every chain lost); socket errors: connect %d read %d write %d timeout %d\\n",
     p, summary.errors.connect, summary.errors.read, summary.errors.write, summary.errors.timeout))
   io.write(string.format("RESULT %.0f %.2f %.2f %d\n", (summary.requests - summary.errors.status) / (summary.duration / 1e6),
     latency:percentile(50) / 1000, latency:percentile(99) / 1000, summary.errors.status))
@@ -237,30 +247,22 @@ cat "$work"/devcodes-* >"$work/polls"
 run "device polls, $(wc -l <"$work/polls") pending codes (400s)" /token "$(b64 "bench-tv:$tv")" "@$work/polls"
 
 # device approval: the signed-in user allows the user codes above on the verification page
-# (POST /device; each approval, and the grant it makes, committed before its page), each code
-# once: wrk thread N of 2 takes every other code
+# (POST /device; each approval, and the grant it makes, committed before its page), each once
 cat "$work"/usercodes-* >"$work/users"
 first=$(head -1 "$work/users")
 csrf=$(curl -s -b "$cookie" "$url/device?user_code=$first" | sed -n 's/.*name="csrf" value="\([^"]*\)".*/\1/p' | head -1)
 [ -n "$csrf" ] || { echo "bench: no verification page for $first" >&2; exit 1; }
-cat >"$work/approve.lua" <<EOT
-local codes, i, step, n = {}, 0, 2, 0
-for line in io.lines("$work/users") do codes[#codes + 1] = line end
-setup = function(thread) n = n + 1; thread:set("first", n) end
-init = function(args) i = first - step end
-wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
+{ once_each "$work/users"; cat <<EOT
 wrk.headers["Cookie"] = "$cookie"
 request = function()
-  i = i + step
-  local code = codes[i] or "ZZZZ-ZZZZ"
-  return wrk.format(nil, nil, nil, "decision=allow&csrf=$csrf&user_code=" .. code)
+  return wrk.format(nil, nil, nil, "decision=allow&csrf=$csrf&user_code=" .. (next_item() or "ZZZZ-ZZZZ"))
 end
 done = function(summary, latency, requests)
   io.write(string.format("RESULT %.0f %.2f %.2f %d\\n", summary.requests / (summary.duration / 1e6),
     latency:percentile(50) / 1000, latency:percentile(99) / 1000, summary.errors.status))
 end
 EOT
+} >"$work/approve.lua"
 asecs=$(( $(wc -l <"$work/users") / 16000 )); [ "$asecs" -ge 1 ] || asecs=1
 read -r _ rps p50 p99 errs <<<"$(prof approve wrk -t2 -c"$conns" -d"${asecs}s" --latency -s "$work/approve.lua" "$url/device" 2>&1 | grep RESULT)"
 row "device approval (synchronous=FULL)" "$rps" "$p50" "$p99" "$errs"

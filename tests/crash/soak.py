@@ -43,8 +43,8 @@ import requests  # noqa: E402
 
 import crash_test  # noqa: E402
 from crash_test import CrashRun  # noqa: E402
-from crashload import Worker  # noqa: E402
-from tessera_harness import BIN  # noqa: E402
+from crashload import CB, PW, SCOPE, Worker  # noqa: E402
+from tessera_harness import BIN, code_flow  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ALLOWED_5XX = {503}
@@ -187,7 +187,7 @@ class Soak(CrashRun):
 
     def setup(self):
         super().setup()
-        # a database larger than the daemon's SQLite page caches (512 KiB a connection), as in
+        # a database larger than the daemon's SQLite page caches (256 KiB a connection), as in
         # use: the caches fill in the warm-up (prime()), not in the measured part of the run
         p = subprocess.run([self.args.seed_bin, self.srv.db, str(self.args.users)],
                            capture_output=True, text=True, timeout=300)
@@ -196,12 +196,20 @@ class Soak(CrashRun):
         self.broker = self.srv.add_client("broker", grants=["client_credentials"],
                                           scope="introspect")
         self.tv = self.srv.add_client("tv", grants=["device_code"], scope="openid")
+        # the warm-up's token source: access tokens of the kind the crash test's writers get
+        # (a user's, with its grant; scope openid), from a refresh token that does not rotate
+        self.primer = self.srv.add_client("apq", grants=["authorization_code", "refresh_token"],
+                                          redirect_uris=[CB], scope=SCOPE,
+                                          extra=["--refresh-rotation", "off"])
+        self.srv.add_user("primer-user", PW, scope="")
 
     def prime(self):
         """The warm-up fills the daemon's bounded caches before the RSS is measured: every
         worker thread's connection reads the whole users table (a filter no index answers), so
         that each SQLite page cache is full, and wrk verifies some 30,000 distinct access tokens
-        (tests/crash/prime.lua), which fills the token cache."""
+        (tests/crash/prime.lua), which fills the token cache with tokens like the writers' (a
+        user's, as large as theirs: filled with smaller client-credentials tokens, the cache grew
+        by megabytes during the run as the writers' revocations replaced them)."""
         h = {"Authorization": "Bearer " + self.admin_token}
         url = self.srv.url('/scim/v2/Users?count=1&filter=displayName%20co%20%22%7E%7E%22')
 
@@ -215,7 +223,10 @@ class Soak(CrashRun):
             th.start()
         for th in ths:
             th.join()
-        env = dict(os.environ, SOAK_DEV=basic(self.dev), SOAK_BROKER=basic(self.broker))
+        login = code_flow(self.srv, self.primer, "primer-user", PW, redirect_uri=CB,
+                          scope=SCOPE)
+        env = dict(os.environ, SOAK_PRIMER=basic(self.primer), SOAK_BROKER=basic(self.broker),
+                   SOAK_REFRESH=login.tokens["refresh_token"])
         p = subprocess.run(["wrk", "-t2", "-c16", "-d%ds" % self.args.prime_seconds,
                             "-s", os.path.join(HERE, "prime.lua"), self.srv.base],
                            capture_output=True, text=True, env=env, timeout=120)
