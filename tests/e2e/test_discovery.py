@@ -1,4 +1,5 @@
 """Discovery documents, /jwks, /healthz and /metrics."""
+import os
 import re
 import time
 
@@ -149,6 +150,8 @@ def test_metrics_report_malloc_in_use_and_kept_free(srv):
     assert "# TYPE tessera_malloc_in_use_bytes gauge" in text
     assert "# TYPE tessera_malloc_free_bytes gauge" in text
     got = dict(re.findall(r"^(tessera_malloc_\w+_bytes) (\d+)$", text, re.M))
+    if os.environ.get("TESSERA_ASAN"):
+        return  # AddressSanitizer's allocator answers glibc's mallinfo2 with zeros
     # the daemon holds at least its signing keys, caches and SQLite connections
     assert int(got["tessera_malloc_in_use_bytes"]) > 1 << 20, got
     assert int(got["tessera_malloc_free_bytes"]) >= 0, got
