@@ -706,11 +706,10 @@ static int wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
 	return SQLITE_OK;
 }
 
-ts_err store_tune_writer(store *s, int checkpoint_pages)
+void store_tune_writer(store *s, int checkpoint_pages)
 {
 	s->checkpoint_pages = s->checkpoint_at = checkpoint_pages > 0 ? checkpoint_pages : 1;
 	sqlite3_wal_hook(s->db, wal_hook, s);
-	return TS_OK;
 }
 
 /* --- records --- */

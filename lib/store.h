@@ -75,7 +75,7 @@ ts_err store_data_version(store *s, int64_t *v);
 /* For the one connection that does all the daemon's writing (writer.c): checkpoints the WAL
  * into the database after every checkpoint_pages frames (in RESTART mode, so that the WAL starts
  * again from its beginning even while reads never stop; see store.c). */
-ts_err store_tune_writer(store *s, int checkpoint_pages);
+void store_tune_writer(store *s, int checkpoint_pages);
 
 /* Frees a record and its strings (wiping secrets); NULL is fine. */
 void store_client_free(struct client *c);

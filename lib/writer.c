@@ -114,12 +114,11 @@ ts_err writer_start(const char *path, int busy_ms, int synchronous, writer **out
 	if (!w)
 		return TS_SERVER_ERROR;
 	rc = store_open(path, busy_ms, synchronous, &w->s);
-	if (rc == TS_OK && (rc = store_tune_writer(w->s, CHECKPOINT_PAGES)) != TS_OK)
-		store_close(w->s);
 	if (rc != TS_OK) {
 		free(w);
 		return rc;
 	}
+	store_tune_writer(w->s, CHECKPOINT_PAGES);
 	w->tail = &w->head;
 	pthread_mutex_init(&w->mu, NULL);
 	pthread_cond_init(&w->work, NULL);

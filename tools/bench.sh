@@ -57,6 +57,16 @@ next_item = function() i = i + step; return items[i] end
 EOT
 }
 
+# result_done - the end of a wrk script: one line "RESULT req/s p50 p99 non-2xx" for the caller
+result_done() {
+	cat <<'EOT'
+done = function(summary, latency, requests)
+  io.write(string.format("RESULT %.0f %.2f %.2f %d\n", summary.requests / (summary.duration / 1e6),
+    latency:percentile(50) / 1000, latency:percentile(99) / 1000, summary.errors.status))
+end
+EOT
+}
+
 # run NAME PATH AUTH BODY|@FILE - one wrk run; @FILE cycles through the bodies in FILE
 run() {
 	local lua=$work/req.lua auth=
@@ -236,10 +246,7 @@ response = function(status, headers, body)
   local u = body:match('"user_code":"([^"]+)"')
   if u then users:write(u, "\\n"); users:flush() end
 end
-done = function(summary, latency, requests)
-  io.write(string.format("RESULT %.0f %.2f %.2f %d\\n", summary.requests / (summary.duration / 1e6),
-    latency:percentile(50) / 1000, latency:percentile(99) / 1000, summary.errors.status))
-end
+$(result_done)
 EOT
 read -r _ rps p50 p99 errs <<<"$(prof devauth wrk -t2 -c"$conns" -d"${secs}s" --latency -s "$work/devauth.lua" "$url/device_authorization" 2>&1 | grep RESULT)"
 row "device authorization (synchronous=FULL)" "$rps" "$p50" "$p99" "$errs"
@@ -257,10 +264,7 @@ wrk.headers["Cookie"] = "$cookie"
 request = function()
   return wrk.format(nil, nil, nil, "decision=allow&csrf=$csrf&user_code=" .. (next_item() or "ZZZZ-ZZZZ"))
 end
-done = function(summary, latency, requests)
-  io.write(string.format("RESULT %.0f %.2f %.2f %d\\n", summary.requests / (summary.duration / 1e6),
-    latency:percentile(50) / 1000, latency:percentile(99) / 1000, summary.errors.status))
-end
+$(result_done)
 EOT
 } >"$work/approve.lua"
 asecs=$(( $(wc -l <"$work/users") / 16000 )); [ "$asecs" -ge 1 ] || asecs=1
