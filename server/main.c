@@ -175,6 +175,15 @@ static int serve(int argc, char **argv, struct config *cfg)
 	 * mapped on their own, they go back to the system when freed */
 	if (!getenv("MALLOC_MMAP_THRESHOLD_"))
 		mallopt(M_MMAP_THRESHOLD, 256 * 1024);
+	/* that fixed threshold also pins the trim threshold at 128 KiB: the heap's top went back
+	 * to the system and came again many times a second (brk, each shrink a TLB flush on every
+	 * core), 17% of the writer thread's time under code redemptions. Up to 4 MiB stays free
+	 * at the top, and each growth takes 1 MiB more than asked: code redemptions 7,200/s ->
+	 * 9,000/s (means of 18 runs each) */
+	if (!getenv("MALLOC_TRIM_THRESHOLD_"))
+		mallopt(M_TRIM_THRESHOLD, 4 * 1024 * 1024);
+	if (!getenv("MALLOC_TOP_PAD_"))
+		mallopt(M_TOP_PAD, 1024 * 1024);
 	srv.cfg = *cfg;
 	srv.https = strncmp(cfg->issuer, "https://", 8) == 0;
 	pthread_rwlock_init(&srv.keys_lock, NULL);
