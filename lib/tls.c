@@ -40,8 +40,8 @@ static ts_err read_file(const char *path, const char *what, char **out, size_t *
 	}
 	if (!S_ISREG(st.st_mode) || st.st_size <= 0 || st.st_size > PEM_MAX) {
 		*why = err_why("the TLS %s %s is %s", what, path,
-		           !S_ISREG(st.st_mode) ? "not a regular file" :
-		           st.st_size <= 0 ? "empty" : "too large for a PEM file");
+		               !S_ISREG(st.st_mode) ? "not a regular file" :
+		               st.st_size <= 0 ? "empty" : "too large for a PEM file");
 		close(fd);
 		return TS_INVALID_REQUEST;
 	}
@@ -148,7 +148,7 @@ ts_err tls_pem_load(const char *cert_path, const char *key_path, int64_t now,
 	}
 	if (strstr(out->key, "ENCRYPTED")) {
 		*why = err_why("the TLS key %s is encrypted: give it unencrypted, readable only by the "
-		           "daemon's user", key_path);
+		               "daemon's user", key_path);
 		goto fail;
 	}
 	if (!has_key_block(out->key)) {

@@ -1698,7 +1698,6 @@ START_TEST(transactions)
 }
 END_TEST
 
-/* store_begin takes the write lock: another connection's writes wait, then give up. */
 /* Readers that never all stop at once: each of two threads holds a read transaction for 2 ms,
  * ends it and starts the next at once, on its own connection, so that at every moment some read
  * that began a while ago is still open (sixteen busy workers, in the daemon). */
@@ -1772,6 +1771,7 @@ START_TEST(writer_wal_stays_bounded_under_constant_reads)
 }
 END_TEST
 
+/* store_begin takes the write lock: another connection's writes wait, then give up. */
 START_TEST(begin_holds_write_lock)
 {
 	struct fixture f;
