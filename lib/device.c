@@ -86,7 +86,7 @@ ts_err device_issue(store *s, void *arg)
 {
 	struct device_issue *j = arg;
 	struct device d = {0};
-	ts_err rc = secret_random(j->text, 32);
+	ts_err rc = grant_token_new(j->text);
 	int tries;
 
 	if (rc != TS_OK)

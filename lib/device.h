@@ -6,6 +6,7 @@
 
 #include <stdint.h>
 #include "err.h"
+#include "grant.h"
 #include "secret.h"
 #include "store.h"
 
@@ -29,15 +30,15 @@ void device_user_code_format(const char *code, char out[DEVICE_USER_CODE_LEN + 2
 ts_err device_scope_possible(const char *requested, const struct client *c, char **bad);
 
 /* Writer job (writer_fn): records a new device authorization for client_id. Fills text with the
- * device code (256 random bits, base64url) and user_code with a fresh user code, drawing again
- * when one is taken. */
+ * device code (a new grant token, grant_token_new) and user_code with a fresh user code, drawing
+ * again when one is taken. */
 struct device_issue {
 	/* in */
 	const char *client_id, *scope;   /* scope NULL: everything allowed */
 	int64_t now, ttl;
 	int interval;
 	/* out */
-	char text[SECRET_TOKEN_LEN];
+	char text[GRANT_TOKEN_LEN];
 	char user_code[DEVICE_USER_CODE_LEN + 1];
 };
 ts_err device_issue(store *s, void *arg);
@@ -68,7 +69,7 @@ struct device_redeem {
 	struct user *user;
 	ts_err error;
 	const char *why;
-	char refresh[SECRET_TOKEN_LEN];  /* "" when none */
+	char refresh[GRANT_TOKEN_LEN];  /* "" when none */
 };
 ts_err device_redeem(store *s, void *arg);
 

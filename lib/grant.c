@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include "b64.h"
@@ -153,14 +154,65 @@ ts_err grant_record(store *s, const char *client_id, int64_t user_id, const char
 	return rc;
 }
 
+#define TOKEN_TIME 6 /* bytes of time at the start of a grant token */
+_Static_assert(GRANT_TOKEN_LEN == (4 * (TOKEN_TIME + 32) + 2) / 3 + 1, "base64url of 38 bytes");
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The text of the grant token made at ms (Unix milliseconds) with body. */
+static void token_text(int64_t ms, const unsigned char body[32], char out[GRANT_TOKEN_LEN])
+{
+	unsigned char b[TOKEN_TIME + 32];
+	int i;
+
+	for (i = TOKEN_TIME - 1; i >= 0; i--, ms >>= 8)
+		b[i] = (unsigned char)ms;
+	memcpy(b + TOKEN_TIME, body, 32);
+	b64url_encode(b, sizeof b, out);
+	secret_wipe(b, sizeof b);
+}
+
+ts_err grant_token_new(char *text)
+{
+	unsigned char body[32];
+	ts_err rc = secret_bytes(body, sizeof body);
+
+	if (rc == TS_OK)
+		token_text(now_ms(), body, text);
+	secret_wipe(body, sizeof body);
+	return rc;
+}
+
 void grant_token_hash(const char *text, unsigned char hash[32])
 {
-	secret_sha256(text, strlen(text), hash);
+	unsigned char sha[32], time[TOKEN_TIME + 1];
+	size_t n = strlen(text);
+
+	secret_sha256(text, n, sha);
+	if (n == GRANT_TOKEN_LEN - 1 && b64url_decode(text, 8, time) == TOKEN_TIME) {
+		memcpy(hash, time, TOKEN_TIME);
+		memcpy(hash + TOKEN_TIME, sha, 32 - TOKEN_TIME);
+	} else {
+		memcpy(hash, sha, 32);
+	}
+}
+
+int grant_token_sized(const char *text)
+{
+	size_t n = strlen(text);
+
+	return n == GRANT_TOKEN_LEN - 1 || n == SECRET_TOKEN_LEN - 1;
 }
 
 ts_err grant_code_issue(store *s, struct code *c, char *text)
 {
-	ts_err rc = secret_random(text, 32);
+	ts_err rc = grant_token_new(text);
 
 	if (rc != TS_OK)
 		return rc;
@@ -271,7 +323,7 @@ ts_err grant_code_redeem(store *s, void *arg)
 ts_err grant_refresh_issue(store *s, int64_t grant_id, int64_t now, int64_t ttl, char *text)
 {
 	struct refresh rt = {0};
-	ts_err rc = secret_random(text, 32);
+	ts_err rc = grant_token_new(text);
 
 	if (rc != TS_OK)
 		return rc;
@@ -281,7 +333,7 @@ ts_err grant_refresh_issue(store *s, int64_t grant_id, int64_t now, int64_t ttl,
 	rt.expires_at = now + ttl;
 	rc = store_refresh_add(s, &rt);
 	if (rc != TS_OK)
-		secret_wipe(text, SECRET_TOKEN_LEN);
+		secret_wipe(text, GRANT_TOKEN_LEN);
 	return rc;
 }
 
@@ -349,8 +401,10 @@ static int scope_within(const char *requested, const char *granted)
 	return ok;
 }
 
-/* The successor of a rotating refresh token: HMAC-SHA256 of its text under a server secret. */
-static ts_err successor(store *s, const char *text, char out[SECRET_TOKEN_LEN])
+/* The successor of a rotating refresh token rotated at ms: a grant token made at ms whose body
+ * is the HMAC-SHA256 of its text under a server secret. ms 0 (rotated before schema version 6):
+ * the HMAC alone, 43 characters. */
+static ts_err successor(store *s, const char *text, int64_t ms, char out[GRANT_TOKEN_LEN])
 {
 	static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 	static unsigned char cached[32];
@@ -368,7 +422,10 @@ static ts_err successor(store *s, const char *text, char out[SECRET_TOKEN_LEN])
 	if (rc != TS_OK)
 		return rc;
 	HMAC(EVP_sha256(), key, sizeof key, (const unsigned char *)text, strlen(text), mac, &len);
-	b64url_encode(mac, sizeof mac, out);
+	if (ms > 0)
+		token_text(ms, mac, out);
+	else
+		b64url_encode(mac, sizeof mac, out);
 	secret_wipe(key, sizeof key);
 	secret_wipe(mac, sizeof mac);
 	return TS_OK;
@@ -402,7 +459,7 @@ static ts_err grace(store *s, struct refresh_req *q, const struct refresh *row, 
 	*ok = 0;
 	if (!q->rotate || q->grace <= 0 || row->grace_used || q->now - row->used_at > q->grace)
 		return TS_OK;
-	rc = successor(s, q->text, q->next);
+	rc = successor(s, q->text, row->successor_ms, q->next);
 	if (rc != TS_OK)
 		return rc;
 	grant_token_hash(q->next, hash);
@@ -469,8 +526,9 @@ ts_err grant_refresh_commit(store *s, void *arg)
 {
 	struct refresh_req *q = arg;
 	struct refresh fresh = {0};
+	int64_t ms = now_ms();
 	int ok = 0;
-	ts_err rc = store_refresh_use(s, q->row.hash, q->now);
+	ts_err rc = store_refresh_use(s, q->row.hash, q->now, ms);
 
 	if (rc == TS_CONFLICT) {
 		/* used up already (or just now, by a racing request): the grace answer or reuse */
@@ -482,7 +540,7 @@ ts_err grant_refresh_commit(store *s, void *arg)
 		return ok ? TS_OK : reuse(s, q);
 	}
 	if (rc == TS_OK)
-		rc = successor(s, q->text, q->next);
+		rc = successor(s, q->text, ms, q->next);
 	if (rc != TS_OK)
 		return rc;
 	grant_token_hash(q->next, fresh.hash);

@@ -27,12 +27,31 @@ char *grant_scope_union(const char *a, const char *b);
 ts_err grant_record(store *s, const char *client_id, int64_t user_id, const char *scope,
                     int64_t now, int64_t *grant_id);
 
-/* Creates an authorization code: fills text (SECRET_TOKEN_LEN bytes) with 256 random bits as
- * base64url, stores c (whose hash is set here; the other fields are the caller's). */
+/* The text of a grant token (authorization code, refresh token, device code) and its NUL: 51
+ * base64url characters of 38 bytes, the time it was made in Unix milliseconds (6 bytes,
+ * big-endian) and 32 random bytes (a rotated refresh token's successor: 32 bytes of HMAC). */
+#define GRANT_TOKEN_LEN 52
+
+/* Fills text (GRANT_TOKEN_LEN bytes) with a new grant token made now: 256 random bits after the
+ * time. TS_SERVER_ERROR if the random source fails. */
+ts_err grant_token_new(char *text);
+
+/* The key a grant token is stored under. For a grant token, its time followed by the first 26
+ * bytes of the SHA-256 of its text: keys of tokens made together sit together in the tables'
+ * B-trees, so that a commit of many rewrites a few pages, not one page each. For any other text
+ * (session cookies; tokens made before schema version 6, 43 characters), its SHA-256. */
+void grant_token_hash(const char *text, unsigned char hash[32]);
+
+/* 1 when text is as long as a grant token, or as one made before schema version 6 (43
+ * characters): what introspection and revocation look up as a refresh token. */
+int grant_token_sized(const char *text);
+
+/* Creates an authorization code: fills text (GRANT_TOKEN_LEN bytes) with a new grant token and
+ * stores c (whose hash is set here; the other fields are the caller's). */
 ts_err grant_code_issue(store *s, struct code *c, char *text);
 
-/* Creates a refresh token of grant_id living ttl seconds from now: fills text
- * (SECRET_TOKEN_LEN bytes) with 256 random bits as base64url and stores only its hash. */
+/* Creates a refresh token of grant_id living ttl seconds from now: fills text (GRANT_TOKEN_LEN
+ * bytes) with a new grant token and stores only its key. */
 ts_err grant_refresh_issue(store *s, int64_t grant_id, int64_t now, int64_t ttl, char *text);
 
 /* Looks up the refresh token whose text is `text`: *active = 1 when it exists, has not expired
@@ -50,7 +69,7 @@ ts_err grant_refresh_active(store *s, const char *text, int64_t now, int64_t lif
  * described by `why` (an invalid_grant); store errors otherwise. */
 struct redeem {
 	/* in */
-	unsigned char hash[32];          /* of the code's text */
+	unsigned char hash[32];          /* the code's key (grant_token_hash) */
 	const char *client_id, *redirect_uri, *verifier;
 	int64_t now, refresh_ttl;
 	int want_refresh;
@@ -58,7 +77,7 @@ struct redeem {
 	struct code *code;
 	struct user *user;
 	const char *why;                 /* static text; NULL when the code was good */
-	char refresh[SECRET_TOKEN_LEN];  /* the new refresh token's text, or "" */
+	char refresh[GRANT_TOKEN_LEN];   /* the new refresh token's text, or "" */
 };
 ts_err grant_code_redeem(store *s, void *arg);
 
@@ -66,8 +85,8 @@ ts_err grant_code_redeem(store *s, void *arg);
  * token and the presented one is used up; presenting a used-up one again revokes the whole
  * grant, except once within the client's grace period while its successor is still unused: then
  * the same successor is answered again. Successors are derived from their predecessor with a
- * server secret (HMAC), which is what lets the grace answer repeat one without its text ever
- * being stored. Non-rotating clients keep their token.
+ * server secret (HMAC) after the time of the rotation, which the used-up token's row keeps: that
+ * is what lets the grace answer repeat one without its text ever being stored. Non-rotating clients keep their token.
  * grant_refresh_check reads (on any connection): the token, its grant and user, the lifetimes,
  * the scope (which may only narrow); a refusal sets error and why. For a non-rotating client that
  * is all (its idle expiry slides, written when it moved by a tenth of the idle time, at most an
@@ -89,13 +108,10 @@ struct refresh_req {
 	struct grant *grant;
 	struct user *user;               /* NULL for a grant without a user */
 	char *scope_out;                 /* what the new access token gets */
-	char next[SECRET_TOKEN_LEN];     /* the refresh token to answer with */
+	char next[GRANT_TOKEN_LEN];      /* the refresh token to answer with */
 };
 ts_err grant_refresh_check(store *s, struct refresh_req *q);
 ts_err grant_refresh_commit(store *s, void *arg);
-
-/* The SHA-256 of an opaque token's text (codes, refresh tokens, session cookies). */
-void grant_token_hash(const char *text, unsigned char hash[32]);
 
 /* Whether a verified access token (its claims) is still good: its jti not revoked, its client
  * present and enabled, and for user tokens (claim gid) its grant not revoked and its user present

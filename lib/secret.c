@@ -7,13 +7,18 @@
 #include "b64.h"
 #include "secret.h"
 
+ts_err secret_bytes(void *out, size_t n)
+{
+	return n <= 1024 && RAND_bytes(out, (int)n) == 1 ? TS_OK : TS_SERVER_ERROR;
+}
+
 ts_err secret_random(char *out, size_t nbytes)
 {
 	unsigned char buf[64];
 
 	if (nbytes == 0 || nbytes > sizeof buf)
 		return TS_SERVER_ERROR;
-	if (RAND_bytes(buf, (int)nbytes) != 1)
+	if (secret_bytes(buf, nbytes) != TS_OK)
 		return TS_SERVER_ERROR;
 	b64url_encode(buf, nbytes, out);
 	OPENSSL_cleanse(buf, sizeof buf);

@@ -12,6 +12,10 @@
  * out must hold B64URL_LEN(nbytes) bytes. nbytes is at most 64. TS_SERVER_ERROR if the RNG fails. */
 ts_err secret_random(char *out, size_t nbytes);
 
+/* Fills out with n (at most 1024) random bytes from the OpenSSL CSPRNG; TS_SERVER_ERROR if it
+ * fails. */
+ts_err secret_bytes(void *out, size_t n);
+
 /* SHA-256 of n bytes into out. */
 void secret_sha256(const void *data, size_t n, unsigned char out[32]);
 

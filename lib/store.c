@@ -172,14 +172,14 @@ static const char *const stmt_sql[ST_COUNT] = {
 		"VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
 	[ST_REFRESH_ADD] = "INSERT INTO refresh_tokens (token_hash, grant_id, created_at, expires_at, "
 		"used_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-	[ST_REFRESH_GET] = "SELECT grant_id, created_at, expires_at, used_at, grace_used "
+	[ST_REFRESH_GET] = "SELECT grant_id, created_at, expires_at, used_at, grace_used, successor_ms "
 		"FROM refresh_tokens WHERE token_hash = ?1",
 	[ST_JOB_SAVEPOINT] = "SAVEPOINT job",
 	[ST_JOB_RELEASE] = "RELEASE job",
 	[ST_JOB_ROLLBACK_TO] = "ROLLBACK TO job",
 	/* one statement each, with the condition in the WHERE: of two racing connections only one
 	 * finds the row still current (or its grace unused) and changes it */
-	[ST_REFRESH_USE] = "UPDATE refresh_tokens SET used_at = ?2 "
+	[ST_REFRESH_USE] = "UPDATE refresh_tokens SET used_at = ?2, successor_ms = ?3 "
 		"WHERE token_hash = ?1 AND used_at IS NULL",
 	[ST_REFRESH_GRACE] = "UPDATE refresh_tokens SET grace_used = 1 "
 		"WHERE token_hash = ?1 AND grace_used = 0",
@@ -1815,15 +1815,17 @@ ts_err store_refresh_get(store *s, const unsigned char hash[32], struct refresh 
 		out->expires_at = sqlite3_column_int64(st, 2);
 		out->used_at = sqlite3_column_int64(st, 3);
 		out->grace_used = sqlite3_column_int(st, 4);
+		out->successor_ms = sqlite3_column_int64(st, 5); /* NULL reads as 0 */
 	}
 	stmt_done(st);
 	return e;
 }
 
-/* Runs statement id, an UPDATE of one refresh token by hash (?1) under a condition, with v as ?2
- * when the statement has one: TS_OK when it changed the row; otherwise TS_CONFLICT when the token
- * exists (the condition no longer held) and TS_NOT_FOUND when it does not. */
-static ts_err refresh_update(store *s, enum stmt_id id, const unsigned char hash[32], int64_t v)
+/* Runs statement id, an UPDATE of one refresh token by key (?1) under a condition, with v and w
+ * as ?2 and ?3 when the statement has them: TS_OK when it changed the row; otherwise TS_CONFLICT
+ * when the token exists (the condition no longer held) and TS_NOT_FOUND when it does not. */
+static ts_err refresh_update(store *s, enum stmt_id id, const unsigned char hash[32], int64_t v,
+                             int64_t w)
 {
 	sqlite3_stmt *st;
 	struct refresh row;
@@ -1837,6 +1839,8 @@ static ts_err refresh_update(store *s, enum stmt_id id, const unsigned char hash
 	rc = bind_blob(st, 1, hash, 32, SQLITE_OK);
 	if (sqlite3_bind_parameter_count(st) >= 2)
 		rc = bind_int(st, 2, v, rc);
+	if (sqlite3_bind_parameter_count(st) >= 3)
+		rc = bind_int(st, 3, w, rc);
 	e = run_changes(s, st, rc);
 	if (e != TS_NOT_FOUND)
 		return e;
@@ -1844,21 +1848,21 @@ static ts_err refresh_update(store *s, enum stmt_id id, const unsigned char hash
 	return e == TS_OK ? TS_CONFLICT : e;
 }
 
-ts_err store_refresh_use(store *s, const unsigned char hash[32], int64_t now)
+ts_err store_refresh_use(store *s, const unsigned char hash[32], int64_t now, int64_t successor_ms)
 {
-	return refresh_update(s, ST_REFRESH_USE, hash, now);
+	return refresh_update(s, ST_REFRESH_USE, hash, now, successor_ms);
 }
 
 ts_err store_refresh_grace(store *s, const unsigned char hash[32])
 {
-	return refresh_update(s, ST_REFRESH_GRACE, hash, 0);
+	return refresh_update(s, ST_REFRESH_GRACE, hash, 0, 0);
 }
 
 /* Only a current token's expiry moves: TS_CONFLICT for a used (rotated) one, TS_NOT_FOUND for an
  * unknown one. */
 ts_err store_refresh_touch(store *s, const unsigned char hash[32], int64_t expires_at)
 {
-	return refresh_update(s, ST_REFRESH_TOUCH, hash, expires_at);
+	return refresh_update(s, ST_REFRESH_TOUCH, hash, expires_at, 0);
 }
 
 /* --- grants, listed --- */

@@ -195,14 +195,16 @@ struct refresh {
 	int64_t created_at, expires_at;
 	int64_t used_at;           /* 0 while current; when it was rotated otherwise */
 	int grace_used;            /* 1 once used again within the client's grace period */
+	int64_t successor_ms;      /* once rotated: the time in its successor's text (0: rotated
+	                            * before schema version 6, a successor without one) */
 };
 ts_err store_refresh_add(store *s, const struct refresh *r);
-/* The refresh token with this hash; TS_NOT_FOUND if none. */
+/* The refresh token with this key (grant_token_hash); TS_NOT_FOUND if none. */
 ts_err store_refresh_get(store *s, const unsigned char hash[32], struct refresh *out);
-/* Rotation: marks the token used at now if it was current (used_at NULL), atomically: TS_OK for
- * exactly one of racing callers, TS_CONFLICT for the others (and for a used token),
- * TS_NOT_FOUND for an unknown one. */
-ts_err store_refresh_use(store *s, const unsigned char hash[32], int64_t now);
+/* Rotation: marks the token used at now, its successor made at successor_ms, if it was current
+ * (used_at NULL), atomically: TS_OK for exactly one of racing callers, TS_CONFLICT for the
+ * others (and for a used token), TS_NOT_FOUND for an unknown one. */
+ts_err store_refresh_use(store *s, const unsigned char hash[32], int64_t now, int64_t successor_ms);
 /* The grace use: sets grace_used = 1 if it was 0, atomically: TS_OK once, then TS_CONFLICT. */
 ts_err store_refresh_grace(store *s, const unsigned char hash[32]);
 /* Sets a current token's expires_at (the idle timeout slides with use). */

