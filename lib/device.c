@@ -245,10 +245,11 @@ void device_polls_free(device_polls *p)
 	free(p);
 }
 
-/* Device codes are 256 random bits chosen by the server, so their hash is already uniform. */
+/* Device codes are 256 random bits chosen by the server, so the SHA-256 part of their key (its
+ * end; its start is the time the code was made, the same for thousands) is already uniform. */
 static struct poll **bucket(device_polls *p, const unsigned char hash[32])
 {
-	return &p->buckets[(hash[0] | (size_t)hash[1] << 8) % POLL_BUCKETS];
+	return &p->buckets[(hash[31] | (size_t)hash[30] << 8) % POLL_BUCKETS];
 }
 
 int device_polls_check(device_polls *p, const unsigned char hash[32], int64_t now_ms,
