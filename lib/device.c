@@ -204,10 +204,16 @@ ts_err device_redeem(store *s, void *arg)
 #define SLOW_DOWN_STEP 5
 #define POLL_TOLERANCE_MS 500
 
+/* One per device code polled: 40 bytes (a 48-byte malloc chunk), since a fleet may keep
+ * 262,144 of them pending. A code is known by the last 16 bytes of its key, the SHA-256 part
+ * (its start is the time the code was made, the same for thousands): 128 uniform bits, which
+ * only the server's random codes choose. */
+#define POLL_ID 16
 struct poll {
-	unsigned char hash[32];
-	int64_t last_ms, expires_at;
-	int interval;
+	unsigned char id[POLL_ID];
+	int64_t last_ms;
+	uint32_t expires_at;          /* seconds; a Unix time fits until 2106 */
+	int32_t interval;
 	struct poll *next;
 };
 
@@ -245,8 +251,11 @@ void device_polls_free(device_polls *p)
 	free(p);
 }
 
-/* Device codes are 256 random bits chosen by the server, so the SHA-256 part of their key (its
- * end; its start is the time the code was made, the same for thousands) is already uniform. */
+static const unsigned char *poll_id(const unsigned char hash[32])
+{
+	return hash + 32 - POLL_ID;
+}
+
 static struct poll **bucket(device_polls *p, const unsigned char hash[32])
 {
 	return &p->buckets[(hash[31] | (size_t)hash[30] << 8) % POLL_BUCKETS];
@@ -260,7 +269,7 @@ int device_polls_check(device_polls *p, const unsigned char hash[32], int64_t no
 
 	pthread_mutex_lock(&p->lock);
 	b = bucket(p, hash);
-	for (e = *b; e && memcmp(e->hash, hash, 32) != 0; e = e->next)
+	for (e = *b; e && memcmp(e->id, poll_id(hash), POLL_ID) != 0; e = e->next)
 		;
 	if (e) {
 		if (now_ms - e->last_ms < (int64_t)e->interval * 1000 - POLL_TOLERANCE_MS) {
@@ -269,10 +278,11 @@ int device_polls_check(device_polls *p, const unsigned char hash[32], int64_t no
 		}
 		e->last_ms = now_ms;
 	} else if (p->count < p->max && (e = malloc(sizeof *e))) {
-		memcpy(e->hash, hash, 32);
+		memcpy(e->id, poll_id(hash), POLL_ID);
 		e->last_ms = now_ms;
 		e->interval = interval;
-		e->expires_at = expires_at;
+		e->expires_at = expires_at < 0 ? 0 : expires_at > UINT32_MAX ? UINT32_MAX :
+		                (uint32_t)expires_at;
 		e->next = *b;
 		*b = e;
 		p->count++;
@@ -300,12 +310,12 @@ static void sweep(device_polls *p, struct poll **b, int (*drop)(const struct pol
 
 static int same_hash(const struct poll *e, const void *hash)
 {
-	return memcmp(e->hash, hash, 32) == 0;
+	return memcmp(e->id, poll_id(hash), POLL_ID) == 0;
 }
 
 static int expired(const struct poll *e, const void *now)
 {
-	return e->expires_at < *(const int64_t *)now;
+	return (int64_t)e->expires_at < *(const int64_t *)now;
 }
 
 void device_polls_forget(device_polls *p, const unsigned char hash[32])
@@ -323,4 +333,20 @@ void device_polls_purge(device_polls *p, int64_t now)
 	for (i = 0; i < POLL_BUCKETS && p->count; i++)
 		sweep(p, &p->buckets[i], expired, &now);
 	pthread_mutex_unlock(&p->lock);
+}
+
+size_t device_polls_longest_chain(device_polls *p)
+{
+	size_t i, n, most = 0;
+	const struct poll *e;
+
+	pthread_mutex_lock(&p->lock);
+	for (i = 0; i < POLL_BUCKETS; i++) {
+		for (n = 0, e = p->buckets[i]; e; e = e->next)
+			n++;
+		if (n > most)
+			most = n;
+	}
+	pthread_mutex_unlock(&p->lock);
+	return most;
 }

@@ -96,4 +96,7 @@ int device_polls_check(device_polls *p, const unsigned char hash[32], int64_t no
 void device_polls_forget(device_polls *p, const unsigned char hash[32]);
 void device_polls_purge(device_polls *p, int64_t now);
 
+/* How many records the fullest bucket of the table holds (for tests: codes must spread). */
+size_t device_polls_longest_chain(device_polls *p);
+
 #endif

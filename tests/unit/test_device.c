@@ -299,23 +299,26 @@ END_TEST
 
 /* --- the record of polls --- */
 
+/* Key n, shaped like those of codes made in the same millisecond: the same time at the start
+ * (6 bytes), the rest differing. */
 static void hash_of(unsigned char h[32], unsigned n)
 {
 	unsigned i;
 
-	for (i = 0; i < 32; i++)
+	memset(h, 0x01, 6);
+	for (i = 6; i < 32; i++)
 		h[i] = (unsigned char)(n * 131u + i * 17u + (n >> 8) * 7u);
-	h[0] = (unsigned char)n;
-	h[1] = (unsigned char)(n >> 8);
-	h[2] = (unsigned char)(n >> 16);
+	h[31] = (unsigned char)n;
+	h[30] = (unsigned char)(n >> 8);
+	h[29] = (unsigned char)(n >> 16);
 }
 
-/* Hashes that all fall into the same bucket (same first two bytes) but differ after. */
+/* Keys that all fall into the same bucket (the same last two bytes) but differ before. */
 static void colliding(unsigned char h[32], unsigned n)
 {
 	memset(h, 0xab, 32);
-	h[31] = (unsigned char)n;
-	h[30] = (unsigned char)(n >> 8);
+	h[29] = (unsigned char)n;
+	h[28] = (unsigned char)(n >> 8);
 }
 
 #define CHECK(p, h, ms, iv) device_polls_check((p), (h), (ms), (iv), 1000000)
@@ -490,6 +493,28 @@ START_TEST(polls_same_bucket)
 	for (i = 0; i < N; i++)
 		ck_assert_msg(device_polls_check(p, h[i], 100, 5, 100 + i) == (i == 4),
 		              "code %d", i);
+	device_polls_free(p);
+}
+END_TEST
+
+/* Codes made in the same millisecond share the start of their key: the table must still spread
+ * them over its buckets (20,000 codes in 65,536 buckets: chains of a few at most). */
+START_TEST(polls_same_time_spread)
+{
+	enum { N = 20000 };
+	device_polls *p = device_polls_new(N);
+	unsigned char h[32];
+	unsigned i;
+
+	for (i = 0; i < N; i++) {
+		hash_of(h, i);
+		ck_assert_int_eq(device_polls_check(p, h, 0, 5, 100), 0);
+	}
+	ck_assert_uint_le(device_polls_longest_chain(p), 12);
+	for (i = 0; i < N; i++) {
+		hash_of(h, i);
+		ck_assert_msg(device_polls_check(p, h, 1, 5, 100) == 1, "code %u not recorded", i);
+	}
 	device_polls_free(p);
 }
 END_TEST
@@ -1202,6 +1227,7 @@ static Suite *suite(void)
 	tcase_add_test(polls, polls_forget);
 	tcase_add_test(polls, polls_purge);
 	tcase_add_test(polls, polls_same_bucket);
+	tcase_add_test(polls, polls_same_time_spread);
 	tcase_add_test(polls, polls_bounded);
 	tcase_add_test(polls, polls_threads);
 	tcase_set_timeout(polls, 60);
