@@ -596,6 +596,14 @@ class PKCE:
         return [("code_challenge", self.challenge), ("code_challenge_method", "S256")]
 
 
+def token_key(text):
+    """The key a code, refresh token or device code is stored under (lib/grant.c): for one of 51
+    characters, the time at its start (6 bytes) then 26 bytes of the SHA-256 of its text; for
+    one made before schema version 6 (43 characters), the SHA-256."""
+    sha = hashlib.sha256(text.encode("ascii")).digest()
+    return b64url_decode(text[:8]) + sha[:26] if len(text) == 51 else sha
+
+
 def at_hash(access_token):
     """OIDC Core §3.1.3.6: base64url of the left half of SHA-256 of the access token."""
     d = hashlib.sha256(access_token.encode("ascii")).digest()

@@ -39,10 +39,10 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import requests  # noqa: E402
 
-from crashload import CB, PW, SCOPE, Chain, Model, Worker, sha256  # noqa: E402
+from crashload import CB, PW, SCOPE, Chain, Model, Worker  # noqa: E402
 from scim_client import SCIM_JSON  # noqa: E402
 from tessera_harness import (Server, free_port, jwt_parts, make_tempdir,  # noqa: E402
-                             sanitizer_problems)
+                             sanitizer_problems, token_key)
 
 HTTP_TIMEOUT = 10     # as the harness's requests
 SAMPLE = 25          # older items checked over HTTP each round
@@ -165,7 +165,7 @@ class CrashRun:
             kind = p[0]
             if kind == "redeem":
                 _k, wid, code = p
-                row = snap["codes"].get(sha256(code))
+                row = snap["codes"].get(token_key(code))
                 if row and row[1] is not None:
                     # redeemed: a chain with a refresh token nobody saw
                     committed += 1
@@ -173,7 +173,7 @@ class CrashRun:
                     m.chains.append(c)
             elif kind == "rotate":
                 c = p[1]
-                row = snap["refresh"].get(sha256(c.current))
+                row = snap["refresh"].get(token_key(c.current))
                 if row is None:
                     self.fail("%r: the refresh token of a rotation in flight is gone" % c)
                 elif row[1] is not None:
@@ -235,11 +235,11 @@ class CrashRun:
         for c in m.chains:
             per_gid.setdefault(c.gid, []).append(c)
             if c.code is not None:
-                row = snap["codes"].get(sha256(c.code))
+                row = snap["codes"].get(token_key(c.code))
                 if row is not None and row[1] is None:
                     self.fail("%r: its redeemed code is unused again" % c)
             for old in c.spent:
-                row = snap["refresh"].get(sha256(old))
+                row = snap["refresh"].get(token_key(old))
                 if row is None or row[1] is None:
                     self.fail("%r: a rotated-away refresh token is %s" % (
                         c, "gone" if row is None else "unused again"))
@@ -259,7 +259,7 @@ class CrashRun:
                 self.fail("grant %s: %d chains but %d unused refresh tokens" % (
                     gid, len(chains), len(have)))
             for c in chains:
-                if c.current is not None and sha256(c.current) not in have:
+                if c.current is not None and token_key(c.current) not in have:
                     self.fail("%r: its acknowledged refresh token is not the unused one" % c)
         for jti, (_at, exp) in m.revoked_ats.items():
             if exp > now + 5 and jti not in snap["revocations"]:

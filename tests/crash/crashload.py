@@ -9,7 +9,6 @@ creation, PATCH or DELETE. Before each write it records the request as pending; 
 comes it moves it into the Model; a request that gets no answer stays pending, for the checks to
 resolve from the database after the restart.
 """
-import hashlib
 import os
 import sys
 import threading
@@ -25,10 +24,6 @@ from tessera_harness import PKCE, UserAgent, auth_request, jwt_parts, redirect_p
 CB = "https://rp.example/cb"
 SCOPE = "openid"
 PW = "crash test password"
-
-
-def sha256(text):
-    return hashlib.sha256(text.encode("ascii")).digest()
 
 
 class Violation(Exception):
