@@ -1,5 +1,4 @@
 /* grant.c - user authorizations: scope, grant records, codes. */
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -403,22 +402,15 @@ static int scope_within(const char *requested, const char *granted)
 
 /* The successor of a rotating refresh token rotated at ms: a grant token made at ms whose body
  * is the HMAC-SHA256 of its text under a server secret. ms 0 (rotated before schema version 6):
- * the HMAC alone, 43 characters. */
+ * the HMAC alone, 43 characters. The secret is read from s each time (one indexed row): a copy
+ * kept by the process would outlive a first rotation whose transaction, which created the
+ * secret, was rolled back, and would belong to whichever database the process opened first. */
 static ts_err successor(store *s, const char *text, int64_t ms, char out[GRANT_TOKEN_LEN])
 {
-	static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
-	static unsigned char cached[32];
-	static int have;
 	unsigned char key[32], mac[32];
 	unsigned len = sizeof mac;
-	ts_err rc = TS_OK;
+	ts_err rc = store_secret(s, "refresh-successor", key);
 
-	/* the secret never changes once made: read it once per process */
-	pthread_mutex_lock(&mu);
-	if (!have && (rc = store_secret(s, "refresh-successor", cached)) == TS_OK)
-		have = 1;
-	memcpy(key, cached, sizeof key);
-	pthread_mutex_unlock(&mu);
 	if (rc != TS_OK)
 		return rc;
 	HMAC(EVP_sha256(), key, sizeof key, (const unsigned char *)text, strlen(text), mac, &len);

@@ -249,6 +249,36 @@ START_TEST(test_rotation_keeps_its_successor)
 }
 END_TEST
 
+/* The successor's secret is the one committed: a first rotation whose transaction (which created
+ * the secret) was rolled back leaves nothing behind that the next rotation would use. */
+START_TEST(test_rotation_after_a_rollback)
+{
+	char dir[32], first[GRANT_TOKEN_LEN];
+	unsigned char secret[32], mac[32], body[64];
+	unsigned len = sizeof mac;
+	struct refresh_req q;
+	int64_t uid, gid;
+	store *s = fixture(dir, &uid);
+
+	ck_assert_int_eq(grant_record(s, "app", uid, "openid", 10, &gid), TS_OK);
+	ck_assert_int_eq(grant_refresh_issue(s, gid, 10, 3600, first), TS_OK);
+	ck_assert_int_eq(store_begin(s), TS_OK);
+	refresh(s, first, 20, &q);
+	ck_assert_int_eq(q.error, TS_OK);
+	refresh_end(&q);
+	store_rollback(s);
+	refresh(s, first, 21, &q);
+	ck_assert_int_eq(q.error, TS_OK);
+	ck_assert_int_eq(store_secret(s, "refresh-successor", secret), TS_OK);
+	HMAC(EVP_sha256(), secret, sizeof secret, (const unsigned char *)first, strlen(first), mac,
+	     &len);
+	ck_assert_int_eq(b64url_decode(q.next, strlen(q.next), body), 38);
+	ck_assert_mem_eq(body + 6, mac, 32);
+	refresh_end(&q);
+	fixture_end(s, dir);
+}
+END_TEST
+
 /* Refresh tokens from before schema version 6: 43 characters, under their SHA-256. One still
  * current rotates into a grant token; one rotated before the upgrade (successor_ms NULL) gets its
  * old successor, the HMAC alone, as its grace answer. */
@@ -326,6 +356,7 @@ static Suite *suite(void)
 	tcase_add_test(t, test_token_keys);
 	tcase_add_test(t, test_rotation_keeps_its_successor);
 	tcase_add_test(t, test_rotation_of_older_tokens);
+	tcase_add_test(t, test_rotation_after_a_rollback);
 	suite_add_tcase(s, t);
 	return s;
 }
