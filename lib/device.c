@@ -206,8 +206,8 @@ ts_err device_redeem(store *s, void *arg)
 
 /* One per device code polled: 40 bytes (a 48-byte malloc chunk), since a fleet may keep
  * 262,144 of them pending. A code is known by the last 16 bytes of its key, the SHA-256 part
- * (its start is the time the code was made, the same for thousands): 128 uniform bits, which
- * only the server's random codes choose. */
+ * (its start is the time the code was made, the same for thousands): 128 uniform bits that no
+ * client chooses, since the server makes the codes. */
 #define POLL_ID 16
 struct poll {
 	unsigned char id[POLL_ID];

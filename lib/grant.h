@@ -86,7 +86,8 @@ ts_err grant_code_redeem(store *s, void *arg);
  * grant, except once within the client's grace period while its successor is still unused: then
  * the same successor is answered again. Successors are derived from their predecessor with a
  * server secret (HMAC) after the time of the rotation, which the used-up token's row keeps: that
- * is what lets the grace answer repeat one without its text ever being stored. Non-rotating clients keep their token.
+ * is what lets the grace answer repeat one without its text ever being stored. Non-rotating
+ * clients keep their token.
  * grant_refresh_check reads (on any connection): the token, its grant and user, the lifetimes,
  * the scope (which may only narrow); a refusal sets error and why. For a non-rotating client that
  * is all (its idle expiry slides, written when it moved by a tenth of the idle time, at most an

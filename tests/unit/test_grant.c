@@ -69,7 +69,7 @@ START_TEST(test_lists)
 }
 END_TEST
 
-/* A database in a new directory (*dir) with client "app" (public) and user "alice"; *uid is hers. */
+/* A database in a new directory (*dir) with client "app" (public) and user "alice" (*uid). */
 static store *fixture(char dir[32], int64_t *uid)
 {
 	struct client c = {0};
