@@ -1,10 +1,10 @@
 /* jwt.c - compact JWS (RFC 7515) with ES256 and RS256 through OpenSSL 3, keys parsed once.
  *
  * A jwt_key holds a parsed EVP_PKEY and never changes after it is made, so many threads may sign
- * and verify with it at once: each operation makes its own short-lived EVP_PKEY_CTX (the key is
- * never re-parsed), hashes with the one-shot SHA256() and signs the digest. ES256 signatures go on
- * the wire as the raw 64-byte R||S of RFC 7518 §3.4 and are converted from and to the DER that
- * OpenSSL speaks here, without allocating. */
+ * and verify with it at once: signing keeps one EVP_PKEY_CTX per thread, verifying makes a
+ * short-lived one (the key is never re-parsed); both hash with secret_sha256. ES256 signatures
+ * go on the wire as the raw 64-byte R||S of RFC 7518 §3.4 and are converted from and to the DER
+ * that OpenSSL speaks here, without allocating. */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -27,6 +27,7 @@
 
 #include "b64.h"
 #include "jwt.h"
+#include "secret.h"
 
 #define JWT_MAX_TOKEN 16384     /* longest token jwt_verify looks at */
 #define JWT_RSA_MIN_BITS 2048
@@ -172,7 +173,7 @@ static ts_err jwt_key_thumbprint(const struct jwt_key *k, char **kid)
 		free(json);
 		return TS_SERVER_ERROR;
 	}
-	SHA256((const unsigned char *)json, (size_t)n, digest);
+	secret_sha256(json, (size_t)n, digest);
 	free(json);
 	*kid = malloc(B64URL_LEN(sizeof digest));
 	if (!*kid)
@@ -303,7 +304,7 @@ static ts_err jwt_raw_sign(const struct jwt_key *k, const void *msg, size_t n, u
 
 	if (!k->priv)
 		return TS_SERVER_ERROR;
-	SHA256(msg, n, digest);
+	secret_sha256(msg, n, digest);
 	ctx = jwt_sign_ctx(k);
 	if (!ctx || EVP_PKEY_sign(ctx, der, &len, digest, sizeof digest) != 1)
 		goto out;
@@ -338,7 +339,7 @@ static ts_err jwt_raw_verify(const struct jwt_key *k, const void *msg, size_t ms
 		n = jwt_es256_to_der(sig, der);
 		s = der;
 	}
-	SHA256(msg, msg_len, digest);
+	secret_sha256(msg, msg_len, digest);
 	ctx = jwt_pkey_ctx(k, 0);
 	if (!ctx) {
 		rc = TS_SERVER_ERROR;

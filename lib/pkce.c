@@ -54,7 +54,7 @@ ts_err pkce_check(const char *challenge, const char *verifier)
 
 	if (!pkce_challenge_valid(challenge) || !pkce_verifier_valid(verifier))
 		return TS_INVALID_GRANT;
-	SHA256((const unsigned char *)verifier, strlen(verifier), digest);
+	secret_sha256(verifier, strlen(verifier), digest);
 	b64url_encode(digest, sizeof digest, computed);
 	if (secret_equal(computed, challenge, CHALLENGE_LEN))
 		err = TS_OK;
