@@ -1,6 +1,4 @@
 /* main.c - `tessera serve` and the dispatch to the administrative commands. */
-#include <malloc.h>
-#include <malloc.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <stdio.h>
@@ -163,27 +161,7 @@ static int serve(int argc, char **argv, struct config *cfg)
 	sigaddset(&set, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	/* glibc gives every thread that allocates its own arena. One for all: the soak measured
-	 * freed memory kept by four arenas growing for its whole ten minutes (1.7 to 5.2 MB,
-	 * malloc_trim or not) and flat at 0.2 MB with one; each thread's tcache keeps the lock off
-	 * most allocations */
-	if (!getenv("MALLOC_ARENA_MAX"))
-		mallopt(M_ARENA_MAX, 1);
-	/* a fixed mmap threshold turns glibc's sliding one off: that one rises past the 19 MiB of
-	 * an Argon2 hash (password.c) once the first is freed, so the next ones came from the
-	 * arenas, which kept 19 MiB each for good (the soak saw 72 MB appear at the first logins);
-	 * mapped on their own, they go back to the system when freed */
-	if (!getenv("MALLOC_MMAP_THRESHOLD_"))
-		mallopt(M_MMAP_THRESHOLD, 256 * 1024);
-	/* that fixed threshold also pins the trim threshold at 128 KiB: the heap's top went back
-	 * to the system and came again many times a second (brk, each shrink a TLB flush on every
-	 * core), 17% of the writer thread's time under code redemptions. Up to 4 MiB stays free
-	 * at the top, and each growth takes 1 MiB more than asked: code redemptions 7,200/s ->
-	 * 9,000/s (means of 18 runs each) */
-	if (!getenv("MALLOC_TRIM_THRESHOLD_"))
-		mallopt(M_TRIM_THRESHOLD, 4 * 1024 * 1024);
-	if (!getenv("MALLOC_TOP_PAD_"))
-		mallopt(M_TOP_PAD, 1024 * 1024);
+	memory_setup();
 	srv.cfg = *cfg;
 	srv.https = strncmp(cfg->issuer, "https://", 8) == 0;
 	pthread_rwlock_init(&srv.keys_lock, NULL);
@@ -248,9 +226,7 @@ static int serve(int argc, char **argv, struct config *cfg)
 		caches_refresh(s, &data_version);
 		if (++ticks % 10 == 0) {
 			keys_refresh(&srv, s);
-			/* give back what a burst (10,000 connections) freed: each worker thread's malloc
-			 * arena keeps its free memory otherwise, and the arenas' leftovers add up */
-			malloc_trim(0);
+			memory_release();
 		}
 		if (ticks % 600 == 0)
 			device_polls_purge(srv.polls, http_now());

@@ -1,6 +1,5 @@
 /* metrics.c - Prometheus text: requests by endpoint and status, tokens issued by grant type, and
  * a request latency histogram. Counters are atomics: no lock on the request path. */
-#include <malloc.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,14 +44,15 @@ void metrics_token(enum grant_kind g)
  * holding on to freed memory. */
 static void memory(FILE *f)
 {
-	struct mallinfo2 mi = mallinfo2();
+	size_t in_use, kept;
 
+	memory_stats(&in_use, &kept);
 	fprintf(f, "# HELP tessera_malloc_in_use_bytes Memory malloc has handed out.\n"
 	        "# TYPE tessera_malloc_in_use_bytes gauge\n"
-	        "tessera_malloc_in_use_bytes %zu\n", mi.uordblks + mi.hblkhd);
+	        "tessera_malloc_in_use_bytes %zu\n", in_use);
 	fprintf(f, "# HELP tessera_malloc_free_bytes Freed memory malloc keeps for reuse.\n"
 	        "# TYPE tessera_malloc_free_bytes gauge\n"
-	        "tessera_malloc_free_bytes %zu\n", mi.fordblks);
+	        "tessera_malloc_free_bytes %zu\n", kept);
 }
 
 char *metrics_render(void)
