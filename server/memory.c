@@ -12,15 +12,14 @@
 
 #ifdef TESSERA_JEMALLOC
 
-/* jemalloc's defaults: arenas per core, a cache per thread, and freed pages given back 10 s after
- * they were last used. With glibc's malloc the daemon spent a tenth of both cores in malloc and
- * free under client credentials (README, Benchmarks). */
+/* jemalloc's defaults: arenas per core, a cache per thread. With glibc's malloc the daemon spent
+ * a tenth of both cores in malloc and free under client credentials (README, Benchmarks). */
 void memory_setup(void)
 {
 }
 
-/* Freed pages go back on a schedule that advances only when an arena is used: an idle daemon
- * would keep what a burst freed. */
+/* Freed pages go back 10 s after their last use, on a schedule that advances only when an arena
+ * is used: an idle daemon would keep what a burst freed. */
 void memory_release(void)
 {
 	_Static_assert(MALLCTL_ARENAS_ALL == 4096, "the arena number below means all arenas");

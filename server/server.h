@@ -193,7 +193,7 @@ int endpoint_begin(struct request *r, struct form **f, struct client **c);
 /* metrics.c */
 enum grant_kind { G_CLIENT_CREDENTIALS, G_AUTHORIZATION_CODE, G_REFRESH_TOKEN, G_DEVICE_CODE, G_COUNT };
 /* memory.c: the allocator's settings (once, before any thread), its give-back of freed memory
- * (every 10 s), and what it has handed out and what it keeps */
+ * (the main loop, every second), and what it has handed out and what it keeps */
 void memory_setup(void);
 void memory_release(void);
 void memory_stats(size_t *in_use, size_t *kept);

@@ -23,6 +23,7 @@ t0=$(date +%s%N)
 "$bin" serve --config "$work/bench.conf" --db "$db" --listen "127.0.0.1:$port" 2>"$work/daemon.log" & pid=$!
 for _ in $(seq 1000); do curl -sf "$url/healthz" >/dev/null && break; sleep 0.01; done
 echo "database $(du -m "$db" | cut -f1) MB; start-up to the first /healthz answer: $((($(date +%s%N) - t0) / 1000000)) ms"
+echo "allocator: $(ldd "$bin" | grep -q libjemalloc && echo jemalloc || echo "glibc malloc")"
 b64() { printf '%s' "$1" | base64 -w0; }
 token() { curl -s -u "bench-device:$dev" -d grant_type=client_credentials "$url/token" | sed -n 's/.*"access_token":"\([^"]*\)".*/\1/p'; }
 
