@@ -1,5 +1,4 @@
 /* secret.c - random tokens, SHA-256, constant-time comparison, wiping. */
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <openssl/crypto.h>
@@ -27,19 +26,19 @@ ts_err secret_random(char *out, size_t nbytes)
 	return TS_OK;
 }
 
-/* SHA-256 fetched from the provider once: the one-shot SHA256() looks the algorithm up again at
- * every call, which cost as much as hashing a token. */
+/* SHA-256 as fetched by secret_init: the one-shot SHA256() looks the algorithm up again at every
+ * call, which cost as much as hashing a token. Only the daemon fetches it (before its threads
+ * start): a plugin, which its host may unload, keeps nothing for the life of the process. */
 static EVP_MD *sha256_md;
-static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
 
-static void sha256_fetch(void)
+void secret_init(void)
 {
-	sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+	if (!sha256_md)
+		sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
 }
 
 void secret_sha256(const void *data, size_t n, unsigned char out[32])
 {
-	pthread_once(&sha256_once, sha256_fetch);
 	if (!sha256_md || EVP_Digest(data, n, out, NULL, sha256_md, NULL) != 1)
 		SHA256(data, n, out);
 }

@@ -19,6 +19,10 @@ ts_err secret_bytes(void *out, size_t n);
 /* SHA-256 of n bytes into out. */
 void secret_sha256(const void *data, size_t n, unsigned char out[32]);
 
+/* Makes secret_sha256 about twice as fast by fetching the algorithm once. For a process, not a
+ * plugin (what it fetches is kept until exit); call it before other threads use secret_sha256. */
+void secret_init(void);
+
 /* 1 when the n bytes at a and b are equal, in time independent of their contents, else 0. */
 int secret_equal(const void *a, const void *b, size_t n);
 

@@ -190,14 +190,14 @@ ts_err endpoint_form(struct request *r, struct form **f, const char **why, int r
  * it has replied and returns -1; else *f and *c are the caller's to free. */
 int endpoint_begin(struct request *r, struct form **f, struct client **c);
 
-/* metrics.c */
-enum grant_kind { G_CLIENT_CREDENTIALS, G_AUTHORIZATION_CODE, G_REFRESH_TOKEN, G_DEVICE_CODE, G_COUNT };
 /* memory.c: the allocator's settings (once, before any thread), its give-back of freed memory
  * (the main loop, every second), and what it has handed out and what it keeps */
 void memory_setup(void);
 void memory_release(void);
 void memory_stats(size_t *in_use, size_t *kept);
 
+/* metrics.c */
+enum grant_kind { G_CLIENT_CREDENTIALS, G_AUTHORIZATION_CODE, G_REFRESH_TOKEN, G_DEVICE_CODE, G_COUNT };
 void metrics_request(enum route_id route, int status, uint64_t ns);
 void metrics_token(enum grant_kind g);
 char *metrics_render(void);
