@@ -25,6 +25,7 @@ struct server {
 	char *dummy_hash;            /* a password hash to check when the user does not exist */
 	struct MHD_Daemon *mhd;
 	atomic_int connections;      /* open HTTP connections; above cfg.max_connections: 503 */
+	atomic_int stopping;         /* set by http_stop: new connections are closed at once */
 	pthread_rwlock_t keys_lock;  /* guards ring */
 	struct keyring *ring;
 	char *discovery;             /* the RFC 8414 document, built once */
