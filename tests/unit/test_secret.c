@@ -47,7 +47,7 @@ START_TEST(test_sha256_vectors)
 	check_vectors();
 	secret_init();
 	check_vectors();
-	secret_init(); /* a second call keeps the first fetch */
+	secret_init(); /* a second call is harmless */
 	check_vectors();
 }
 END_TEST
