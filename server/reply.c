@@ -20,7 +20,7 @@ static void queue(struct request *r, int status, struct MHD_Response *resp, cons
 	if (r->srv->https)
 		MHD_add_response_header(resp, "Strict-Transport-Security", "max-age=31536000");
 	if (strncmp(type, "text/html", 9) == 0) {
-		/* the pages load nothing from elsewhere and may not be framed (SECURITY.md row 13) */
+		/* the pages load nothing from elsewhere and may not be framed (docs/security.md row 13) */
 		MHD_add_response_header(resp, "Content-Security-Policy",
 		                        "default-src 'none'; style-src 'self'; img-src 'self' data:; "
 		                        "base-uri 'none'; frame-ancestors 'none'");

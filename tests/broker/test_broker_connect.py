@@ -1,6 +1,6 @@
 """CONNECT: the MQTT password is a Tessera access token; everything that is not a good one is
 refused with "not authorized" (MQTT 3.1.1 rc 5, MQTT 5 reason 0x87). And the same token works in
-JWKS-file and JWKS-URL mode (contract: /tmp/broker-contract.md)."""
+JWKS-file and JWKS-URL mode (docs/broker.md, "Clients" and "Where the keys come from")."""
 import json
 import time
 import uuid

@@ -1,6 +1,6 @@
 """Introspection mode (plugin_opt_introspect_url): revocation at Tessera reaches live sessions and
-new CONNECTs within the cache time, and the broker fails closed when Tessera is down (contract:
-/tmp/broker-contract.md)."""
+new CONNECTs within the cache time, and the broker fails closed when Tessera is down
+(docs/broker.md, "Introspection")."""
 import time
 
 from mosquitto_harness import CB, NOT_AUTHORIZED_V311, broker_opts

@@ -1,6 +1,6 @@
 """What changes while the broker runs: a key rotation at Tessera (JWKS-URL mode picks the new kid
-up without a restart) and tokens expiring under live sessions (contract: /tmp/broker-contract.md).
-"""
+up without a restart) and tokens expiring under live sessions (docs/broker.md, "Where the keys
+come from" and "Clients")."""
 import time
 import uuid
 

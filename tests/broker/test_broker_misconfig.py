@@ -1,5 +1,5 @@
 """A broker that cannot verify tokens must not start: mosquitto exits non-zero at once with a
-"tessera:" log line (contract: /tmp/broker-contract.md, "mosquitto.conf")."""
+"tessera:" log line (docs/broker.md, "Configuration")."""
 import re
 
 import pytest

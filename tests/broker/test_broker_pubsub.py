@@ -1,5 +1,5 @@
 """Topic rights at the broker: PUBLISH, SUBSCRIBE and delivery against the token's mqtt:* scopes
-(contract: /tmp/broker-contract.md, "Clients")."""
+(docs/broker.md, "Clients")."""
 from mosquitto_harness import NOT_AUTHORIZED_V5, SUBACK_FAILURE_V311
 
 

@@ -9,7 +9,7 @@
  *   split the way a URL parser splits them (scheme, authority up to the first '/', '?' or '#',
  *   userinfo before '@', port after the last ':' of the host), have no userinfo, the same host,
  *   numeric ports and the same path and query: only the port may differ (RFC 8252 §7.3), so a
- *   request can never send the code to another host (SECURITY.md row 10). */
+ *   request can never send the code to another host (docs/security.md row 10). */
 #include "client.h"
 #include "form.h"
 #include "fuzz.h"

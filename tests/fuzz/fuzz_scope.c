@@ -14,7 +14,7 @@
  *   "${": plain tokens are granted verbatim and mean nothing to a broker), is
  *   within what was asked (scope_subset; no token asked means all allowed) and within B with its placeholders filled by a
  *   reference substitution (a value that is empty, holds '/', '+' or '#' or starts with '$'
- *   drops the token), so a username never widens a scope (SECURITY.md row 38);
+ *   drops the token), so a username never widens a scope (docs/security.md row 38);
  * - an allowed scope that scope_allowed_valid accepts is valid tokens once filled in;
  * - acl_parse of the granted scope (and of A): publish and receive rights agree with the
  *   reference matcher over the tokens' filters. */

@@ -9,7 +9,7 @@ verifier, the ID token is verified against /jwks and /userinfo answers.
 
 Along the way the browser records every request, response header, console message and CSP
 violation, and screenshots of each page (under pytest's tmp dir), and the tests below judge them:
-SECURITY.md row 13 (framing and referrer headers, nothing loaded from elsewhere), row 12 (303 after
+docs/security.md row 13 (framing and referrer headers, nothing loaded from elsewhere), row 12 (303 after
 login), the pages' form fields and wording.
 
 Needs chromium and tests/interop/node_modules: run tools/browser-deps.sh (as root) first. Without

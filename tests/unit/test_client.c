@@ -256,7 +256,7 @@ START_TEST(test_redirect_uri_valid)
 }
 END_TEST
 
-/* SECURITY.md row 10: only the registered string, or a loopback URI on another port */
+/* docs/security.md row 10: only the registered string, or a loopback URI on another port */
 START_TEST(test_redirect_matches)
 {
 	const char *reg = "https://app.example/cb";
