@@ -190,11 +190,15 @@ bench-scale: all
 UNITDIR ?= /usr/lib/systemd/system
 SYSUSERSDIR ?= /usr/lib/sysusers.d
 DOCDIR ?= $(PREFIX)/share/doc/tessera
+MANDIR ?= $(PREFIX)/share/man
+DOCS := $(wildcard docs/*.md) docs/tessera.8 docs/tessera.conf.5
+DOC_IMAGES := $(wildcard docs/img/*.png)
 # The templates and schema are compiled into the binary: nothing else is read from disk but the
 # config. An existing /etc/tessera/tessera.conf is never overwritten (the .sample always is).
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/tessera $(DESTDIR)/etc/tessera \
-		$(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(DOCDIR)
+		$(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(DOCDIR)/docs/img \
+		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8
 	install -m 755 $(BUILD)/tessera $(DESTDIR)$(PREFIX)/bin/tessera
 	install -m 644 $(BUILD)/tessera_mosquitto.so $(DESTDIR)$(PREFIX)/lib/tessera/tessera_mosquitto.so
 	sed -e 's|/usr/bin/tessera|$(PREFIX)/bin/tessera|' -e 's|/usr/share/doc/tessera|$(DOCDIR)|' \
@@ -208,6 +212,16 @@ install: all
 	[ -e $(DESTDIR)/etc/tessera/tessera.conf ] || \
 		install -m 644 etc/tessera.conf $(DESTDIR)/etc/tessera/tessera.conf
 	install -m 644 README.md $(DESTDIR)$(DOCDIR)/README.md
+	install -m 644 $(DOCS) $(DESTDIR)$(DOCDIR)/docs/
+	$(if $(DOC_IMAGES),install -m 644 $(DOC_IMAGES) $(DESTDIR)$(DOCDIR)/docs/img/)
+	install -m 644 docs/tessera.8 $(DESTDIR)$(MANDIR)/man8/tessera.8
+	install -m 644 docs/tessera.conf.5 $(DESTDIR)$(MANDIR)/man5/tessera.conf.5
+
+# the pages a person sees, as PNGs in docs/img (headless Chromium against a throwaway daemon)
+.PHONY: screenshots
+screenshots: all
+	@sh tools/browser-deps.sh
+	@sh tools/screenshots.sh $(BUILD)/tessera docs/img
 
 clean:
 	rm -rf build build-asan

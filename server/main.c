@@ -26,7 +26,7 @@ static const char usage[] =
 	"       tessera user add|list|show|rm|passwd|disable|enable ... [--db FILE]\n"
 	"       tessera key rotate|list|jwks [--db FILE]\n"
 	"       tessera grant list [--user NAME] [--client ID] | scope ID \"SCOPES\" | revoke ID\n"
-	"Every command also takes --config FILE. See README.md.\n";
+	"Every command also takes --config FILE. See tessera(8) and tessera.conf(5).\n";
 
 struct keyring *server_keys_acquire(struct server *srv)
 {

@@ -1,7 +1,10 @@
-"""`make install DESTDIR=... PREFIX=...`: every file in its place, and etc/tessera.service as a
+"""`make install DESTDIR=... PREFIX=...`: every file in its place, etc/tessera.service as a
 sandboxed systemd unit (every directive of the deployment's checklist, `systemd-analyze verify`
-clean, `systemd-analyze security` exposure low)."""
+clean, `systemd-analyze security` exposure low), and the man pages found by `man` where they were
+installed, rendering without a warning from groff or mandoc and naming every setting and option
+the code accepts."""
 import filecmp
+import glob
 import os
 import re
 import shutil
@@ -88,7 +91,15 @@ def test_every_file_lands(usr):
         "etc/tessera/tessera.conf.sample": 0o644,
         "etc/tessera/mosquitto.conf.sample": 0o644,
         "usr/share/doc/tessera/README.md": 0o644,
+        "usr/share/man/man8/tessera.8": 0o644,
+        "usr/share/man/man5/tessera.conf.5": 0o644,
     }
+    docs = glob.glob(os.path.join(REPO, "docs", "*.md")) + \
+        glob.glob(os.path.join(REPO, "docs", "img", "*.png")) + \
+        [os.path.join(REPO, "docs", "tessera.8"), os.path.join(REPO, "docs", "tessera.conf.5")]
+    assert len(docs) > 8, docs
+    for d in docs:
+        want["usr/share/doc/tessera/" + os.path.relpath(d, REPO)] = 0o644
     got = {}
     for root, _dirs, files in os.walk(usr):
         for f in files:
@@ -100,6 +111,9 @@ def test_every_file_lands(usr):
                        shallow=False)
     assert filecmp.cmp(os.path.join(usr, "etc/tessera/tessera.conf"),
                        os.path.join(REPO, "etc/tessera.conf"), shallow=False)
+    for rel in ("usr/share/man/man8/tessera.8", "usr/share/man/man5/tessera.conf.5"):
+        assert filecmp.cmp(os.path.join(usr, rel),
+                           os.path.join(REPO, "docs", os.path.basename(rel)), shallow=False)
     with open(os.path.join(usr, "usr/lib/sysusers.d/tessera.conf")) as f:
         users = [line.split() for line in f if line.strip() and not line.startswith("#")]
     assert users and users[0][:2] == ["u", "tessera"] and users[0][-1] == "/var/lib/tessera"
@@ -147,8 +161,10 @@ def analyze(usr, d):
 
 def test_systemd_analyze_verify_is_clean(usr, tdir):
     path = analyze(usr, tdir)
+    # verify runs `man` for the unit's man: links: they must name the installed pages
+    env = dict(os.environ, MANPATH=os.path.join(usr, "usr/share/man"))
     p = subprocess.run(["systemd-analyze", "verify", path], capture_output=True, text=True,
-                       timeout=t(60))
+                       timeout=t(60), env=env)
     assert p.returncode == 0 and p.stderr.strip() == "" and p.stdout.strip() == "", \
         (p.returncode, p.stdout, p.stderr)
 
@@ -176,8 +192,78 @@ def test_prefix_and_existing_config(tdir):
     unit = unit_directives(os.path.join(tdir, "usr/lib/systemd/system/tessera.service"))
     assert unit["ExecStart"] == [
         "/usr/local/bin/tessera serve --config /etc/tessera/tessera.conf"], unit
-    assert unit["Documentation"] == ["file:///usr/local/share/doc/tessera/README.md"], unit
+    assert unit["Documentation"] == [
+        "man:tessera(8) man:tessera.conf(5) file:///usr/local/share/doc/tessera/README.md"], unit
+    assert os.path.exists(os.path.join(tdir, "usr/local/share/doc/tessera/README.md"))
+    assert os.path.exists(os.path.join(tdir, "usr/local/share/man/man8/tessera.8"))
     with open(os.path.join(tdir, "etc/tessera/mosquitto.conf.sample")) as f:
         plugin = [line.split()[1] for line in f if line.startswith("plugin ")]
     assert plugin == ["/usr/local/lib/tessera/tessera_mosquitto.so"], plugin
     assert os.path.exists(plugin[0].replace("/usr/local", tdir + "/usr/local", 1))
+
+
+# ---------------------------------------------------------------- the man pages
+
+MAN_ENV = dict(os.environ, MANPAGER="cat", PAGER="cat", MANWIDTH="80", LC_ALL="C.UTF-8")
+
+
+def man(*args):
+    p = subprocess.run(["man"] + list(args), capture_output=True, text=True, env=MAN_ENV,
+                       timeout=t(60))
+    assert p.returncode == 0, (args, p.returncode, p.stderr)
+    return p
+
+
+@pytest.mark.parametrize("section,name,heading", [
+    ("8", "tessera", "TESSERA(8)"), ("5", "tessera.conf", "TESSERA.CONF(5)")])
+def test_man_finds_each_page_where_it_was_installed(usr, section, name, heading):
+    """`man tessera` and `man tessera.conf` with the installed tree as the manual path."""
+    p = man("--warnings", "-M", os.path.join(usr, "usr/share/man"), section, name)
+    assert p.stderr == "", p.stderr
+    assert p.stdout.splitlines()[0].split()[0] == heading, p.stdout[:200]
+    assert "SYNOPSIS" in p.stdout or "DESCRIPTION" in p.stdout, p.stdout[:400]
+
+
+@pytest.mark.parametrize("page", ["tessera.8", "tessera.conf.5"])
+def test_man_pages_render_without_warnings(usr, page):
+    path = glob.glob(os.path.join(usr, "usr/share/man/man*", page))
+    assert len(path) == 1, path
+    p = man("--warnings=all", "-l", path[0])
+    assert p.stderr == "" and len(p.stdout) > 2000, (p.stderr, len(p.stdout))
+    g = subprocess.run(["groff", "-mandoc", "-ww", "-z", path[0]], capture_output=True,
+                       text=True, timeout=t(60))
+    assert g.returncode == 0 and g.stderr == "", g.stderr
+    # mandoc's linter knows mdoc's rules better than groff (the style level aside)
+    m = subprocess.run(["mandoc", "-T", "lint", "-W", "warning", path[0]], capture_output=True,
+                       text=True, timeout=t(60))
+    assert m.returncode == 0 and m.stdout + m.stderr == "", m.stdout + m.stderr
+
+
+def test_man_pages_name_every_setting_and_option():
+    """Every key of lib/config.c's table is an item of tessera.conf(5), listed in the sample
+    etc/tessera.conf, and every option server/cli.c and server/main.c accept is in tessera(8)."""
+    with open(os.path.join(REPO, "lib/config.c")) as f:
+        keys = re.findall(r'\{"(server|database|tokens)", "(\w+)"', f.read())
+    assert len(keys) >= 23, keys
+    with open(os.path.join(REPO, "docs/tessera.conf.5")) as f:
+        conf5 = f.read()
+    with open(os.path.join(REPO, "etc/tessera.conf")) as f:
+        sample = f.read()
+    missing = [k for _s, k in keys if not re.search(r"^\.It .*\bCm %s\b" % k, conf5, re.M)]
+    assert not missing, "not in docs/tessera.conf.5: %s" % missing
+    missing = [k for _s, k in keys if not re.search(r"^#?%s = " % k, sample, re.M)]
+    assert not missing, "not in etc/tessera.conf: %s" % missing
+    code = ""
+    for src in ("server/cli.c", "server/main.c"):
+        with open(os.path.join(REPO, src)) as f:
+            code += f.read()
+    options = set(re.findall(r'"(--[a-z-]+)"', code))
+    assert {"--public", "--scope", "--tls-cert", "--password-stdin", "--user"} <= options
+    with open(os.path.join(REPO, "docs/tessera.8")) as f:
+        page8 = f.read().replace("\\-", "-")
+    missing = sorted(o for o in options if not re.search(r"Fl %s\b" % re.escape(o[1:]), page8))
+    assert not missing, "not in docs/tessera.8: %s" % missing
+    words = set(re.findall(r'strcmp\((?:sub|argv\[1\]), "(\w+)"\)', code))
+    words |= {"serve", "init", "client", "user", "key", "grant"}
+    missing = sorted(w for w in words if not re.search(r"\bCm (?:\w+ )?%s\b" % w, page8))
+    assert not missing, "commands not in docs/tessera.8: %s" % missing
