@@ -11,6 +11,8 @@ DEB_BUILD := gcc make pkg-config libmicrohttpd-dev libjansson-dev libssl-dev lib
 DEB_TEST := python3 python3-pytest python3-authlib python3-requests python3-paho-mqtt curl sqlite3 \
 	openssl mosquitto mosquitto-clients gnutls-bin systemd strace
 DEB_BENCH := wrk nodejs npm libmosquitto-dev mosquitto
+# the man pages' checks in tests/e2e/test_install.py: man (with groff) and mandoc's linter
+DEB_TEST += man-db mandoc
 
 OPT ?= -O2
 SAN ?=
