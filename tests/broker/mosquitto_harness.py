@@ -45,7 +45,7 @@ LIVE_BROKERS = []
 # The redirect URI of the code-flow clients the tests register.
 CB = "https://app.example/cb"
 
-# MQTT reason codes the contract names.
+# MQTT reason codes docs/broker.md names.
 NOT_AUTHORIZED_V311 = 5          # CONNACK return code
 NOT_AUTHORIZED_V5 = 0x87         # CONNACK / SUBACK reason
 SUBACK_FAILURE_V311 = 0x80

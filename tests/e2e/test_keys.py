@@ -16,7 +16,7 @@ def test_rotation_while_running_new_kid_old_token_still_valid(fresh_factory):
     new_kid = rot["kid"]
     assert new_kid != old_kid and rot["alg"] == "ES256"
 
-    # Within the contract's 2 s (plus slack) the daemon signs with the new key.
+    # The daemon signs with the new key within a second (README, tessera(8)): 2 s plus slack.
     deadline = time.monotonic() + t(4)
     new_tok = None
     while time.monotonic() < deadline:

@@ -14,8 +14,8 @@ CONF_CB = "https://rp.example/cb"
 
 
 def check_html_headers(r):
-    """Row 13 and the contract's header list for every HTML page, nothing loaded from elsewhere
-    (html_security_problems), and its one stylesheet our own."""
+    """Row 13 and the README's header list (Pages) for every HTML page, nothing loaded from
+    elsewhere (html_security_problems), and its one stylesheet our own."""
     bad = html_security_problems(r)
     assert not bad, bad
     csp = r.headers.get("Content-Security-Policy", "")

@@ -1,6 +1,6 @@
 """The SCIM 2.0 API (issue 7, RFC 7643/7644) end to end: authentication, media types, Users,
 Groups, Clients and Grants with their effects on logins and tokens, ETags, every scimType of
-the contract, the discovery documents, and hostile input.
+docs/scim.md, the discovery documents, and hostile input.
 
 One server for the module (SCIM_CONFIG raises max_body so that 100 KB values reach the SCIM
 layer); each test makes its own users (unique names), groups and clients, so tests do not
@@ -79,7 +79,7 @@ def subset(want, got, where="$"):
 
 
 def user_body(name, password=PW, manager=None):
-    """Every User attribute of the contract, with values in the style of RFC 7643 §8.2."""
+    """Every User attribute docs/scim.md lists, with values in the style of RFC 7643 §8.2."""
     body = {
         "schemas": [CORE_USER, ENTERPRISE, T_USER],
         "userName": name,

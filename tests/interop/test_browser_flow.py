@@ -9,8 +9,8 @@ verifier, the ID token is verified against /jwks and /userinfo answers.
 
 Along the way the browser records every request, response header, console message and CSP
 violation, and screenshots of each page (under pytest's tmp dir), and the tests below judge them:
-docs/security.md row 13 (framing and referrer headers, nothing loaded from elsewhere), row 12 (303 after
-login), the pages' form fields and wording.
+docs/security.md row 13 (framing and referrer headers, nothing loaded from elsewhere), row 12
+(303 after login), the pages' form fields and wording.
 
 Needs chromium and tests/interop/node_modules: run tools/browser-deps.sh (as root) first. Without
 them every test here fails saying so; nothing is skipped.
@@ -49,7 +49,7 @@ CLIENT_SCOPE = ("openid profile email mqtt:sub:home/${username}/# "
                 "mqtt:pub:home/${username}/cmd")
 USER_SCOPE = "mqtt:sub:home/${username}/# mqtt:pub:home/${username}/cmd"
 REQUESTED = ["openid", "profile", "email", "mqtt:sub:home/alice/#", "mqtt:pub:home/alice/cmd"]
-# How the consent page must put each requested scope in words (contract: "publish to
+# How the consent page must put each requested scope in words (as in the README: "publish to
 # sensors/kitchen/#", "receive messages on cmd/dev42", "your email address", "your name and
 # username", "sign you in").
 SCOPE_WORDS = {
