@@ -1,6 +1,7 @@
 """The device authorization grant (RFC 8628, as the README describes it): POST
 /device_authorization, the QR code, the /device verification pages, polling /token with the
-device_code grant, and the user code lock-outs. docs/security.md rows 13, 14, 19, 22, 23, 25-29 and 40.
+device_code grant, and the user code lock-outs. docs/security.md rows 13, 14, 19, 22, 23, 25-29
+and 40.
 
 Servers answer interval 1 s (device_interval) so that the polling tests stay short; every test
 makes its own users (and, where state could leak, its own device authorizations or server)."""
