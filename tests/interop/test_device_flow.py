@@ -16,24 +16,23 @@ fail with access_denied.
 The library's every request is recorded, so the polling intervals (tessera `device_interval = 1`)
 and the absence of slow_down are judged here too.
 
-Needs chromium and tests/interop/node_modules: run tools/browser-deps.sh (as root) first. Without
+Needs chromium and tests/interop/node_modules: run `make deps` (as root) first. Without
 them every test here fails saying so; nothing is skipped.
 """
 import json
 import os
-import shutil
 import subprocess
 import time
 import urllib.parse
 
 import pytest
 
+import browser_deps
+from browser_deps import CHROMIUM, NODE
 from tessera_harness import jwt_parts, t, verify_id_token, verify_jwt
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SCRIPT = os.path.join(HERE, "device_flow.mjs")
-CHROMIUM = "/usr/bin/chromium"
-DEPS_HINT = "run tools/browser-deps.sh (as root) to install chromium and tests/interop/node_modules"
 NODE_PACKAGES = ("playwright-core", "openid-client", "jsqr", "pngjs")
 
 USERNAME = "dana"
@@ -57,28 +56,13 @@ USER_CODE_ALPHABET = set("BCDFGHJKLMNPQRSTVWXZ")
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 
 
-def check_browser_deps():
-    """Fails (never skips) when what the browser test needs is missing."""
-    missing = []
-    if not os.access(CHROMIUM, os.X_OK):
-        missing.append(CHROMIUM)
-    if not shutil.which("node"):
-        missing.append("node")
-    for pkg in NODE_PACKAGES:
-        if not os.path.isdir(os.path.join(HERE, "node_modules", pkg)):
-            missing.append(os.path.join(HERE, "node_modules", pkg))
-    if missing:
-        pytest.fail("the device flow test needs %s: %s" % (", ".join(missing), DEPS_HINT),
-                    pytrace=False)
-
-
 class Flow:
     """Everything the node run produced, for the tests to judge."""
 
 
 @pytest.fixture(scope="module")
 def flow(server_factory, tmp_path_factory):
-    check_browser_deps()
+    browser_deps.check("the device flow test", NODE_PACKAGES)
     f = Flow()
     f.out = tmp_path_factory.mktemp("device")
     srv = server_factory.new(config={"tokens": {"device_interval": INTERVAL}})
@@ -98,7 +82,7 @@ def flow(server_factory, tmp_path_factory):
     cfg_path.write_text(json.dumps(cfg))
     f.started = time.time()
     try:
-        p = subprocess.run(["node", SCRIPT, str(cfg_path)], cwd=HERE, capture_output=True,
+        p = subprocess.run([NODE, SCRIPT, str(cfg_path)], cwd=HERE, capture_output=True,
                            text=True, timeout=t(240))
     except subprocess.TimeoutExpired:
         pytest.fail("device_flow.mjs did not finish within %ds" % t(240))
