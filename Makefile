@@ -7,7 +7,9 @@ CC ?= cc
 PKGS := libmicrohttpd jansson libcrypto sqlite3 libargon2 inih libqrencode
 
 # Debian 12 packages, one list per target: every target installs what it needs through
-# tools/deps.sh (when missing: as root it runs apt-get, else it prints the apt-get line).
+# tools/deps.sh (when missing: as root it runs apt-get, else it prints the apt-get line), and
+# `make depcheck` (part of `make test`) fails when a header, Python module or command that a
+# target's files use comes from a package its DEPS_<target> does not name.
 # run: compile the daemon and the mosquitto plugin (libmosquitto-dev: mosquitto.h; mosquitto-dev:
 # mosquitto_broker.h and mosquitto_plugin.h).
 DEB_RUN := make gcc libc6-dev pkg-config libmicrohttpd-dev libjansson-dev libssl-dev \
@@ -34,6 +36,7 @@ DEPS_bench := $(DEB_RUN) $(DEB_BENCH)
 DEPS_soak := $(DEB_RUN) $(DEB_TEST) $(DEB_BENCH)
 DEPS_fuzz := $(DEB_RUN) $(DEB_FUZZ)
 DEPS_TARGETS := run install test asan bench soak fuzz
+DEPCHECK_TARGETS := run test bench soak fuzz
 
 OPT ?= -O2
 SAN ?=
@@ -66,7 +69,7 @@ PY := /usr/bin/python3
 
 # The targets a person runs install their packages first (deps-TARGET), then build in a second
 # make: the flags above come from pkg-config, which may only just have been installed.
-.PHONY: all binaries run test unit unit-bins e2e interop broker asan bench bench-scale \
+.PHONY: all binaries run test depcheck unit unit-bins e2e interop broker asan bench bench-scale \
 	install clean deps $(DEPS_TARGETS:%=deps-%) crash-test soak
 all: deps-run
 	@$(MAKE) --no-print-directory binaries
@@ -135,6 +138,12 @@ $(DEPS_TARGETS:%=deps-%):
 
 deps: deps-asan
 
+# tools/depcheck.py: each target's list covers what its files include, import and run
+DEPCHECK = $(PY) tools/depcheck.py --cc "$(CC)" --fuzz-cc "$(FUZZ_CC)" --pkgs "$(PKGS)" \
+	$(foreach t,$(DEPCHECK_TARGETS),$(t)="$(DEPS_$(t))")
+depcheck: deps-test
+	@$(DEPCHECK)
+
 run: deps-run
 	@$(MAKE) --no-print-directory binaries
 	@sh tools/run.sh $(BUILD)/tessera
@@ -153,6 +162,7 @@ e2e interop broker: deps-test
 	$(PYTEST) tests/$@
 
 test: deps-test
+	@$(DEPCHECK)
 	@$(MAKE) --no-print-directory binaries $(UNIT_BIN)
 	@sh tools/unit.sh $(UNIT_BIN)
 	@$(MAKE) --no-print-directory fuzz-replay

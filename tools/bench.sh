@@ -35,6 +35,7 @@ row() {
 
 # prof NAME CMD... - runs CMD; with PERF_DIR set, under `perf record` of the daemon into
 # PERF_DIR/NAME.data (profile before optimizing: `perf report -i ...`)
+# depcheck: optional perf (Debian's linux-perf, only for PERF_DIR)
 prof() {
 	local name=$1 pp; shift
 	if [ -z "${PERF_DIR:-}" ]; then "$@"; return; fi
