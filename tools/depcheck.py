@@ -119,7 +119,8 @@ def sh_commands(text):
         m = re.search(r'<<-?\s*[\'"]?(\w+)[\'"]?', line)
         if m:
             heredoc = m.group(1)
-        line = re.sub(r"'[^']*'", "''", line)      # quoted text is no command
+        line = re.sub(r"'[^']*'", "''", line)      # quoted text is no command, unless it
+        line = re.sub(r'"[^"$`]*"', '""', line)    # holds a $(...) or `...`
         line = re.sub(r'(^|\s)#.*', '', line)
         for seg in re.split(r'\|\||&&|[|;&`(){}]|\$\(', line):
             words = seg.split()
@@ -148,7 +149,8 @@ class Dpkg:
             for p in provides.split(","):
                 if p.strip():
                     self.providers.setdefault(self.name(p), set()).add(name)
-            if essential == "yes" or prio == "required":
+            # what mmdebstrap's minbase installs: Essential, Priority required, and apt
+            if essential == "yes" or prio == "required" or name == "apt":
                 self.base.add(name)
         self.base = self.closure(self.base)
 
@@ -307,8 +309,6 @@ def main(argv):
         elif complete[t]:
             problems.append("%s is not on this machine, although every package of `make %s` "
                             "is: add the package that ships it to its list" % (what(key), t))
-        else:
-            print("depcheck: not checked (`make %s` is not installed here): %s" % (t, what(key)))
     owner = dpkg.owners(set(where.values()))
     for key, path in sorted(where.items()):
         t, pkg = key[0], owner.get(path)
@@ -320,8 +320,8 @@ def main(argv):
     for t in sorted(lists):
         absent = [p for p in lists[t] if not dpkg.has(p)]
         if absent:
-            print("depcheck: `make %s` is not installed here (%s): what those packages would "
-                  "bring is not checked" % (t, " ".join(sorted(set(absent)))))
+            print("depcheck: `make %s` is not installed here (%s): what needs those packages is "
+                  "not checked" % (t, " ".join(sorted(set(absent)))))
     for p in problems:
         print("depcheck: " + p)
     print("depcheck: %d headers, modules and commands of %s checked, %d problems" %
