@@ -16,9 +16,9 @@ DEB_RUN := make gcc libc6-dev pkg-config libmicrohttpd-dev libjansson-dev libssl
 	libsqlite3-dev libargon2-dev libinih-dev libqrencode-dev libjemalloc-dev libcurl4-openssl-dev \
 	libmosquitto-dev mosquitto-dev
 # test: the Check suites, pytest with its clients, the peers of the interop and broker tests, the
-# tools the tests run (man and mandoc's linter for the man pages in test_install.py); nodejs and
-# npm only to install tests/interop's locked packages (the interop scripts run on the Node.js
-# that lock pins: tools/node-deps.sh)
+# tools the tests run (man and mandoc's linter for the man pages in test_install.py); Debian's
+# nodejs (18) runs npm for tests/interop's lock and test_tls.py's TLS client, while the browser
+# scripts run on the Node.js that lock pins (tools/node-deps.sh)
 DEB_TEST := check libsubunit-dev python3 python3-pytest python3-requests python3-authlib \
 	python3-cryptography python3-paho-mqtt mosquitto curl openssl gnutls-bin sqlite3 strace \
 	systemd man-db mandoc chromium fonts-liberation nodejs npm
