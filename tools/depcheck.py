@@ -163,16 +163,16 @@ class Dpkg:
 
     def closure(self, pkgs):
         """pkgs and everything apt installs with them, as far as this machine knows them."""
-        seen, todo = set(), list(pkgs)
-        while todo:
-            p = todo.pop()
+        seen, queue = set(), list(pkgs)
+        while queue:
+            p = queue.pop()
             if p in seen:
                 continue
             seen.add(p)
-            todo.extend(self.providers.get(p, ()))
+            queue.extend(self.providers.get(p, ()))
             for alts in self.deps.get(p, ()):
                 pick = [a for a in alts if self.has(a)][:1] or alts[:1]
-                todo.extend(pick)
+                queue.extend(pick)
         return seen
 
     def owners(self, paths):
