@@ -85,12 +85,17 @@ enum stmt_id {
 	ST_DEVICE_DECIDE,
 	ST_DEVICE_REDEEM,
 	ST_DEVICES_PURGE,
+	ST_COUNTER_NEXT,
+	ST_USER_RIGHTS,
+	ST_REFRESH_ADD_SUCCESSOR,
+	ST_REFRESH_SCOPES,
+	ST_REFRESH_SET_SCOPE,
 	ST_COUNT
 };
 
 #define CLIENT_COLS "client_id, name, is_public, secret_hash, redirect_uris, grant_types, scope, " \
 	"refresh_rotation, refresh_grace, active, created_at, updated_at, refresh_idle_ttl, " \
-	"grant_lifetime, external_id"
+	"grant_lifetime, external_id, record"
 /* Users are read as "users r": with the scope their groups add, and their groups as SCIM
  * shows them (a JSON array of {value, display}). */
 #define USER_COLS "r.id, r.username, r.password_hash, r.email, r.name, r.scope, r.active, " \
@@ -101,7 +106,8 @@ enum stmt_id {
 	"g.display_name)) FROM group_members m JOIN groups g ON g.id = m.group_id " \
 	"WHERE m.user_id = r.id)"
 #define KEY_COLS "kid, alg, pem, created_at, retired_at"
-#define GRANT_COLS "id, client_id, user_id, scope, created_at, updated_at, revoked_at"
+#define GRANT_COLS "id, client_id, user_id, scope, created_at, updated_at, revoked_at, " \
+	"client_record"
 #define CODE_COLS "code_hash, client_id, user_id, grant_id, redirect_uri, redirect_given, " \
 	"challenge, scope, nonce, auth_time, created_at, expires_at, used_at"
 #define SESSION_COLS "id_hash, user_id, auth_time, created_at, expires_at"
@@ -116,7 +122,7 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_DATA_VERSION] = "PRAGMA data_version",
 	[ST_CLIENT_GET] = "SELECT " CLIENT_COLS " FROM clients WHERE client_id = ?1",
 	[ST_CLIENT_ADD] = "INSERT INTO clients (" CLIENT_COLS ") "
-		"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+		"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
 	[ST_CLIENT_SET_ACTIVE] = "UPDATE clients SET active = ?2, updated_at = ?3 WHERE client_id = ?1",
 	[ST_USER_SET_ACTIVE] = "UPDATE users SET active = ?2, updated_at = ?3 WHERE username = ?1",
 	[ST_CLIENT_REMOVE] = "DELETE FROM clients WHERE client_id = ?1",
@@ -149,7 +155,8 @@ static const char *const stmt_sql[ST_COUNT] = {
 		"AND revoked_at IS NULL ORDER BY id DESC LIMIT 1",
 	[ST_GRANT_GET] = "SELECT " GRANT_COLS " FROM grants WHERE id = ?1",
 	[ST_GRANT_ADD] = "INSERT INTO grants (client_id, user_id, scope, created_at, updated_at, "
-		"revoked_at) VALUES (?1, ?2, ?3, ?4, ?4, ?5)",
+		"revoked_at, client_record) VALUES (?1, ?2, ?3, ?4, ?4, ?5, "
+		"coalesce((SELECT record FROM clients WHERE client_id = ?1), 0))",
 	[ST_GRANT_SET_SCOPE] = "UPDATE grants SET scope = ?2, updated_at = ?3 WHERE id = ?1",
 	/* matches the row whether or not it was revoked, so changes() tells only whether it exists */
 	[ST_GRANT_REVOKE] = "UPDATE grants SET revoked_at = coalesce(revoked_at, ?2), "
@@ -171,9 +178,9 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_CONSENT_ADD] = "INSERT INTO consents (user_id, client_id, scope_token, created_at) "
 		"VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
 	[ST_REFRESH_ADD] = "INSERT INTO refresh_tokens (token_hash, grant_id, created_at, expires_at, "
-		"used_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-	[ST_REFRESH_GET] = "SELECT grant_id, created_at, expires_at, used_at, grace_used, successor_ms "
-		"FROM refresh_tokens WHERE token_hash = ?1",
+		"used_at, scope) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+	[ST_REFRESH_GET] = "SELECT grant_id, created_at, expires_at, used_at, grace_used, successor_ms, "
+		"scope FROM refresh_tokens WHERE token_hash = ?1",
 	[ST_JOB_SAVEPOINT] = "SAVEPOINT job",
 	[ST_JOB_RELEASE] = "RELEASE job",
 	[ST_JOB_ROLLBACK_TO] = "ROLLBACK TO job",
@@ -209,6 +216,19 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_DEVICE_REDEEM] = "UPDATE device_codes SET status = 3 "
 		"WHERE device_hash = ?1 AND status = 1",
 	[ST_DEVICES_PURGE] = "DELETE FROM device_codes WHERE expires_at < ?1",
+	[ST_COUNTER_NEXT] = "INSERT INTO counters (name, value) VALUES (?1, 1) "
+		"ON CONFLICT (name) DO UPDATE SET value = value + 1 RETURNING value",
+	/* what the token paths need of a user: not the SCIM attributes nor the groups' JSON */
+	[ST_USER_RIGHTS] = "SELECT r.id, r.username, r.scope, r.active, "
+		"(SELECT group_concat(g.scope, ' ') FROM group_members m JOIN groups g "
+		"ON g.id = m.group_id WHERE m.user_id = r.id AND g.scope <> '') FROM users r WHERE r.id = ?1",
+	/* the successor keeps the chain's grant and scope as they are in the writer's transaction */
+	[ST_REFRESH_ADD_SUCCESSOR] = "INSERT INTO refresh_tokens (token_hash, grant_id, created_at, "
+		"expires_at, scope) SELECT ?1, grant_id, ?2, ?3, scope FROM refresh_tokens "
+		"WHERE token_hash = ?4",
+	[ST_REFRESH_SCOPES] = "SELECT token_hash, scope FROM refresh_tokens WHERE grant_id = ?1 "
+		"AND used_at IS NULL AND scope IS NOT NULL",
+	[ST_REFRESH_SET_SCOPE] = "UPDATE refresh_tokens SET scope = ?2 WHERE token_hash = ?1",
 };
 
 /* Statements of fixed text prepared by store_stmt (store_scim.c), keyed by the text's address. */
@@ -795,6 +815,7 @@ static ts_err client_read(sqlite3_stmt *st, struct client **out)
 		store_client_free(c);
 		return TS_SERVER_ERROR;
 	}
+	c->record = sqlite3_column_int64(st, 15);
 	*out = c;
 	return TS_OK;
 }
@@ -820,16 +841,47 @@ ts_err store_client_get(store *s, const char *client_id, struct client **out)
 	return e;
 }
 
-ts_err store_client_add(store *s, const struct client *c)
+/* The next number of counter name (1 the first time), taken in the caller's transaction. */
+static ts_err counter_next(store *s, const char *name, int64_t *v)
 {
 	sqlite3_stmt *st;
 	ts_err e;
 	int rc;
 
+	if ((e = stmt_get(s, ST_COUNTER_NEXT, &st)))
+		return e;
+	rc = bind_text(st, 1, name, SQLITE_OK);
+	if (rc != SQLITE_OK) {
+		e = rc_err(rc);
+	} else if (!(e = stmt_row(st))) {
+		*v = sqlite3_column_int64(st, 0);
+		/* step to the end so the statement completes before it is reset */
+		rc = sqlite3_step(st);
+		if (rc != SQLITE_DONE)
+			e = rc_err(rc);
+	} else if (e == TS_NOT_FOUND) {
+		e = TS_SERVER_ERROR;
+	}
+	stmt_done(st);
+	return e;
+}
+
+/* The client and its record number land together: a failed insert gives the number back. */
+ts_err store_client_add(store *s, const struct client *c)
+{
+	sqlite3_stmt *st;
+	int64_t record = 0;
+	ts_err e;
+	int rc, nested;
+
 	if (!s || !c || !c->client_id)
 		return TS_SERVER_ERROR;
 	if ((e = stmt_get(s, ST_CLIENT_ADD, &st)))
 		return e;
+	if ((e = tx_start(s, &nested)))
+		return e;
+	if ((e = counter_next(s, "client-record", &record)))
+		goto fail;
 	rc = bind_text(st, 1, c->client_id, SQLITE_OK);
 	rc = bind_text(st, 2, nz(c->name), rc);
 	rc = bind_int(st, 3, c->is_public != 0, rc);
@@ -845,11 +897,18 @@ ts_err store_client_add(store *s, const struct client *c)
 	rc = bind_int(st, 13, c->refresh_idle_ttl, rc);
 	rc = bind_int(st, 14, c->grant_lifetime, rc);
 	rc = bind_text(st, 15, c->external_id, rc);
+	rc = bind_int(st, 16, record, rc);
 	if (rc != SQLITE_OK) {
 		stmt_done(st);
-		return rc_err(rc);
+		e = rc_err(rc);
+		goto fail;
 	}
-	return stmt_run(st);
+	if ((e = stmt_run(st)) || (e = tx_end(s, nested)))
+		goto fail;
+	return TS_OK;
+fail:
+	tx_abort(s, nested);
+	return e;
 }
 
 /* Runs st, an UPDATE or DELETE of one row by key that the caller bound (rc: the binds' result):
@@ -1305,6 +1364,45 @@ ts_err store_user_get_id(store *s, int64_t id, struct user **out)
 	return e;
 }
 
+static ts_err user_rights_read(sqlite3_stmt *st, struct user **out)
+{
+	struct user *u = calloc(1, sizeof(*u));
+
+	*out = NULL;
+	if (!u)
+		return TS_SERVER_ERROR;
+	u->id = sqlite3_column_int64(st, 0);
+	u->active = sqlite3_column_int(st, 3);
+	if (col_text(st, 1, 0, &u->username) || col_text(st, 2, 0, &u->scope) ||
+			col_text(st, 4, 0, &u->group_scope)) {
+		store_user_free(u);
+		return TS_SERVER_ERROR;
+	}
+	*out = u;
+	return TS_OK;
+}
+
+ts_err store_user_rights(store *s, int64_t id, struct user **out)
+{
+	sqlite3_stmt *st;
+	ts_err e;
+	int rc;
+
+	if (out)
+		*out = NULL;
+	if (!s || !out)
+		return TS_SERVER_ERROR;
+	if ((e = stmt_get(s, ST_USER_RIGHTS, &st)))
+		return e;
+	rc = bind_int(st, 1, id, SQLITE_OK);
+	if (rc != SQLITE_OK)
+		e = rc_err(rc);
+	else if (!(e = stmt_row(st)))
+		e = user_rights_read(st, out);
+	stmt_done(st);
+	return e;
+}
+
 /* --- grants --- */
 
 /* Binds v at i, or NULL when v is 0 (a grant without user, a code not yet used). */
@@ -1341,6 +1439,7 @@ static ts_err grant_read(sqlite3_stmt *st, struct grant **out)
 	g->created_at = sqlite3_column_int64(st, 4);
 	g->updated_at = sqlite3_column_int64(st, 5);
 	g->revoked_at = sqlite3_column_int64(st, 6);
+	g->client_record = sqlite3_column_int64(st, 7);
 	*out = g;
 	return TS_OK;
 }
@@ -1525,6 +1624,27 @@ ts_err store_code_add(store *s, const struct code *c)
 		return rc_err(rc);
 	}
 	return stmt_run(st);
+}
+
+ts_err store_code_get(store *s, const unsigned char hash[32], struct code **out)
+{
+	sqlite3_stmt *st;
+	ts_err e;
+	int rc;
+
+	if (out)
+		*out = NULL;
+	if (!s || !hash || !out)
+		return TS_SERVER_ERROR;
+	if ((e = stmt_get(s, ST_CODE_GET, &st)))
+		return e;
+	rc = bind_blob(st, 1, hash, 32, SQLITE_OK);
+	if (rc != SQLITE_OK)
+		e = rc_err(rc);
+	else if (!(e = stmt_row(st)))
+		e = code_read(st, out);
+	stmt_done(st);
+	return e;
 }
 
 /* The UPDATE ... RETURNING marks the code used and reads it in one statement, so nothing can come
@@ -1786,11 +1906,38 @@ ts_err store_refresh_add(store *s, const struct refresh *r)
 	rc = bind_int(st, 3, r->created_at, rc);
 	rc = bind_int(st, 4, r->expires_at, rc);
 	rc = bind_int_or_null(st, 5, r->used_at, rc);
+	rc = bind_text(st, 6, r->scope, rc);
 	if (rc != SQLITE_OK) {
 		stmt_done(st);
 		return rc_err(rc);
 	}
 	return stmt_run(st);
+}
+
+void store_refresh_clear(struct refresh *r)
+{
+	if (r) {
+		free(r->scope);
+		r->scope = NULL;
+	}
+}
+
+ts_err store_refresh_add_successor(store *s, const struct refresh *r, const unsigned char prev[32])
+{
+	sqlite3_stmt *st;
+	ts_err e;
+	int rc;
+
+	if (!s || !r || !prev)
+		return TS_SERVER_ERROR;
+	if ((e = stmt_get(s, ST_REFRESH_ADD_SUCCESSOR, &st)))
+		return e;
+	rc = bind_blob(st, 1, r->hash, sizeof(r->hash), SQLITE_OK);
+	rc = bind_int(st, 2, r->created_at, rc);
+	rc = bind_int(st, 3, r->expires_at, rc);
+	rc = bind_blob(st, 4, prev, 32, rc);
+	/* no row inserted: the predecessor is gone (its grant was removed meanwhile) */
+	return run_changes(s, st, rc);
 }
 
 ts_err store_refresh_get(store *s, const unsigned char hash[32], struct refresh *out)
@@ -1816,6 +1963,8 @@ ts_err store_refresh_get(store *s, const unsigned char hash[32], struct refresh 
 		out->used_at = sqlite3_column_int64(st, 3);
 		out->grace_used = sqlite3_column_int(st, 4);
 		out->successor_ms = sqlite3_column_int64(st, 5); /* NULL reads as 0 */
+		if (col_text(st, 6, 1, &out->scope))
+			e = TS_SERVER_ERROR;
 	}
 	stmt_done(st);
 	return e;
@@ -1844,7 +1993,9 @@ static ts_err refresh_update(store *s, enum stmt_id id, const unsigned char hash
 	e = run_changes(s, st, rc);
 	if (e != TS_NOT_FOUND)
 		return e;
+	row.scope = NULL;
 	e = store_refresh_get(s, hash, &row);
+	store_refresh_clear(&row);
 	return e == TS_OK ? TS_CONFLICT : e;
 }
 
@@ -1863,6 +2014,56 @@ ts_err store_refresh_grace(store *s, const unsigned char hash[32])
 ts_err store_refresh_touch(store *s, const unsigned char hash[32], int64_t expires_at)
 {
 	return refresh_update(s, ST_REFRESH_TOUCH, hash, expires_at, 0);
+}
+
+ts_err store_refresh_scopes(store *s, int64_t grant_id,
+                            int (*fn)(const unsigned char hash[32], const char *scope, void *arg),
+                            void *arg)
+{
+	sqlite3_stmt *st;
+	const void *h;
+	ts_err e;
+	int own, rc;
+
+	if (!s || !fn)
+		return TS_SERVER_ERROR;
+	if ((e = iter_begin(s, ST_REFRESH_SCOPES, &st, &own)))
+		return e;
+	rc = bind_int(st, 1, grant_id, SQLITE_OK);
+	if (rc != SQLITE_OK) {
+		e = rc_err(rc);
+		goto out;
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		h = sqlite3_column_blob(st, 0);
+		if (!h || sqlite3_column_bytes(st, 0) != 32 || !sqlite3_column_text(st, 1)) {
+			e = TS_SERVER_ERROR; /* a corrupt row, or out of memory */
+			goto out;
+		}
+		if (fn(h, (const char *)sqlite3_column_text(st, 1), arg)) {
+			e = TS_SERVER_ERROR;
+			goto out;
+		}
+	}
+	e = rc == SQLITE_DONE ? TS_OK : rc_err(rc);
+out:
+	iter_end(st, own);
+	return e;
+}
+
+ts_err store_refresh_set_scope(store *s, const unsigned char hash[32], const char *scope)
+{
+	sqlite3_stmt *st;
+	ts_err e;
+	int rc;
+
+	if (!s || !hash || !scope)
+		return TS_SERVER_ERROR;
+	if ((e = stmt_get(s, ST_REFRESH_SET_SCOPE, &st)))
+		return e;
+	rc = bind_blob(st, 1, hash, 32, SQLITE_OK);
+	rc = bind_text(st, 2, scope, rc);
+	return run_changes(s, st, rc);
 }
 
 /* --- grants, listed --- */

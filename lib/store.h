@@ -31,6 +31,11 @@ struct client {
 	int active;                /* 0 disabled */
 	int64_t created_at, updated_at;
 	char *external_id;         /* SCIM externalId, or NULL */
+	/* read only (set by store_client_add, ignored by the other writes): */
+	int64_t record;            /* which record of client_id this is: every client added takes
+	                            * the next number (1, 2, ...), so one removed and added again
+	                            * under the same id is another record; 0 for clients from before
+	                            * schema version 7 */
 };
 
 struct user {
@@ -83,7 +88,8 @@ void store_user_free(struct user *u);
 void store_key_free(struct key_row *k);
 
 /* Clients. get: *out malloc'd (caller store_client_free's), TS_NOT_FOUND if absent.
- * add: TS_CONFLICT if the id exists; created_at/updated_at are taken from c.
+ * add: TS_CONFLICT if the id exists; created_at/updated_at are taken from c, the record number
+ * is the next one (c->record is ignored).
  * set_active and remove: TS_NOT_FOUND if absent. each: calls fn for every client in client_id
  * order until fn returns non-zero (that value is returned as TS_SERVER_ERROR unless 0). The
  * record passed to fn is valid only during the call. */
@@ -125,6 +131,9 @@ void store_rollback(store *s);
 
 /* The user with this id; TS_NOT_FOUND if none. */
 ts_err store_user_get_id(store *s, int64_t id, struct user **out);
+/* The same, with only what decides the user's rights, for the token paths: id, username, scope,
+ * active and group_scope (the other strings NULL). */
+ts_err store_user_rights(store *s, int64_t id, struct user **out);
 
 /* A grant: one user (or none, for client-only grants) + one client + the scope approved.
  * Codes, refresh tokens and access tokens hang from it; revoking it makes them all inactive. */
@@ -135,13 +144,16 @@ struct grant {
 	char *scope;
 	int64_t created_at, updated_at;
 	int64_t revoked_at;        /* 0 while active */
+	int64_t client_record;     /* the client record it was made with (read only: add takes the
+	                            * client's record at the time) */
 	char *username;            /* the user's name, filled by store_scim_grants only, else NULL */
 };
 void store_grant_free(struct grant *g);
 /* The active (not revoked) grant of user_id and client_id; TS_NOT_FOUND if none. */
 ts_err store_grant_find(store *s, int64_t user_id, const char *client_id, struct grant **out);
 ts_err store_grant_get(store *s, int64_t id, struct grant **out);
-/* Inserts g (its id, created_at and updated_at from g->created_at), setting g->id. */
+/* Inserts g (its created_at and updated_at from g->created_at, its client_record the client's
+ * record now), setting g->id. */
 ts_err store_grant_add(store *s, struct grant *g);
 ts_err store_grant_set_scope(store *s, int64_t id, const char *scope, int64_t now);
 /* Sets revoked_at = now if not yet revoked (idempotent); TS_NOT_FOUND if no such grant. */
@@ -162,6 +174,8 @@ struct code {
 };
 void store_code_free(struct code *c);
 ts_err store_code_add(store *s, const struct code *c);
+/* The code with this hash, used or not (*out: caller frees); TS_NOT_FOUND when unknown. */
+ts_err store_code_get(store *s, const unsigned char hash[32], struct code **out);
 /* Redeems the code with this hash at now: marks it used if it was not, atomically (of two racing
  * calls exactly one gets TS_OK). *out is the row (caller frees) on TS_OK and on TS_CONFLICT (the
  * code was already used: the caller revokes its grant); TS_NOT_FOUND for an unknown code.
@@ -197,9 +211,18 @@ struct refresh {
 	int grace_used;            /* 1 once used again within the client's grace period */
 	int64_t successor_ms;      /* once rotated: the time in its successor's text (0: rotated
 	                            * before schema version 6, a successor without one) */
+	char *scope;               /* the scope of its authorization, which its successors keep;
+	                            * NULL: the grant's whole scope (tokens from before schema
+	                            * version 7). Malloc'd by store_refresh_get: store_refresh_clear */
 };
+/* Frees r->scope (r itself is the caller's); NULL is fine. */
+void store_refresh_clear(struct refresh *r);
 ts_err store_refresh_add(store *s, const struct refresh *r);
-/* The refresh token with this key (grant_token_hash); TS_NOT_FOUND if none. */
+/* Inserts the successor r (hash, created_at, expires_at; grant and scope are taken from prev's
+ * row, in the same statement, so that a scope an admin changed meanwhile is the one kept). */
+ts_err store_refresh_add_successor(store *s, const struct refresh *r, const unsigned char prev[32]);
+/* The refresh token with this key (grant_token_hash); TS_NOT_FOUND if none. On TS_OK out->scope
+ * is malloc'd (or NULL): store_refresh_clear. */
 ts_err store_refresh_get(store *s, const unsigned char hash[32], struct refresh *out);
 /* Rotation: marks the token used at now, its successor made at successor_ms, if it was current
  * (used_at NULL), atomically: TS_OK for exactly one of racing callers, TS_CONFLICT for the
@@ -209,6 +232,13 @@ ts_err store_refresh_use(store *s, const unsigned char hash[32], int64_t now, in
 ts_err store_refresh_grace(store *s, const unsigned char hash[32]);
 /* Sets a current token's expires_at (the idle timeout slides with use). */
 ts_err store_refresh_touch(store *s, const unsigned char hash[32], int64_t expires_at);
+/* The current (unused) refresh tokens of grant_id that keep a scope of their own: fn(hash, scope,
+ * arg) for each, until it returns non-zero (then TS_SERVER_ERROR); the strings are valid during
+ * the call only, and fn must not write. set_scope replaces one token's scope. */
+ts_err store_refresh_scopes(store *s, int64_t grant_id,
+                            int (*fn)(const unsigned char hash[32], const char *scope, void *arg),
+                            void *arg);
+ts_err store_refresh_set_scope(store *s, const unsigned char hash[32], const char *scope);
 
 /* Grants, optionally only those of one user (username, case-insensitive) and/or one client
  * (NULL: any), oldest first; fn's grant is valid during the call. */

@@ -330,7 +330,7 @@ static ts_err grant_row(sqlite3_stmt *st, const struct list_fn *fn)
 
 	if (e)
 		return e;
-	if (store_col_text(st, 7, 1, &g->username)) {
+	if (store_col_text(st, 8, 1, &g->username)) {
 		store_grant_free(g);
 		return TS_SERVER_ERROR;
 	}
@@ -473,7 +473,7 @@ ts_err store_scim_grants(store *s, const struct store_list *q, int64_t *total,
                          int (*fn)(const struct grant *g, void *arg), void *arg)
 {
 	const struct list_kind k = {"r.id, r.client_id, r.user_id, r.scope, r.created_at, "
-		"r.updated_at, r.revoked_at, u.username",
+		"r.updated_at, r.revoked_at, r.client_record, u.username",
 		"grants r LEFT JOIN users u ON u.id = r.user_id", "r.revoked_at IS NULL", grant_row};
 	const struct list_fn f = {.grant = fn, .arg = arg};
 

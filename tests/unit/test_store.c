@@ -109,6 +109,22 @@ static struct user user_of(const char *name)
 	return u;
 }
 
+static int count_scopes(const unsigned char hash[32], const char *scope, void *arg)
+{
+	(void)hash;
+	ck_assert_str_eq(scope, "mqtt:sub:a/x");
+	++*(int *)arg;
+	return 0;
+}
+
+static int stop_scopes(const unsigned char hash[32], const char *scope, void *arg)
+{
+	(void)hash;
+	(void)scope;
+	(void)arg;
+	return 1;
+}
+
 /* --- opening, migrations, file mode --- */
 
 START_TEST(open_creates_file_0600)
@@ -1918,6 +1934,127 @@ START_TEST(client_refresh_settings)
 }
 END_TEST
 
+/* Every client added is a new record: the next number, never one handed out before, even for the
+ * id of a client removed (tokens of the old one must not pass for the new one's). */
+START_TEST(client_records)
+{
+	struct client a = client_of("a"), b = client_of("b"), c = client_of("c");
+	struct grant g = {.client_id = "b", .scope = "openid", .created_at = 5};
+	struct client *got = NULL;
+	struct grant *gr = NULL;
+	store *s = open_db();
+
+	a.record = b.record = 77; /* ignored: the store numbers them */
+	ck_assert_int_eq(store_client_add(s, &a), TS_OK);
+	ck_assert_int_eq(store_client_add(s, &b), TS_OK);
+	ck_assert_int_eq(store_client_get(s, "a", &got), TS_OK);
+	ck_assert_int_eq(got->record, 1);
+	store_client_free(got);
+	ck_assert_int_eq(store_client_get(s, "b", &got), TS_OK);
+	ck_assert_int_eq(got->record, 2);
+	store_client_free(got);
+	/* a failed add takes no number */
+	ck_assert_int_eq(store_client_add(s, &a), TS_CONFLICT);
+	ck_assert_int_eq(store_client_add(s, &c), TS_OK);
+	ck_assert_int_eq(store_client_get(s, "c", &got), TS_OK);
+	ck_assert_int_eq(got->record, 3);
+	store_client_free(got);
+	/* a grant keeps the record of its client */
+	ck_assert_int_eq(store_grant_add(s, &g), TS_OK);
+	ck_assert_int_eq(store_grant_get(s, g.id, &gr), TS_OK);
+	ck_assert_int_eq(gr->client_record, 2);
+	store_grant_free(gr);
+	/* removed and added again: another record (and inside a caller's transaction too) */
+	ck_assert_int_eq(store_client_remove(s, "b"), TS_OK);
+	ck_assert_int_eq(store_begin(s), TS_OK);
+	ck_assert_int_eq(store_client_add(s, &b), TS_OK);
+	ck_assert_int_eq(store_commit(s), TS_OK);
+	ck_assert_int_eq(store_client_get(s, "b", &got), TS_OK);
+	ck_assert_int_eq(got->record, 4);
+	store_client_free(got);
+	/* a SCIM PUT keeps the record */
+	ck_assert_int_eq(store_client_put(s, &b, 0), TS_OK);
+	ck_assert_int_eq(store_client_get(s, "b", &got), TS_OK);
+	ck_assert_int_eq(got->record, 4);
+	store_client_free(got);
+	store_close(s);
+}
+END_TEST
+
+/* A refresh token's chain scope: kept, inherited by its successor, listed and replaced for an
+ * admin's change of its grant; and the reads the token paths use. */
+START_TEST(refresh_chain_scope)
+{
+	struct fixture f;
+	struct refresh a = {.created_at = 10, .expires_at = 20, .scope = "mqtt:sub:a/x"};
+	struct refresh legacy = {.created_at = 10, .expires_at = 20};
+	struct refresh next = {.created_at = 11, .expires_at = 30}, out = {0};
+	struct user *u = NULL;
+	struct code c, *got = NULL;
+	unsigned char unknown[32];
+	int n = 0;
+	store *s = open_db();
+
+	f = add_fixture(s);
+	a.grant_id = legacy.grant_id = f.grant_id;
+	fill_hash(a.hash, 70);
+	fill_hash(legacy.hash, 71);
+	fill_hash(next.hash, 72);
+	fill_hash(unknown, 73);
+	ck_assert_int_eq(store_refresh_add(s, &a), TS_OK);
+	ck_assert_int_eq(store_refresh_add(s, &legacy), TS_OK);
+	ck_assert_int_eq(store_refresh_get(s, a.hash, &out), TS_OK);
+	ck_assert_str_eq(out.scope, "mqtt:sub:a/x");
+	store_refresh_clear(&out);
+	ck_assert_ptr_null(out.scope);
+	ck_assert_int_eq(store_refresh_get(s, legacy.hash, &out), TS_OK);
+	ck_assert_ptr_null(out.scope);
+	/* the successor takes its grant and scope from its predecessor's row */
+	ck_assert_int_eq(store_refresh_use(s, a.hash, 11, 11000), TS_OK);
+	ck_assert_int_eq(store_refresh_add_successor(s, &next, a.hash), TS_OK);
+	ck_assert_int_eq(store_refresh_get(s, next.hash, &out), TS_OK);
+	ck_assert_int_eq(out.grant_id, f.grant_id);
+	ck_assert_int_eq(out.created_at, 11);
+	ck_assert_int_eq(out.expires_at, 30);
+	ck_assert_int_eq(out.used_at, 0);
+	ck_assert_str_eq(out.scope, "mqtt:sub:a/x");
+	store_refresh_clear(&out);
+	fill_hash(next.hash, 74);
+	ck_assert_int_eq(store_refresh_add_successor(s, &next, unknown), TS_NOT_FOUND);
+	/* listed: the current ones that keep a scope (not a, used; not legacy, none) */
+	ck_assert_int_eq(store_refresh_scopes(s, f.grant_id, count_scopes, &n), TS_OK);
+	ck_assert_int_eq(n, 1);
+	fill_hash(next.hash, 72);
+	ck_assert_int_eq(store_refresh_set_scope(s, next.hash, "mqtt:sub:a/x/y"), TS_OK);
+	ck_assert_int_eq(store_refresh_get(s, next.hash, &out), TS_OK);
+	ck_assert_str_eq(out.scope, "mqtt:sub:a/x/y");
+	store_refresh_clear(&out);
+	ck_assert_int_eq(store_refresh_set_scope(s, unknown, "x"), TS_NOT_FOUND);
+	ck_assert_int_eq(store_refresh_scopes(s, f.grant_id, stop_scopes, &n), TS_SERVER_ERROR);
+	/* a user's rights only */
+	ck_assert_int_eq(store_user_rights(s, f.user_id, &u), TS_OK);
+	ck_assert_int_eq(u->id, f.user_id);
+	ck_assert_str_eq(u->username, "alice");
+	ck_assert_str_eq(u->scope, "mqtt:pubsub:home/${username}/#");
+	ck_assert_str_eq(u->group_scope, "");
+	ck_assert_int_eq(u->active, 1);
+	ck_assert_ptr_null(u->password_hash);
+	ck_assert_ptr_null(u->attrs);
+	store_user_free(u);
+	ck_assert_int_eq(store_user_rights(s, f.user_id + 1, &u), TS_NOT_FOUND);
+	/* a code read without being used */
+	c = code_of(80, f);
+	ck_assert_int_eq(store_code_add(s, &c), TS_OK);
+	ck_assert_int_eq(store_code_get(s, c.hash, &got), TS_OK);
+	ck_assert_int_eq(got->used_at, 0);
+	ck_assert_str_eq(got->client_id, "app");
+	store_code_free(got);
+	ck_assert_int_eq(store_code_get(s, unknown, &got), TS_NOT_FOUND);
+	ck_assert_ptr_null(got);
+	store_close(s);
+}
+END_TEST
+
 START_TEST(refresh_get_use_grace_touch)
 {
 	struct fixture f;
@@ -3115,6 +3252,8 @@ static Suite *store_suite(void)
 	tcase_add_test(rec, migrate_from_version_1);
 	tcase_add_test(rec, client_refresh_settings);
 	tcase_add_test(rec, refresh_get_use_grace_touch);
+	tcase_add_test(rec, client_records);
+	tcase_add_test(rec, refresh_chain_scope);
 	tcase_add_test(rec, refresh_writes_in_transaction);
 	tcase_add_test(rec, grant_each_filters);
 	tcase_add_test(rec, grant_each_stop_and_reentry);
