@@ -543,16 +543,18 @@ int scope_subset(const char *sub, const char *super)
 	struct ent f, g;
 	const char *tok, *s;
 	size_t n, i;
-	int ok = 0, need, found;
+	int ok = 0, rc, need, found;
 
 	for (s = super; (tok = next_tok(&s, &n));) {
 		if (add_tok(&ar, &sp, tok, n) < 0)
-			goto out;
+			goto oom;
 	}
 	for (s = sub; (tok = next_tok(&s, &n));) {
 		sb.n = 0;
-		if (add_tok(&ar, &sb, tok, n) <= 0)
-			goto out;	/* invalid, or out of memory: fail closed */
+		if ((rc = add_tok(&ar, &sb, tok, n)) < 0)
+			goto oom;
+		if (rc == 0)
+			goto out;	/* invalid: fail closed */
 		/* for mqtt, each action bit may come from another token: pub + sub make pubsub */
 		f = sb.v[0];
 		need = f.act;
@@ -567,6 +569,9 @@ int scope_subset(const char *sub, const char *super)
 			goto out;
 	}
 	ok = 1;
+	goto out;
+oom:
+	ok = -1;
 out:
 	free(ar.p);
 	free(sp.v);

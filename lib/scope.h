@@ -73,7 +73,8 @@ ts_err scope_grant(const char *requested, const char *allowed, const char *clien
                    const char *username, char **granted, char **bad);
 
 /* 1 if every token of the space-separated scope `sub` is also in `super` (verbatim, or for mqtt
- * tokens covered by a same-or-wider action filter of super), else 0. For "refresh may ask less". */
+ * tokens covered by a same-or-wider action filter of super), else 0 (a malformed token of sub
+ * too); -1 when out of memory, which must pass for neither. */
 int scope_subset(const char *sub, const char *super);
 
 #endif
