@@ -161,6 +161,7 @@ ts_err device_redeem(store *s, void *arg)
 {
 	struct device_redeem *j = arg;
 	struct grant *g = NULL;
+	char *allowed = NULL;
 	ts_err rc = store_device_get(s, j->hash, &j->d);
 
 	j->error = TS_OK;
@@ -173,17 +174,29 @@ ts_err device_redeem(store *s, void *arg)
 	}
 	if (rc != TS_OK)
 		return rc;
-	j->error = device_poll_state(j->d, j->client_id, j->now, &j->why);
+	j->error = device_poll_state(j->d, j->client->client_id, j->now, &j->why);
 	if (j->error != TS_OK)
 		return TS_OK;
 	rc = store_grant_get(s, j->d->grant_id, &g);
-	if (rc == TS_OK && !g->revoked_at)
+	if (rc == TS_OK && !g->revoked_at && grant_of_client(g, j->client))
 		rc = store_user_get_id(s, j->d->user_id, &j->user);
-	if (rc == TS_NOT_FOUND || (g && g->revoked_at) || (j->user && !j->user->active)) {
+	if (rc == TS_NOT_FOUND || (g && (g->revoked_at || !grant_of_client(g, j->client))) ||
+	    (j->user && !j->user->active)) {
 		j->error = TS_INVALID_GRANT;
 		j->why = "the authorization was revoked";
 		rc = TS_OK;
 	}
+	if (rc == TS_OK && j->error == TS_OK) {
+		rc = grant_scope_now(g, j->client, j->user, &allowed);
+		if (rc == TS_OK)
+			rc = grant_scope_narrow(j->d->granted ? j->d->granted : "", allowed, &j->scope);
+		if (rc == TS_INVALID_SCOPE) {
+			j->error = TS_INVALID_GRANT;
+			j->why = "nothing of what was approved is allowed any more";
+			rc = TS_OK;
+		}
+	}
+	free(allowed);
 	store_grant_free(g);
 	if (rc != TS_OK || j->error != TS_OK)
 		return rc;
@@ -195,7 +208,8 @@ ts_err device_redeem(store *s, void *arg)
 	}
 	if (rc != TS_OK || !j->want_refresh)
 		return rc;
-	return grant_refresh_issue(s, j->d->grant_id, j->now, j->refresh_ttl, j->refresh);
+	return grant_refresh_issue(s, j->d->grant_id, j->now, j->refresh_ttl, j->d->granted,
+	                           j->refresh);
 }
 
 /* --- polls --- */

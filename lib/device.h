@@ -55,18 +55,21 @@ ts_err device_decide(store *s, void *arg);
 
 /* Writer job: the redemption of an approved authorization by a poll of its client. Reads the
  * row again inside the write, checks its client, expiry, grant and user, marks it redeemed and,
- * when want_refresh, issues a refresh token in the same transaction. A refusal is TS_OK with
- * error (TS_INVALID_GRANT, TS_EXPIRED_TOKEN, TS_ACCESS_DENIED, TS_AUTHORIZATION_PENDING) and
- * why set; store errors otherwise. */
+ * when want_refresh, issues a refresh token in the same transaction (whose chain yields at most
+ * the scope approved). What the access token gets is the scope approved narrowed to what the
+ * grant yields now (grant_scope_now). A refusal is TS_OK with error (TS_INVALID_GRANT,
+ * TS_EXPIRED_TOKEN, TS_ACCESS_DENIED, TS_AUTHORIZATION_PENDING) and why set; store errors
+ * otherwise. */
 struct device_redeem {
 	/* in */
 	unsigned char hash[32];
-	const char *client_id;
+	const struct client *client;     /* the polling client (authenticated) */
 	int64_t now, refresh_ttl;
 	int want_refresh;
-	/* out (caller frees d and user) */
+	/* out (caller frees d and user with their free functions, and scope) */
 	struct device *d;
 	struct user *user;
+	char *scope;                     /* what the access token gets */
 	ts_err error;
 	const char *why;
 	char refresh[GRANT_TOKEN_LEN];  /* "" when none */

@@ -1,4 +1,5 @@
-/* grant.c - user authorizations: scope, grant records, codes. */
+/* grant.c - user authorizations: scope, what a grant yields now, grant records, grant tokens,
+ * codes, and whether an access token is still good. Refresh tokens are grant_refresh.c's. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,6 +89,24 @@ out:
 	return rc;
 }
 
+int grant_of_client(const struct grant *g, const struct client *c)
+{
+	return strcmp(g->client_id, c->client_id) == 0 && g->client_record == c->record;
+}
+
+ts_err grant_scope_now(const struct grant *g, const struct client *c, const struct user *u,
+                       char **scope)
+{
+	*scope = NULL;
+	if (!*g->scope)
+		return TS_INVALID_SCOPE;
+	/* the grant's own filters are the request: narrowed by the client and user as they are, a
+	 * ${username} filled in with the user's name now */
+	if (u)
+		return grant_user_scope(g->scope, c, u, scope, NULL);
+	return scope_grant(g->scope, c->scope, c->client_id, NULL, scope, NULL);
+}
+
 int grant_scope_covered(const char *want, const char *have)
 {
 	const char *p;
@@ -153,10 +172,115 @@ ts_err grant_record(store *s, const char *client_id, int64_t user_id, const char
 	return rc;
 }
 
+/* Tokens of scope not covered by old (malloc'd, "" when none; NULL on OOM, which must not pass
+ * for "not covered": that would widen every refresh token of the grant). */
+static char *added_to(const char *old, const char *scope)
+{
+	char *out = strdup(""), *tok;
+	size_t len = 0;
+	const char *p;
+	int covered;
+
+	for (p = scope; out && *p; p += strspn(p, " ")) {
+		size_t n = strcspn(p, " ");
+
+		tok = strndup(p, n);
+		covered = tok ? scope_subset(tok, old) : -1;
+		if (covered < 0 || (!covered && append(&out, &len, p, n))) {
+			free(out);
+			out = NULL;
+		}
+		free(tok);
+		p += n;
+	}
+	return out;
+}
+
+/* A current refresh token's scope, to be replaced. */
+struct rescope {
+	unsigned char (*hash)[32];
+	char **scope;
+	size_t n, cap;
+	int oom;
+};
+
+static int collect(const unsigned char hash[32], const char *scope, void *arg)
+{
+	struct rescope *r = arg;
+
+	if (r->n == r->cap) {
+		size_t cap = r->cap ? r->cap * 2 : 8;
+		unsigned char (*h)[32] = realloc(r->hash, cap * sizeof *h);
+		char **sc;
+
+		if (h)
+			r->hash = h;
+		sc = h ? realloc(r->scope, cap * sizeof *sc) : NULL;
+		if (!sc)
+			return r->oom = 1;
+		r->scope = sc;
+		r->cap = cap;
+	}
+	if (!(r->scope[r->n] = strdup(scope)))
+		return r->oom = 1;
+	memcpy(r->hash[r->n++], hash, 32);
+	return 0;
+}
+
+/* The new scope of a refresh token whose own was `chain` when its grant's goes to `scope`, with
+ * `added` what that adds: (chain ^ scope) + added. */
+static ts_err rescoped(const char *chain, const char *scope, const char *added, char **out)
+{
+	char *kept = NULL;
+	ts_err rc = scope_grant(chain, scope, NULL, NULL, &kept, NULL);
+
+	*out = NULL;
+	if (rc == TS_INVALID_SCOPE)
+		rc = TS_OK; /* nothing of it is left: only what is added */
+	if (rc == TS_OK && !(*out = grant_scope_union(kept ? kept : "", added)))
+		rc = TS_SERVER_ERROR;
+	free(kept);
+	return rc;
+}
+
+ts_err grant_set_scope(store *s, int64_t id, const char *scope, int64_t now)
+{
+	struct rescope r = {0};
+	struct grant *g = NULL;
+	char *added = NULL, *next;
+	size_t i;
+	ts_err rc = store_grant_get(s, id, &g);
+
+	if (rc != TS_OK)
+		return rc;
+	rc = TS_SERVER_ERROR;
+	if (!(added = added_to(g->scope, scope)))
+		goto out;
+	rc = store_refresh_scopes(s, id, collect, &r);
+	if (r.oom)
+		rc = TS_SERVER_ERROR;
+	for (i = 0; rc == TS_OK && i < r.n; i++) {
+		rc = rescoped(r.scope[i], scope, added, &next);
+		if (rc == TS_OK)
+			rc = store_refresh_set_scope(s, r.hash[i], next);
+		free(next);
+	}
+	if (rc == TS_OK)
+		rc = store_grant_set_scope(s, id, scope, now);
+out:
+	for (i = 0; i < r.n; i++)
+		free(r.scope[i]);
+	free(r.scope);
+	free(r.hash);
+	free(added);
+	store_grant_free(g);
+	return rc;
+}
+
 #define TOKEN_TIME 6 /* bytes of time at the start of a grant token */
 _Static_assert(GRANT_TOKEN_LEN == (4 * (TOKEN_TIME + 32) + 2) / 3 + 1, "base64url of 38 bytes");
 
-static int64_t now_ms(void)
+int64_t grant_now_ms(void)
 {
 	struct timespec ts;
 
@@ -164,8 +288,7 @@ static int64_t now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* The text of the grant token made at ms (Unix milliseconds) with body. */
-static void token_text(int64_t ms, const unsigned char body[32], char out[GRANT_TOKEN_LEN])
+void grant_token_text(int64_t ms, const unsigned char body[32], char out[GRANT_TOKEN_LEN])
 {
 	unsigned char b[TOKEN_TIME + 32];
 	int i;
@@ -183,7 +306,7 @@ ts_err grant_token_new(char *text)
 	ts_err rc = secret_bytes(body, sizeof body);
 
 	if (rc == TS_OK)
-		token_text(now_ms(), body, text);
+		grant_token_text(grant_now_ms(), body, text);
 	secret_wipe(body, sizeof body);
 	return rc;
 }
@@ -219,25 +342,37 @@ ts_err grant_code_issue(store *s, struct code *c, char *text)
 	return store_code_add(s, c);
 }
 
-ts_err grant_token_active(store *s, const json_t *claims, int *active, char **scope)
+ts_err grant_scope_narrow(const char *scope, const char *allowed, char **out)
+{
+	*out = NULL;
+	if (!*scope || !*allowed)
+		return TS_INVALID_SCOPE; /* "" is nothing here, never "everything" */
+	return scope_grant(scope, allowed, NULL, NULL, out, NULL);
+}
+
+ts_err grant_token_active(store *s, const json_t *claims, int *active, char **scope,
+                          char **username)
 {
 	const char *jti = json_string_value(json_object_get(claims, "jti"));
 	const char *cid = json_string_value(json_object_get(claims, "client_id"));
 	const char *tscope = json_string_value(json_object_get(claims, "scope"));
-	json_t *gid = json_object_get(claims, "gid");
+	json_t *gid = json_object_get(claims, "gid"), *crec = json_object_get(claims, "crec");
 	struct client *c = NULL;
 	struct grant *g = NULL;
 	struct user *u = NULL;
-	char *now_scope = NULL;
+	char *allowed = NULL, *now_scope = NULL, *name = NULL;
 	int revoked = 0;
 	ts_err rc;
 
 	*active = 0;
 	if (scope)
 		*scope = NULL;
+	if (username)
+		*username = NULL;
 	if (!s)
 		return TS_UNAVAILABLE;
-	if (!jti || !cid || !tscope || (gid && !json_is_integer(gid)))
+	if (!jti || !cid || !tscope || !*tscope || (gid && !json_is_integer(gid)) ||
+	    (crec && !json_is_integer(crec)))
 		return TS_OK;
 	rc = store_is_revoked(s, jti, &revoked);
 	if (rc != TS_OK || revoked)
@@ -246,23 +381,32 @@ ts_err grant_token_active(store *s, const json_t *claims, int *active, char **sc
 	if (rc != TS_OK || !c->active)
 		goto out;
 	if (gid) {
+		/* a user's token: its grant, of this very client record, and the user, as they are */
 		rc = store_grant_get(s, json_integer_value(gid), &g);
-		if (rc != TS_OK || g->revoked_at || strcmp(g->client_id, cid) != 0)
+		if (rc != TS_OK || g->revoked_at || !grant_of_client(g, c))
 			goto out;
 		if (g->user_id) {
-			rc = store_user_get_id(s, g->user_id, &u);
+			rc = store_user_rights(s, g->user_id, &u);
 			if (rc != TS_OK || !u->active)
 				goto out;
 		}
-		/* the grant's scope now, which an admin may have narrowed */
-		rc = scope_grant(tscope, g->scope, NULL, NULL, &now_scope, NULL);
-		if (rc == TS_INVALID_SCOPE) {
-			rc = TS_OK;
+		rc = grant_scope_now(g, c, u, &allowed);
+		if (rc == TS_OK)
+			rc = grant_scope_narrow(tscope, allowed, &now_scope);
+	} else {
+		/* a client's own token: of this record (none named: a client from before records),
+		 * narrowed to what the client may have now */
+		if ((crec ? json_integer_value(crec) : 0) != c->record)
 			goto out;
-		}
-		if (rc != TS_OK)
-			goto out;
-	} else if (!(now_scope = strdup(tscope))) {
+		rc = scope_grant(tscope, c->scope, c->client_id, NULL, &now_scope, NULL);
+	}
+	if (rc == TS_INVALID_SCOPE) {
+		rc = TS_OK; /* nothing of it is allowed now */
+		goto out;
+	}
+	if (rc != TS_OK)
+		goto out;
+	if (username && u && !(name = strdup(u->username))) {
 		rc = TS_SERVER_ERROR;
 		goto out;
 	}
@@ -271,23 +415,59 @@ ts_err grant_token_active(store *s, const json_t *claims, int *active, char **sc
 		*scope = now_scope;
 		now_scope = NULL;
 	}
+	if (username) {
+		*username = name;
+		name = NULL;
+	}
 out:
+	free(allowed);
 	free(now_scope);
+	free(name);
 	store_client_free(c);
 	store_grant_free(g);
 	store_user_free(u);
 	return rc == TS_NOT_FOUND ? TS_OK : rc;
 }
 
+/* The checks a code must pass before it is used up, which tie it to its request: the client it
+ * was issued to, the redirect URI, the PKCE verifier. NULL when they pass, else why not. */
+static const char *code_bound(const struct code *c, const struct redeem *rd)
+{
+	if (strcmp(c->client_id, rd->client->client_id) != 0)
+		return "the code was issued to another client";
+	if ((c->redirect_given || rd->redirect_uri) &&
+	    (!rd->redirect_uri || strcmp(rd->redirect_uri, c->redirect_uri) != 0))
+		return "redirect_uri differs from the authorization request";
+	if (pkce_check(c->challenge, rd->verifier) != TS_OK)
+		return "code_verifier does not match the code_challenge";
+	return NULL;
+}
+
 ts_err grant_code_redeem(store *s, void *arg)
 {
 	struct redeem *rd = arg;
 	struct grant *g = NULL;
-	struct code *c;
-	ts_err rc = store_code_take(s, rd->hash, rd->now, &rd->code);
+	struct code *c = NULL;
+	char *allowed = NULL;
+	ts_err rc = store_code_get(s, rd->hash, &c);
 
+	rd->code = NULL;
+	if (rc == TS_NOT_FOUND) {
+		rd->why = "unknown code";
+		return TS_OK;
+	}
+	if (rc != TS_OK)
+		return rc;
+	/* a request that fails these leaves the code as it was: another client (or someone without
+	 * the verifier) neither burns it nor, if it was used, revokes what it gave */
+	rd->why = code_bound(c, rd);
+	store_code_free(c);
+	if (rd->why)
+		return TS_OK;
+	rc = store_code_take(s, rd->hash, rd->now, &rd->code);
 	c = rd->code;
 	if (rc == TS_CONFLICT) {
+		/* used before, by its own client (RFC 6749 §4.1.2): whatever it gave is revoked */
 		rd->why = "the code was already used; the tokens it gave are revoked";
 		rc = store_grant_revoke(s, c->grant_id, rd->now);
 		return rc == TS_NOT_FOUND ? TS_OK : rc;
@@ -298,246 +478,25 @@ ts_err grant_code_redeem(store *s, void *arg)
 	}
 	if (rc != TS_OK)
 		return rc;
-	if (strcmp(c->client_id, rd->client_id) != 0)
-		rd->why = "the code was issued to another client";
-	else if (c->expires_at <= rd->now)
+	if (c->expires_at <= rd->now)
 		rd->why = "the code has expired";
-	else if ((c->redirect_given || rd->redirect_uri) &&
-	         (!rd->redirect_uri || strcmp(rd->redirect_uri, c->redirect_uri) != 0))
-		rd->why = "redirect_uri differs from the authorization request";
-	else if (pkce_check(c->challenge, rd->verifier) != TS_OK)
-		rd->why = "code_verifier does not match the code_challenge";
-	else if ((rc = store_grant_get(s, c->grant_id, &g)) != TS_OK || g->revoked_at)
+	else if ((rc = store_grant_get(s, c->grant_id, &g)) != TS_OK || g->revoked_at ||
+	         !grant_of_client(g, rd->client))
 		rd->why = "the authorization was revoked";
 	else if ((rc = store_user_get_id(s, c->user_id, &rd->user)) != TS_OK || !rd->user->active)
 		rd->why = "the user is no longer active";
+	else if ((rc = grant_scope_now(g, rd->client, rd->user, &allowed)) == TS_OK)
+		rc = grant_scope_narrow(c->scope, allowed, &rd->scope);
+	if (rc == TS_INVALID_SCOPE) {
+		rd->why = "nothing of what was authorized is allowed any more";
+		rc = TS_OK;
+	}
 	store_grant_free(g);
+	free(allowed);
 	if (rc != TS_OK && rc != TS_NOT_FOUND)
 		return rc;
 	if (rd->why || !rd->want_refresh)
 		return TS_OK;
-	return grant_refresh_issue(s, c->grant_id, rd->now, rd->refresh_ttl, rd->refresh);
-}
-
-ts_err grant_refresh_issue(store *s, int64_t grant_id, int64_t now, int64_t ttl, char *text)
-{
-	struct refresh rt = {0};
-	ts_err rc = grant_token_new(text);
-
-	if (rc != TS_OK)
-		return rc;
-	grant_token_hash(text, rt.hash);
-	rt.grant_id = grant_id;
-	rt.created_at = now;
-	rt.expires_at = now + ttl;
-	rc = store_refresh_add(s, &rt);
-	if (rc != TS_OK)
-		secret_wipe(text, GRANT_TOKEN_LEN);
-	return rc;
-}
-
-ts_err grant_refresh_active(store *s, const char *text, int64_t now, int64_t lifetime,
-                            struct refresh *rt, struct grant **g, struct user **u, int *active)
-{
-	struct refresh row = {0};
-	struct client *c = NULL;
-	unsigned char hash[32];
-	ts_err rc;
-
-	*g = NULL;
-	*u = NULL;
-	*active = 0;
-	if (!s)
-		return TS_UNAVAILABLE;
-	grant_token_hash(text, hash);
-	rc = store_refresh_get(s, hash, &row);
-	if (rt && rc == TS_OK)
-		*rt = row;
-	if (rc != TS_OK || row.used_at || row.expires_at <= now)
-		return rc == TS_NOT_FOUND ? TS_OK : rc;
-	rc = store_grant_get(s, row.grant_id, g);
-	if (rc != TS_OK || (*g)->revoked_at)
-		goto out;
-	rc = client_get(s, (*g)->client_id, &c);
-	if (rc != TS_OK || !c->active)
-		goto out;
-	lifetime = c->grant_lifetime ? c->grant_lifetime : lifetime;
-	if (lifetime > 0 && now >= (*g)->created_at + lifetime)
-		goto out;
-	if ((*g)->user_id) {
-		rc = store_user_get_id(s, (*g)->user_id, u);
-		if (rc != TS_OK || !(*u)->active)
-			goto out;
-	}
-	*active = 1;
-out:
-	store_client_free(c);
-	return rc == TS_NOT_FOUND ? TS_OK : rc;
-}
-
-/* 1 when every token of requested has something in common with the granted scope: a plain token
- * present in it, an MQTT filter with a non-empty intersection with a filter of a compatible
- * action. What is granted is then that intersection. 0 when not; -1 when out of memory (which
- * must not pass for a refusal). */
-static int scope_within(const char *requested, const char *granted)
-{
-	const char *p;
-	char *tok, *out;
-	ts_err rc;
-	int ok = 1;
-
-	for (p = requested; ok == 1 && *p; p += strspn(p, " ")) {
-		size_t n = strcspn(p, " ");
-
-		tok = strndup(p, n);
-		out = NULL;
-		rc = tok ? scope_grant(tok, granted, NULL, NULL, &out, NULL) : TS_SERVER_ERROR;
-		ok = rc == TS_OK ? 1 : rc == TS_INVALID_SCOPE ? 0 : -1;
-		free(out);
-		free(tok);
-		p += n;
-	}
-	return ok;
-}
-
-/* The successor of a rotating refresh token rotated at ms: a grant token made at ms whose body
- * is the HMAC-SHA256 of its text under a server secret. ms 0 (rotated before schema version 6):
- * the HMAC alone, 43 characters. The secret is read from s each time (one indexed row): a copy
- * kept by the process would outlive a first rotation whose transaction, which created the
- * secret, was rolled back, and would belong to whichever database the process opened first. */
-static ts_err successor(store *s, const char *text, int64_t ms, char out[GRANT_TOKEN_LEN])
-{
-	unsigned char key[32], mac[32];
-	unsigned len = sizeof mac;
-	ts_err rc = store_secret(s, "refresh-successor", key);
-
-	if (rc != TS_OK)
-		return rc;
-	HMAC(EVP_sha256(), key, sizeof key, (const unsigned char *)text, strlen(text), mac, &len);
-	if (ms > 0)
-		token_text(ms, mac, out);
-	else
-		b64url_encode(mac, sizeof mac, out);
-	secret_wipe(key, sizeof key);
-	secret_wipe(mac, sizeof mac);
-	return TS_OK;
-}
-
-static ts_err refuse(struct refresh_req *q, ts_err error, const char *why)
-{
-	q->error = error;
-	q->why = why;
-	return TS_OK;
-}
-
-/* Reuse of a used-up token (RFC 9700 §4.14.2): the grant is revoked, every token with it. */
-static ts_err reuse(store *s, struct refresh_req *q)
-{
-	ts_err rc = store_grant_revoke(s, q->grant->id, q->now);
-
-	if (rc != TS_OK && rc != TS_NOT_FOUND)
-		return rc;
-	return refuse(q, TS_INVALID_GRANT, "the refresh token was already used; the grant is revoked");
-}
-
-/* The grace answer: the used-up token once more, within the grace period, while its successor
- * is unused; *ok = 0 when it does not apply. */
-static ts_err grace(store *s, struct refresh_req *q, const struct refresh *row, int *ok)
-{
-	struct refresh next = {0};
-	unsigned char hash[32];
-	ts_err rc;
-
-	*ok = 0;
-	if (!q->rotate || q->grace <= 0 || row->grace_used || q->now - row->used_at > q->grace)
-		return TS_OK;
-	rc = successor(s, q->text, row->successor_ms, q->next);
-	if (rc != TS_OK)
-		return rc;
-	grant_token_hash(q->next, hash);
-	rc = store_refresh_get(s, hash, &next);
-	if (rc == TS_NOT_FOUND || (rc == TS_OK && next.used_at))
-		return TS_OK;
-	if (rc != TS_OK)
-		return rc;
-	rc = store_refresh_grace(s, row->hash);
-	if (rc == TS_CONFLICT)
-		return TS_OK;
-	*ok = rc == TS_OK;
-	return rc;
-}
-
-ts_err grant_refresh_check(store *s, struct refresh_req *q)
-{
-	ts_err rc;
-	int within = 1;
-
-	grant_token_hash(q->text, q->row.hash);
-	rc = store_refresh_get(s, q->row.hash, &q->row);
-	if (rc == TS_NOT_FOUND)
-		return refuse(q, TS_INVALID_GRANT, "unknown refresh token");
-	if (rc == TS_OK)
-		rc = store_grant_get(s, q->row.grant_id, &q->grant);
-	if (rc != TS_OK)
-		return rc == TS_NOT_FOUND ? refuse(q, TS_INVALID_GRANT, "unknown grant") : rc;
-	if (strcmp(q->grant->client_id, q->client_id) != 0)
-		return refuse(q, TS_INVALID_GRANT, "the refresh token was issued to another client");
-	if (q->grant->revoked_at)
-		return refuse(q, TS_INVALID_GRANT, "the grant was revoked");
-	if (q->lifetime > 0 && q->now >= q->grant->created_at + q->lifetime)
-		return refuse(q, TS_INVALID_GRANT, "the grant has reached its lifetime");
-	if (q->grant->user_id) {
-		rc = store_user_get_id(s, q->grant->user_id, &q->user);
-		if (rc == TS_NOT_FOUND || (rc == TS_OK && !q->user->active))
-			return refuse(q, TS_INVALID_GRANT, "the user is no longer active");
-		if (rc != TS_OK)
-			return rc;
-	}
-	if (!q->row.used_at && q->row.expires_at <= q->now)
-		return refuse(q, TS_INVALID_GRANT, "the refresh token has expired");
-	/* the scope may only narrow (RFC 6749 §6): each token asked for must meet the grant */
-	if (q->scope && (within = scope_within(q->scope, q->grant->scope)) < 0)
-		return TS_SERVER_ERROR;
-	if (q->scope && !within)
-		return refuse(q, TS_INVALID_SCOPE, "the scope asked for exceeds the grant");
-	rc = scope_grant(q->scope, q->grant->scope, NULL, NULL, &q->scope_out, NULL);
-	if (rc == TS_INVALID_SCOPE)
-		return refuse(q, TS_INVALID_SCOPE, "nothing of the asked scope is left in the grant");
-	if (rc != TS_OK || q->row.used_at || q->rotate)
-		return rc; /* a used-up token and a rotation are for grant_refresh_commit */
-	snprintf(q->next, sizeof q->next, "%s", q->text);
-	/* non-rotating: the idle expiry slides; written only when it moved by a tenth of the idle
-	 * time (at most an hour), so steady refreshing is reads only */
-	if (q->row.expires_at - q->now <= q->idle_ttl - (q->idle_ttl / 10 < 3600 ?
-	                                                q->idle_ttl / 10 : 3600))
-		return store_refresh_touch(s, q->row.hash, q->now + q->idle_ttl);
-	return TS_OK;
-}
-
-ts_err grant_refresh_commit(store *s, void *arg)
-{
-	struct refresh_req *q = arg;
-	struct refresh fresh = {0};
-	int64_t ms = now_ms();
-	int ok = 0;
-	ts_err rc = store_refresh_use(s, q->row.hash, q->now, ms);
-
-	if (rc == TS_CONFLICT) {
-		/* used up already (or just now, by a racing request): the grace answer or reuse */
-		rc = store_refresh_get(s, q->row.hash, &q->row);
-		if (rc == TS_OK)
-			rc = grace(s, q, &q->row, &ok);
-		if (rc != TS_OK)
-			return rc;
-		return ok ? TS_OK : reuse(s, q);
-	}
-	if (rc == TS_OK)
-		rc = successor(s, q->text, ms, q->next);
-	if (rc != TS_OK)
-		return rc;
-	grant_token_hash(q->next, fresh.hash);
-	fresh.grant_id = q->grant->id;
-	fresh.created_at = q->now;
-	fresh.expires_at = q->now + q->idle_ttl;
-	return store_refresh_add(s, &fresh);
+	/* its refresh tokens never yield more than this authorization gave */
+	return grant_refresh_issue(s, c->grant_id, rd->now, rd->refresh_ttl, c->scope, rd->refresh);
 }

@@ -45,6 +45,10 @@ ts_err token_access_sign(const jwt_key *key, struct access_token *t, enum mqtt_c
 		jbuf_key(&b, "gid", 0);
 		jbuf_int(&b, t->gid);
 	}
+	if (t->crec) {
+		jbuf_key(&b, "crec", 0);
+		jbuf_int(&b, t->crec);
+	}
 	jbuf_key(&b, "scope", 0);
 	jbuf_str(&b, t->scope);
 	jbuf_key(&b, "iat", 0);

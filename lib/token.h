@@ -17,6 +17,8 @@ struct access_token {
 	const char *iss, *aud, *sub, *client_id, *scope;
 	const char *username;      /* NULL for client credentials */
 	int64_t gid;               /* the grant the token hangs from; 0 for none */
+	int64_t crec;              /* a client's own token: its client's record (claim crec, left
+	                            * out when 0: a client from before records) */
 	int64_t iat, exp;
 	char jti[24];              /* filled by token_access_sign: 128 random bits, base64url */
 };

@@ -7,6 +7,7 @@
 #include "cli.h"
 #include "client.h"
 #include "form.h"
+#include "grant.h"
 #include "keys.h"
 #include "password.h"
 #include "scope.h"
@@ -535,6 +536,20 @@ static int grant_scope_valid(const char *scope)
 	return ok;
 }
 
+/* A grant's scope and its refresh tokens' (grant_set_scope), in one transaction. */
+static ts_err set_grant_scope(store *s, int64_t id, const char *scope)
+{
+	ts_err err = store_begin(s);
+
+	if (err == TS_OK)
+		err = grant_set_scope(s, id, scope, (int64_t)time(NULL));
+	if (err == TS_OK)
+		err = store_commit(s);
+	if (err != TS_OK)
+		store_rollback(s);
+	return err;
+}
+
 int cli_grant(int argc, char **argv, struct config *cfg)
 {
 	const char *sub = argc ? argv[0] : "", *user = NULL, *client = NULL;
@@ -573,8 +588,7 @@ int cli_grant(int argc, char **argv, struct config *cfg)
 		err = store_grant_each(gl.s, user, client, collect_grant, &gl);
 		rc = err == TS_OK ? print(gl.list) : (json_decref(gl.list), fail("grant list", err));
 	} else {
-		err = strcmp(sub, "scope") == 0 ?
-		      store_grant_set_scope(gl.s, id, argv[2], (int64_t)time(NULL)) :
+		err = strcmp(sub, "scope") == 0 ? set_grant_scope(gl.s, id, argv[2]) :
 		      store_grant_revoke(gl.s, id, (int64_t)time(NULL));
 		if (err == TS_OK)
 			err = store_grant_get(gl.s, id, &g);

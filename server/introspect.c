@@ -37,28 +37,29 @@ static const char *claim(const json_t *c, const char *name)
 }
 
 /* The introspection answer for a refresh token (RFC 7662 covers them too): NULL when it is not
- * an active one of ours. */
+ * an active one of ours. Its scope is what it would yield now. */
 static ts_err refresh_answer(struct request *r, const char *token, json_t **body)
 {
 	struct refresh rt = {0};
 	struct grant *g = NULL;
 	struct user *u = NULL;
-	char sub[24];
+	char sub[24], *scope = NULL;
 	int active = 0;
 	ts_err rc = grant_refresh_active(http_store(r), token, http_now(),
-	                                 r->srv->cfg.grant_lifetime, &rt, &g, &u, &active);
+	                                 r->srv->cfg.grant_lifetime, &rt, &g, &u, &active, &scope);
 
 	*body = NULL;
 	if (rc == TS_OK && active) {
 		snprintf(sub, sizeof sub, "%lld", (long long)g->user_id);
 		*body = json_pack("{s:b, s:s, s:s, s:s, s:s, s:I, s:I, s:s?}", "active", 1,
-		                  "token_type", "refresh_token", "scope", g->scope,
+		                  "token_type", "refresh_token", "scope", scope,
 		                  "client_id", g->client_id, "iss", r->srv->cfg.issuer,
 		                  "exp", (json_int_t)rt.expires_at, "iat", (json_int_t)rt.created_at,
 		                  "username", u ? u->username : NULL);
 		if (*body && g->user_id)
 			json_object_set_new(*body, "sub", json_string(sub));
 	}
+	free(scope);
 	store_grant_free(g);
 	store_user_free(u);
 	return rc;
@@ -72,7 +73,7 @@ void introspect_handle(struct request *r)
 	struct client *c = NULL;
 	const char *token;
 	json_t *claims = NULL, *body;
-	char *scope = NULL;
+	char *scope = NULL, *username = NULL;
 	int active = 0;
 	size_t i;
 	ts_err rc;
@@ -85,7 +86,7 @@ void introspect_handle(struct request *r)
 	}
 	claims = access_claims(r, token);
 	if (claims) {
-		rc = grant_token_active(http_store(r), claims, &active, &scope);
+		rc = grant_token_active(http_store(r), claims, &active, &scope, &username);
 		if (rc != TS_OK) {
 			reply_error(r, rc, NULL);
 			goto out;
@@ -107,13 +108,15 @@ void introspect_handle(struct request *r)
 		goto out;
 	}
 	body = json_pack("{s:b, s:s}", "active", 1, "token_type", "Bearer");
-	/* the scope as it stands now: an admin may have narrowed the grant since */
-	if (body && json_object_set_new(body, "scope", json_string(scope))) {
+	/* the scope as it stands now, and the user's name now (a rename is not the token's to
+	 * hide): the directory may have changed since the token was issued */
+	if (body && (json_object_set_new(body, "scope", json_string(scope)) ||
+	             (username && json_object_set_new(body, "username", json_string(username))))) {
 		json_decref(body);
 		body = NULL;
 	}
 	for (i = 0; body && i < sizeof copied / sizeof copied[0]; i++) {
-		if (strcmp(copied[i], "scope") == 0)
+		if (strcmp(copied[i], "scope") == 0 || strcmp(copied[i], "username") == 0)
 			continue;
 		json_t *v = json_object_get(claims, copied[i]);
 
@@ -125,6 +128,7 @@ void introspect_handle(struct request *r)
 	reply_json(r, 200, body);
 out:
 	free(scope);
+	free(username);
 	json_decref(claims);
 	store_client_free(c);
 	form_free(f);
@@ -170,8 +174,9 @@ void revoke_handle(struct request *r)
 		job.jti = claim(claims, "jti");
 		job.exp = (int64_t)exp;
 	} else if (!claims && grant_token_sized(token)) {
+		/* (revoked even when it yields nothing now: rights given back must not revive it) */
 		rc = grant_refresh_active(http_store(r), token, http_now(), r->srv->cfg.grant_lifetime,
-		                          NULL, &g, &u, &active);
+		                          NULL, &g, &u, &active, NULL);
 		if (rc != TS_OK) {
 			reply_error(r, rc, NULL);
 			goto out;

@@ -75,7 +75,7 @@ static int authorize(struct request *r, store *s)
 	if (!token)
 		return -1;
 	claims = access_claims(r, token);
-	rc = claims ? grant_token_active(s, claims, &active, &scope) : TS_OK;
+	rc = claims ? grant_token_active(s, claims, &active, &scope, NULL) : TS_OK;
 	if (rc != TS_OK) {
 		json_decref(claims);
 		reply_scim_error(r, rc, NULL, NULL);

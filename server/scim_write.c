@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include "client.h"
 #include "form.h"
+#include "grant.h"
 #include "httphdr.h"
 #include "password.h"
 #include "scim_patch.h"
@@ -158,7 +159,7 @@ static ts_err save_grant(store *s, struct job *j)
 	if (!ok)
 		return scim_error_set(&j->e, SCIM_E_INVALID_VALUE,
 		                      "scope must be scope tokens without placeholders");
-	return store_grant_set_scope(s, scim_int_id(j->id), scope, j->now);
+	return grant_set_scope(s, scim_int_id(j->id), scope, j->now);
 }
 
 static ts_err remove_one(store *s, struct job *j)

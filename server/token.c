@@ -61,6 +61,7 @@ static void grant_client_credentials(struct request *r, const struct form *f, st
 	t.iss = srv->cfg.issuer;
 	t.aud = srv->cfg.audience;
 	t.sub = t.client_id = c->client_id;
+	t.crec = c->record;
 	t.scope = granted;
 	t.iat = http_now();
 	t.exp = t.iat + srv->cfg.access_token_ttl;
@@ -140,7 +141,7 @@ static void code_redeemed(struct request *r, ts_err rc, void *job)
 		reply_error(r, TS_INVALID_GRANT, rd->why);
 	else
 		reply_user_tokens(r, r->client, &(struct user_grant){G_AUTHORIZATION_CODE,
-		                  rd->code->grant_id, rd->code->auth_time, rd->code->scope,
+		                  rd->code->grant_id, rd->code->auth_time, rd->scope,
 		                  rd->code->nonce, rd->refresh, rd->user});
 }
 
@@ -151,6 +152,7 @@ static void redeem_free(void *job)
 	secret_wipe(rd->refresh, sizeof rd->refresh);
 	store_code_free(rd->code);
 	store_user_free(rd->user);
+	free(rd->scope);
 	free(rd);
 }
 
@@ -171,7 +173,7 @@ static void grant_authorization_code(struct request *r, const struct form *f, st
 		return;
 	}
 	grant_token_hash(text, rd->hash);
-	rd->client_id = c->client_id;
+	rd->client = c;
 	rd->redirect_uri = form_get(f, "redirect_uri");
 	rd->verifier = form_get(f, "code_verifier");
 	rd->now = http_now();
@@ -218,10 +220,7 @@ static void refresh_free(void *job)
 {
 	struct refresh_req *q = job;
 
-	free(q->scope_out);
-	secret_wipe(q->next, sizeof q->next);
-	store_grant_free(q->grant);
-	store_user_free(q->user);
+	grant_refresh_done(q);
 	free(q);
 }
 
@@ -243,7 +242,7 @@ static void grant_refresh_token(struct request *r, const struct form *f, struct 
 		return;
 	}
 	q->text = form_get(f, "refresh_token");
-	q->client_id = c->client_id;
+	q->client = c;
 	q->scope = form_get(f, "scope");
 	q->rotate = c->refresh_rotation || c->is_public;
 	q->grace = c->refresh_grace;
@@ -272,7 +271,7 @@ static void device_redeemed(struct request *r, ts_err rc, void *job)
 	}
 	device_polls_forget(r->srv->polls, j->hash);
 	reply_user_tokens(r, r->client, &(struct user_grant){G_DEVICE_CODE, j->d->grant_id,
-	                  j->d->auth_time, j->d->granted, NULL, j->refresh, j->user});
+	                  j->d->auth_time, j->scope, NULL, j->refresh, j->user});
 }
 
 static void device_redeem_free(void *job)
@@ -282,6 +281,7 @@ static void device_redeem_free(void *job)
 	secret_wipe(j->refresh, sizeof j->refresh);
 	store_device_free(j->d);
 	store_user_free(j->user);
+	free(j->scope);
 	free(j);
 }
 
@@ -305,7 +305,7 @@ static void grant_device_code(struct request *r, const struct form *f, struct cl
 		return;
 	}
 	grant_token_hash(text, j->hash);
-	j->client_id = c->client_id;
+	j->client = c;
 	j->now = http_now();
 	rc = http_store(r) ? store_device_get(http_store(r), j->hash, &d) : TS_UNAVAILABLE;
 	if (rc == TS_NOT_FOUND) {

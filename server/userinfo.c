@@ -51,7 +51,8 @@ void userinfo_handle(struct request *r)
 	struct form *f = NULL;
 	struct user *u = NULL;
 	json_t *claims = NULL;
-	const char *token, *scope;
+	const char *token;
+	char *scope = NULL;
 	struct jbuf b = {0};
 	store *s = http_store(r);
 	int active = 0;
@@ -60,7 +61,8 @@ void userinfo_handle(struct request *r)
 	if (bearer(r, &f, &token))
 		goto out;
 	claims = access_claims(r, token);
-	rc = claims ? grant_token_active(s, claims, &active, NULL) : TS_OK;
+	/* what the token allows now: the grant may have lost profile or email since */
+	rc = claims ? grant_token_active(s, claims, &active, &scope, NULL) : TS_OK;
 	if (rc == TS_UNAVAILABLE || rc == TS_SERVER_ERROR) {
 		reply_error(r, rc, NULL);
 		goto out;
@@ -70,7 +72,6 @@ void userinfo_handle(struct request *r)
 		reply_error(r, TS_INVALID_TOKEN, "the access token is not valid");
 		goto out;
 	}
-	scope = json_string_value(json_object_get(claims, "scope"));
 	if (!client_list_has(scope, "openid")) {
 		reply_error(r, TS_INSUFFICIENT_SCOPE, "the token was not granted openid");
 		goto out;
@@ -98,6 +99,7 @@ void userinfo_handle(struct request *r)
 	jbuf_raw(&b, "}", 1);
 	reply_jbuf(r, 200, &b);
 out:
+	free(scope);
 	store_user_free(u);
 	json_decref(claims);
 	form_free(f);

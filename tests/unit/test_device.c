@@ -957,13 +957,29 @@ START_TEST(decide_expired_or_unknown)
 }
 END_TEST
 
+/* The client client_id as the token endpoint has it once authenticated, or one of that name
+ * that the store does not know; store_client_free. */
+static struct client *client_named(const char *client_id)
+{
+	struct client *c = NULL;
+
+	if (store_client_get(s, client_id, &c) == TS_NOT_FOUND) {
+		c = calloc(1, sizeof *c);
+		ck_assert_ptr_nonnull(c);
+		c->client_id = strdup(client_id);
+		c->scope = strdup("openid");
+	}
+	ck_assert_ptr_nonnull(c);
+	return c;
+}
+
 /* A redemption job on hash by client_id at now; the caller frees with redeem_free. */
 static void redeem(struct device_redeem *j, const unsigned char hash[32], const char *client_id,
                    int64_t now, int want_refresh)
 {
 	memset(j, 0, sizeof *j);
 	memcpy(j->hash, hash, 32);
-	j->client_id = client_id;
+	j->client = client_named(client_id);
 	j->now = now;
 	j->refresh_ttl = 86400;
 	j->want_refresh = want_refresh;
@@ -975,8 +991,12 @@ static void redeem_free(struct device_redeem *j)
 {
 	store_device_free(j->d);
 	store_user_free(j->user);
+	store_client_free((struct client *)j->client);
+	free(j->scope);
 	j->d = NULL;
 	j->user = NULL;
+	j->client = NULL;
+	j->scope = NULL;
 }
 
 /* A refusal: error want, a reason, no refresh token. */
@@ -1188,7 +1208,7 @@ START_TEST(through_writer)
 	ck_assert_int_eq(writer_run(w, device_decide, &de), TS_OK);
 	ck_assert_int_eq(writer_run(w, device_decide, &de), TS_CONFLICT);
 	grant_token_hash(is.text, rd.hash);
-	rd.client_id = "tv";
+	rd.client = client_named("tv");
 	rd.now = T0 + 2;
 	rd.refresh_ttl = 100;
 	rd.want_refresh = 1;
@@ -1196,8 +1216,8 @@ START_TEST(through_writer)
 	ck_assert_int_eq(rd.error, TS_OK);
 	ck_assert_int_eq(rd.user->id, bob);
 	ck_assert_uint_eq(strlen(rd.refresh), GRANT_TOKEN_LEN - 1);
-	store_device_free(rd.d);
-	store_user_free(rd.user);
+	ck_assert_str_eq(rd.scope, "openid");
+	redeem_free(&rd);
 	writer_stop(w);
 }
 END_TEST

@@ -1,10 +1,10 @@
 /* test_store_faults.c - failure injection on the store path, as curl's torture tests do.
  *
- * Each operation of the hot and admin paths (opening and migrating, clients, users, grants,
- * codes, refresh checks and rotation, introspection, revocation, consent, keys, device
- * authorizations, SCIM writes and lists, a writer batch) is run again and again on a fresh copy
- * of one template database, the Nth call of one kind failing (N = 1, 2, ... until a run meets
- * no failure): our own allocations, SQLite's, Jansson's, and SQLite's file opens, reads, writes,
+ * Each operation of the hot and admin paths (opening and migrating, clients, users, grants and
+ * an admin's change of their scope, codes, refresh checks and rotation, introspection,
+ * revocation, consent, keys, device authorizations, SCIM writes and lists, a writer batch) is
+ * run again and again on a fresh copy of one template database, the Nth call of one kind failing
+ * (N = 1, 2, ... until a run meets no failure): our own allocations, SQLite's, Jansson's, and SQLite's file opens, reads, writes,
  * full disk, syncs and locks (fault_inject.c); then again with every call from the Nth on
  * failing (lasting failures: the error paths meet failures too). The read paths run on a fresh
  * connection and on one whose statements are prepared. Every run must then
@@ -147,6 +147,17 @@ static struct client app_client(const char *id)
 	return c;
 }
 
+/* The template's client "app" as the token endpoint has it once authenticated: the first client
+ * added, record 1 (make_template checks). */
+static const struct client *app(void)
+{
+	static struct client c;
+
+	c = app_client("app");
+	c.record = 1;
+	return &c;
+}
+
 static struct user user_named(const char *name, const char *email)
 {
 	struct user u = {
@@ -175,15 +186,21 @@ static void add_device(store *s, const char *text, const char *user_code)
 	ck_assert_int_eq(store_device_add(s, &d), TS_OK);
 }
 
-static void add_refresh(store *s, const char *text, int64_t grant_id, int64_t used_at)
+static void add_refresh_scoped(store *s, const char *text, int64_t grant_id, int64_t used_at,
+                               const char *scope)
 {
 	struct refresh r = {
 		.grant_id = grant_id, .created_at = NOW - 200, .expires_at = NOW + 3600,
-		.used_at = used_at,
+		.used_at = used_at, .scope = (char *)scope,
 	};
 
 	grant_token_hash(text, r.hash);
 	ck_assert_int_eq(store_refresh_add(s, &r), TS_OK);
+}
+
+static void add_refresh(store *s, const char *text, int64_t grant_id, int64_t used_at)
+{
+	add_refresh_scoped(s, text, grant_id, used_at, NULL);
 }
 
 /* A code of alice's grant (1) with VERIFIER's challenge, good for a minute. */
@@ -215,12 +232,16 @@ static void make_template(void)
 	                      .created_at = NOW - 800, .updated_at = NOW - 800};
 	struct key_row key1 = {.kid = "k1", .alg = "ES256", .pem = "-----BEGIN PRIVATE KEY-----",
 	                       .created_at = NOW - 1000};
+	struct client *stored = NULL;
 	unsigned char secret[32];
 	store *s;
 	int64_t one = 1;
 
 	ck_assert_int_eq(store_open(tmpl, 0, 2, &s), TS_OK);
 	ck_assert_int_eq(store_client_add(s, &c), TS_OK);
+	ck_assert_int_eq(store_client_get(s, "app", &stored), TS_OK);
+	ck_assert_int_eq(stored->record, app()->record);
+	store_client_free(stored);
 	ck_assert_int_eq(store_user_add(s, &alice), TS_OK);
 	ck_assert_int_eq(store_user_add(s, &bob), TS_OK);
 	ck_assert_int_eq(alice.id, 1);
@@ -236,7 +257,7 @@ static void make_template(void)
 
 	add_code(s, CODE_TEXT);
 
-	add_refresh(s, RT_TEXT, g1.id, 0);
+	add_refresh_scoped(s, RT_TEXT, g1.id, 0, "mqtt:sub:a/#");
 	add_refresh(s, RT_USED_TEXT, g2.id, NOW - 100);
 	add_device(s, DEV_PENDING, "BCDFGHJK");
 	add_device(s, DEV_APPROVED, "BCDFGHJL");
@@ -690,7 +711,7 @@ static const struct op op_code_add = {
 static void redeem_of(struct redeem *rd, const char *text)
 {
 	grant_token_hash(text, rd->hash);
-	rd->client_id = "app";
+	rd->client = app();
 	rd->redirect_uri = "https://a.example/cb";
 	rd->verifier = VERIFIER;
 	rd->now = NOW;
@@ -722,6 +743,7 @@ static void after_redeem(struct ctx *x)
 {
 	store_code_free(x->rd.code);
 	store_user_free(x->rd.user);
+	free(x->rd.scope);
 }
 
 /* on a writer that has redeemed a code already (its statements prepared, as in the daemon) */
@@ -735,6 +757,7 @@ static void before_redeem_warm(struct ctx *x)
 	ck_assert_ptr_null(rd.why);
 	store_code_free(rd.code);
 	store_user_free(rd.user);
+	free(rd.scope);
 	before_redeem(x);
 }
 
@@ -752,7 +775,7 @@ static const struct op op_code_redeem = {
 static void before_refresh(struct ctx *x, const char *text)
 {
 	x->q.text = text;
-	x->q.client_id = "app";
+	x->q.client = app();
 	x->q.rotate = 1;
 	x->q.idle_ttl = 3600;
 	x->q.now = NOW;
@@ -770,7 +793,7 @@ static void before_rotate(struct ctx *x)
 static void before_rotate_warm(struct ctx *x)
 {
 	struct refresh_req q = {
-		.text = "refresh-text-0003", .client_id = "app", .rotate = 1, .idle_ttl = 3600,
+		.text = "refresh-text-0003", .client = app(), .rotate = 1, .idle_ttl = 3600,
 		.now = NOW,
 	};
 
@@ -778,9 +801,7 @@ static void before_rotate_warm(struct ctx *x)
 	ck_assert_int_eq(grant_refresh_check(x->s, &q), TS_OK);
 	ck_assert_int_eq(q.error, TS_OK);
 	ck_assert_int_eq(writer_run(x->w, grant_refresh_commit, &q), TS_OK);
-	store_grant_free(q.grant);
-	store_user_free(q.user);
-	free(q.scope_out);
+	grant_refresh_done(&q);
 	before_rotate(x);
 }
 
@@ -801,9 +822,7 @@ static void check_rotate(struct ctx *x, sqlite3 *db, ts_err rc)
 
 static void after_refresh(struct ctx *x)
 {
-	store_grant_free(x->q.grant);
-	store_user_free(x->q.user);
-	free(x->q.scope_out);
+	grant_refresh_done(&x->q);
 }
 
 static const struct op op_rotate_warm = {
@@ -833,6 +852,46 @@ static void check_reuse(struct ctx *x, sqlite3 *db, ts_err rc)
 
 static const struct op op_reuse = {
 	"refresh reuse", OP_WRITER, offsetof(struct ctx, q), before_reuse, grant_refresh_commit, check_reuse, after_refresh,
+};
+
+/* an admin's change of alice's grant: its scope and its refresh tokens' chains, all or none */
+#define RT_CHAIN "refresh-text-0005"
+#define RT_LEGACY "refresh-text-0006"
+
+static void before_set_scope(struct ctx *x)
+{
+	add_refresh_scoped(x->s, RT_CHAIN, 1, 0, "mqtt:sub:a/y/#");
+	add_refresh(x->s, RT_LEGACY, 1, 0);
+}
+
+static ts_err run_set_scope(store *s, void *arg)
+{
+	(void)arg;
+	return grant_set_scope(s, 1, "mqtt:sub:a/x mqtt:pub:b/#", NOW);
+}
+
+static void check_set_scope(struct ctx *x, sqlite3 *db, ts_err rc)
+{
+	char scope[64];
+
+	(void)x;
+	sql_text(db, "SELECT scope FROM grants WHERE id = 1", scope, sizeof scope);
+	ck_assert_str_eq(scope, rc == TS_OK ? "mqtt:sub:a/x mqtt:pub:b/#" : "mqtt:sub:a/#");
+	ck_assert_int_eq(sql_hash(db, "SELECT count(*) FROM refresh_tokens WHERE token_hash = ?1 AND "
+	                          "scope = 'mqtt:sub:a/x mqtt:pub:b/#'", RT_TEXT), rc == TS_OK);
+	ck_assert_int_eq(sql_hash(db, "SELECT count(*) FROM refresh_tokens WHERE token_hash = ?1 AND "
+	                          "scope = 'mqtt:sub:a/#'", RT_TEXT), rc != TS_OK);
+	ck_assert_int_eq(sql_hash(db, "SELECT count(*) FROM refresh_tokens WHERE token_hash = ?1 AND "
+	                          "scope = 'mqtt:pub:b/#'", RT_CHAIN), rc == TS_OK);
+	ck_assert_int_eq(sql_hash(db, "SELECT count(*) FROM refresh_tokens WHERE token_hash = ?1 AND "
+	                          "scope = 'mqtt:sub:a/y/#'", RT_CHAIN), rc != TS_OK);
+	/* a token from before chains kept a scope follows the grant's as it is */
+	ck_assert_int_eq(sql_hash(db, "SELECT count(*) FROM refresh_tokens WHERE token_hash = ?1 AND "
+	                          "scope IS NULL", RT_LEGACY), 1);
+}
+
+static const struct op op_set_scope = {
+	"grant set scope", OP_WRITER, 0, before_set_scope, run_set_scope, check_set_scope, NULL,
 };
 
 /* --- device authorizations --- */
@@ -887,7 +946,7 @@ static const struct op op_device_decide = {
 static void before_device_redeem(struct ctx *x)
 {
 	grant_token_hash(DEV_APPROVED, x->dr.hash);
-	x->dr.client_id = "app";
+	x->dr.client = app();
 	x->dr.now = NOW;
 	x->dr.refresh_ttl = 3600;
 	x->dr.want_refresh = 1;
@@ -911,6 +970,7 @@ static void after_device_redeem(struct ctx *x)
 {
 	store_device_free(x->dr.d);
 	store_user_free(x->dr.user);
+	free(x->dr.scope);
 }
 
 static const struct op op_device_redeem = {
@@ -1047,7 +1107,7 @@ static ts_err run_refresh_check(store *s, void *arg)
 	struct ctx *x = arg;
 
 	x->q.text = RT_TEXT;
-	x->q.client_id = "app";
+	x->q.client = app();
 	x->q.scope = "mqtt:sub:a/x";
 	x->q.idle_ttl = 100000;
 	x->q.now = NOW;
@@ -1081,7 +1141,7 @@ static ts_err run_active(store *s, void *arg)
 {
 	struct ctx *x = arg;
 
-	return grant_token_active(s, x->claims, &x->active, &x->scope);
+	return grant_token_active(s, x->claims, &x->active, &x->scope, NULL);
 }
 
 /* introspection: active with the grant's scope now, or an error (never "inactive") */
@@ -1421,6 +1481,7 @@ TORTURE(user_add, op_user_add)
 TORTURE(user_get, op_user_get)
 TORTURE(grant_add, op_grant_add)
 TORTURE(grant_record_widen, op_grant_record)
+TORTURE(grant_set_scope_chains, op_set_scope)
 TORTURE(grant_revoke, op_grant_revoke)
 TORTURE(token_revoke, op_revoke_jti)
 TORTURE(code_add, op_code_add)
@@ -1494,6 +1555,7 @@ static Suite *faults_suite(void)
 	tcase_add_test(rec, user_get);
 	tcase_add_test(rec, grant_add);
 	tcase_add_test(rec, grant_record_widen);
+	tcase_add_test(jobs, grant_set_scope_chains);
 	tcase_add_test(rec, grant_revoke);
 	tcase_add_test(rec, token_revoke);
 	tcase_add_test(rec, code_add);
