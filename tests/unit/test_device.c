@@ -1054,6 +1054,10 @@ START_TEST(redeem_with_refresh)
 	ck_assert_int_eq(rt.created_at, T0 + 20);
 	ck_assert_int_eq(rt.expires_at, T0 + 20 + 86400);
 	ck_assert_int_eq(rt.used_at, 0);
+	/* its chain yields at most what was approved; the access token what is allowed of it now */
+	ck_assert_str_eq(rt.scope, "openid mqtt:pub:home/alice/#");
+	ck_assert_str_eq(j.scope, "openid mqtt:pub:home/alice/#");
+	store_refresh_clear(&rt);
 	redeem_free(&j);
 	d = row(hash);
 	ck_assert_int_eq(d->status, DEVICE_REDEEMED);
@@ -1063,6 +1067,27 @@ START_TEST(redeem_with_refresh)
 	refused_redeem(hash, "tv", T0 + 25, TS_INVALID_GRANT);
 	/* and still invalid_grant, not expired_token, once it has expired */
 	refused_redeem(hash, "tv", T0 + 700, TS_INVALID_GRANT);
+}
+END_TEST
+
+/* The user's rights narrowed between approval and redemption: the access token gets what is
+ * allowed now, the refresh token's chain still keeps what was approved (narrowed at each use). */
+START_TEST(redeem_narrowed_to_rights_now)
+{
+	struct device_redeem j;
+	struct user *u = NULL;
+	unsigned char hash[32];
+
+	approved(hash, 600);
+	ck_assert_int_eq(store_user_get(s, "alice", &u), TS_OK);
+	free(u->scope);
+	u->scope = strdup("");
+	ck_assert_int_eq(store_user_put(s, u, 0), TS_OK);
+	store_user_free(u);
+	redeem(&j, hash, "tv", T0 + 20, 1);
+	ck_assert_int_eq(j.error, TS_OK);
+	ck_assert_str_eq(j.scope, "openid");
+	redeem_free(&j);
 }
 END_TEST
 
@@ -1262,6 +1287,7 @@ static Suite *suite(void)
 	tcase_add_test(jobs, decide_deny);
 	tcase_add_test(jobs, decide_expired_or_unknown);
 	tcase_add_test(jobs, redeem_with_refresh);
+	tcase_add_test(jobs, redeem_narrowed_to_rights_now);
 	tcase_add_test(jobs, redeem_without_refresh);
 	tcase_add_test(jobs, redeem_pending_and_denied);
 	tcase_add_test(jobs, redeem_other_client_then_own);
