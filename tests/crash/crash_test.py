@@ -164,12 +164,12 @@ class CrashRun:
         for p in pending:
             kind = p[0]
             if kind == "redeem":
-                _k, wid, code = p
+                _k, wid, code, verifier = p
                 row = snap["codes"].get(token_key(code))
                 if row and row[1] is not None:
                     # redeemed: a chain with a refresh token nobody saw
                     committed += 1
-                    c = Chain(wid, row[0], code, None, None, self.round)
+                    c = Chain(wid, row[0], code, None, None, self.round, verifier)
                     m.chains.append(c)
             elif kind == "rotate":
                 c = p[1]
@@ -305,13 +305,15 @@ class CrashRun:
         return n
 
     def replay_code(self):
-        """A code acknowledged redeemed is refused (and, as for any replay, its grant revoked)."""
+        """A code acknowledged redeemed is refused, and its grant revoked: replayed by its own
+        client with its verifier (RFC 6749 §4.1.2; a request that fails those checks changes
+        nothing)."""
         m = self.model
-        cands = [c for c in m.chains if c.code and c.gid not in m.dead_gids]
+        cands = [c for c in m.chains if c.code and c.verifier and c.gid not in m.dead_gids]
         if not cands:
             return 0
         c = self.rng.choice(cands)
-        r = self.srv.redeem(self.app, c.code, "x" * 43, CB)
+        r = self.srv.redeem(self.app, c.code, c.verifier, CB)
         if r.status_code != 400 or r.json().get("error") != "invalid_grant":
             self.fail("%r: replayed code answered %s %s" % (c, r.status_code, r.text[:200]))
         m.dead_gids.add(c.gid)

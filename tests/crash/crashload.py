@@ -33,8 +33,9 @@ class Violation(Exception):
 class Chain:
     """One refresh-token chain: started by a code redemption, moved on by rotations."""
 
-    def __init__(self, wid, gid, code, rt, at, rnd):
+    def __init__(self, wid, gid, code, rt, at, rnd, verifier=None):
         self.wid, self.gid, self.code = wid, gid, code
+        self.verifier = verifier   # the code's PKCE verifier
         self.current = rt          # None when the successor exists but was never answered
         self.spent = []            # acknowledged as rotated away
         self.ats = [at] if at else []
@@ -132,7 +133,7 @@ class Worker(threading.Thread):
         if not code:
             self.unexpected("authorize", r)
         with self.m.lock:
-            self.m.pending[self.wid] = ("redeem", self.wid, code)
+            self.m.pending[self.wid] = ("redeem", self.wid, code, pkce.verifier)
         r = call(self.srv.redeem, self.run_.app, code, pkce.verifier, CB)
         if r.status_code != 200:
             self.unexpected("code redemption", r)
@@ -141,7 +142,7 @@ class Worker(threading.Thread):
         with self.m.lock:
             del self.m.pending[self.wid]
             c = Chain(self.wid, gid, code, tok["refresh_token"], tok["access_token"],
-                      self.run_.round)
+                      self.run_.round, pkce.verifier)
             self.m.chains.append(c)
             self.m.acks["code"] += 1
         self.live.append(c)
