@@ -239,10 +239,11 @@ int scope_token_valid(const char *tok)
 	}
 	if (strncmp(tok, "mqtt:", 5) != 0)
 		return 1;
-	/* no "${" in a filter: brokers such as EMQX fill ${username} and the like in from the
-	 * CONNECT packet, so a client that got one through would choose its own topic levels */
+	/* no "${" and no '%' in a filter: brokers fill placeholders in from the CONNECT packet
+	 * (EMQX 5 ${username}, ${clientid}; EMQX 4 and mosquitto's acl_file %u, %c), so a client
+	 * that got one through would choose its own topic levels */
 	return mqtt_prefix(tok, (size_t)(p - (const unsigned char *)tok), &pl) != SCOPE_NONE &&
-	       scope_filter_valid(tok + pl) && !strstr(tok + pl, "${");
+	       scope_filter_valid(tok + pl) && !strstr(tok + pl, "${") && !strchr(tok + pl, '%');
 }
 
 enum scope_action scope_token_parse(const char *tok, const char **filter)
@@ -276,10 +277,12 @@ static const char *next_tok(const char **s, size_t *n)
 	return start;
 }
 
-/* 1 if the placeholder value v may fill a whole level. */
+/* 1 if the placeholder value v may fill a whole level: not a wildcard, no level separator, no
+ * '$' first (a $-topic), and no '%' (EMQX 4 would expand a %u or %c in it). A "${" in it is
+ * caught by the check of the filled token. */
 static int value_ok(const char *v)
 {
-	return v && *v && v[0] != '$' && !strpbrk(v, "/+#");
+	return v && *v && v[0] != '$' && !strpbrk(v, "/+#%");
 }
 
 /* 1 if the n-byte level at s holds a placeholder other than as the whole level. */

@@ -47,7 +47,8 @@ enum scope_action scope_token_parse(const char *tok, const char **filter);
 
 /* 1 if tok is a valid scope token: RFC 6749 §3.3 characters (%x21 / %x23-5B / %x5D-7E), non-empty,
  * and, if it starts with "mqtt:", of the form mqtt:pub|sub|pubsub:FILTER with a valid filter that
- * holds no "${" (a placeholder a broker would fill in from what the client sends). */
+ * holds no "${" and no '%' (placeholders a broker would fill in from what the client sends:
+ * EMQX 5's ${username}, EMQX 4's and mosquitto's %u and %c). */
 int scope_token_valid(const char *tok);
 
 /* 1 if the allowed-scope string s (space separated, may hold ${clientid} and ${username} as whole
@@ -60,12 +61,12 @@ int scope_allowed_valid(const char *s, char **bad);
  *   requested: the space-separated scope asked for, or NULL/"" for "everything allowed".
  *   allowed:   the space-separated scope the client (or user) may have, with placeholders.
  *   clientid, username: the values for ${clientid} / ${username}; NULL means "no such value".
- * Placeholders are filled as whole levels; an allowed token whose placeholder value is NULL, empty,
- * holds '/', '+' or '#', or starts with '$' is dropped (never substituted). Each requested mqtt
- * token is narrowed to its intersections with the allowed filters of a compatible action
- * (pub: pub|pubsub; sub: sub|pubsub; pubsub: each of pubsub, pub, sub giving that action); other
- * tokens are granted iff allowed verbatim. Results are de-duplicated, and a filter covered by
- * another granted filter of the same action is left out.
+ * Placeholders are filled as whole levels; an allowed token whose placeholder value is NULL,
+ * empty, holds '/', '+', '#', '%' or "${", or starts with '$' is dropped (never substituted).
+ * Each requested mqtt token is narrowed to its intersections with the allowed filters of a
+ * compatible action (pub: pub|pubsub; sub: sub|pubsub; pubsub: each of pubsub, pub, sub giving
+ * that action); other tokens are granted iff allowed verbatim. Results are de-duplicated, and a
+ * filter covered by another granted filter of the same action is left out.
  * On TS_OK *granted is the malloc'd space-separated result (never empty). Errors: TS_INVALID_SCOPE
  * when a requested token is malformed (*bad = malloc'd copy of it) or when nothing is granted
  * (*bad = NULL); TS_SERVER_ERROR on allocation failure. bad may be NULL if not wanted. */

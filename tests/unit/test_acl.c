@@ -93,6 +93,14 @@ START_TEST(test_nothing_from_bad_or_other_tokens)
 	ck_assert(!acl_may_subscribe(a, "x"));
 	ck_assert(!acl_may_receive(a, "x"));
 	acl_free(a);
+	/* a filter with a placeholder a broker would fill in gives nothing */
+	a = parse("mqtt:sub:home/%u/# mqtt:pub:dev/%c mqtt:pubsub:${username}/# mqtt:sub:ok");
+	ck_assert(!acl_may_subscribe(a, "home/%u/#"));
+	ck_assert(!acl_may_receive(a, "home/%u/x"));
+	ck_assert(!acl_may_publish(a, "dev/%c"));
+	ck_assert(!acl_may_publish(a, "${username}/x"));
+	ck_assert(acl_may_subscribe(a, "ok"));
+	acl_free(a);
 	a = parse("   mqtt:pub:x    mqtt:sub:y  ");
 	ck_assert(acl_may_publish(a, "x"));
 	ck_assert(acl_may_subscribe(a, "y"));

@@ -489,6 +489,14 @@ static const struct {
 	{"mqtt:foo:a", 0, SCOPE_NONE, NULL},
 	{"mqtt:pub:a+", 0, SCOPE_NONE, NULL},
 	{"mqtt:sub:a/#/b", 0, SCOPE_NONE, NULL},
+	/* placeholders a broker fills from the CONNECT packet (EMQX 5 ${...}, EMQX 4 and
+	 * mosquitto's acl_file %u %c): never in a granted filter (docs/security.md row 8) */
+	{"mqtt:sub:home/${username}/#", 0, SCOPE_NONE, NULL},
+	{"mqtt:sub:home/%u/#", 0, SCOPE_NONE, NULL},
+	{"mqtt:pub:dev/%c", 0, SCOPE_NONE, NULL},
+	{"mqtt:pubsub:a%20b", 0, SCOPE_NONE, NULL},
+	{"mqtt:sub:%", 0, SCOPE_NONE, NULL},
+	{"50%", 1, SCOPE_NONE, NULL},	/* a plain token: no broker fills it */
 	{"mqtt:sub:caf\xc3\xa9", 0, SCOPE_NONE, NULL},	/* RFC 6749 scope tokens are ASCII */
 	{"caf\xc3\xa9", 0, SCOPE_NONE, NULL},
 	{"a b", 0, SCOPE_NONE, NULL},
@@ -534,6 +542,8 @@ static const struct {
 	{"mqtt:sub:a+ openid", "mqtt:sub:a+"},
 	{"openid mqtt:bad:x", "mqtt:bad:x"},
 	{"openid a\\b", "a\\b"},
+	{"openid mqtt:sub:home/%u/#", "mqtt:sub:home/%u/#"},
+	{"mqtt:pub:dev/${clientid}/%c", "mqtt:pub:dev/${clientid}/%c"},
 };
 
 START_TEST(test_allowed_valid)
@@ -610,6 +620,13 @@ static const struct {
 	{NULL, "mqtt:sub:home/${username}/#", NULL, "x${clientid}", TS_INVALID_SCOPE, NULL},
 	{NULL, "mqtt:sub:${clientid}/${username}/${clientid}", "c", "u", TS_OK, "mqtt:sub:c/u/c"},
 	{NULL, "mqtt:sub:a/${clientid}", "d$1", NULL, TS_OK, "mqtt:sub:a/d$1"},
+	/* values EMQX 4 would expand again (%u, %c), or any '%': dropped (docs/security.md row 8) */
+	{NULL, "openid mqtt:sub:home/${username}/#", NULL, "%u", TS_OK, "openid"},
+	{NULL, "openid mqtt:sub:home/${username}/#", NULL, "%c", TS_OK, "openid"},
+	{NULL, "openid mqtt:sub:home/${username}/#", NULL, "50%off", TS_OK, "openid"},
+	{NULL, "openid mqtt:pub:dev/${clientid}", "d%u", NULL, TS_OK, "openid"},
+	{"mqtt:sub:home/#", "mqtt:sub:home/${username}/#", NULL, "%u", TS_INVALID_SCOPE, NULL},
+	{NULL, "mqtt:sub:home/${username}/#", NULL, "${clientid}", TS_INVALID_SCOPE, NULL},
 	/* malformed allowed tokens are dropped */
 	{NULL, "mqtt:sub:a+ openid mqtt:bad:x", NULL, NULL, TS_OK, "openid"},
 	/* plain tokens only verbatim */
