@@ -23,6 +23,7 @@ struct broker_cfg {
 	char *ca_file;              /* optional: CA bundle for https URLs (curl's default otherwise) */
 };
 
+
 /* --- jwks.c: the verification keys --- */
 
 typedef struct jwks jwks;
@@ -53,9 +54,17 @@ void introspector_close(introspector *in); /* stops the thread; NULL is fine */
 
 /* Whether the token is active: from the cache when an answer younger than cache_seconds is
  * there, else by POST introspect_url (client_secret_basic, token=..., 5 s timeout), caching the
- * answer. *active is 1 only for a 200 answer with "active": true. TS_UNAVAILABLE when Tessera
- * could not be asked (the caller refuses the connection: fail closed). */
-ts_err introspector_check(introspector *in, const char *token, int64_t now, int *active);
+ * answer. TS_OK when Tessera said (a 200 with "active": true or false): *active is 1 for true.
+ * TS_UNAVAILABLE when Tessera could not answer (no connection, a timeout, a 429, a 401, a 5xx,
+ * a malformed body, or holding off after one of these: see introspect.c), with the reason in why
+ * (whylen bytes, may be NULL); the caller refuses the connection (fail closed) but must not take
+ * the token for inactive. */
+ts_err introspector_check(introspector *in, const char *token, int64_t now, int *active,
+                          char *why, size_t whylen);
+
+/* How many of the watcher's requests got no answer since the last call, with the last one's
+ * reason in why (whylen bytes, may be NULL): for the broker thread to log. */
+size_t introspector_trouble(introspector *in, char *why, size_t whylen);
 
 /* Live sessions: watch(token, id) asks the watcher thread to introspect the token again each
  * time its cached answer is cache_seconds old, for as long as the session with this id lives;

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "fetch.h"
 #include "secret.h"
@@ -45,6 +46,43 @@ static size_t fetch_write(char *data, size_t size, size_t nmemb, void *arg)
 	memcpy(s->p + s->len, data, n);
 	s->len += n;
 	s->p[s->len] = '\0';
+	return n;
+}
+
+/* Reads Retry-After (RFC 9110 §10.2.3) from a header line into *arg (a long). The last one of
+ * the last response wins; anything unreadable is -1. */
+static size_t fetch_header(char *data, size_t size, size_t nitems, void *arg)
+{
+	static const char name[] = "retry-after:";
+	long *retry_after = arg;
+	size_t n = size * nitems, i = sizeof name - 1, k;
+	char value[64];
+	long v = 0;
+	time_t when, now;
+
+	if (n >= 5 && strncmp(data, "HTTP/", 5) == 0) {
+		*retry_after = -1;      /* a new response (after a 1xx): forget the last one's */
+		return n;
+	}
+	if (n < i || strncasecmp(data, name, i) != 0)
+		return n;
+	while (i < n && (data[i] == ' ' || data[i] == '\t'))
+		i++;
+	for (k = 0; i < n && data[i] != '\r' && data[i] != '\n' && k < sizeof value - 1; i++)
+		value[k++] = data[i];
+	while (k > 0 && (value[k - 1] == ' ' || value[k - 1] == '\t'))
+		k--;
+	value[k] = '\0';
+	*retry_after = -1;
+	if (k > 0 && strspn(value, "0123456789") == k) {
+		for (i = 0; i < k && v <= FETCH_MAX_RETRY_AFTER; i++)
+			v = v * 10 + (value[i] - '0');
+		*retry_after = v < FETCH_MAX_RETRY_AFTER ? v : FETCH_MAX_RETRY_AFTER;
+	} else if (k > 0 && (when = curl_getdate(value, NULL)) != -1) {
+		now = time(NULL);
+		*retry_after = when <= now ? 0 : when - now < FETCH_MAX_RETRY_AFTER ?
+		               (long)(when - now) : FETCH_MAX_RETRY_AFTER;
+	}
 	return n;
 }
 
@@ -126,7 +164,10 @@ ts_err fetch_do(CURL *c, const char *body, size_t blen, struct curl_slist *heade
 	int bad = 0;
 
 	memset(r, 0, sizeof *r);
+	r->retry_after = -1;
 	bad |= curl_easy_setopt(c, CURLOPT_WRITEDATA, &sink) != CURLE_OK;
+	bad |= curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, fetch_header) != CURLE_OK;
+	bad |= curl_easy_setopt(c, CURLOPT_HEADERDATA, &r->retry_after) != CURLE_OK;
 	bad |= curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers) != CURLE_OK;
 	if (body) {
 		bad |= curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)blen) != CURLE_OK;
@@ -177,6 +218,8 @@ out:
 	}
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, NULL);
+	curl_easy_setopt(c, CURLOPT_HEADERDATA, NULL);
+	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, NULL);
 	if (sink.p) {
 		secret_wipe(sink.p, sink.len);
 		free(sink.p);

@@ -15,11 +15,16 @@
 #define FETCH_TIMEOUT 5            /* seconds for a whole request, connection included */
 #define FETCH_MAX_BODY (1 << 20)   /* longest answer body read */
 
-/* An answer: the status and the body (NUL-terminated, malloc'd). */
+#define FETCH_MAX_RETRY_AFTER 86400 /* a longer Retry-After is taken as this */
+
+/* An answer: the status, the body (NUL-terminated, malloc'd), and the seconds its Retry-After
+ * header asks to wait (RFC 9110 §10.2.3: delta-seconds or an HTTP-date, at most
+ * FETCH_MAX_RETRY_AFTER; -1 without one or when it cannot be read). */
 struct fetch_reply {
 	long status;
 	char *body;
 	size_t len;
+	long retry_after;
 };
 
 /* A new easy handle for url: http and https only (also for redirects, which are never followed),

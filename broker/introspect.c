@@ -8,11 +8,17 @@
  * Time: answers are stamped with the `now` the caller passes to introspector_check and with
  * time(NULL) in the watcher, so callers pass time(NULL) (seconds since the epoch).
  *
- * Answers: only 200 with "active": true or "active": false is an answer about the token, and only
- * those are cached and acted on by the watcher. A 4xx (e.g. 401: the broker's client is refused)
- * makes introspector_check say inactive without caching it; anything else (no connection, a
- * timeout, a 5xx, a malformed body) is TS_UNAVAILABLE, and the watcher tries again later without
- * touching the session: Tessera being down never disconnects anyone. */
+ * Answers: only 200 with "active": true or "active": false is an answer about the token ("Tessera
+ * said"), and only those are cached and acted on by the watcher. Anything else is "Tessera could
+ * not answer" (TS_UNAVAILABLE, with the reason): no connection, a timeout, a 429 (the broker's
+ * requests are being limited), a 401 (its client is refused), a 5xx, a malformed body. The
+ * watcher then tries again later without touching the session: Tessera not answering never
+ * disconnects anyone.
+ *
+ * Holding off: after a 429 or 503 with Retry-After, nothing is asked for that long (at most
+ * INTRO_HOLD_MAX seconds); after a request that got no answer at all (no connection, a timeout),
+ * for INTRO_RETRY seconds. Meanwhile introspector_check says TS_UNAVAILABLE at once, unless a
+ * fresh cached answer is there: a CONNECT never waits on a Tessera that just failed to answer. */
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -30,10 +36,19 @@
 #define INTRO_CACHE_BUCKETS 16384
 #define INTRO_WATCH_BUCKETS 4096
 #define INTRO_MAX_TOKEN 16384      /* longer "tokens" are inactive without asking */
-#define INTRO_RETRY 5              /* seconds before the watcher asks again after no answer */
+#define INTRO_RETRY 5              /* seconds before asking again after no answer */
+#define INTRO_HOLD_MAX 60          /* the longest Retry-After honoured */
 #define INTRO_MAX_CACHE_SECONDS 86400
 
-enum intro_answer { INTRO_ACTIVE, INTRO_INACTIVE, INTRO_REFUSED, INTRO_UNAVAILABLE };
+enum intro_answer { INTRO_ACTIVE, INTRO_INACTIVE, INTRO_UNAVAILABLE };
+
+/* Why Tessera could not answer: a static reason, the HTTP status (0: none came) and the
+ * seconds it asked to wait (-1: it did not say). */
+struct intro_fail {
+	const char *why;
+	long status;
+	long retry_after;
+};
 
 struct intro_entry {               /* a cached answer */
 	unsigned char hash[32];        /* SHA-256 of the token */
@@ -69,6 +84,9 @@ struct introspector {
 	struct intro_watch *watches[INTRO_WATCH_BUCKETS];
 	const void **revoked;
 	size_t nrevoked, caprevoked;
+	int64_t hold_until;            /* ask nothing before then (see "Holding off") */
+	struct intro_fail last_fail;   /* the watcher's, for introspector_trouble */
+	size_t fails;                  /* the watcher's requests without an answer since then */
 };
 
 /* --- the cache (under mu) --- */
@@ -159,8 +177,9 @@ static void intro_cache_put(introspector *in, const unsigned char hash[32], int 
 
 /* --- one request --- */
 
-/* Asks Tessera about token with handle c. */
-static enum intro_answer intro_ask(introspector *in, CURL *c, const char *token)
+/* Asks Tessera about token with handle c; on INTRO_UNAVAILABLE *f says why. */
+static enum intro_answer intro_ask(introspector *in, CURL *c, const char *token,
+                                   struct intro_fail *f)
 {
 	static const char hint[] = "&token_type_hint=access_token";
 	struct fetch_reply r = {0};
@@ -171,6 +190,9 @@ static enum intro_answer intro_ask(introspector *in, CURL *c, const char *token)
 	const char *why;
 	enum intro_answer ans = INTRO_UNAVAILABLE;
 
+	f->why = "out of memory";
+	f->status = 0;
+	f->retry_after = -1;
 	enc = fetch_form_encode(token);
 	if (!enc)
 		return INTRO_UNAVAILABLE;
@@ -182,20 +204,27 @@ static enum intro_answer intro_ask(introspector *in, CURL *c, const char *token)
 	memcpy(body + 6, enc, elen);
 	memcpy(body + 6 + elen, hint, sizeof hint);
 	blen = 6 + elen + sizeof hint - 1;
-	if (fetch_do(c, body, blen, in->headers, &r, &why) != TS_OK)
-		goto out;
-	if (r.status >= 400 && r.status < 500) {
-		ans = INTRO_REFUSED;
+	if (fetch_do(c, body, blen, in->headers, &r, &why) != TS_OK) {
+		f->why = why;
 		goto out;
 	}
-	if (r.status != 200)
+	f->status = r.status;
+	f->retry_after = r.retry_after;
+	if (r.status != 200) {
+		f->why = r.status == 429 ? "too many requests: Tessera is limiting the broker's client" :
+		         r.status == 401 || r.status == 403 ? "the broker's client was refused: check "
+		         "plugin_opt_introspect_client_id and _secret" :
+		         r.status >= 500 ? "Tessera failed" : "an unexpected HTTP status";
 		goto out;
+	}
 	doc = json_loadb(r.body, r.len, JSON_REJECT_DUPLICATES, &jerr);
 	active = json_object_get(doc, "active");
 	if (json_is_true(active))
 		ans = INTRO_ACTIVE;
 	else if (json_is_false(active))
 		ans = INTRO_INACTIVE;
+	else
+		f->why = "the answer is no introspection response";
 out:
 	json_decref(doc);
 	fetch_reply_free(&r);
@@ -207,14 +236,47 @@ out:
 	return ans;
 }
 
-ts_err introspector_check(introspector *in, const char *token, int64_t now, int *active)
+/* How long to hold off after failure f at now (see "Holding off"). Under mu. */
+static void intro_hold(introspector *in, const struct intro_fail *f, int64_t now)
 {
+	int64_t until = now;
+
+	if ((f->status == 429 || f->status == 503) && f->retry_after >= 0)
+		until = now + (f->retry_after < INTRO_HOLD_MAX ? f->retry_after : INTRO_HOLD_MAX);
+	else if (f->status == 0)
+		until = now + INTRO_RETRY;
+	if (until > in->hold_until)
+		in->hold_until = until;
+}
+
+/* f as text into why (len bytes): the reason, the status, how long nothing is asked. */
+static void intro_fail_text(const struct intro_fail *f, int64_t hold, char *why, size_t len)
+{
+	char status[24] = "", wait[64] = "";
+
+	if (!why || !len)
+		return;
+	if (f->status)
+		snprintf(status, sizeof status, " (HTTP %ld)", f->status);
+	if (hold > 0)
+		snprintf(wait, sizeof wait, "; not asking again for %lld s", (long long)hold);
+	snprintf(why, len, "%s%s%s", f->why ? f->why : "no answer", status, wait);
+}
+
+ts_err introspector_check(introspector *in, const char *token, int64_t now, int *active,
+                          char *why, size_t whylen)
+{
+	static const struct intro_fail holding = {"still holding off after the last failure", 0, -1};
 	unsigned char hash[32];
 	struct intro_entry *e;
+	struct intro_fail f;
 	enum intro_answer ans;
+	int64_t hold;
 	size_t len;
 
 	*active = 0;
+	if (why && whylen)
+		*why = '\0';
 	if (!in)
 		return TS_UNAVAILABLE;
 	if (!token)
@@ -230,18 +292,45 @@ ts_err introspector_check(introspector *in, const char *token, int64_t now, int 
 		pthread_mutex_unlock(&in->mu);
 		return TS_OK;
 	}
+	hold = in->hold_until - now;
 	pthread_mutex_unlock(&in->mu);
-
-	ans = intro_ask(in, in->check_curl, token);
-	if (ans == INTRO_UNAVAILABLE)
+	if (hold > 0) {
+		intro_fail_text(&holding, hold, why, whylen);
 		return TS_UNAVAILABLE;
-	if (ans != INTRO_REFUSED) {
-		pthread_mutex_lock(&in->mu);
+	}
+
+	ans = intro_ask(in, in->check_curl, token, &f);
+	pthread_mutex_lock(&in->mu);
+	if (ans == INTRO_UNAVAILABLE) {
+		intro_hold(in, &f, now);
+		hold = in->hold_until - now;
+	} else {
 		intro_cache_put(in, hash, ans == INTRO_ACTIVE, now);
-		pthread_mutex_unlock(&in->mu);
+	}
+	pthread_mutex_unlock(&in->mu);
+	if (ans == INTRO_UNAVAILABLE) {
+		intro_fail_text(&f, hold, why, whylen);
+		return TS_UNAVAILABLE;
 	}
 	*active = ans == INTRO_ACTIVE;
 	return TS_OK;
+}
+
+size_t introspector_trouble(introspector *in, char *why, size_t whylen)
+{
+	size_t n;
+
+	if (why && whylen)
+		*why = '\0';
+	if (!in)
+		return 0;
+	pthread_mutex_lock(&in->mu);
+	n = in->fails;
+	if (n)
+		intro_fail_text(&in->last_fail, 0, why, whylen);
+	in->fails = 0;
+	pthread_mutex_unlock(&in->mu);
+	return n;
 }
 
 /* --- watched sessions (under mu) --- */
@@ -393,7 +482,8 @@ static size_t intro_due(introspector *in, int64_t now, struct intro_watch ***job
 	return n;
 }
 
-/* Settles one busy watch with an answer (or none). Under mu. */
+/* Settles one busy watch with an answer (or none: then asked again after INTRO_RETRY seconds,
+ * or the cache time when shorter, and not before the hold is over). Under mu. */
 static void intro_settle(introspector *in, struct intro_watch *w, enum intro_answer ans,
                          int64_t at, int64_t now)
 {
@@ -415,6 +505,8 @@ static void intro_settle(introspector *in, struct intro_watch *w, enum intro_ans
 		w->due = at + in->cache_seconds;
 	} else {
 		w->due = now + (retry > 0 ? retry : 1);
+		if (w->due < in->hold_until)
+			w->due = in->hold_until;
 	}
 }
 
@@ -423,6 +515,7 @@ static void *intro_watcher(void *arg)
 	introspector *in = arg;
 	struct intro_watch **jobs = NULL, *w;
 	struct intro_entry *e;
+	struct intro_fail f;
 	struct timespec ts;
 	enum intro_answer ans;
 	size_t cap = 0, n, i;
@@ -443,14 +536,22 @@ static void *intro_watcher(void *arg)
 			if (intro_fresh(in, e, now)) {
 				ans = e->active ? INTRO_ACTIVE : INTRO_INACTIVE;
 				at = e->at;
+			} else if (in->hold_until > now) {
+				ans = INTRO_UNAVAILABLE;    /* settled for after the hold */
+				at = now;
 			} else {
 				/* w is busy: nobody else changes or frees its token meanwhile */
 				pthread_mutex_unlock(&in->mu);
-				ans = intro_ask(in, in->watch_curl, w->token);
+				ans = intro_ask(in, in->watch_curl, w->token, &f);
 				now = at = (int64_t)time(NULL);
 				pthread_mutex_lock(&in->mu);
-				if (ans == INTRO_ACTIVE || ans == INTRO_INACTIVE)
+				if (ans == INTRO_UNAVAILABLE && !atomic_load(&in->stop)) {
+					intro_hold(in, &f, now);
+					in->last_fail = f;
+					in->fails++;
+				} else if (ans != INTRO_UNAVAILABLE) {
 					intro_cache_put(in, w->hash, ans == INTRO_ACTIVE, at);
+				}
 			}
 			intro_settle(in, w, ans, at, now);
 		}

@@ -21,6 +21,7 @@
 #define EXPORT __attribute__((visibility("default")))
 #define BUCKETS 4096
 #define KICKS_PER_TICK 1024
+#define TROUBLE_LOG_EVERY 60       /* seconds between log lines about unanswered introspection */
 
 struct session {
 	const struct mosquitto *client;   /* the connection: the key */
@@ -37,7 +38,7 @@ struct plugin {
 	jwks *keys;
 	introspector *in;                 /* NULL without plugin_opt_introspect_url */
 	struct session *buckets[BUCKETS];
-	time_t last_sweep;
+	time_t last_sweep, trouble_logged;
 };
 
 static struct session **bucket(struct plugin *p, const struct mosquitto *client)
@@ -78,6 +79,10 @@ static void session_drop(struct plugin *p, const struct mosquitto *client)
 		}
 }
 
+/* CONNECT. Refusals: CONNACK "not authorized" (MOSQ_ERR_AUTH) when the token is bad or
+ * inactive at Tessera; when Tessera could not answer, the connection is closed
+ * without a CONNACK (any other code: mosquitto 2.0 lets a plugin send no "server unavailable"),
+ * so that the client retries as after a network failure instead of taking its token for bad. */
 static int on_basic_auth(int event, void *event_data, void *userdata)
 {
 	struct mosquitto_evt_basic_auth *ed = event_data;
@@ -86,31 +91,38 @@ static int on_basic_auth(int event, void *event_data, void *userdata)
 	json_t *claims = NULL;
 	struct session *s = NULL;
 	int64_t now = (int64_t)time(NULL);
+	char why[200];
 	int active = 0;
-	ts_err rc;
 
 	(void)event;
 	session_drop(p, ed->client);
+	if (!id)
+		id = "";
 	if (!ed->password || !*ed->password) {
-		mosquitto_log_printf(MOSQ_LOG_NOTICE, "tessera: refused %s: no token as password",
-		                     id ? id : "?");
+		mosquitto_log_printf(MOSQ_LOG_NOTICE, "tessera: refused %s: no token as password", id);
 		return MOSQ_ERR_AUTH;
 	}
-	rc = jwks_verify(p->keys, ed->password, now, &claims);
-	if (rc == TS_OK && p->in) {
-		rc = introspector_check(p->in, ed->password, now, &active);
-		if (rc == TS_OK && !active)
-			rc = TS_INVALID_TOKEN;
+	if (jwks_verify(p->keys, ed->password, now, &claims) != TS_OK) {
+		mosquitto_log_printf(MOSQ_LOG_NOTICE, "tessera: refused %s: invalid or expired token",
+		                     id);
+		return MOSQ_ERR_AUTH;
 	}
-	if (rc != TS_OK) {
-		mosquitto_log_printf(MOSQ_LOG_NOTICE, "tessera: refused %s: %s", id ? id : "?",
-		                     rc == TS_UNAVAILABLE ? "Tessera could not be asked" :
-		                     "invalid, expired or revoked token");
+	if (p->in && introspector_check(p->in, ed->password, now, &active, why, sizeof why) !=
+	    TS_OK) {
+		mosquitto_log_printf(MOSQ_LOG_WARNING, "tessera: refused %s: Tessera could not answer "
+		                     "whether the token is active: %s; closing the connection without "
+		                     "a CONNACK", id, why);
+		json_decref(claims);
+		return MOSQ_ERR_UNKNOWN;
+	}
+	if (p->in && !active) {
+		mosquitto_log_printf(MOSQ_LOG_NOTICE, "tessera: refused %s: Tessera says the token is "
+		                     "not active (revoked, or its grant, user or client is gone)", id);
 		json_decref(claims);
 		return MOSQ_ERR_AUTH;
 	}
 	s = calloc(1, sizeof *s);
-	if (!s || !(s->client_id = strdup(id ? id : "")) ||
+	if (!s || !(s->client_id = strdup(id)) ||
 	    acl_parse(json_string_value(json_object_get(claims, "scope")), &s->acl) != TS_OK ||
 	    (p->in && introspector_watch(p->in, ed->password, ed->client) != TS_OK)) {
 		if (s) {
@@ -204,6 +216,18 @@ static int on_tick(int event, void *event_data, void *userdata)
 			if (s->exp <= (int64_t)now && n < KICKS_PER_TICK && (kick[n] = strdup(s->client_id)))
 				n++;
 			link = &s->next;
+		}
+	}
+	/* Tessera not answering about live sessions keeps them on their last answer: say so */
+	if (p->in && now - p->trouble_logged >= TROUBLE_LOG_EVERY) {
+		char why[200];
+		size_t nf = introspector_trouble(p->in, why, sizeof why);
+
+		if (nf) {
+			mosquitto_log_printf(MOSQ_LOG_WARNING, "tessera: Tessera could not answer %zu "
+			                     "introspection request(s) about connected clients (last: "
+			                     "%s); they stay connected on their last answer", nf, why);
+			p->trouble_logged = now;
 		}
 	}
 	/* only as many as there is room for: the introspector forgets what it hands over */

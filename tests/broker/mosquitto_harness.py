@@ -320,10 +320,11 @@ class BrokerFactory:
 
 
 def broker_opts(srv, mode="url", audience="mqtt", jwks_file=None, introspect=None,
-                cache_seconds=None):
+                cache_seconds=None, introspect_url=None):
     """plugin options for a broker trusting Tessera server srv: mode "url" (plugin_opt_jwks_url
     = srv /jwks) or "file" (jwks_file, a path); introspect: a harness Client allowed
-    `introspect` (then plugin_opt_introspect_url and its credentials are set)."""
+    `introspect` (then plugin_opt_introspect_url, srv's /introspect unless introspect_url is
+    given, and its credentials are set)."""
     opts = [("issuer", srv.issuer)]
     if audience is not None:
         opts.append(("audience", audience))
@@ -332,12 +333,106 @@ def broker_opts(srv, mode="url", audience="mqtt", jwks_file=None, introspect=Non
     elif mode == "file":
         opts.append(("jwks_file", jwks_file))
     if introspect is not None:
-        opts += [("introspect_url", srv.url("/introspect")),
+        opts += [("introspect_url", introspect_url or srv.url("/introspect")),
                  ("introspect_client_id", introspect.id),
                  ("introspect_client_secret", introspect.secret)]
     if cache_seconds is not None:
         opts.append(("cache_seconds", cache_seconds))
     return opts
+
+
+# ---------------------------------------------------------------- a stand-in /introspect
+
+
+class FakeIntrospection:
+    """An HTTP endpoint to give the plugin as plugin_opt_introspect_url: it forwards each POST to
+    a real Tessera's /introspect (mode None), or answers every request with a canned status and
+    headers instead (fail(status, headers)). It records, per request, the token asked about and
+    the status answered (requests, under cond)."""
+
+    def __init__(self, upstream):
+        import http.server
+        import urllib.error
+        import urllib.parse
+        import urllib.request
+
+        fake = self
+        self.upstream = upstream
+        self.mode = None                # None: forward; else (status, headers dict)
+        self.requests = []              # (token, status)
+        self.cond = threading.Condition()
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *_args):
+                pass
+
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                token = urllib.parse.parse_qs(body.decode("ascii", "replace")).get(
+                    "token", [""])[0]
+                with fake.cond:
+                    mode = fake.mode
+                if mode is None:
+                    req = urllib.request.Request(fake.upstream, data=body, method="POST",
+                                                 headers={k: v for k, v in self.headers.items()
+                                                          if k.lower() in ("authorization",
+                                                                           "content-type",
+                                                                           "accept")})
+                    try:
+                        with urllib.request.urlopen(req, timeout=5) as r:
+                            status, headers, out = r.status, {}, r.read()
+                    except urllib.error.HTTPError as e:
+                        status, headers, out = e.code, {}, e.read()
+                else:
+                    status, headers = mode
+                    out = b'{"error":"stand-in"}'
+                self.send_response(status)
+                for k, v in headers.items():
+                    self.send_header(k, v)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(out)))
+                self.end_headers()
+                self.wfile.write(out)
+                with fake.cond:
+                    fake.requests.append((token, status))
+                    fake.cond.notify_all()
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.url = "http://127.0.0.1:%d/introspect" % self.httpd.server_address[1]
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def fail(self, status, headers=None):
+        with self.cond:
+            self.mode = (status, dict(headers or {}))
+
+    def forward(self):
+        with self.cond:
+            self.mode = None
+
+    def count(self, token=None, status=None):
+        """How many requests (about token, answered with status, when given) came so far."""
+        with self.cond:
+            return sum(1 for tk, st in self.requests
+                       if (token is None or tk == token) and (status is None or st == status))
+
+    def wait_count(self, n, token=None, status=None, within=5):
+        """Waits until count(token, status) >= n (within seconds, stretched); returns it."""
+        deadline = time.monotonic() + t(within)
+        with self.cond:
+            while True:
+                c = sum(1 for tk, st in self.requests
+                        if (token is None or tk == token) and (status is None or st == status))
+                left = deadline - time.monotonic()
+                if c >= n or left <= 0:
+                    return c
+                self.cond.wait(min(left, 0.2))
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        self.thread.join(t(5))
 
 
 # ---------------------------------------------------------------- MQTT clients
@@ -514,7 +609,7 @@ def roundtrip_ok(broker, token, topic, v5=False):
         c.close()
 
 
-__all__ = ["ASAN", "Broker", "CB", "BrokerFactory", "LIVE_BROKERS", "MOSQUITTO", "MqttClient",
-           "NOT_AUTHORIZED_V311", "NOT_AUTHORIZED_V5", "PLUGIN", "SLOW", "SUBACK_FAILURE_V311",
-           "broker_opts", "plugin_problem", "plugin_sanitizer_reports", "roundtrip_ok",
-           "sanitizer_env"]
+__all__ = ["ASAN", "Broker", "CB", "BrokerFactory", "FakeIntrospection", "LIVE_BROKERS",
+           "MOSQUITTO", "MqttClient", "NOT_AUTHORIZED_V311", "NOT_AUTHORIZED_V5", "PLUGIN", "SLOW",
+           "SUBACK_FAILURE_V311", "broker_opts", "plugin_problem", "plugin_sanitizer_reports",
+           "roundtrip_ok", "sanitizer_env"]

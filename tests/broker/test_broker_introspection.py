@@ -1,10 +1,11 @@
 """Introspection mode (plugin_opt_introspect_url): revocation at Tessera reaches live sessions and
-new CONNECTs within the cache time, and the broker fails closed when Tessera is down
-(docs/broker.md, "Introspection")."""
+new CONNECTs within the cache time, the broker fails closed when Tessera is down or cannot answer,
+and never takes "could not answer" for "inactive" (docs/broker.md, "Introspection")."""
+import re
 import time
 
-from mosquitto_harness import CB, NOT_AUTHORIZED_V311, broker_opts
-from tessera_harness import cli_ok, code_flow, jwt_parts, t
+from mosquitto_harness import CB, NOT_AUTHORIZED_V311, FakeIntrospection, broker_opts
+from tessera_harness import cli_ok, code_flow, jwt_parts, t, wait_for
 
 CACHE = 2
 
@@ -55,8 +56,12 @@ def test_revoked_tokens_lose_their_sessions_and_tessera_down_fails_closed(
     wait = revoked_at + CACHE + 0.3 - time.time()
     if wait > 0:
         time.sleep(wait)
-    assert b.connect_rc(tok_a, username="dev-a") == NOT_AUTHORIZED_V311
+    assert b.connect_rc(tok_a, username="dev-a", client_id="dev-a") == NOT_AUTHORIZED_V311
     assert b.connect_rc(tok_u, username="alice") == NOT_AUTHORIZED_V311
+    # and the log says Tessera answered "inactive" (not that it could not answer)
+    log = b.log()
+    assert re.search(r"tessera: refused dev-a: Tessera says the token is not active", log), log
+    assert "could not answer" not in log, log
 
     # the token nobody revoked keeps its session and still connects
     assert sess_b.connected
@@ -65,9 +70,75 @@ def test_revoked_tokens_lose_their_sessions_and_tessera_down_fails_closed(
     b2.publish("intro/b", b"still good", qos=1)
     assert sess_b.wait_messages(1)[0][:2] == ("intro/b", b"still good")
 
-    # Tessera down: a token the broker never saw cannot be checked -> refused (fail closed)
+    # Tessera down: a token the broker never saw cannot be checked -> refused (fail closed), as
+    # "could not answer": closed without a CONNACK, which a client retries like a network error,
+    # not "not authorized", which says its token is bad
     assert s.stop() == 0
     started = time.monotonic()
-    assert b.connect_rc(tok_c, username="dev-c", within=15) == NOT_AUTHORIZED_V311
+    assert b.connect_rc(tok_c, username="dev-c", client_id="dev-c", within=15) == \
+        "closed without CONNACK"
     assert time.monotonic() - started < t(8), "CONNECT took %.1f s" % (time.monotonic() - started)
+    assert re.search(r"tessera: refused dev-c: Tessera could not answer whether the token is "
+                     r"active: cannot connect", b.log()), b.log()[-2000:]
     assert b.running()
+
+
+def test_tessera_not_answering_is_not_taken_for_inactive(fresh_factory, broker_factory,
+                                                         clients):
+    # docs/security.md row 7 (the plugin's half). A 429 from /introspect (the broker's client
+    # being limited: by Tessera, or a proxy in front of it) says nothing about the token: the
+    # CONNECT is refused as "Tessera could not answer" (closed without a CONNACK, logged so),
+    # never as an inactive token; Retry-After is honoured; connected clients stay connected on
+    # their last answer; and once Tessera answers again, so does the broker.
+    s = fresh_factory.start(clients=[
+        {"client_id": "broker", "scope": "introspect"},
+        {"client_id": "dev-a", "scope": "mqtt:pubsub:lim/a"},
+        {"client_id": "dev-b", "scope": "mqtt:pubsub:lim/b"},
+        {"client_id": "dev-c", "scope": "mqtt:pubsub:lim/c"},
+    ], name="tessera-limited")
+    fake = FakeIntrospection(s.url("/introspect"))
+    try:
+        b = broker_factory.start(broker_opts(s, mode="url", introspect=s.clients["broker"],
+                                             introspect_url=fake.url, cache_seconds=3),
+                                 name="mosq-limited")
+        tok_a, tok_b, tok_c = (s.access_token(s.clients[c]) for c in ("dev-a", "dev-b", "dev-c"))
+        live = b.connect(tok_a, client_id="dev-a")
+        clients.append(live)
+        assert live.subscribe("lim/a") == [1]
+        assert fake.count(tok_a, 200) == 1
+
+        # (tok_a's cached answer is good for 3 s: the watcher asks next after this CONNECT)
+        fake.fail(429, {"Retry-After": "3"})
+        assert b.connect_rc(tok_b, client_id="dev-b") == "closed without CONNACK"
+        assert fake.count(tok_b, 429) == 1
+        log = b.log()
+        assert re.search(r"tessera: refused dev-b: Tessera could not answer whether the token is "
+                         r"active: too many requests.*\(HTTP 429\); not asking again for 3 s",
+                         log), log[-3000:]
+        assert "refused dev-b: Tessera says the token is not active" not in log, log[-3000:]
+        assert "invalid, expired or revoked" not in log, log[-3000:]
+
+        # Retry-After: within it, a CONNECT is refused at once without asking
+        asked = fake.count()
+        assert b.connect_rc(tok_c, client_id="dev-c") == "closed without CONNACK"
+        assert fake.count() == asked
+        assert re.search(r"tessera: refused dev-c: .*holding off", b.log()), b.log()[-3000:]
+
+        # the live session is asked about again once the wait is over, gets a 429, and stays
+        # (its last answer stands), with a log line saying so
+        assert fake.wait_count(1, tok_a, 429, within=3 + 3 + 2) >= 1, fake.requests
+        assert wait_for(lambda: re.search(r"tessera: Tessera could not answer \d+ introspection "
+                                          r"request\(s\) about connected clients \(last: too "
+                                          r"many requests", b.log()), within=3), b.log()[-3000:]
+        assert live.connected
+        live.publish("lim/a", b"still here", qos=1)
+        assert live.wait_messages(1)[0][:2] == ("lim/a", b"still here")
+
+        # Tessera answers again: so does the broker (after the wait it was asked for)
+        fake.forward()
+        assert wait_for(lambda: b.connect_rc(tok_b, client_id="dev-b") == 0, within=3 + 2,
+                        step=0.3), \
+            b.log()[-3000:]
+        assert live.connected
+    finally:
+        fake.close()

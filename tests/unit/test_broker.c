@@ -206,6 +206,7 @@ struct fake {
 	atomic_int stop;
 	pthread_mutex_t mu;
 	int status;                    /* the answer */
+	char headers[256];             /* extra header lines, each ending in \r\n */
 	char body[16384];
 	char inactive[128];            /* a request body holding this gets {"active":false} */
 	int requests;                  /* what was asked */
@@ -218,7 +219,17 @@ static void fake_answer(struct fake *f, int status, const char *body)
 {
 	pthread_mutex_lock(&f->mu);
 	f->status = status;
+	f->headers[0] = '\0';
 	snprintf(f->body, sizeof f->body, "%s", body);
+	pthread_mutex_unlock(&f->mu);
+}
+
+/* The same with extra header lines (each ending in \r\n). */
+static void fake_answer_with(struct fake *f, int status, const char *headers, const char *body)
+{
+	fake_answer(f, status, body);
+	pthread_mutex_lock(&f->mu);
+	snprintf(f->headers, sizeof f->headers, "%s", headers);
 	pthread_mutex_unlock(&f->mu);
 }
 
@@ -276,7 +287,8 @@ static void fake_serve(struct fake *f, int fd)
 		body = "{\"active\":false}";
 	}
 	n = snprintf(out, sizeof out, "HTTP/1.1 %d Whatever\r\nContent-Type: application/json\r\n"
-	             "Content-Length: %zu\r\nConnection: close\r\n\r\n%s", status, strlen(body), body);
+	             "%sContent-Length: %zu\r\nConnection: close\r\n\r\n%s", status, f->headers,
+	             strlen(body), body);
 	pthread_mutex_unlock(&f->mu);
 	if (send(fd, out, (size_t)n, MSG_NOSIGNAL) < 0)
 		return;
@@ -848,7 +860,7 @@ START_TEST(test_introspect_request)
 
 	fake_start(&srv, 200, "{\"active\":true,\"scope\":\"mqtt:pub:a\"}");
 	in = intro_open(srv.port, 30);
-	ck_assert_int_eq(introspector_check(in, "ab.c-_~ +/=%", time(NULL), &active), TS_OK);
+	ck_assert_int_eq(introspector_check(in, "ab.c-_~ +/=%", time(NULL), &active, NULL, 0), TS_OK);
 	ck_assert_int_eq(active, 1);
 	ck_assert_int_eq(fake_requests(&srv), 1);
 	ck_assert_str_eq(srv.method, "POST");
@@ -883,9 +895,12 @@ START_TEST(test_introspect_answers)
 		{ 200, "{}", TS_UNAVAILABLE, 0, 0 },
 		{ 200, "garbage", TS_UNAVAILABLE, 0, 0 },
 		{ 200, "{\"active\":true,\"active\":true}", TS_UNAVAILABLE, 0, 0 },
-		{ 401, "{\"error\":\"invalid_client\"}", TS_OK, 0, 0 },
-		{ 403, "{\"active\":true}", TS_OK, 0, 0 },
-		{ 400, "{\"error\":\"invalid_request\"}", TS_OK, 0, 0 },
+		/* Tessera refusing the broker, or limiting it, said nothing about the token */
+		{ 401, "{\"error\":\"invalid_client\"}", TS_UNAVAILABLE, 0, 0 },
+		{ 403, "{\"active\":true}", TS_UNAVAILABLE, 0, 0 },
+		{ 400, "{\"error\":\"invalid_request\"}", TS_UNAVAILABLE, 0, 0 },
+		{ 429, "{\"error\":\"slow_down\"}", TS_UNAVAILABLE, 0, 0 },
+		{ 429, "{\"active\":false}", TS_UNAVAILABLE, 0, 0 },
 		{ 302, "", TS_UNAVAILABLE, 0, 0 },
 		{ 500, "{\"active\":true}", TS_UNAVAILABLE, 0, 0 },
 		{ 503, "{}", TS_UNAVAILABLE, 0, 0 },
@@ -902,26 +917,26 @@ START_TEST(test_introspect_answers)
 		snprintf(token, sizeof token, "tok-%zu", i);
 		fake_answer(&srv, cases[i].status, cases[i].body);
 		active = -1;
-		ck_assert_msg(introspector_check(in, token, now, &active) == cases[i].rc,
+		ck_assert_msg(introspector_check(in, token, now, &active, NULL, 0) == cases[i].rc,
 		              "case %zu: wrong result", i);
 		ck_assert_msg(active == cases[i].active, "case %zu: active %d", i, active);
 		/* asked again at once: from the cache only for a real answer */
 		before = fake_requests(&srv);
-		ck_assert_int_eq(introspector_check(in, token, now, &active), cases[i].rc);
+		ck_assert_int_eq(introspector_check(in, token, now, &active, NULL, 0), cases[i].rc);
 		ck_assert_msg(fake_requests(&srv) == before + !cases[i].cached, "case %zu: cache", i);
 	}
 	/* no token, an empty one, an enormous one: inactive without asking */
 	before = fake_requests(&srv);
-	ck_assert_int_eq(introspector_check(in, NULL, now, &active), TS_OK);
+	ck_assert_int_eq(introspector_check(in, NULL, now, &active, NULL, 0), TS_OK);
 	ck_assert_int_eq(active, 0);
-	ck_assert_int_eq(introspector_check(in, "", now, &active), TS_OK);
+	ck_assert_int_eq(introspector_check(in, "", now, &active, NULL, 0), TS_OK);
 	ck_assert_int_eq(active, 0);
 	{
 		char *big = malloc(20000);
 
 		memset(big, 'a', 19999);
 		big[19999] = '\0';
-		ck_assert_int_eq(introspector_check(in, big, now, &active), TS_OK);
+		ck_assert_int_eq(introspector_check(in, big, now, &active, NULL, 0), TS_OK);
 		ck_assert_int_eq(active, 0);
 		free(big);
 	}
@@ -936,7 +951,7 @@ START_TEST(test_introspect_unreachable)
 	introspector *in = intro_open(dead_port(), 30);
 	int active = -1;
 
-	ck_assert_int_eq(introspector_check(in, "tok", time(NULL), &active), TS_UNAVAILABLE);
+	ck_assert_int_eq(introspector_check(in, "tok", time(NULL), &active, NULL, 0), TS_UNAVAILABLE);
 	ck_assert_int_eq(active, 0);
 	introspector_close(in);
 }
@@ -950,31 +965,31 @@ START_TEST(test_introspect_cache)
 
 	fake_start(&srv, 200, "{\"active\":true}");
 	in = intro_open(srv.port, 30);
-	ck_assert_int_eq(introspector_check(in, "tok", now, &active), TS_OK);
+	ck_assert_int_eq(introspector_check(in, "tok", now, &active, NULL, 0), TS_OK);
 	ck_assert_int_eq(active, 1);
 	ck_assert_int_eq(fake_requests(&srv), 1);
 	/* revoked at Tessera meanwhile: the cached answer stands for cache_seconds */
 	fake_answer(&srv, 200, "{\"active\":false}");
-	ck_assert_int_eq(introspector_check(in, "tok", now + 29, &active), TS_OK);
+	ck_assert_int_eq(introspector_check(in, "tok", now + 29, &active, NULL, 0), TS_OK);
 	ck_assert_int_eq(active, 1);
 	ck_assert_int_eq(fake_requests(&srv), 1);
 	/* another token is another entry */
-	ck_assert_int_eq(introspector_check(in, "tok2", now + 29, &active), TS_OK);
+	ck_assert_int_eq(introspector_check(in, "tok2", now + 29, &active, NULL, 0), TS_OK);
 	ck_assert_int_eq(active, 0);
 	ck_assert_int_eq(fake_requests(&srv), 2);
 	/* then it is asked again */
-	ck_assert_int_eq(introspector_check(in, "tok", now + 30, &active), TS_OK);
+	ck_assert_int_eq(introspector_check(in, "tok", now + 30, &active, NULL, 0), TS_OK);
 	ck_assert_int_eq(active, 0);
 	ck_assert_int_eq(fake_requests(&srv), 3);
-	ck_assert_int_eq(introspector_check(in, "tok", now + 31, &active), TS_OK);
+	ck_assert_int_eq(introspector_check(in, "tok", now + 31, &active, NULL, 0), TS_OK);
 	ck_assert_int_eq(active, 0);
 	ck_assert_int_eq(fake_requests(&srv), 3);
 	introspector_close(in);
 
 	/* cache_seconds 0: never cached */
 	in = intro_open(srv.port, 0);
-	ck_assert_int_eq(introspector_check(in, "tok", now, &active), TS_OK);
-	ck_assert_int_eq(introspector_check(in, "tok", now, &active), TS_OK);
+	ck_assert_int_eq(introspector_check(in, "tok", now, &active, NULL, 0), TS_OK);
+	ck_assert_int_eq(introspector_check(in, "tok", now, &active, NULL, 0), TS_OK);
 	ck_assert_int_eq(fake_requests(&srv), 5);
 	introspector_close(in);
 	fake_stop(&srv);
@@ -1013,6 +1028,133 @@ START_TEST(test_introspect_open_errors)
 }
 END_TEST
 
+/* "Tessera said inactive" and "Tessera could not answer" are told apart, and the reason of the
+ * second says which failure it was (docs/security.md row 7). */
+START_TEST(test_introspect_reasons)
+{
+	static const struct {
+		int status;
+		const char *body, *why[2];
+	} cases[] = {
+		{ 429, "{\"error\":\"slow_down\"}", { "too many requests", "(HTTP 429)" } },
+		{ 401, "{\"error\":\"invalid_client\"}", { "client was refused", "(HTTP 401)" } },
+		{ 500, "oops", { "Tessera failed", "(HTTP 500)" } },
+		{ 503, "{}", { "Tessera failed", "(HTTP 503)" } },
+		{ 404, "{}", { "unexpected HTTP status", "(HTTP 404)" } },
+		{ 200, "{\"active\":\"no\"}", { "no introspection response", "(HTTP 200)" } },
+	};
+	char why[200], token[32];
+	int active;
+	size_t i;
+	int64_t now = time(NULL);
+	introspector *in;
+
+	fake_start(&srv, 200, "{\"active\":false}");
+	in = intro_open(srv.port, 30);
+	strcpy(why, "sentinel");
+	ck_assert_int_eq(introspector_check(in, "inactive", now, &active, why, sizeof why), TS_OK);
+	ck_assert_int_eq(active, 0);
+	ck_assert_str_eq(why, "");
+	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		snprintf(token, sizeof token, "tok-%zu", i);
+		fake_answer(&srv, cases[i].status, cases[i].body);
+		ck_assert_int_eq(introspector_check(in, token, now, &active, why, sizeof why),
+		                 TS_UNAVAILABLE);
+		ck_assert_msg(strstr(why, cases[i].why[0]) && strstr(why, cases[i].why[1]),
+		              "case %zu: %s", i, why);
+		/* no Retry-After: nothing held off */
+		ck_assert_ptr_null(strstr(why, "not asking"));
+	}
+	introspector_close(in);
+	fake_stop(&srv);
+
+	/* no answer at all: said, and nothing asked for INTRO_RETRY (5) seconds */
+	in = intro_open(dead_port(), 30);
+	ck_assert_int_eq(introspector_check(in, "t", now, &active, why, sizeof why), TS_UNAVAILABLE);
+	ck_assert_msg(strstr(why, "cannot connect") && strstr(why, "not asking again for 5 s"),
+	              "%s", why);
+	ck_assert_int_eq(introspector_check(in, "t", now + 4, &active, why, sizeof why),
+	                 TS_UNAVAILABLE);
+	ck_assert_msg(strstr(why, "holding off") && strstr(why, "for 1 s"), "%s", why);
+	ck_assert_int_eq(introspector_check(in, "t", now + 5, &active, why, sizeof why),
+	                 TS_UNAVAILABLE);
+	ck_assert_msg(strstr(why, "cannot connect"), "%s", why);
+	introspector_close(in);
+}
+END_TEST
+
+/* Retry-After on a 429 or 503 is honoured, up to a minute: no request meanwhile, and a fresh
+ * cached answer still counts. */
+START_TEST(test_introspect_retry_after)
+{
+	char why[200], date[64];
+	int active;
+	int64_t now = time(NULL);
+	time_t later;
+	introspector *in;
+
+	fake_start(&srv, 200, "{\"active\":true}");
+	in = intro_open(srv.port, 30);
+	ck_assert_int_eq(introspector_check(in, "known", now, &active, NULL, 0), TS_OK);
+	ck_assert_int_eq(active, 1);
+
+	fake_answer_with(&srv, 429, "Retry-After: 3\r\n", "{\"error\":\"slow_down\"}");
+	ck_assert_int_eq(introspector_check(in, "new-1", now, &active, why, sizeof why),
+	                 TS_UNAVAILABLE);
+	ck_assert_msg(strstr(why, "HTTP 429") && strstr(why, "not asking again for 3 s"), "%s", why);
+	ck_assert_int_eq(fake_requests(&srv), 2);
+	fake_answer(&srv, 200, "{\"active\":true}");
+	ck_assert_int_eq(introspector_check(in, "new-2", now + 2, &active, why, sizeof why),
+	                 TS_UNAVAILABLE);
+	ck_assert_msg(strstr(why, "holding off"), "%s", why);
+	ck_assert_int_eq(introspector_check(in, "known", now + 2, &active, why, sizeof why), TS_OK);
+	ck_assert_int_eq(active, 1);
+	ck_assert_int_eq(fake_requests(&srv), 2);
+	ck_assert_int_eq(introspector_check(in, "new-2", now + 3, &active, why, sizeof why), TS_OK);
+	ck_assert_int_eq(active, 1);
+	ck_assert_int_eq(fake_requests(&srv), 3);
+
+	/* a longer wait is cut to 60 s; 503 too */
+	fake_answer_with(&srv, 503, "Retry-After:   100000 \r\n", "{}");
+	ck_assert_int_eq(introspector_check(in, "new-3", now + 10, &active, why, sizeof why),
+	                 TS_UNAVAILABLE);
+	ck_assert_msg(strstr(why, "not asking again for 60 s"), "%s", why);
+	ck_assert_int_eq(introspector_check(in, "new-3", now + 69, &active, NULL, 0),
+	                 TS_UNAVAILABLE);
+	ck_assert_int_eq(fake_requests(&srv), 4);
+
+	/* an HTTP-date; and a 500 or a Retry-After that is neither holds nothing */
+	later = time(NULL) + 20;
+	strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S GMT", gmtime(&later));
+	{
+		char h[128];
+
+		snprintf(h, sizeof h, "Retry-After: %s\r\n", date);
+		fake_answer_with(&srv, 429, h, "{}");
+	}
+	ck_assert_int_eq(introspector_check(in, "new-4", now + 70, &active, why, sizeof why),
+	                 TS_UNAVAILABLE);
+	{
+		const char *f = strstr(why, "not asking again for ");
+		int secs = f ? atoi(f + 21) : -1;
+
+		ck_assert_msg(secs >= 18 && secs <= 20, "%s", why);
+	}
+	ck_assert_int_eq(fake_requests(&srv), 5);
+	fake_answer_with(&srv, 500, "Retry-After: 30\r\n", "{}");
+	ck_assert_int_eq(introspector_check(in, "new-5", now + 100, &active, why, sizeof why),
+	                 TS_UNAVAILABLE);
+	ck_assert_ptr_null(strstr(why, "not asking"));
+	fake_answer_with(&srv, 429, "Retry-After: soon\r\n", "{}");
+	ck_assert_int_eq(introspector_check(in, "new-5", now + 100, &active, why, sizeof why),
+	                 TS_UNAVAILABLE);
+	ck_assert_ptr_null(strstr(why, "not asking"));
+	ck_assert_int_eq(fake_requests(&srv), 7);
+	introspector_close(in);
+	fake_stop(&srv);
+}
+END_TEST
+
 /* Polls introspector_revoked for up to secs seconds; the number of ids got. */
 static size_t wait_revoked(introspector *in, const void **ids, size_t max, double secs)
 {
@@ -1038,7 +1180,7 @@ START_TEST(test_watcher_revokes)
 
 	fake_start(&srv, 200, "{\"active\":true}");
 	in = intro_open(srv.port, 1);
-	ck_assert_int_eq(introspector_check(in, "tok-revoked-1", time(NULL), &active), TS_OK);
+	ck_assert_int_eq(introspector_check(in, "tok-revoked-1", time(NULL), &active, NULL, 0), TS_OK);
 	ck_assert_int_eq(active, 1);
 	/* watch copies the token */
 	strcpy(token, "tok-revoked-1");
@@ -1065,7 +1207,7 @@ START_TEST(test_watcher_revokes)
 	{
 		int before = fake_requests(&srv);
 
-		ck_assert_int_eq(introspector_check(in, "tok-revoked-1", time(NULL), &active), TS_OK);
+		ck_assert_int_eq(introspector_check(in, "tok-revoked-1", time(NULL), &active, NULL, 0), TS_OK);
 		ck_assert_int_eq(active, 0);
 		ck_assert_int_le(fake_requests(&srv), before + 1);
 	}
@@ -1133,6 +1275,39 @@ START_TEST(test_watcher_no_answer)
 }
 END_TEST
 
+/* A 429 to the watcher keeps the session (its last answer stands), is reported for the log, and
+ * its Retry-After holds the watcher off too. */
+START_TEST(test_watcher_limited)
+{
+	introspector *in;
+	int s1, active, before;
+	const void *ids[4];
+	char why[200];
+	double end;
+	size_t n = 0;
+
+	fake_start(&srv, 200, "{\"active\":true}");
+	in = intro_open(srv.port, 1);
+	ck_assert_int_eq(introspector_check(in, "tok", time(NULL), &active, NULL, 0), TS_OK);
+	ck_assert_int_eq(introspector_watch(in, "tok", &s1), TS_OK);
+	ck_assert_uint_eq(introspector_trouble(in, why, sizeof why), 0);
+	fake_answer_with(&srv, 429, "Retry-After: 3\r\n", "{\"active\":false}");
+	before = fake_requests(&srv);
+	for (end = mono() + 4; !n && mono() < end; usleep(50000))
+		n = introspector_trouble(in, why, sizeof why);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_msg(strstr(why, "HTTP 429") && strstr(why, "too many requests"), "%s", why);
+	/* held off for the 3 s asked: no request meanwhile, and never taken for inactive */
+	ck_assert_uint_eq(wait_revoked(in, ids, 4, 2.0), 0);
+	ck_assert_int_eq(fake_requests(&srv), before + 1);
+	ck_assert_int_eq(introspector_check(in, "other", time(NULL), &active, why, sizeof why),
+	                 TS_UNAVAILABLE);
+	ck_assert_msg(strstr(why, "holding off"), "%s", why);
+	introspector_close(in);
+	fake_stop(&srv);
+}
+END_TEST
+
 static Suite *broker_suite(void)
 {
 	Suite *s = suite_create("broker");
@@ -1165,7 +1340,11 @@ static Suite *broker_suite(void)
 	tcase_add_test(ti, test_watcher_revokes);
 	tcase_add_test(ti, test_watcher_many);
 	tcase_add_test(ti, test_watcher_no_answer);
+	tcase_add_test(ti, test_introspect_reasons);
+	tcase_add_test(ti, test_introspect_retry_after);
+	tcase_add_test(ti, test_watcher_limited);
 	suite_add_tcase(s, ti);
+
 	return s;
 }
 
