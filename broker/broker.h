@@ -11,6 +11,9 @@
 #include <jansson.h>
 #include "err.h"
 
+/* plugin_opt_client_id_rule: which MQTT client ids a token may use (see clientid.c). */
+enum clientid_rule { CLIENTID_STRICT, CLIENTID_PREFIX, CLIENTID_ANY };
+
 /* The plugin_opt_* options (mosquitto.conf). Strings are malloc'd or NULL. */
 struct broker_cfg {
 	char *issuer;               /* required: the iss every token must carry */
@@ -21,8 +24,22 @@ struct broker_cfg {
 	char *client_id, *client_secret; /* of a client allowed `introspect`; required with the URL */
 	int cache_seconds;          /* introspection answers are kept this long (default 30) */
 	char *ca_file;              /* optional: CA bundle for https URLs (curl's default otherwise) */
+	enum clientid_rule client_id_rule; /* default CLIENTID_STRICT */
 };
 
+/* --- clientid.c: the MQTT client ids a token may use --- */
+
+/* "strict", "prefix" or "any" into *out: 0, or -1 for anything else. */
+int clientid_rule_parse(const char *s, enum clientid_rule *out);
+const char *clientid_rule_name(enum clientid_rule rule);
+
+/* 1 if a client may connect with MQTT client id `id` and a token with these (verified) claims
+ * under rule, else 0. strict: a client's own token (no username claim) takes exactly its
+ * client_id; a user's token <client_id>:<sub> or <client_id>:<sub>:<anything>. prefix: also
+ * <client_id>:<anything> for a client's own token, unless <anything> starts with a number
+ * followed by ':' or the end (its users' ids). any: every id. An empty id is never allowed
+ * (except under any). */
+int clientid_allowed(enum clientid_rule rule, const char *id, const json_t *claims);
 
 /* --- jwks.c: the verification keys --- */
 

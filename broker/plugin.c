@@ -1,10 +1,11 @@
 /* plugin.c - the mosquitto 2.0 plugin (API v5): a broker that takes Tessera access tokens as MQTT
  * passwords and enforces their topic scopes.
  *
- * CONNECT (basic auth): the password is verified as an access token (jwks.c) and, with an
- * introspection URL, asked about at Tessera (introspect.c); the token's rights are parsed once
- * into a session kept per connection. ACL checks then only look filters up (lib/acl.c). A tick
- * every second disconnects sessions whose token expired, or that the introspector found revoked.
+ * CONNECT (basic auth): the password is verified as an access token (jwks.c), the client id must
+ * be one the token may use (clientid.c), and, with an introspection URL, Tessera is asked about
+ * the token (introspect.c); the token's rights are parsed once into a session kept per
+ * connection. ACL checks then only look filters up (lib/acl.c). A tick every second disconnects
+ * sessions whose token expired, or that the introspector found revoked.
  * Everything here runs on mosquitto's one thread. */
 #include <stdint.h>
 #include <stdlib.h>
@@ -79,8 +80,26 @@ static void session_drop(struct plugin *p, const struct mosquitto *client)
 		}
 }
 
-/* CONNECT. Refusals: CONNACK "not authorized" (MOSQ_ERR_AUTH) when the token is bad or
- * inactive at Tessera; when Tessera could not answer, the connection is closed
+/* Logs why client id `id` is not one the token with claims may use, and which it may. */
+static void log_wrong_id(const struct plugin *p, const char *id, const json_t *claims)
+{
+	const char *client = json_string_value(json_object_get(claims, "client_id"));
+	const char *sub = json_string_value(json_object_get(claims, "sub"));
+	int user = json_is_string(json_object_get(claims, "username"));
+
+	mosquitto_log_printf(MOSQ_LOG_NOTICE, "tessera: refused %s: the client id is not the "
+	                     "token's (plugin_opt_client_id_rule %s): %s token of client %s may use "
+	                     "%s%s%s%s%s", *id ? id : "(empty)",
+	                     clientid_rule_name(p->cfg.client_id_rule), user ? "a user's" : "the",
+	                     client, client, user ? ":" : "", user ? sub : "",
+	                     user || p->cfg.client_id_rule == CLIENTID_PREFIX ? " or " : "",
+	                     user ? "that followed by ':' and anything" :
+	                     p->cfg.client_id_rule == CLIENTID_PREFIX ?
+	                     "that followed by ':' and anything but a number" : "");
+}
+
+/* CONNECT. Refusals: CONNACK "not authorized" (MOSQ_ERR_AUTH) when the token is bad, not the
+ * client id's, or inactive at Tessera; when Tessera could not answer, the connection is closed
  * without a CONNACK (any other code: mosquitto 2.0 lets a plugin send no "server unavailable"),
  * so that the client retries as after a network failure instead of taking its token for bad. */
 static int on_basic_auth(int event, void *event_data, void *userdata)
@@ -105,6 +124,11 @@ static int on_basic_auth(int event, void *event_data, void *userdata)
 	if (jwks_verify(p->keys, ed->password, now, &claims) != TS_OK) {
 		mosquitto_log_printf(MOSQ_LOG_NOTICE, "tessera: refused %s: invalid or expired token",
 		                     id);
+		return MOSQ_ERR_AUTH;
+	}
+	if (!clientid_allowed(p->cfg.client_id_rule, id, claims)) {
+		log_wrong_id(p, id, claims);
+		json_decref(claims);
 		return MOSQ_ERR_AUTH;
 	}
 	if (p->in && introspector_check(p->in, ed->password, now, &active, why, sizeof why) !=
@@ -261,6 +285,8 @@ static int set_option(struct broker_cfg *cfg, const char *key, const char *value
 	size_t i;
 	char *end;
 
+	if (strcmp(key, "client_id_rule") == 0)
+		return clientid_rule_parse(value, &cfg->client_id_rule);
 	if (strcmp(key, "cache_seconds") == 0) {
 		long v = strtol(value, &end, 10);
 
@@ -372,9 +398,14 @@ EXPORT int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **userd
 				                              callbacks[i].cb, NULL);
 			goto fail;
 		}
-	mosquitto_log_printf(MOSQ_LOG_INFO, "tessera: tokens of %s, keys from %s%s%s",
-	                     p->cfg.issuer, p->cfg.jwks_file ? p->cfg.jwks_file : p->cfg.jwks_url,
-	                     p->in ? ", introspection at " : "", p->in ? p->cfg.introspect_url : "");
+	mosquitto_log_printf(MOSQ_LOG_INFO, "tessera: tokens of %s, keys from %s%s%s, client ids "
+	                     "bound to tokens: %s", p->cfg.issuer,
+	                     p->cfg.jwks_file ? p->cfg.jwks_file : p->cfg.jwks_url,
+	                     p->in ? ", introspection at " : "", p->in ? p->cfg.introspect_url : "",
+	                     clientid_rule_name(p->cfg.client_id_rule));
+	if (p->cfg.client_id_rule == CLIENTID_ANY)
+		mosquitto_log_printf(MOSQ_LOG_WARNING, "tessera: plugin_opt_client_id_rule any: any "
+		                     "token may connect with any client id and take its session over");
 	*userdata = p;
 	return MOSQ_ERR_SUCCESS;
 refuse:

@@ -17,7 +17,10 @@ libp11-kit's destructor deadlocks in freelocale() at exit.) Any other sanitizer 
 error, a UBSan "runtime error:") always fails the test.
 
 Clients: paho-mqtt 1.6.1 (Debian's python3-paho-mqtt), MQTT 3.1.1 by default or 5, with
-loop_start() and every wait bounded (t() from tessera_harness).
+loop_start() and every wait bounded (t() from tessera_harness). A client's id is, unless given,
+the one its token may use under the plugin's default plugin_opt_client_id_rule strict
+(token_client_id): so two connections with one client's own token share an id, and the second
+takes the first one's session over, as mosquitto does for any id.
 """
 import os
 import pwd
@@ -32,7 +35,7 @@ import uuid
 
 import paho.mqtt.client as mqtt
 
-from tessera_harness import BIN, SLOW, free_port, make_tempdir, stop_process, t
+from tessera_harness import BIN, SLOW, free_port, jwt_parts, make_tempdir, stop_process, t
 
 MOSQUITTO = os.environ.get("MOSQUITTO") or "/usr/sbin/mosquitto"
 PLUGIN = os.environ.get("TESSERA_PLUGIN") or os.path.join(os.path.dirname(os.path.abspath(BIN)),
@@ -261,14 +264,16 @@ class Broker:
         return out
 
     # -- clients
-    def client(self, token=None, username="user", client_id=None, v5=False, will=None):
+    def client(self, token=None, username="user", client_id=None, v5=False, will=None,
+               clean=True):
         return MqttClient(self, token=token, username=username, client_id=client_id, v5=v5,
-                          will=will)
+                          will=will, clean=clean)
 
     def connect(self, token=None, username="user", client_id=None, v5=False, within=10,
-                will=None):
+                will=None, clean=True):
         """A connected client (asserting CONNACK success)."""
-        c = self.client(token, username=username, client_id=client_id, v5=v5, will=will)
+        c = self.client(token, username=username, client_id=client_id, v5=v5, will=will,
+                        clean=clean)
         rc = c.connect(within=within)
         if rc != 0:
             c.close()
@@ -276,9 +281,10 @@ class Broker:
                                  % (rc, self.log()[-2000:]))
         return c
 
-    def connect_rc(self, token=None, username="user", client_id=None, v5=False, within=10):
+    def connect_rc(self, token=None, username="user", client_id=None, v5=False, within=10,
+                   clean=True):
         """The CONNACK code a client gets (then closes it)."""
-        c = self.client(token, username=username, client_id=client_id, v5=v5)
+        c = self.client(token, username=username, client_id=client_id, v5=v5, clean=clean)
         try:
             return c.connect(within=within)
         finally:
@@ -320,7 +326,7 @@ class BrokerFactory:
 
 
 def broker_opts(srv, mode="url", audience="mqtt", jwks_file=None, introspect=None,
-                cache_seconds=None, introspect_url=None):
+                cache_seconds=None, client_id_rule=None, introspect_url=None):
     """plugin options for a broker trusting Tessera server srv: mode "url" (plugin_opt_jwks_url
     = srv /jwks) or "file" (jwks_file, a path); introspect: a harness Client allowed
     `introspect` (then plugin_opt_introspect_url, srv's /introspect unless introspect_url is
@@ -338,6 +344,8 @@ def broker_opts(srv, mode="url", audience="mqtt", jwks_file=None, introspect=Non
                  ("introspect_client_secret", introspect.secret)]
     if cache_seconds is not None:
         opts.append(("cache_seconds", cache_seconds))
+    if client_id_rule is not None:
+        opts.append(("client_id_rule", client_id_rule))
     return opts
 
 
@@ -438,6 +446,22 @@ class FakeIntrospection:
 # ---------------------------------------------------------------- MQTT clients
 
 
+def token_client_id(token, suffix=None):
+    """The MQTT client id the plugin's strict rule (its default) lets token use: a client's own
+    token (no username claim) its client_id; a user's token <client_id>:<sub>, or with suffix
+    <client_id>:<sub>:<suffix>. None when token is no JWT with a client_id."""
+    try:
+        claims = jwt_parts(token)[1]
+    except (AttributeError, ValueError, TypeError):
+        return None
+    client = claims.get("client_id") if isinstance(claims, dict) else None
+    if not isinstance(client, str):
+        return None
+    if "username" not in claims:
+        return client
+    return "%s:%s" % (client, claims.get("sub")) + (":%s" % suffix if suffix else "")
+
+
 def _code(rc):
     """An int of a paho rc / ReasonCodes."""
     if isinstance(rc, int):
@@ -448,15 +472,18 @@ def _code(rc):
 
 class MqttClient:
     """A paho client whose callbacks record everything, with bounded waits. Never reconnects
-    on its own."""
+    on its own. clean False asks for a persistent session (MQTT 3.1.1 clean session 0; MQTT 5
+    clean start 0 with a session expiry of an hour)."""
 
     def __init__(self, broker, token=None, username="user", client_id=None, v5=False,
-                 will=None):
+                 will=None, clean=True):
         self.broker = broker
         self.v5 = v5
-        self.client_id = client_id or "c-" + uuid.uuid4().hex[:12]
+        self.client_id = client_id if client_id is not None else (
+            token_client_id(token, uuid.uuid4().hex[:8]) or "c-" + uuid.uuid4().hex[:12])
         proto = mqtt.MQTTv5 if v5 else mqtt.MQTTv311
-        kw = {} if v5 else {"clean_session": True}
+        self.clean = clean
+        kw = {} if v5 else {"clean_session": clean}
         self.c = mqtt.Client(client_id=self.client_id, protocol=proto,
                              reconnect_on_failure=False, **kw)
         if username is not None:
@@ -465,6 +492,7 @@ class MqttClient:
             self.c.will_set(*will)     # (topic, payload, qos)
         self.cond = threading.Condition()
         self.connacks = []          # CONNACK codes
+        self.session_present = []   # the CONNACKs' session-present flags
         self.disconnects = []       # (time.time(), rc)
         self.messages = []          # (topic, payload bytes, qos)
         self.subacks = {}           # mid -> [codes]
@@ -477,9 +505,10 @@ class MqttClient:
         self.c.on_publish = self._on_publish
 
     # callbacks (paho's thread)
-    def _on_connect(self, _c, _u, _flags, rc, _props=None):
+    def _on_connect(self, _c, _u, flags, rc, _props=None):
         with self.cond:
             self.connacks.append(_code(rc))
+            self.session_present.append(bool(flags.get("session present")))
             self.cond.notify_all()
 
     def _on_disconnect(self, _c, _u, rc, _props=None):
@@ -521,7 +550,15 @@ class MqttClient:
     def connect(self, within=10):
         """Connects; returns the CONNACK code (0 accepted), or "no CONNACK" / "closed" when the
         broker closed the connection without one."""
-        self.c.connect("127.0.0.1", self.broker.port, keepalive=30)
+        if self.v5:
+            from paho.mqtt.properties import Properties
+            from paho.mqtt.packettypes import PacketTypes
+            props = Properties(PacketTypes.CONNECT)
+            props.SessionExpiryInterval = 0 if self.clean else 3600
+            self.c.connect("127.0.0.1", self.broker.port, keepalive=30,
+                           clean_start=self.clean, properties=props)
+        else:
+            self.c.connect("127.0.0.1", self.broker.port, keepalive=30)
         self.c.loop_start()
         self.started = True
         self.wait(lambda: self.connacks or self.disconnects, within)
@@ -612,4 +649,4 @@ def roundtrip_ok(broker, token, topic, v5=False):
 __all__ = ["ASAN", "Broker", "CB", "BrokerFactory", "FakeIntrospection", "LIVE_BROKERS",
            "MOSQUITTO", "MqttClient", "NOT_AUTHORIZED_V311", "NOT_AUTHORIZED_V5", "PLUGIN", "SLOW",
            "SUBACK_FAILURE_V311", "broker_opts", "plugin_problem", "plugin_sanitizer_reports",
-           "roundtrip_ok", "sanitizer_env"]
+           "roundtrip_ok", "sanitizer_env", "token_client_id"]

@@ -20,8 +20,10 @@ def test_revoked_tokens_lose_their_sessions_and_tessera_down_fails_closed(
         {"client_id": "app", "grants": ["authorization_code"], "redirect_uris": [CB],
          "scope": "openid mqtt:sub:home/${username}/#"},
     ], name="tessera-intro")
+    # prefix: dev-b's token may also connect as dev-b:<suffix>, a second connection of its own
     b = broker_factory.start(broker_opts(s, mode="url", introspect=s.clients["broker"],
-                                         cache_seconds=CACHE), name="mosq-intro")
+                                         cache_seconds=CACHE, client_id_rule="prefix"),
+                             name="mosq-intro")
 
     tok_a = s.access_token(s.clients["dev-a"])
     tok_b = s.access_token(s.clients["dev-b"])
@@ -65,7 +67,7 @@ def test_revoked_tokens_lose_their_sessions_and_tessera_down_fails_closed(
 
     # the token nobody revoked keeps its session and still connects
     assert sess_b.connected
-    b2 = b.connect(tok_b, username="dev-b2")
+    b2 = b.connect(tok_b, username="dev-b2", client_id="dev-b:second")
     clients.append(b2)
     b2.publish("intro/b", b"still good", qos=1)
     assert sess_b.wait_messages(1)[0][:2] == ("intro/b", b"still good")

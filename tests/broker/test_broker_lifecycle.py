@@ -10,13 +10,14 @@ from tessera_harness import cli_ok, jwt_parts, sign_jwt, signing_key_from_db, t,
 
 def test_key_rotation_is_picked_up_in_url_mode_without_restart(fresh_factory, broker_factory,
                                                                clients):
-    s = fresh_factory.start(clients=[{"client_id": "dev", "scope": "mqtt:pubsub:rot/#"}],
+    s = fresh_factory.start(clients=[{"client_id": "dev", "scope": "mqtt:pubsub:rot/#"},
+                                     {"client_id": "dev-live", "scope": "mqtt:pubsub:rot/#"}],
                             name="tessera-rot")
     dev = s.clients["dev"]
     b = broker_factory.start(broker_opts(s, mode="url"), name="mosq-rot")
     old_tok = s.access_token(dev)
     assert jwt_parts(old_tok)[0]["kid"] == s.kid
-    live = b.connect(old_tok)
+    live = b.connect(s.access_token(s.clients["dev-live"]))    # its own client id: dev-live
     clients.append(live)
 
     new_kid = cli_ok(["key", "rotate"], db=s.db)["kid"]
@@ -48,13 +49,15 @@ def test_session_is_disconnected_when_its_token_expires(fresh_factory, broker_fa
     short_exp = jwt_parts(short)[1]["exp"]
     assert short_exp - time.time() <= 4, jwt_parts(short)
     now = int(time.time())
-    signed = sign_jwt(pem, s.kid, {"iss": s.issuer, "sub": "dev", "aud": "mqtt",
-                                   "client_id": "dev", "scope": "mqtt:pubsub:exp/#", "iat": now,
-                                   "exp": now + 4, "jti": uuid.uuid4().hex}, alg=alg)
-    long_lived = sign_jwt(pem, s.kid, {"iss": s.issuer, "sub": "dev", "aud": "mqtt",
-                                       "client_id": "dev", "scope": "mqtt:pubsub:exp/#",
-                                       "iat": now, "exp": now + 600, "jti": uuid.uuid4().hex},
-                          alg=alg)
+
+    def hand_signed(client_id, exp):
+        # each its own client: its own client id at the broker (plugin_opt_client_id_rule)
+        return sign_jwt(pem, s.kid, {"iss": s.issuer, "sub": client_id, "aud": "mqtt",
+                                     "client_id": client_id, "scope": "mqtt:pubsub:exp/#",
+                                     "iat": now, "exp": exp, "jti": uuid.uuid4().hex}, alg=alg)
+    signed = hand_signed("dev-4s", now + 4)
+    long_lived = hand_signed("dev-long", now + 600)
+    another = hand_signed("dev-other", now + 600)
     a = b.connect(short)
     c = b.connect(signed)
     keep = b.connect(long_lived)
@@ -74,7 +77,7 @@ def test_session_is_disconnected_when_its_token_expires(fresh_factory, broker_fa
     assert b.connect_rc(short) == NOT_AUTHORIZED_V311
     assert b.connect_rc(signed) == NOT_AUTHORIZED_V311
     assert keep.connected
-    w = b.connect(long_lived)
+    w = b.connect(another)
     clients.append(w)
     w.publish("exp/x", b"still here", qos=1)
     assert keep.wait_messages(1)[0][:2] == ("exp/x", b"still here")

@@ -31,6 +31,8 @@ BAD = {
     "jwks-file-no-keys": _empty_keyset,
     "jwks-url-unreachable": lambda s, d: [("issuer", s.issuer),
                                           ("jwks_url", "http://127.0.0.1:%d/jwks" % free_port())],
+    "client-id-rule-unknown": lambda s, d: [("issuer", s.issuer), ("jwks_url", s.url("/jwks")),
+                                            ("client_id_rule", "loose")],
     "introspect-url-without-credentials": lambda s, d: [
         ("issuer", s.issuer), ("jwks_url", s.url("/jwks")),
         ("introspect_url", s.url("/introspect"))],

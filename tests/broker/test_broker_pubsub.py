@@ -134,13 +134,17 @@ def test_explicit_dollar_scope_covers_its_dollar_topics(srv, url_broker, clients
 
 
 def test_client_id_takeover_uses_the_new_tokens_rights(srv, url_broker, clients):
-    # the same client id connects again with another token: mosquitto drops the first
-    # connection, and the second one has exactly its own token's rights
-    first = url_broker.connect(tok(srv, "chat-a"), client_id="same-id")    # pubsub chat/room1
+    # the same client id connects again with another token of the same client (narrower):
+    # mosquitto drops the first connection, and the second one has exactly its own token's
+    # rights (sub-all: mqtt:sub:#)
+    wide = srv.access_token(srv.clients["sub-all"])
+    narrow = srv.access_token(srv.clients["sub-all"], scope="mqtt:sub:sensors/+/temp")
+    first = url_broker.connect(wide)
     clients.append(first)
     assert first.subscribe("chat/room1") == [1]
-    second = url_broker.connect(tok(srv, "reader"), client_id="same-id")   # sub sensors/+/temp
+    second = url_broker.connect(narrow)
     clients.append(second)
+    assert first.client_id == second.client_id == "sub-all"
     assert first.wait_disconnect(within=5) is not None, "first connection not taken over"
     assert second.subscribe("chat/room1") == [SUBACK_FAILURE_V311]
     assert second.subscribe("sensors/+/temp") == [1]

@@ -1,5 +1,5 @@
-/* test_broker.c - the mosquitto plugin's keys (broker/jwks.c) and introspection
- * (broker/introspect.c), without mosquitto.
+/* test_broker.c - the mosquitto plugin's keys (broker/jwks.c), introspection
+ * (broker/introspect.c) and client-id rule (broker/clientid.c), without mosquitto.
  *
  * Tokens are made with lib/token.c and lib/jwt.c, or forged with OpenSSL for the attacks. The
  * HTTP side is a tiny server in a thread of the test (127.0.0.1, a port the kernel picks, one
@@ -1308,11 +1308,89 @@ START_TEST(test_watcher_limited)
 }
 END_TEST
 
+/* --- client ids --- */
+
+static const struct {
+	const char *rule, *id, *claims;
+	int ok;
+} id_rows[] = {
+	/* a client's own token */
+	{ "strict", "dev1", "{\"client_id\":\"dev1\",\"sub\":\"dev1\"}", 1 },
+	{ "strict", "dev2", "{\"client_id\":\"dev1\",\"sub\":\"dev1\"}", 0 },
+	{ "strict", "dev1:a", "{\"client_id\":\"dev1\",\"sub\":\"dev1\"}", 0 },
+	{ "strict", "dev10", "{\"client_id\":\"dev1\",\"sub\":\"dev1\"}", 0 },
+	{ "strict", "dev", "{\"client_id\":\"dev1\",\"sub\":\"dev1\"}", 0 },
+	{ "strict", "", "{\"client_id\":\"dev1\",\"sub\":\"dev1\"}", 0 },
+	{ "strict", "DEV1", "{\"client_id\":\"dev1\",\"sub\":\"dev1\"}", 0 },
+	{ "prefix", "dev1", "{\"client_id\":\"dev1\",\"sub\":\"dev1\"}", 1 },
+	{ "prefix", "dev1:a", "{\"client_id\":\"dev1\",\"sub\":\"dev1\"}", 1 },
+	{ "prefix", "dev1:sn-42:x", "{\"client_id\":\"dev1\",\"sub\":\"dev1\"}", 1 },
+	{ "prefix", "dev1:4a", "{\"client_id\":\"dev1\",\"sub\":\"dev1\"}", 1 },
+	{ "prefix", "dev1:42", "{\"client_id\":\"dev1\",\"sub\":\"dev1\"}", 0 },  /* a user's */
+	{ "prefix", "dev1:42:x", "{\"client_id\":\"dev1\",\"sub\":\"dev1\"}", 0 },
+	{ "prefix", "dev1x", "{\"client_id\":\"dev1\",\"sub\":\"dev1\"}", 0 },
+	{ "prefix", "dev1/a", "{\"client_id\":\"dev1\",\"sub\":\"dev1\"}", 0 },
+	{ "any", "anything", "{\"client_id\":\"dev1\",\"sub\":\"dev1\"}", 1 },
+	{ "any", "", "{\"client_id\":\"dev1\",\"sub\":\"dev1\"}", 1 },
+	/* a user's token: <client_id>:<sub>[:<anything>], whatever the rule but any */
+	{ "strict", "app:42", "{\"client_id\":\"app\",\"sub\":\"42\",\"username\":\"al\"}", 1 },
+	{ "strict", "app:42:phone", "{\"client_id\":\"app\",\"sub\":\"42\",\"username\":\"al\"}",
+	  1 },
+	{ "prefix", "app:42:", "{\"client_id\":\"app\",\"sub\":\"42\",\"username\":\"al\"}", 1 },
+	{ "strict", "app", "{\"client_id\":\"app\",\"sub\":\"42\",\"username\":\"al\"}", 0 },
+	{ "prefix", "app", "{\"client_id\":\"app\",\"sub\":\"42\",\"username\":\"al\"}", 0 },
+	{ "strict", "app:4", "{\"client_id\":\"app\",\"sub\":\"42\",\"username\":\"al\"}", 0 },
+	{ "strict", "app:421", "{\"client_id\":\"app\",\"sub\":\"42\",\"username\":\"al\"}", 0 },
+	{ "strict", "app:43", "{\"client_id\":\"app\",\"sub\":\"42\",\"username\":\"al\"}", 0 },
+	{ "strict", "app:al", "{\"client_id\":\"app\",\"sub\":\"42\",\"username\":\"al\"}", 0 },
+	{ "strict", "other:42", "{\"client_id\":\"app\",\"sub\":\"42\",\"username\":\"al\"}", 0 },
+	{ "strict", "app42", "{\"client_id\":\"app\",\"sub\":\"42\",\"username\":\"al\"}", 0 },
+	{ "strict", "app:a:b", "{\"client_id\":\"app\",\"sub\":\"a:b\",\"username\":\"al\"}", 0 },
+	{ "any", "x", "{\"client_id\":\"app\",\"sub\":\"42\",\"username\":\"al\"}", 1 },
+	/* claims missing or of the wrong type */
+	{ "strict", "dev1", "{\"sub\":\"dev1\"}", 0 },
+	{ "strict", "", "{\"client_id\":\"\",\"sub\":\"x\"}", 0 },
+	{ "strict", "app:", "{\"client_id\":\"app\",\"username\":\"al\"}", 0 },
+	{ "strict", "app:", "{\"client_id\":\"app\",\"sub\":\"\",\"username\":\"al\"}", 0 },
+	{ "strict", "dev1", "{\"client_id\":\"dev1\",\"sub\":\"dev1\",\"username\":null}", 1 },
+};
+
+START_TEST(test_clientid_rules)
+{
+	enum clientid_rule rule = CLIENTID_ANY;
+	json_t *claims = json_loads(id_rows[_i].claims, 0, NULL);
+
+	ck_assert_ptr_nonnull(claims);
+	ck_assert_int_eq(clientid_rule_parse(id_rows[_i].rule, &rule), 0);
+	ck_assert_str_eq(clientid_rule_name(rule), id_rows[_i].rule);
+	ck_assert_msg(clientid_allowed(rule, id_rows[_i].id, claims) == id_rows[_i].ok,
+	              "%s '%s' with %s: want %d", id_rows[_i].rule, id_rows[_i].id,
+	              id_rows[_i].claims, id_rows[_i].ok);
+	json_decref(claims);
+}
+END_TEST
+
+START_TEST(test_clientid_rule_names)
+{
+	enum clientid_rule rule = CLIENTID_PREFIX;
+
+	ck_assert_int_eq(clientid_rule_parse("STRICT", &rule), -1);
+	ck_assert_int_eq(clientid_rule_parse("", &rule), -1);
+	ck_assert_int_eq(clientid_rule_parse(NULL, &rule), -1);
+	ck_assert_int_eq(rule, CLIENTID_PREFIX);
+	ck_assert_str_eq(clientid_rule_name((enum clientid_rule)7), "?");
+	/* the default is the first, strict */
+	ck_assert_int_eq(CLIENTID_STRICT, 0);
+	ck_assert_int_eq(clientid_allowed(CLIENTID_STRICT, NULL, NULL), 0);
+}
+END_TEST
+
 static Suite *broker_suite(void)
 {
 	Suite *s = suite_create("broker");
 	TCase *tc = tcase_create("jwks");
 	TCase *ti = tcase_create("introspect");
+	TCase *tk = tcase_create("clientid");
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 60);
@@ -1345,6 +1423,9 @@ static Suite *broker_suite(void)
 	tcase_add_test(ti, test_watcher_limited);
 	suite_add_tcase(s, ti);
 
+	tcase_add_loop_test(tk, test_clientid_rules, 0, sizeof id_rows / sizeof id_rows[0]);
+	tcase_add_test(tk, test_clientid_rule_names);
+	suite_add_tcase(s, tk);
 	return s;
 }
 
