@@ -85,6 +85,7 @@ struct introspector {
 	const void **revoked;
 	size_t nrevoked, caprevoked;
 	int64_t hold_until;            /* ask nothing before then (see "Holding off") */
+	struct intro_fail hold_fail;   /* the failure that set it */
 	struct intro_fail last_fail;   /* the watcher's, for introspector_trouble */
 	size_t fails;                  /* the watcher's requests without an answer since then */
 };
@@ -245,12 +246,15 @@ static void intro_hold(introspector *in, const struct intro_fail *f, int64_t now
 		until = now + (f->retry_after < INTRO_HOLD_MAX ? f->retry_after : INTRO_HOLD_MAX);
 	else if (f->status == 0)
 		until = now + INTRO_RETRY;
-	if (until > in->hold_until)
+	if (until > in->hold_until) {
 		in->hold_until = until;
+		in->hold_fail = *f;
+	}
 }
 
-/* f as text into why (len bytes): the reason, the status, how long nothing is asked. */
-static void intro_fail_text(const struct intro_fail *f, int64_t hold, char *why, size_t len)
+/* f as text into why (len bytes): prefix, the reason, the status, how long nothing is asked. */
+static void intro_fail_text(const char *prefix, const struct intro_fail *f, int64_t hold,
+                            char *why, size_t len)
 {
 	char status[24] = "", wait[64] = "";
 
@@ -260,16 +264,15 @@ static void intro_fail_text(const struct intro_fail *f, int64_t hold, char *why,
 		snprintf(status, sizeof status, " (HTTP %ld)", f->status);
 	if (hold > 0)
 		snprintf(wait, sizeof wait, "; not asking again for %lld s", (long long)hold);
-	snprintf(why, len, "%s%s%s", f->why ? f->why : "no answer", status, wait);
+	snprintf(why, len, "%s%s%s%s", prefix, f->why ? f->why : "no answer", status, wait);
 }
 
 ts_err introspector_check(introspector *in, const char *token, int64_t now, int *active,
                           char *why, size_t whylen)
 {
-	static const struct intro_fail holding = {"still holding off after the last failure", 0, -1};
 	unsigned char hash[32];
 	struct intro_entry *e;
-	struct intro_fail f;
+	struct intro_fail f, held;
 	enum intro_answer ans;
 	int64_t hold;
 	size_t len;
@@ -293,9 +296,10 @@ ts_err introspector_check(introspector *in, const char *token, int64_t now, int 
 		return TS_OK;
 	}
 	hold = in->hold_until - now;
+	held = in->hold_fail;
 	pthread_mutex_unlock(&in->mu);
 	if (hold > 0) {
-		intro_fail_text(&holding, hold, why, whylen);
+		intro_fail_text("holding off after the last failure: ", &held, hold, why, whylen);
 		return TS_UNAVAILABLE;
 	}
 
@@ -309,7 +313,7 @@ ts_err introspector_check(introspector *in, const char *token, int64_t now, int 
 	}
 	pthread_mutex_unlock(&in->mu);
 	if (ans == INTRO_UNAVAILABLE) {
-		intro_fail_text(&f, hold, why, whylen);
+		intro_fail_text("", &f, hold, why, whylen);
 		return TS_UNAVAILABLE;
 	}
 	*active = ans == INTRO_ACTIVE;
@@ -327,7 +331,7 @@ size_t introspector_trouble(introspector *in, char *why, size_t whylen)
 	pthread_mutex_lock(&in->mu);
 	n = in->fails;
 	if (n)
-		intro_fail_text(&in->last_fail, 0, why, whylen);
+		intro_fail_text("", &in->last_fail, 0, why, whylen);
 	in->fails = 0;
 	pthread_mutex_unlock(&in->mu);
 	return n;

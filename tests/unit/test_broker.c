@@ -1075,7 +1075,8 @@ START_TEST(test_introspect_reasons)
 	              "%s", why);
 	ck_assert_int_eq(introspector_check(in, "t", now + 4, &active, why, sizeof why),
 	                 TS_UNAVAILABLE);
-	ck_assert_msg(strstr(why, "holding off") && strstr(why, "for 1 s"), "%s", why);
+	ck_assert_msg(strstr(why, "holding off after the last failure: cannot connect") &&
+	              strstr(why, "for 1 s"), "%s", why);
 	ck_assert_int_eq(introspector_check(in, "t", now + 5, &active, why, sizeof why),
 	                 TS_UNAVAILABLE);
 	ck_assert_msg(strstr(why, "cannot connect"), "%s", why);
@@ -1106,7 +1107,8 @@ START_TEST(test_introspect_retry_after)
 	fake_answer(&srv, 200, "{\"active\":true}");
 	ck_assert_int_eq(introspector_check(in, "new-2", now + 2, &active, why, sizeof why),
 	                 TS_UNAVAILABLE);
-	ck_assert_msg(strstr(why, "holding off"), "%s", why);
+	ck_assert_msg(strstr(why, "holding off after the last failure: too many requests") &&
+	              strstr(why, "(HTTP 429); not asking again for 1 s"), "%s", why);
 	ck_assert_int_eq(introspector_check(in, "known", now + 2, &active, why, sizeof why), TS_OK);
 	ck_assert_int_eq(active, 1);
 	ck_assert_int_eq(fake_requests(&srv), 2);
@@ -1302,7 +1304,7 @@ START_TEST(test_watcher_limited)
 	ck_assert_int_eq(fake_requests(&srv), before + 1);
 	ck_assert_int_eq(introspector_check(in, "other", time(NULL), &active, why, sizeof why),
 	                 TS_UNAVAILABLE);
-	ck_assert_msg(strstr(why, "holding off"), "%s", why);
+	ck_assert_msg(strstr(why, "holding off") && strstr(why, "HTTP 429"), "%s", why);
 	introspector_close(in);
 	fake_stop(&srv);
 }
