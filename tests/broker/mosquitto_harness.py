@@ -394,6 +394,10 @@ class FakeIntrospection:
                 else:
                     status, headers = mode
                     out = b'{"error":"stand-in"}'
+                # recorded before the answer goes out: the broker may act on it at once
+                with fake.cond:
+                    fake.requests.append((token, status))
+                    fake.cond.notify_all()
                 self.send_response(status)
                 for k, v in headers.items():
                     self.send_header(k, v)
@@ -401,9 +405,6 @@ class FakeIntrospection:
                 self.send_header("Content-Length", str(len(out)))
                 self.end_headers()
                 self.wfile.write(out)
-                with fake.cond:
-                    fake.requests.append((token, status))
-                    fake.cond.notify_all()
 
         self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
