@@ -1293,13 +1293,14 @@ START_TEST(test_watcher_limited)
 	ck_assert_int_eq(introspector_check(in, "tok", time(NULL), &active, NULL, 0), TS_OK);
 	ck_assert_int_eq(introspector_watch(in, "tok", &s1), TS_OK);
 	ck_assert_uint_eq(introspector_trouble(in, why, sizeof why), 0);
-	fake_answer_with(&srv, 429, "Retry-After: 3\r\n", "{\"active\":false}");
+	fake_answer_with(&srv, 429, "Retry-After: 5\r\n", "{\"active\":false}");
 	before = fake_requests(&srv);
 	for (end = mono() + 4; !n && mono() < end; usleep(50000))
 		n = introspector_trouble(in, why, sizeof why);
 	ck_assert_uint_eq(n, 1);
 	ck_assert_msg(strstr(why, "HTTP 429") && strstr(why, "too many requests"), "%s", why);
-	/* held off for the 3 s asked: no request meanwhile, and never taken for inactive */
+	/* held off for the 5 s asked (whole seconds: 4 at least from here): no request in the
+	 * next 2 s, never taken for inactive, and a CONNECT meanwhile is refused without asking */
 	ck_assert_uint_eq(wait_revoked(in, ids, 4, 2.0), 0);
 	ck_assert_int_eq(fake_requests(&srv), before + 1);
 	ck_assert_int_eq(introspector_check(in, "other", time(NULL), &active, why, sizeof why),
