@@ -92,8 +92,9 @@ mosquitto_start() {
 }
 mosquitto_start plain
 plain=$port
+# prefix: the load tool's many connections with one client's token use ids bench-mqtt:...
 mosquitto_start plugin "plugin $plugin" "plugin_opt_issuer $url" "plugin_opt_audience mqtt" \
-	"plugin_opt_jwks_file $work/jwks.json"
+	"plugin_opt_jwks_file $work/jwks.json" "plugin_opt_client_id_rule prefix"
 withp=$port
 
 pub() { # PORT -> "received published" msgs/s

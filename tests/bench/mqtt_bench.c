@@ -10,7 +10,9 @@
  *     Prints "RESULT <accepted connects/s> <refused>".
  *
  * USER is the MQTT username, PASS the password (a Tessera access token for the plugin). Client
- * ids are "mqtt-bench-<pid>-..." so that two runs never take over each other's sessions.
+ * ids are "<USER>:bench-<pid>-..." so that two runs never take over each other's sessions, and
+ * so that a token of the OAuth client USER may use them under the plugin's
+ * plugin_opt_client_id_rule prefix.
  * libmosquitto makes every connection; in pub mode the messages then go over its socket directly
  * (see "pub mode" below for why), at most one burst of them in the process at any time.
  *
@@ -55,13 +57,13 @@ static void die(const char *what, int rc)
 	exit(1);
 }
 
-/* A client with the credentials; id is "mqtt-bench-<pid>-<what>". */
+/* A client with the credentials; id is "<user>:bench-<pid>-<what>". */
 static struct mosquitto *client(const char *what, void *obj)
 {
-	char id[64];
+	char id[256];
 	struct mosquitto *m;
 
-	snprintf(id, sizeof id, "mqtt-bench-%ld-%s", (long)getpid(), what);
+	snprintf(id, sizeof id, "%.200s:bench-%ld-%s", user, (long)getpid(), what);
 	if (!(m = mosquitto_new(id, true, obj)))
 		die("mosquitto_new", MOSQ_ERR_NOMEM);
 	if (mosquitto_username_pw_set(m, user, pass) != MOSQ_ERR_SUCCESS)
