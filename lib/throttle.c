@@ -4,7 +4,11 @@
  * (user names, addresses), so the hash is SipHash-2-4 under a random per-table key: nobody can
  * choose keys that all land in one chain. Entries sit on a list ordered by their last failure;
  * when the pool is full the entry at its old end is dropped. One mutex guards everything: the
- * table is only touched on the login and user-code paths, next to a password hash. */
+ * table is only touched on the login, user-code and failed client-authentication paths.
+ *
+ * An attempt reserved by throttle_take counts (as `pending`) until throttle_settle ends it, so
+ * that attempts racing each other cannot all pass one check: with N free failures, N
+ * concurrent attempts get through and the next one waits, however many arrive at once. */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -19,7 +23,9 @@ struct th_entry {
 	char *key;                        /* malloc'd copy; NULL while on the free list */
 	uint64_t hash;
 	int64_t last;                     /* time of the latest failure */
+	int64_t taken;                    /* time of the latest throttle_take */
 	int failures;
+	int pending;                      /* attempts taken and not yet settled */
 	struct th_entry *chain;           /* next in the bucket, or in the free list */
 	struct th_entry *older, *newer;   /* the list by latest failure */
 };
@@ -33,6 +39,12 @@ struct throttle {
 	atomic_size_t used;               /* keys held: 0 lets the hot path skip the lock */
 	int free_failures, base, max, forget; /* in the caller's unit */
 };
+
+const struct throttle_policy throttle_login_user = {4, 1000, 60000, 900000};
+const struct throttle_policy throttle_login_addr = {19, 1000, 300000, 3600000};
+const struct throttle_policy throttle_client_secret = {9, 1000, 60000, 900000};
+const struct throttle_policy throttle_user_code_addr = {4, 60000, 3600000, 3600000};
+const struct throttle_policy throttle_user_code_total = {99, 10000, 300000, 600000};
 
 #define th_rotl(x, b) (((x) << (b)) | ((x) >> (64 - (b))))
 
@@ -106,6 +118,11 @@ throttle *throttle_new(size_t slots, int free_failures, int base, int max, int f
 	return t;
 }
 
+throttle *throttle_with(size_t slots, struct throttle_policy p)
+{
+	return throttle_new(slots, p.free_failures, p.base, p.max, p.forget);
+}
+
 void throttle_free(throttle *t)
 {
 	size_t i;
@@ -177,35 +194,120 @@ static int th_forgotten(const throttle *t, const struct th_entry *e, int64_t now
 	return now >= e->last && now - e->last >= t->forget;
 }
 
+/* The time e must still wait at now: its failures and pending attempts past the free ones cost
+ * base, doubling up to max, counted from the latest failure (or, while attempts are pending,
+ * the latest take). Under the lock. */
+static int64_t th_left(const throttle *t, const struct th_entry *e, int64_t now)
+{
+	int64_t delay, left, from;
+	int n = e->failures + e->pending, extra;
+
+	if (n <= t->free_failures)
+		return 0;
+	delay = t->base;
+	extra = n - t->free_failures - 1;
+	while (extra-- > 0 && delay > 0 && delay < t->max)
+		delay *= 2;
+	if (delay > t->max)
+		delay = t->max;
+	from = e->pending && e->taken > e->last ? e->taken : e->last;
+	left = now < from ? delay : from + delay - now;
+	return left > 0 ? left : 0;
+}
+
 int throttle_wait(throttle *t, const char *key, int64_t now)
 {
 	struct th_entry *e;
-	int64_t delay = 0, left;
-	int extra;
+	int64_t delay = 0;
 
 	if (!t || !key || atomic_load(&t->used) == 0)
 		return 0;
 	pthread_mutex_lock(&t->lock);
 	e = th_find(t, key, th_hash(t, key, strlen(key)));
-	if (e && th_forgotten(t, e, now)) {
+	if (e && !e->pending && th_forgotten(t, e, now)) {
 		th_drop(t, e);
 		e = NULL;
 	}
-	if (e && e->failures > t->free_failures) {
-		delay = t->base;
-		extra = e->failures - t->free_failures - 1;
-		while (extra-- > 0 && delay > 0 && delay < t->max)
-			delay *= 2;
-		if (delay > t->max)
-			delay = t->max;
-		left = now < e->last ? delay : e->last + delay - now;
-		delay = left > 0 ? left : 0;
-	}
+	if (e)
+		delay = th_left(t, e, now);
 	pthread_mutex_unlock(&t->lock);
 	return (int)delay;
 }
 
+/* key's entry, made when missing (the least recently failed one makes room), with failures
+ * older than `forget` forgotten, and taken off the list by latest failure (the caller puts it
+ * back as the newest). NULL when out of memory. Under the lock. */
+static struct th_entry *th_get(throttle *t, const char *key, int64_t now)
+{
+	uint64_t h = th_hash(t, key, strlen(key));
+	struct th_entry *e = th_find(t, key, h);
+
+	if (e) {
+		if (th_forgotten(t, e, now))
+			e->failures = 0;
+		th_list_remove(t, e);
+		return e;
+	}
+	if (!t->free_list)
+		th_drop(t, t->oldest);
+	e = t->free_list;
+	e->key = strdup(key);
+	if (!e->key)
+		return NULL;
+	t->free_list = e->chain;
+	atomic_fetch_add(&t->used, 1);
+	e->hash = h;
+	e->chain = t->buckets[h & t->mask];
+	t->buckets[h & t->mask] = e;
+	return e;
+}
+
+/* Records a failure of e at now. Under the lock. */
+static void th_failed(struct th_entry *e, int64_t now)
+{
+	if (e->failures < FAILURES_CAP)
+		e->failures++;
+	if (e->failures == 1 || now > e->last)
+		e->last = now;
+}
+
 void throttle_fail(throttle *t, const char *key, int64_t now)
+{
+	struct th_entry *e;
+
+	if (!t || !key)
+		return;
+	pthread_mutex_lock(&t->lock);
+	e = th_get(t, key, now);
+	if (e) { /* out of memory: this failure goes unrecorded */
+		th_failed(e, now);
+		th_list_push_newest(t, e);
+	}
+	pthread_mutex_unlock(&t->lock);
+}
+
+int throttle_take(throttle *t, const char *key, int64_t now)
+{
+	struct th_entry *e;
+	int64_t left = 0;
+
+	if (!t || !key)
+		return 0;
+	pthread_mutex_lock(&t->lock);
+	e = th_get(t, key, now);
+	if (e) { /* out of memory: the attempt goes uncounted, like a failure would */
+		left = th_left(t, e, now);
+		if (left == 0 && e->pending < FAILURES_CAP) {
+			e->pending++;
+			e->taken = now;
+		}
+		th_list_push_newest(t, e);
+	}
+	pthread_mutex_unlock(&t->lock);
+	return (int)left;
+}
+
+void throttle_settle(throttle *t, const char *key, int ok, int64_t now)
 {
 	struct th_entry *e;
 	uint64_t h;
@@ -215,29 +317,19 @@ void throttle_fail(throttle *t, const char *key, int64_t now)
 	h = th_hash(t, key, strlen(key));
 	pthread_mutex_lock(&t->lock);
 	e = th_find(t, key, h);
-	if (e && th_forgotten(t, e, now))
-		e->failures = 0;
-	if (!e) {
-		if (!t->free_list)
-			th_drop(t, t->oldest);
-		e = t->free_list;
-		e->key = strdup(key);
-		if (!e->key)
-			goto out; /* out of memory: this failure goes unrecorded */
-		t->free_list = e->chain;
-		atomic_fetch_add(&t->used, 1);
-		e->hash = h;
-		e->chain = t->buckets[h & t->mask];
-		t->buckets[h & t->mask] = e;
+	if (e && e->pending > 0)
+		e->pending--;
+	if (ok) {
+		if (e && e->failures == 0 && e->pending == 0)
+			th_drop(t, e);
 	} else {
-		th_list_remove(t, e);
+		/* (an entry dropped meanwhile, by a reset or to make room, is made again) */
+		e = th_get(t, key, now);
+		if (e) {
+			th_failed(e, now);
+			th_list_push_newest(t, e);
+		}
 	}
-	if (e->failures < FAILURES_CAP)
-		e->failures++;
-	if (e->failures == 1 || now > e->last)
-		e->last = now;
-	th_list_push_newest(t, e);
-out:
 	pthread_mutex_unlock(&t->lock);
 }
 

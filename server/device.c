@@ -181,26 +181,31 @@ static struct device *lookup(struct request *r, store *s, const char *typed)
 	struct device *d = NULL;
 	char code[DEVICE_USER_CODE_LEN + 1], addr[64], key[80], msg[160];
 	int64_t now = http_now(), now_ms = http_now_ms();
-	int wait, total;
+	int wait;
 	ts_err rc;
 
 	http_client_addr(r, addr, sizeof addr);
 	snprintf(key, sizeof key, "ip:%s", addr);
-	wait = throttle_wait(srv->code_addr_throttle, key, now_ms);
-	total = throttle_wait(srv->code_total_throttle, "all", now_ms);
-	if (total > wait)
-		wait = total;
+	/* each check reserves its attempt (lib/throttle.h): racing guesses cannot all pass it */
+	wait = throttle_take(srv->code_addr_throttle, key, now_ms);
+	if (wait == 0) {
+		wait = throttle_take(srv->code_total_throttle, "all", now_ms);
+		if (wait > 0)
+			throttle_settle(srv->code_addr_throttle, key, 1, now_ms);
+	}
 	if (wait > 0) {
+		r->retry_after = (wait + 999) / 1000;
 		snprintf(msg, sizeof msg, "Too many wrong codes were entered. Try again in %d seconds.",
-		         (wait + 999) / 1000);
+		         r->retry_after);
 		reply_page_error(r, 429, "Too many attempts", msg);
 		return NULL;
 	}
 	rc = !typed || device_user_code_normalize(typed, code) != 0 ? TS_NOT_FOUND :
 	     s ? store_device_by_user_code(s, code, &d) : TS_UNAVAILABLE;
+	/* only a code that is not there counts (expired or used ones do not) */
+	throttle_settle(srv->code_addr_throttle, key, rc != TS_NOT_FOUND, http_now_ms());
+	throttle_settle(srv->code_total_throttle, "all", rc != TS_NOT_FOUND, http_now_ms());
 	if (rc == TS_NOT_FOUND) {
-		throttle_fail(srv->code_addr_throttle, key, now_ms);
-		throttle_fail(srv->code_total_throttle, "all", now_ms);
 		show_entry(r, 400, "Unknown code",
 		           "No device is waiting for this code. Check the code shown on your device "
 		           "and enter it again.", typed);

@@ -138,11 +138,12 @@ ts_err endpoint_form(struct request *r, struct form **f, const char **why, int r
 	                                                    why);
 }
 
-/* Guessing limits for client secrets, per client id and address (secrets are 256 random bits,
- * so this is about noise, and one misconfigured device behind a NAT must slow down only itself).
- * 1 (and r->retry_after set) when the caller must wait, whatever rc says, so that a right guess
- * during the wait teaches nothing; otherwise records a failed authentication (rc) or forgets the
- * past failures of this client at this address. */
+/* Guessing limits for client secrets, per client id and address (lib/throttle.h). Secrets are
+ * 256 random bits, so the limit is about noise, and it slows only the wrong attempts: a client
+ * presenting its right secret is never held up by someone else's failures (from its own
+ * address, or from every client behind the same reverse proxy). 1 (and r->retry_after set)
+ * when a failed authentication (rc) must be answered 429 instead of 401; the check and the
+ * recording of the failure are one step, so racing wrong secrets cannot all pass it. */
 static int secret_throttled(struct request *r, ts_err rc)
 {
 	struct server *srv = r->srv;
@@ -150,19 +151,16 @@ static int secret_throttled(struct request *r, ts_err rc)
 	int64_t now = http_now_ms();
 	int wait;
 
-	if ((rc != TS_OK && rc != TS_INVALID_CLIENT) || !r->client_id)
-		return 0; /* no client named: no secret was tried */
+	if (rc != TS_INVALID_CLIENT || !r->client_id)
+		return 0; /* a success, or no secret tried */
 	http_client_addr(r, addr, sizeof addr);
 	snprintf(key, sizeof key, "%s %.300s", addr, r->client_id);
-	wait = throttle_wait(srv->secret_throttle, key, now);
+	wait = throttle_take(srv->secret_throttle, key, now);
 	if (wait > 0) {
 		r->retry_after = (wait + 999) / 1000;
 		return 1;
 	}
-	if (rc == TS_OK)
-		throttle_reset(srv->secret_throttle, key);
-	else
-		throttle_fail(srv->secret_throttle, key, now);
+	throttle_settle(srv->secret_throttle, key, 0, now);
 	return 0;
 }
 

@@ -106,6 +106,8 @@ static int serve(int argc, char **argv, struct config *cfg)
 	char *why = NULL;
 	struct tls_pem tls = {0};
 	struct timespec poll = {0, 100 * 1000 * 1000};
+	struct throttle_policy code_addr = throttle_user_code_addr;
+	struct throttle_policy code_total = throttle_user_code_total;
 
 	for (i = 0; i < argc; i++) {
 		const char *key = NULL;
@@ -166,21 +168,15 @@ static int serve(int argc, char **argv, struct config *cfg)
 	srv.cfg = *cfg;
 	srv.https = strncmp(cfg->issuer, "https://", 8) == 0;
 	pthread_rwlock_init(&srv.keys_lock, NULL);
-	/* logins: after 5 failures for a username the next try waits 1 s, doubling up to 60 s (a
-	 * user is never locked out for long); after 20 from one address, doubling up to 5 minutes.
-	 * (throttle counts the failures before the first that costs a wait; times in milliseconds) */
-	srv.user_throttle = throttle_new(65536, 4, 1000, 60000, 900000);
-	srv.addr_throttle = throttle_new(65536, 19, 1000, 300000, 3600000);
-	/* client secrets (RFC 6749 §2.3.1 asks for protection against guessing): per client id and
-	 * address, after 10 failures 1 s doubling up to a minute */
-	srv.secret_throttle = throttle_new(65536, 9, 1000, 60000, 900000);
-	/* user codes (RFC 8628 §5.1): after user_code_attempts wrong ones from an address it waits
-	 * 60 s, doubling up to an hour; after user_code_attempts_total from anywhere, everyone waits
-	 * 10 s, doubling up to 5 minutes */
-	srv.code_addr_throttle = throttle_new(65536, cfg->user_code_attempts - 1, 60000, 3600000,
-	                                      3600000);
-	srv.code_total_throttle = throttle_new(1, cfg->user_code_attempts_total - 1, 10000, 300000,
-	                                       600000);
+	/* the guessing limits (lib/throttle.h lists them); the user codes' free attempts are set in
+	 * the configuration */
+	srv.user_throttle = throttle_with(65536, throttle_login_user);
+	srv.addr_throttle = throttle_with(65536, throttle_login_addr);
+	srv.secret_throttle = throttle_with(65536, throttle_client_secret);
+	code_addr.free_failures = cfg->user_code_attempts - 1;
+	code_total.free_failures = cfg->user_code_attempts_total - 1;
+	srv.code_addr_throttle = throttle_with(65536, code_addr);
+	srv.code_total_throttle = throttle_with(1, code_total);
 	srv.polls = device_polls_new(262144);
 	if (!srv.user_throttle || !srv.addr_throttle || !srv.secret_throttle ||
 	    !srv.code_addr_throttle ||

@@ -304,7 +304,7 @@ void login_handle(struct request *r)
 	const char *name, *pw;
 	char addr[64], ukey[300], akey[80], msg[120];
 	store *s = http_store(r);
-	int wait, addr_wait;
+	int wait, ok;
 	ts_err rc;
 
 	if (page_request_form(r, &f))
@@ -327,26 +327,33 @@ void login_handle(struct request *r)
 	snprintf(ukey, sizeof ukey, "user:%s", name);
 	for (char *k = ukey; *k; k++)
 		*k = (char)(*k >= 'A' && *k <= 'Z' ? *k + 32 : *k);
-	wait = throttle_wait(r->srv->user_throttle, ukey, http_now_ms());
-	addr_wait = throttle_wait(r->srv->addr_throttle, akey, http_now_ms());
-	if (addr_wait > wait)
-		wait = addr_wait;
+	/* each check reserves its attempt (lib/throttle.h): racing attempts cannot all pass it */
+	wait = throttle_take(r->srv->user_throttle, ukey, http_now_ms());
+	if (wait == 0) {
+		wait = throttle_take(r->srv->addr_throttle, akey, http_now_ms());
+		if (wait > 0)
+			throttle_settle(r->srv->user_throttle, ukey, 1, http_now_ms());
+	}
 	if (wait > 0) {
+		r->retry_after = (wait + 999) / 1000;
 		snprintf(msg, sizeof msg, "Too many failed attempts. Try again in %d seconds.",
-		         (wait + 999) / 1000);
+		         r->retry_after);
 		reply_page_error(r, 429, "Too many attempts", msg);
 		goto out;
 	}
 	rc = s ? store_user_get(s, name, &u) : TS_UNAVAILABLE;
 	if (rc != TS_OK && rc != TS_NOT_FOUND) {
+		throttle_settle(r->srv->user_throttle, ukey, 1, http_now_ms());
+		throttle_settle(r->srv->addr_throttle, akey, 1, http_now_ms());
 		reply_page_error(r, err_status(rc), "Try again", "The server is busy.");
 		goto out;
 	}
 	/* hash even for an unknown user, so the time taken says nothing about who exists */
 	rc = password_verify(u && u->password_hash ? u->password_hash : r->srv->dummy_hash, pw);
-	if (rc != TS_OK || !u || !u->password_hash || !u->active) {
-		throttle_fail(r->srv->user_throttle, ukey, http_now_ms());
-		throttle_fail(r->srv->addr_throttle, akey, http_now_ms());
+	ok = rc == TS_OK && u && u->password_hash && u->active;
+	throttle_settle(r->srv->addr_throttle, akey, ok, http_now_ms());
+	if (!ok) {
+		throttle_settle(r->srv->user_throttle, ukey, 0, http_now_ms());
 		page_login(r, &t, 401, "Wrong username or password.", name);
 		goto out;
 	}

@@ -31,11 +31,16 @@ static void queue(struct request *r, int status, struct MHD_Response *resp, cons
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_SET_COOKIE, r->set_cookie[0]);
 	if (r->set_cookie[1])
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_SET_COOKIE, r->set_cookie[1]);
-	/* a 503 (a locked database, the connection cap) passes within a second or so, whatever
-	 * the answer's format: the JSON errors and the HTML pages of /authorize, /login and
-	 * /device alike (unless the error set its own) */
-	if (status == 503 && !MHD_get_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER))
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, "1");
+	/* a 503 (a locked database, the connection cap) passes within a second or so, and a 429
+	 * says when to come back (r->retry_after), whatever the answer's format: the JSON errors
+	 * and the HTML pages of /authorize, /login and /device alike */
+	if ((status == 503 || status == 429) &&
+	    !MHD_get_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER)) {
+		char secs[16];
+
+		snprintf(secs, sizeof secs, "%d", r->retry_after > 0 ? r->retry_after : 1);
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, secs);
+	}
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, cache_control);
 	if (strcmp(cache_control, "no-store") == 0)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_PRAGMA, "no-cache");

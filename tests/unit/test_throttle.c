@@ -1,4 +1,5 @@
-/* test_throttle.c - back-off per key, forgetting, eviction, isolation between keys, threads. */
+/* test_throttle.c - back-off per key, forgetting, eviction, isolation between keys, threads;
+ * attempts reserved before their outcome is known, and the daemon's own limits. */
 #include <check.h>
 #include <limits.h>
 #include <pthread.h>
@@ -301,6 +302,167 @@ START_TEST(test_nulls)
 }
 END_TEST
 
+/* The wait after each failure under policy p, failures one after the other, each right after
+ * the previous wait ran out (times in ms): want[i] after the (i+1)th failure. */
+static void walk_policy(struct throttle_policy p, const int *want, size_t n, const char *name)
+{
+	throttle *t = throttle_with(16, p);
+	int64_t now = 1000000;
+	size_t i;
+	int w;
+
+	ck_assert_ptr_nonnull(t);
+	for (i = 0; i < n; i++) {
+		ck_assert_int_eq(throttle_take(t, "k", now), 0);
+		throttle_settle(t, "k", 0, now);
+		w = throttle_wait(t, "k", now);
+		ck_assert_msg(w == want[i], "%s: after %zu failures waits %d ms, want %d", name, i + 1,
+		              w, want[i]);
+		/* one tick before the end it is still refused, with what is left */
+		if (w > 0)
+			ck_assert_int_eq(throttle_take(t, "k", now + w - 1), 1);
+		now += w;
+	}
+	throttle_free(t);
+}
+
+/* The daemon's limits (README "Guessing codes", "Errors"; docs/security.md rows 21 and 25): what
+ * each one waits after each failure, to the cap. */
+START_TEST(test_daemon_policies)
+{
+	static const int login_user[] = {0, 0, 0, 0, 1000, 2000, 4000, 8000, 16000, 32000, 60000,
+	                                 60000};
+	static const int secret[] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 1000, 2000, 4000, 8000, 16000,
+	                             32000, 60000, 60000};
+	/* the hour's wait is as long as its memory: after it, the address starts again */
+	static const int code_addr[] = {0, 0, 0, 0, 60000, 120000, 240000, 480000, 960000, 1920000,
+	                                3600000, 0};
+	int login_addr[30], code_total[110];
+	struct throttle_policy p;
+	size_t i;
+
+	walk_policy(throttle_login_user, login_user, 12, "login per user");
+	walk_policy(throttle_client_secret, secret, 17, "client secret");
+	/* the user-code policies with the default user_code_attempts (5) and _total (100) */
+	p = throttle_user_code_addr;
+	ck_assert_int_eq(p.free_failures, 5 - 1);
+	walk_policy(p, code_addr, 12, "user codes per address");
+	for (i = 0; i < 110; i++)
+		code_total[i] = i < 99 ? 0 : i == 99 ? 10000 : i == 100 ? 20000 : i == 101 ? 40000 :
+		                i == 102 ? 80000 : i == 103 ? 160000 : 300000;
+	p = throttle_user_code_total;
+	ck_assert_int_eq(p.free_failures, 100 - 1);
+	walk_policy(p, code_total, 110, "user codes in all");
+	for (i = 0; i < 30; i++)
+		login_addr[i] = i < 19 ? 0 : i == 19 ? 1000 : i == 20 ? 2000 : i == 21 ? 4000 :
+		                i == 22 ? 8000 : i == 23 ? 16000 : i == 24 ? 32000 : i == 25 ? 64000 :
+		                i == 26 ? 128000 : i == 27 ? 256000 : 300000;
+	walk_policy(throttle_login_addr, login_addr, 30, "login per address");
+	/* and how long each remembers: the forget times of the README */
+	ck_assert_int_eq(throttle_login_user.forget, 15 * 60 * 1000);
+	ck_assert_int_eq(throttle_login_addr.forget, 60 * 60 * 1000);
+	ck_assert_int_eq(throttle_client_secret.forget, 15 * 60 * 1000);
+}
+END_TEST
+
+START_TEST(test_take_settle)
+{
+	throttle *t = throttle_new(16, 2, 10, 100, 1000);
+
+	ck_assert_ptr_nonnull(t);
+	/* a taken attempt counts until it is settled: with two free, the third waits */
+	ck_assert_int_eq(throttle_take(t, "k", 0), 0);
+	ck_assert_int_eq(throttle_take(t, "k", 0), 0);
+	ck_assert_int_eq(throttle_take(t, "k", 0), 0);
+	ck_assert_int_eq(throttle_take(t, "k", 0), 10);
+	ck_assert_int_eq(throttle_take(t, "k", 3), 7);  /* refused: nothing reserved */
+	/* two succeed, one fails: one failure stays, dated when it was settled */
+	throttle_settle(t, "k", 1, 4);
+	throttle_settle(t, "k", 1, 4);
+	throttle_settle(t, "k", 0, 5);
+	ck_assert_int_eq(throttle_wait(t, "k", 5), 0);
+	throttle_fail(t, "k", 6);
+	throttle_fail(t, "k", 6);
+	ck_assert_int_eq(throttle_wait(t, "k", 6), 10);
+	/* a success does not make the wait longer: the wait counts from the last failure */
+	ck_assert_int_eq(throttle_take(t, "k", 16), 0);
+	throttle_settle(t, "k", 1, 50);
+	ck_assert_int_eq(throttle_wait(t, "k", 50), 0);
+	ck_assert_int_eq(throttle_take(t, "k", 50), 0);
+	throttle_settle(t, "k", 0, 50);
+	ck_assert_int_eq(throttle_wait(t, "k", 50), 20);
+	/* a key whose only attempt succeeded leaves nothing behind */
+	ck_assert_int_eq(throttle_take(t, "fresh", 0), 0);
+	throttle_settle(t, "fresh", 1, 0);
+	ck_assert_int_eq(throttle_wait(t, "fresh", 0), 0);
+	/* a settle after a reset (the entry gone) still records a failure; a success does nothing */
+	ck_assert_int_eq(throttle_take(t, "r", 0), 0);
+	throttle_reset(t, "r");
+	throttle_settle(t, "r", 0, 1);
+	throttle_settle(t, "gone", 1, 1);
+	throttle_fail(t, "r", 1);
+	throttle_fail(t, "r", 1);
+	ck_assert_int_eq(throttle_wait(t, "r", 1), 10);
+	ck_assert_int_eq(throttle_take(NULL, "k", 0), 0);
+	throttle_settle(NULL, "k", 0, 0);
+	throttle_free(t);
+}
+END_TEST
+
+#define RACERS 8
+#define RACE_TRIES 50
+
+struct racer {
+	throttle *t;
+	pthread_barrier_t *start;
+	int passed;
+};
+
+static void *racer_run(void *arg)
+{
+	struct racer *r = arg;
+	int i;
+
+	pthread_barrier_wait(r->start);
+	for (i = 0; i < RACE_TRIES; i++) {
+		if (throttle_take(r->t, "user:alice", 100) == 0) {
+			r->passed++;
+			/* the check is slow (a password hash); the outcome comes later */
+			throttle_settle(r->t, "user:alice", 0, 100);
+		}
+	}
+	return NULL;
+}
+
+/* Issue 19 item 9: many attempts at once for one key get through exactly the free ones, not one
+ * per thread (threads that checked before anyone had recorded a failure). */
+START_TEST(test_take_races)
+{
+	throttle *t = throttle_with(64, throttle_login_user);
+	struct racer r[RACERS];
+	pthread_t th[RACERS];
+	pthread_barrier_t start;
+	int i, passed = 0;
+
+	ck_assert_ptr_nonnull(t);
+	pthread_barrier_init(&start, NULL, RACERS);
+	for (i = 0; i < RACERS; i++) {
+		r[i].t = t;
+		r[i].start = &start;
+		r[i].passed = 0;
+		ck_assert_int_eq(pthread_create(&th[i], NULL, racer_run, &r[i]), 0);
+	}
+	for (i = 0; i < RACERS; i++) {
+		ck_assert_int_eq(pthread_join(th[i], NULL), 0);
+		passed += r[i].passed;
+	}
+	pthread_barrier_destroy(&start);
+	ck_assert_int_eq(passed, throttle_login_user.free_failures + 1);
+	ck_assert_int_eq(throttle_wait(t, "user:alice", 100), 1000);
+	throttle_free(t);
+}
+END_TEST
+
 static Suite *throttle_suite(void)
 {
 	Suite *s = suite_create("throttle");
@@ -315,6 +477,9 @@ static Suite *throttle_suite(void)
 	tcase_add_test(tc, test_keys_independent);
 	tcase_add_test(tc, test_threads);
 	tcase_add_test(tc, test_nulls);
+	tcase_add_test(tc, test_daemon_policies);
+	tcase_add_test(tc, test_take_settle);
+	tcase_add_test(tc, test_take_races);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 	return s;
