@@ -8,8 +8,9 @@
 #include <string.h>
 #include <strings.h>
 #include "config.h"
+#include "netaddr.h"
 
-enum kind { K_STR, K_INT, K_SYNC, K_CLAIM, K_ALG };
+enum kind { K_STR, K_INT, K_SYNC, K_CLAIM, K_ALG, K_ADDRS, K_METRICS };
 
 static const struct setting {
 	const char *section, *key;
@@ -22,6 +23,15 @@ static const struct setting {
 	{"server", "threads", K_INT, offsetof(struct config, threads), 0, 256},
 	{"server", "max_connections", K_INT, offsetof(struct config, max_connections), 1, 1000000},
 	{"server", "connection_timeout", K_INT, offsetof(struct config, connection_timeout), 1, 3600},
+	{"server", "request_header_timeout", K_INT, offsetof(struct config, request_header_timeout),
+	 1, 3600},
+	{"server", "request_body_timeout", K_INT, offsetof(struct config, request_body_timeout), 1,
+	 3600},
+	{"server", "max_connections_per_address", K_INT,
+	 offsetof(struct config, max_connections_per_address), 0, 1000000},
+	{"server", "proxy_addresses", K_ADDRS, offsetof(struct config, proxy_addresses), 0, 0},
+	{"server", "metrics", K_METRICS, offsetof(struct config, metrics), 0, 0},
+	{"server", "metrics_token_file", K_STR, offsetof(struct config, metrics_token_file), 0, 0},
 	{"server", "max_body", K_INT, offsetof(struct config, max_body), 1024, 16777216},
 	{"server", "tls_cert", K_STR, offsetof(struct config, tls_cert), 0, 0},
 	{"server", "tls_key", K_STR, offsetof(struct config, tls_key), 0, 0},
@@ -54,6 +64,11 @@ ts_err config_defaults(struct config *c)
 	c->signing_alg = strdup("ES256");
 	c->max_connections = 10000;
 	c->connection_timeout = 30;
+	c->request_header_timeout = 10;
+	c->request_body_timeout = 10;
+	c->max_connections_per_address = 256;
+	c->proxy_addresses = strdup("127.0.0.1 ::1");
+	c->metrics = METRICS_LOOPBACK;
 	c->max_body = 65536;
 	c->busy_timeout_ms = 2000;
 	c->synchronous = 2;
@@ -66,7 +81,7 @@ ts_err config_defaults(struct config *c)
 	c->user_code_attempts = 5;
 	c->user_code_attempts_total = 100;
 	c->mqtt_claim = MQTT_CLAIM_NONE;
-	if (!c->listen || !c->db_path || !c->audience || !c->signing_alg) {
+	if (!c->listen || !c->db_path || !c->audience || !c->signing_alg || !c->proxy_addresses) {
 		config_free(c);
 		return TS_SERVER_ERROR;
 	}
@@ -89,6 +104,9 @@ ts_err config_set(struct config *c, const char *section, const char *key, const 
 	static const char *const syncs[] = {"off", "normal", "full"};
 	static const char *const claims[] = {"none", "emqx", "emqx-legacy"};
 	static const char *const algs[] = {"ES256", "RS256"};
+	static const char *const metrics[] = {"off", "loopback", "token"};
+	struct netaddr_list *addrs;
+	char *bad;
 	const struct setting *s = NULL;
 	size_t i;
 	char *end, *copy;
@@ -132,6 +150,24 @@ ts_err config_set(struct config *c, const char *section, const char *key, const 
 		if ((k = pick(value, claims, 3)) < 0)
 			goto bad;
 		*(enum mqtt_claim *)((char *)c + s->off) = (enum mqtt_claim)k;
+		return TS_OK;
+	case K_METRICS:
+		if ((k = pick(value, metrics, 3)) < 0)
+			goto bad;
+		*(enum metrics_access *)((char *)c + s->off) = (enum metrics_access)k;
+		return TS_OK;
+	case K_ADDRS:  /* a list of addresses, checked here so that a typo names its line */
+		if (netaddr_list_parse(value, &addrs, &bad) != TS_OK) {
+			*why = err_why("bad value for %s: %s", key, bad ? bad : "out of memory");
+			free(bad);
+			return TS_INVALID_REQUEST;
+		}
+		netaddr_list_free(addrs);
+		copy = strdup(value);
+		if (!copy)
+			return TS_SERVER_ERROR;
+		free(*(char **)((char *)c + s->off));
+		*(char **)((char *)c + s->off) = copy;
 		return TS_OK;
 	}
 bad:
@@ -187,6 +223,9 @@ void config_free(struct config *c)
 	free(c->signing_alg);
 	free(c->tls_cert);
 	free(c->tls_key);
+	free(c->proxy_addresses);
+	free(c->metrics_token_file);
+	c->proxy_addresses = c->metrics_token_file = NULL;
 	c->listen = c->issuer = c->db_path = c->audience = c->signing_alg = NULL;
 	c->tls_cert = c->tls_key = NULL;
 }

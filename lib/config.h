@@ -5,6 +5,8 @@
 #include "err.h"
 
 enum mqtt_claim { MQTT_CLAIM_NONE, MQTT_CLAIM_EMQX, MQTT_CLAIM_EMQX_LEGACY };
+/* Who may read /metrics: nobody (404), loopback clients only, or a bearer token. */
+enum metrics_access { METRICS_OFF, METRICS_LOOPBACK, METRICS_TOKEN };
 
 struct config {
 	/* [server] */
@@ -13,6 +15,12 @@ struct config {
 	int threads;             /* worker threads, 0 = 8 per core */
 	int max_connections;     /* beyond it: 503 */
 	int connection_timeout;  /* seconds a connection may stay idle or slow */
+	int request_header_timeout; /* seconds from a request's first byte to the end of its head */
+	int request_body_timeout;   /* seconds from the end of a request's head to its last byte */
+	int max_connections_per_address; /* per client address (IPv6: per /64); 0 = no limit */
+	char *proxy_addresses;   /* not limited per address (reverse proxies), "" for none */
+	enum metrics_access metrics;
+	char *metrics_token_file; /* the bearer token for metrics = token */
 	int max_body;            /* bytes; larger bodies get 413 */
 	char *tls_cert, *tls_key; /* PEM files: serve https (both or neither); NULL: plain http */
 	/* [database] */

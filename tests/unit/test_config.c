@@ -37,7 +37,49 @@ START_TEST(test_defaults)
 	ck_assert_int_eq(c.access_token_ttl, 3600);
 	ck_assert_int_eq(c.synchronous, 2);
 	ck_assert_int_eq(c.mqtt_claim, MQTT_CLAIM_NONE);
+	/* issue 19 items 10 and 14: the edges of a connection, and who reads /metrics */
+	ck_assert_int_eq(c.connection_timeout, 30);
+	ck_assert_int_eq(c.request_header_timeout, 10);
+	ck_assert_int_eq(c.request_body_timeout, 10);
+	ck_assert_int_eq(c.max_connections_per_address, 256);
+	ck_assert_str_eq(c.proxy_addresses, "127.0.0.1 ::1");
+	ck_assert_int_eq(c.metrics, METRICS_LOOPBACK);
+	ck_assert_ptr_null(c.metrics_token_file);
 	config_free(&c);
+}
+END_TEST
+
+START_TEST(test_connection_and_metrics_keys)
+{
+	struct config c;
+	char *why = NULL;
+
+	config_defaults(&c);
+	ck_assert_int_eq(load("[server]\nrequest_header_timeout = 3\nrequest_body_timeout = 60\n"
+	                      "max_connections_per_address = 0\n"
+	                      "proxy_addresses = 10.0.0.0/8, 2001:db8::1 192.0.2.7\n"
+	                      "metrics = TOKEN\nmetrics_token_file = /etc/tessera/metrics.token\n",
+	                      &c, &why), TS_OK);
+	ck_assert_int_eq(c.request_header_timeout, 3);
+	ck_assert_int_eq(c.request_body_timeout, 60);
+	ck_assert_int_eq(c.max_connections_per_address, 0);
+	ck_assert_str_eq(c.proxy_addresses, "10.0.0.0/8, 2001:db8::1 192.0.2.7");
+	ck_assert_int_eq(c.metrics, METRICS_TOKEN);
+	ck_assert_str_eq(c.metrics_token_file, "/etc/tessera/metrics.token");
+	/* no proxy at all is a choice too */
+	ck_assert_int_eq(config_set(&c, "server", "proxy_addresses", "", &why), TS_OK);
+	ck_assert_str_eq(c.proxy_addresses, "");
+	ck_assert_int_eq(config_set(&c, "server", "metrics", "off", &why), TS_OK);
+	ck_assert_int_eq(c.metrics, METRICS_OFF);
+	/* a bad address names itself */
+	ck_assert_int_eq(config_set(&c, "server", "proxy_addresses", "127.0.0.1 localhost", &why),
+	                 TS_INVALID_REQUEST);
+	ck_assert_ptr_nonnull(strstr(why, "localhost"));
+	free(why);
+	why = NULL;
+	ck_assert_str_eq(c.proxy_addresses, "");
+	config_free(&c);
+	ck_assert_ptr_null(c.proxy_addresses);
 }
 END_TEST
 
@@ -81,6 +123,14 @@ START_TEST(test_bad)
 		"[tokens]\nsigning_alg = none\n",
 		"[database]\nsynchronous = sometimes\n",
 		"[server]\nissuer =\n",
+		"[server]\nrequest_header_timeout = 0\n",
+		"[server]\nrequest_body_timeout = 3601\n",
+		"[server]\nmax_connections_per_address = -1\n",
+		"[server]\nproxy_addresses = 10.0.0.0/33\n",
+		"[server]\nproxy_addresses = 10.0.0.1/\n",
+		"[server]\nproxy_addresses = ::1/129\n",
+		"[server]\nmetrics = open\n",
+		"[server]\nmetrics_token_file =\n",
 	};
 	struct config c;
 	char *why;
@@ -139,6 +189,7 @@ static Suite *suite(void)
 	tcase_add_test(t, test_file);
 	tcase_add_test(t, test_bad);
 	tcase_add_test(t, test_set);
+	tcase_add_test(t, test_connection_and_metrics_keys);
 	suite_add_tcase(s, t);
 	return s;
 }
