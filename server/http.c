@@ -225,7 +225,7 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 	struct request *r = calloc(1, sizeof *r);
 	const char *q;
 
-	(void)conn;
+	conn_phase(conn, CONN_HEAD);
 	if (!r)
 		return NULL;
 	r->srv = cls;
@@ -253,30 +253,18 @@ void http_client_addr(struct request *r, char *buf, size_t n)
 		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, buf, (socklen_t)n);
 }
 
-/* Counts the open connections, for the cap: a connection opened while max_connections were
- * already open is marked (its socket context) and every request on it is answered 503; the
- * connections opened under the cap keep being served. */
+/* Counts the open connections, for the caps (conn.c): a connection opened while max_connections
+ * were already open is answered 503 on every request; the connections opened under the cap keep
+ * being served. One over max_connections_per_address is closed at once. */
 static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
                           enum MHD_ConnectionNotificationCode code)
 {
-	static char over;
 	struct server *srv = cls;
 
-	(void)conn;
-	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
-		if (atomic_fetch_add(&srv->connections, 1) >= srv->cfg.max_connections)
-			*socket_context = &over;
-	} else if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
-		atomic_fetch_sub(&srv->connections, 1);
-	}
-}
-
-static int over_cap(struct MHD_Connection *conn)
-{
-	const union MHD_ConnectionInfo *ci =
-		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
-
-	return ci && ci->socket_context != NULL;
+	if (code == MHD_CONNECTION_NOTIFY_STARTED)
+		conn_opened(srv, conn, socket_context);
+	else if (code == MHD_CONNECTION_NOTIFY_CLOSED)
+		conn_closed(srv, *socket_context);
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
@@ -296,7 +284,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		r->method = method;
 		r->url = url;
 		cl = http_header(r, MHD_HTTP_HEADER_CONTENT_LENGTH);
-		if (over_cap(conn)) {
+		if (conn_over_cap(conn)) {
 			/* over the cap (MHD itself accepts a margin more): a clear answer, then close */
 			r->close = 1;
 			reply_error(r, TS_UNAVAILABLE, "too many connections, try again");
@@ -304,6 +292,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 			r->too_large = 1;
 			reply_error(r, TS_TOO_LARGE, "request body too large");
 		}
+		conn_phase(conn, r->status ? CONN_BUSY : CONN_BODY);
 		return MHD_YES;
 	}
 	if (*upload_data_size) {
@@ -313,6 +302,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
+	conn_phase(conn, CONN_BUSY);
 	if (r->status)
 		return MHD_YES;
 	if (r->then) {
@@ -361,8 +351,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	uint64_t ns;
 
 	(void)cls;
-	(void)conn;
 	(void)toe;
+	conn_phase(conn, CONN_IDLE);
 	if (!r)
 		return;
 	ns = http_now_ns() - r->start_ns;
@@ -464,8 +454,13 @@ int http_start(struct server *srv, const struct tls_pem *tls)
 		flags |= MHD_USE_IPv6;
 	if (threads < 1)
 		threads = 1;
+	if (conn_watch_new(srv) != 0) {
+		freeaddrinfo(ai);
+		return -1;
+	}
 	if (pthread_key_create(&srv->store_key, close_store) != 0) {
 		freeaddrinfo(ai);
+		conn_watch_free(srv);
 		return -1;
 	}
 	srv->mhd = MHD_start_daemon(flags, 0, on_accept, srv, on_request, srv,
@@ -491,6 +486,15 @@ int http_start(struct server *srv, const struct tls_pem *tls)
 		fprintf(stderr, "tessera: cannot %s on %s\n", tls ? "start https" : "listen",
 		        srv->cfg.listen);
 		pthread_key_delete(srv->store_key);
+		conn_watch_free(srv);
+		return -1;
+	}
+	if (conn_watch_start(srv) != 0) {
+		fprintf(stderr, "tessera: cannot start the connection watcher\n");
+		MHD_stop_daemon(srv->mhd);
+		srv->mhd = NULL;
+		pthread_key_delete(srv->store_key);
+		conn_watch_free(srv);
 		return -1;
 	}
 	return 0;
@@ -520,7 +524,9 @@ void http_stop(struct server *srv)
 	 * and give their answers a moment to leave */
 	writer_close(srv->writer);
 	wait_connections(srv, 10);
+	conn_watch_stop(srv);
 	MHD_stop_daemon(srv->mhd);
 	srv->mhd = NULL;
+	conn_watch_free(srv);
 	pthread_key_delete(srv->store_key);
 }

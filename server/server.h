@@ -25,6 +25,7 @@ struct server {
 	char *dummy_hash;            /* a password hash to check when the user does not exist */
 	struct MHD_Daemon *mhd;
 	atomic_int connections;      /* open HTTP connections; above cfg.max_connections: 503 */
+	struct conn_watch *watch;    /* open connections: per-address counts, request deadlines */
 	atomic_int stopping;         /* set by http_stop: new connections are closed at once */
 	pthread_rwlock_t keys_lock;  /* guards ring */
 	struct keyring *ring;
@@ -92,6 +93,23 @@ int64_t http_now_ms(void); /* monotonic, for waits */
 int64_t http_now(void);
 /* The client's address as text (for throttling), into buf. */
 void http_client_addr(struct request *r, char *buf, size_t n);
+
+/* conn.c: the connections one address may hold and the time a request may take to arrive */
+enum conn_phase {
+	CONN_IDLE,   /* waiting for a request: the answer to the previous one has been sent */
+	CONN_HEAD,   /* the request line is in (its head began with its first byte) */
+	CONN_BODY,   /* the head is complete, the body is coming */
+	CONN_BUSY,   /* the request is complete: being handled or answered */
+};
+int conn_watch_new(struct server *srv);   /* before http_start's MHD_start_daemon; -1: failed */
+int conn_watch_start(struct server *srv); /* its thread; -1 when it cannot start */
+void conn_watch_stop(struct server *srv);
+void conn_watch_free(struct server *srv); /* after MHD_stop_daemon; stops it first */
+/* From on_connection: a connection opened (sets *socket_context) or closed. */
+void conn_opened(struct server *srv, struct MHD_Connection *c, void **socket_context);
+void conn_closed(struct server *srv, void *socket_context);
+int conn_over_cap(struct MHD_Connection *c); /* opened beyond max_connections: answer 503 */
+void conn_phase(struct MHD_Connection *c, enum conn_phase phase);
 
 /* router.c */
 void router_dispatch(struct request *r);
