@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include "client.h"
 #include "form.h"
+#include "httphdr.h"
 #include "throttle.h"
 #include "tls.h"
 #include "writer.h"
@@ -224,6 +225,7 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 {
 	struct request *r = calloc(1, sizeof *r);
 	const char *q;
+	size_t path_len;
 
 	conn_phase(conn, CONN_HEAD);
 	if (!r)
@@ -237,7 +239,39 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 	q = strchr(r->uri, '?');
 	r->query = q ? q + 1 : "";
 	r->start_ns = http_now_ns();
+	/* libmicrohttpd decodes the path in place and cuts it at a %00: "/metrics%00x" would be
+	 * served as "/metrics" (refused in bad_request) */
+	path_len = q ? (size_t)(q - r->uri) : strlen(r->uri);
+	r->target_len = strlen(r->uri);
+	for (q = r->uri; (q = memchr(q, '%', path_len - (size_t)(q - r->uri))); q++)
+		if (q[1] == '0' && q[2] == '0')
+			r->nul_in_target = 1;
 	return r;
+}
+
+static enum MHD_Result framing_field(void *cls, enum MHD_ValueKind kind, const char *key,
+                                     const char *value)
+{
+	(void)kind;
+	httphdr_framing_field(cls, key ? key : "", value ? value : "");
+	return MHD_YES;
+}
+
+/* Why the request is refused before its body is read (it is then answered 400 and its
+ * connection closed), or NULL: a NUL in its path, sent raw or as %00 (the path would be cut
+ * short there); a body whose framing a proxy in front could read differently (RFC 9112 §6;
+ * lib/httphdr.h). libmicrohttpd parses the request line in place, so the version follows the
+ * target: when the target as on_uri saw it (up to its first NUL) ends before that, it held a
+ * raw NUL. */
+static const char *bad_request(struct request *r, const char *url, const char *version)
+{
+	struct httphdr_framing f = {0};
+	size_t span = version > url ? (size_t)(version - url) : 0;
+
+	if (r->nul_in_target || (span > r->target_len + 1 && span < 65536))
+		return "NUL in the request target";
+	MHD_get_connection_values(r->conn, MHD_HEADER_KIND, framing_field, &f);
+	return httphdr_framing_check(&f, strcmp(version, MHD_HTTP_VERSION_1_0) == 0);
 }
 
 void http_client_addr(struct request *r, char *buf, size_t n)
@@ -274,9 +308,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 {
 	struct server *srv = cls;
 	struct request *r = *con_cls;
-	const char *cl;
+	const char *cl, *why;
 
-	(void)version;
 	if (!r)
 		return MHD_NO; /* on_uri could not allocate */
 	if (!r->conn) {
@@ -284,7 +317,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		r->method = method;
 		r->url = url;
 		cl = http_header(r, MHD_HTTP_HEADER_CONTENT_LENGTH);
-		if (conn_over_cap(conn)) {
+		if ((why = bad_request(r, url, version))) {
+			/* answered before the body is read, so libmicrohttpd closes the connection */
+			r->close = 1;
+			reply_error(r, TS_INVALID_REQUEST, why);
+		} else if (conn_over_cap(conn)) {
 			/* over the cap (MHD itself accepts a margin more): a clear answer, then close */
 			r->close = 1;
 			reply_error(r, TS_UNAVAILABLE, "too many connections, try again");

@@ -46,6 +46,8 @@ struct request {
 	const char *method, *url;
 	char *uri;           /* the raw request target, query included */
 	const char *query;   /* in uri, after '?'; "" when none */
+	size_t target_len;   /* of uri as libmicrohttpd gave it (up to a raw NUL) */
+	int nul_in_target;   /* its path holds %00 */
 	enum route_id route;
 	const char *allow;    /* methods of the route, for 405 */
 	char *body;

@@ -95,6 +95,89 @@ START_TEST(test_etag_not_listed)
 }
 END_TEST
 
+/* The verdict on a request whose header fields are the NULL-terminated name, value pairs. */
+static const char *framing(int http10, const char *const *fields)
+{
+	struct httphdr_framing f = {0};
+
+	for (; *fields; fields += 2)
+		httphdr_framing_field(&f, fields[0], fields[1]);
+	return httphdr_framing_check(&f, http10);
+}
+
+/* RFC 9112 §6.1, §6.3 and RFC 9110 §5.1, §8.6 (issue 19 item 13): the framing a proxy in front
+ * could read otherwise is refused. */
+START_TEST(test_framing_refused)
+{
+	static const char *const cases[][8] = {
+		{"Content-Length", "5", "Content-Length", "50", NULL},
+		{"Content-Length", "5", "content-length", "6", NULL},
+		{"Content-Length", "5x", NULL},
+		{"Content-Length", "", NULL},
+		{"Content-Length", "-1", NULL},
+		{"Content-Length", "5", "Content-Length", "+5", NULL},
+		{"Content-Length", "40", "Transfer-Encoding", "chunked", NULL},
+		{"Transfer-Encoding", "chunked", "Content-Length", "0", NULL},
+		{"Transfer-Encoding ", "chunked", NULL},      /* "Transfer-Encoding : chunked" */
+		{" Transfer-Encoding", "chunked", NULL},
+		{"Transfer Encoding", "chunked", NULL},
+		{"", "x", NULL},
+		{"X-A", "a\rb", NULL},                         /* a bare CR */
+		{"X-A", "a\001b", NULL},
+		{"X-A", "a\177", NULL},
+		{"Transfer-Encoding", "chunked, identity", NULL},
+		{"Transfer-Encoding", "identity", NULL},
+		{"Transfer-Encoding", "gzip", NULL},
+		{"Transfer-Encoding", "gzip, chunked", NULL},
+		{"Transfer-Encoding", "chunked, chunked", NULL},
+		{"Transfer-Encoding", "chunked", "Transfer-Encoding", "chunked", NULL},
+		{"Transfer-Encoding", "gzip", "Transfer-Encoding", "chunked", NULL},
+		{"Transfer-Encoding", "chunked ", NULL},
+		{"Transfer-Encoding", ",chunked", NULL},
+		{"Transfer-Encoding", "chunked;x=1", NULL},
+		{"Transfer-Encoding", "", NULL},
+		{"Transfer-Encoding", "\"chunked\"", NULL},
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof cases / sizeof cases[0]; i++)
+		ck_assert_msg(framing(0, cases[i]) != NULL, "accepted case %zu: %s: %s", i,
+		              cases[i][0], cases[i][1]);
+	/* HTTP/1.0 has no Transfer-Encoding (RFC 9112 §6.1) */
+	ck_assert_ptr_nonnull(framing(1, (const char *const[]){"Transfer-Encoding", "chunked",
+	                                                          NULL}));
+	/* the reasons say which */
+	ck_assert_str_eq(framing(0, cases[0]), "Content-Length repeated with different values");
+	ck_assert_str_eq(framing(0, cases[6]), "both Content-Length and Transfer-Encoding");
+	ck_assert_str_eq(framing(0, cases[8]), "malformed header field name");
+	ck_assert_str_eq(framing(0, cases[15]), "Transfer-Encoding must end with chunked");
+	ck_assert_str_eq(framing(0, cases[18]),
+	                 "unsupported transfer coding: only chunked is accepted");
+}
+END_TEST
+
+START_TEST(test_framing_accepted)
+{
+	static const char *const cases[][10] = {
+		{NULL},
+		{"Host", "x", "Content-Length", "5", NULL},
+		{"Content-Length", "5", "Content-Length", "5", NULL},     /* the same value twice */
+		{"Content-Length", "5", "Content-Length", "005", NULL},
+		{"Content-Length", "0", "Content-Length", "000", NULL},
+		{"Transfer-Encoding", "chunked", NULL},
+		{"transfer-encoding", "Chunked", NULL},
+		{"X-Tab", "a\tb", "X-High", "caf\xc3\xa9", "X-Empty", "", NULL},
+		{"!#$%&'*+-.^_`|~09azAZ", "tchars", NULL},
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof cases / sizeof cases[0]; i++)
+		ck_assert_msg(framing(0, cases[i]) == NULL, "refused case %zu: %s", i,
+		              framing(0, cases[i]));
+	ck_assert_ptr_null(framing(1, (const char *const[]){"Content-Length", "3", NULL}));
+}
+END_TEST
+
 static Suite *httphdr_suite(void)
 {
 	Suite *s = suite_create("httphdr");
@@ -105,6 +188,8 @@ static Suite *httphdr_suite(void)
 	tcase_add_test(tc, test_cookie_absent);
 	tcase_add_test(tc, test_etag_listed);
 	tcase_add_test(tc, test_etag_not_listed);
+	tcase_add_test(tc, test_framing_refused);
+	tcase_add_test(tc, test_framing_accepted);
 	suite_add_tcase(s, tc);
 	return s;
 }
