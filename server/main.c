@@ -178,6 +178,8 @@ static int serve(int argc, char **argv, struct config *cfg)
 	srv.code_addr_throttle = throttle_with(65536, code_addr);
 	srv.code_total_throttle = throttle_with(1, code_total);
 	srv.polls = device_polls_new(262144);
+	if (metrics_setup(&srv) != 0)
+		goto out;
 	if (!srv.user_throttle || !srv.addr_throttle || !srv.secret_throttle ||
 	    !srv.code_addr_throttle ||
 	    !srv.code_total_throttle || !srv.polls || RAND_bytes(srv.csrf_key, 32) != 1 ||
@@ -253,6 +255,7 @@ out:
 	device_polls_free(srv.polls);
 	free(srv.dummy_hash);
 	secret_wipe(srv.csrf_key, sizeof srv.csrf_key);
+	secret_wipe(srv.metrics_token_hash, sizeof srv.metrics_token_hash);
 	keyring_free(srv.ring);
 	free(srv.discovery);
 	store_close(s);

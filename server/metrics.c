@@ -4,7 +4,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include "netaddr.h"
 #include "server.h"
+
+#define TOKEN_MIN 32     /* characters of a metrics bearer token, at least */
 
 static const int codes[] = {200, 204, 302, 303, 304, 400, 401, 403, 404, 405, 409, 413, 415,
                             429, 500, 503};
@@ -106,10 +110,81 @@ char *metrics_render(void)
 	return buf;
 }
 
+int metrics_setup(struct server *srv)
+{
+	char buf[4097];
+	size_t n = 0, i;
+	FILE *f;
+	int ok;
+
+	if (srv->cfg.metrics != METRICS_TOKEN)
+		return 0;
+	if (!srv->cfg.metrics_token_file) {
+		fprintf(stderr, "tessera: metrics = token needs metrics_token_file\n");
+		return -1;
+	}
+	f = fopen(srv->cfg.metrics_token_file, "r");
+	if (f) {
+		n = fread(buf, 1, sizeof buf - 1, f);
+		fclose(f);
+	}
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' ' ||
+	                 buf[n - 1] == '\t'))
+		n--;
+	ok = f && n >= TOKEN_MIN && n < sizeof buf - 1;
+	for (i = 0; ok && i < n; i++)
+		ok = buf[i] > 0x20 && buf[i] < 0x7f;
+	if (ok)
+		secret_sha256(buf, n, srv->metrics_token_hash);
+	secret_wipe(buf, sizeof buf);
+	if (!ok)
+		fprintf(stderr, "tessera: metrics_token_file %s: %s\n", srv->cfg.metrics_token_file,
+		        !f ? "cannot be read" : "must hold one token of at least 32 printable "
+		        "characters (e.g. openssl rand -hex 32)");
+	return ok ? 0 : -1;
+}
+
+/* Whether r may read the metrics (metrics in [server]); when not, it has replied. */
+static int metrics_allowed(struct request *r)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	const char *auth = http_header(r, MHD_HTTP_HEADER_AUTHORIZATION);
+	unsigned char hash[32];
+	int ok;
+
+	switch (r->srv->cfg.metrics) {
+	case METRICS_OFF:
+		reply_error(r, TS_NOT_FOUND, NULL);
+		return 0;
+	case METRICS_LOOPBACK:
+		/* a reverse proxy on the same host connects from loopback too: what it passes on
+		 * usually says so in a forwarding header */
+		if (ci && netaddr_is_loopback(ci->client_addr) && !http_header(r, "Forwarded") &&
+		    !http_header(r, "X-Forwarded-For") && !http_header(r, "X-Real-IP"))
+			return 1;
+		reply_error(r, TS_FORBIDDEN, "metrics are served to loopback clients only");
+		return 0;
+	case METRICS_TOKEN:
+		ok = auth && strncasecmp(auth, "Bearer ", 7) == 0;
+		if (ok) {
+			secret_sha256(auth + 7, strlen(auth + 7), hash);
+			ok = secret_equal(hash, r->srv->metrics_token_hash, sizeof hash);
+		}
+		if (!ok)
+			reply_error(r, TS_INVALID_TOKEN, "the metrics need their bearer token");
+		return ok;
+	}
+	return 0;
+}
+
 void metrics_handle(struct request *r)
 {
-	char *text = metrics_render();
+	char *text;
 
+	if (!metrics_allowed(r))
+		return;
+	text = metrics_render();
 	if (!text) {
 		reply_error(r, TS_SERVER_ERROR, NULL);
 		return;

@@ -23,6 +23,7 @@ struct server {
 	struct throttle *code_addr_throttle, *code_total_throttle; /* wrong user codes (RFC 8628) */
 	struct device_polls *polls;  /* when each pending device code was last polled */
 	char *dummy_hash;            /* a password hash to check when the user does not exist */
+	unsigned char metrics_token_hash[32]; /* SHA-256 of the /metrics bearer token */
 	struct MHD_Daemon *mhd;
 	atomic_int connections;      /* open HTTP connections; above cfg.max_connections: 503 */
 	struct conn_watch *watch;    /* open connections: per-address counts, request deadlines */
@@ -222,6 +223,8 @@ enum grant_kind { G_CLIENT_CREDENTIALS, G_AUTHORIZATION_CODE, G_REFRESH_TOKEN, G
 void metrics_request(enum route_id route, int status, uint64_t ns);
 void metrics_token(enum grant_kind g);
 char *metrics_render(void);
+/* Reads the bearer token of metrics = token (metrics_token_file); 0, or -1 (said on stderr). */
+int metrics_setup(struct server *srv);
 
 /* keys (main.c): a read-locked keyring for the duration of a sign or verify */
 struct keyring *server_keys_acquire(struct server *srv);
