@@ -634,6 +634,23 @@ static int jwt_typ_ok(const char *typ)
 	return i > 0;
 }
 
+/* Characters of n bytes in base64url without padding. */
+static size_t b64url_chars(size_t n)
+{
+	return n / 3 * 4 + (n % 3 ? n % 3 + 1 : 0);
+}
+
+size_t jwt_signed_len(const jwt_key *key, const char *typ, size_t plen)
+{
+	int n = typ ? snprintf(NULL, 0, "{\"alg\":\"%s\",\"typ\":\"%s\",\"kid\":\"%s\"}",
+	                       jwt_algs[key->alg].name, typ, key->kid) :
+	              snprintf(NULL, 0, "{\"alg\":\"%s\",\"kid\":\"%s\"}", jwt_algs[key->alg].name,
+	                       key->kid);
+
+	return b64url_chars(n > 0 ? (size_t)n : 0) + 1 + b64url_chars(plen) + 1 +
+	       b64url_chars(key->sig_len);
+}
+
 ts_err jwt_sign_payload(const jwt_key *key, const char *typ, const char *payload, size_t plen,
                         char **out)
 {

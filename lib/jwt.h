@@ -39,6 +39,9 @@ json_t *jwt_key_public_jwk(const jwt_key *key);
  * *out is malloc'd (caller frees). Thread-safe for a shared key. */
 ts_err jwt_sign(const jwt_key *key, const char *typ, const json_t *claims, char **out);
 
+/* The length of the compact JWS jwt_sign_payload makes from plen bytes of payload. */
+size_t jwt_signed_len(const jwt_key *key, const char *typ, size_t plen);
+
 /* The same for a payload already serialised: plen bytes of a JSON object, which the caller
  * guarantees is well formed (the hot path writes it with jbuf). */
 ts_err jwt_sign_payload(const jwt_key *key, const char *typ, const char *payload, size_t plen,

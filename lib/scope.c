@@ -581,3 +581,19 @@ out:
 	free(sb.v);
 	return ok;
 }
+
+int scope_within_limits(const char *s)
+{
+	size_t n = 0;
+
+	if (!s)
+		return 1;
+	if (strlen(s) > SCOPE_LIMIT_BYTES)
+		return 0;
+	for (s += strspn(s, " "); *s; s += strspn(s, " ")) {
+		if (++n > SCOPE_LIMIT_TOKENS)
+			return 0;
+		s += strcspn(s, " ");
+	}
+	return 1;
+}

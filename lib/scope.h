@@ -18,6 +18,17 @@ enum scope_action {
 	SCOPE_PUBSUB = 3, /* SCOPE_PUB | SCOPE_SUB */
 };
 
+/* The most scope tokens, and bytes, that a request may ask for and a grant may hold: with them
+ * an access token stays well within TOKEN_ACCESS_MAX (lib/token.h), which every consumer of a
+ * token accepts (EMQX's acl claim, which repeats each filter, can still go over it). */
+#define SCOPE_LIMIT_TOKENS 32
+#define SCOPE_LIMIT_BYTES 1024
+#define SCOPE_LIMITS_TEXT "at most 32 scopes and 1024 bytes"
+
+/* 1 when the space-separated scope s (NULL: none) is within SCOPE_LIMIT_TOKENS and
+ * SCOPE_LIMIT_BYTES, else 0. */
+int scope_within_limits(const char *s);
+
 /* 1 if s is a valid MQTT topic filter for a scope: non-empty, at most 65535 bytes, valid UTF-8,
  * no NUL, space, '"' or '\\', '+' and '#' only as whole levels, '#' only last. Else 0. */
 int scope_filter_valid(const char *s);

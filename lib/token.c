@@ -1,5 +1,6 @@
 /* token.c - RFC 9068 access tokens and their validation, with a verification cache. */
 #include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include "scope.h"
@@ -8,25 +9,20 @@
 #include "secret.h"
 #include "token.h"
 
-ts_err token_access_sign(const jwt_key *key, struct access_token *t, enum mqtt_claim mc,
-                         char **jwt)
+/* The claims of t (its jti as it is) with EMQX's acl claim per mc: malloc'd, its length in
+ * *len; NULL when out of memory. */
+static char *access_payload(const struct access_token *t, enum mqtt_claim mc, size_t *len)
 {
 	struct jbuf b = {0};
 	json_t *acl = NULL;
-	char *payload, *acl_text = NULL;
-	size_t len;
-	ts_err rc;
+	char *acl_text = NULL;
 
-	*jwt = NULL;
-	rc = secret_random(t->jti, 16);
-	if (rc != TS_OK)
-		return rc;
 	if (mc != MQTT_CLAIM_NONE) {
 		acl = token_emqx_acl(t->scope, mc);
 		acl_text = acl ? json_dumps(acl, JSON_COMPACT) : NULL;
 		json_decref(acl);
 		if (!acl_text)
-			return TS_SERVER_ERROR;
+			return NULL;
 	}
 	jbuf_raw(&b, "{", 1);
 	jbuf_key(&b, "iss", 1);
@@ -63,9 +59,45 @@ ts_err token_access_sign(const jwt_key *key, struct access_token *t, enum mqtt_c
 		free(acl_text);
 	}
 	jbuf_raw(&b, "}", 1);
-	payload = jbuf_take(&b, &len);
+	return jbuf_take(&b, len);
+}
+
+ts_err token_access_fits(const jwt_key *key, const struct access_token *t, enum mqtt_claim mc)
+{
+	struct access_token copy = *t;
+	char *payload;
+	size_t len;
+
+	/* a jti as long as token_access_sign's, and the longest grant id */
+	memset(copy.jti, 'A', 22);
+	copy.jti[22] = '\0';
+	if (!copy.gid)
+		copy.gid = INT64_MAX;
+	payload = access_payload(&copy, mc, &len);
 	if (!payload)
 		return TS_SERVER_ERROR;
+	free(payload);
+	return jwt_signed_len(key, "at+jwt", len) <= TOKEN_ACCESS_MAX ? TS_OK : TS_INVALID_SCOPE;
+}
+
+ts_err token_access_sign(const jwt_key *key, struct access_token *t, enum mqtt_claim mc,
+                         char **jwt)
+{
+	char *payload;
+	size_t len;
+	ts_err rc;
+
+	*jwt = NULL;
+	rc = secret_random(t->jti, 16);
+	if (rc != TS_OK)
+		return rc;
+	payload = access_payload(t, mc, &len);
+	if (!payload)
+		return TS_SERVER_ERROR;
+	if (jwt_signed_len(key, "at+jwt", len) > TOKEN_ACCESS_MAX) {
+		free(payload);
+		return TS_INVALID_SCOPE;
+	}
 	rc = jwt_sign_payload(key, "at+jwt", payload, len, jwt);
 	free(payload);
 	return rc;

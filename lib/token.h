@@ -23,10 +23,21 @@ struct access_token {
 	char jti[24];              /* filled by token_access_sign: 128 random bits, base64url */
 };
 
+/* The longest access token issued: every consumer takes it (the broker plugin and /introspect
+ * read up to 16384 bytes; /userinfo reads it from an Authorization header within the daemon's
+ * 6 KiB request head, with room for the other headers). */
+#define TOKEN_ACCESS_MAX 4096
+
 /* Fills t->jti and signs t with key as an "at+jwt" JWT, adding EMQX's "acl" claim per mc.
- * *jwt is malloc'd (caller frees). */
+ * *jwt is malloc'd (caller frees). TS_INVALID_SCOPE (and *jwt NULL) when the token would be
+ * longer than TOKEN_ACCESS_MAX: its scope is too large (mqtt_claim's acl repeats it). */
 ts_err token_access_sign(const jwt_key *key, struct access_token *t, enum mqtt_claim mc,
                          char **jwt);
+
+/* Whether token_access_sign would sign t (t->gid 0 counting as the longest grant id, for a
+ * grant not made yet): TS_OK, TS_INVALID_SCOPE when the token would be too long, or
+ * TS_SERVER_ERROR when out of memory. For a check before anything is written. */
+ts_err token_access_fits(const jwt_key *key, const struct access_token *t, enum mqtt_claim mc);
 
 /* An OpenID Connect ID token (Core §2): typ "JWT", aud = azp = the client. */
 struct id_token {

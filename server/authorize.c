@@ -26,6 +26,36 @@ static const char *const request_params[] = {
 };
 #define N_PARAMS (sizeof request_params / sizeof request_params[0])
 
+/* The longest value of each parameter, in bytes. The answer to a request carries its state and
+ * redirect URI back in a Location header, and after a login the request itself comes back as
+ * a GET /authorize query: all of it must fit in a connection's memory (HTTP_CONN_MEMORY, with
+ * the rest of the request's head) or nothing would be sent. scope has its own limits
+ * (lib/scope.h). */
+static const struct {
+	const char *name;
+	size_t max;
+} param_max[] = {
+	{"redirect_uri", 1024}, {"state", 512}, {"nonce", 512}, {"login_hint", 255},
+	{"response_type", 64}, {"code_challenge", 128}, {"code_challenge_method", 16},
+	{"prompt", 64}, {"max_age", 16}, {"id_token_hint", 8192},
+};
+
+/* The first parameter of f longer than its limit, or NULL; its limit in *max. */
+static const char *param_too_long(const struct form *f, size_t *max)
+{
+	const char *v;
+	size_t i;
+
+	for (i = 0; i < sizeof param_max / sizeof param_max[0]; i++) {
+		v = form_get(f, param_max[i].name);
+		if (v && strlen(v) > param_max[i].max) {
+			*max = param_max[i].max;
+			return param_max[i].name;
+		}
+	}
+	return NULL;
+}
+
 struct authz {
 	struct form *f;
 	struct client *c;
@@ -94,9 +124,9 @@ static int authz_parse(struct request *r, struct form *f, struct authz *a)
 {
 	const char *id = form_get(f, "client_id"), *uri = form_get(f, "redirect_uri");
 	const char *method = form_get(f, "code_challenge_method"), *ma = form_get(f, "max_age");
-	const char *p, *rt = form_get(f, "response_type");
-	char *end, *reg = NULL;
-	size_t n, count = 0;
+	const char *p, *rt = form_get(f, "response_type"), *long_param;
+	char *end, *reg = NULL, msg[120];
+	size_t n, count = 0, max;
 	ts_err rc;
 
 	memset(a, 0, sizeof *a);
@@ -146,9 +176,27 @@ static int authz_parse(struct request *r, struct form *f, struct authz *a)
 		                       "The request names no redirect URI (redirect_uri).");
 		return -1;
 	}
+	long_param = param_too_long(f, &max);
+	if (long_param && (strcmp(long_param, "state") == 0 ||
+	                   strcmp(long_param, "redirect_uri") == 0)) {
+		/* an answer sent to the client would carry it back: a page says why instead */
+		snprintf(msg, sizeof msg, "The request's %s is too long (at most %zu bytes).",
+		         long_param, max);
+		reply_page_error(r, 400, "Invalid request", msg);
+		return -1;
+	}
 	if (f->repeated) {
 		/* RFC 6749 §4.1.2.1: with the client and its redirect URI unambiguous, say so there */
 		redirect_error(r, a, "invalid_request", "a parameter is repeated");
+		return -1;
+	}
+	if (long_param) {
+		snprintf(msg, sizeof msg, "%s is too long (at most %zu bytes)", long_param, max);
+		redirect_error(r, a, "invalid_request", msg);
+		return -1;
+	}
+	if (!scope_within_limits(form_get(f, "scope"))) {
+		redirect_error(r, a, "invalid_scope", "scope is too large: " SCOPE_LIMITS_TEXT);
 		return -1;
 	}
 	if (!client_list_has(a->c->grant_types, "authorization_code")) {
@@ -180,6 +228,24 @@ static int authz_parse(struct request *r, struct form *f, struct authz *a)
 		}
 	}
 	return 0;
+}
+
+/* 1 after redirecting with invalid_scope when what u would grant is over the scope limits or
+ * would make an access token too long to issue: refused before any code exists. */
+static int granted_too_large(struct request *r, const struct authz *a, const struct user *u,
+                             const char *granted)
+{
+	ts_err rc = scope_within_limits(granted) ?
+	            token_user_fits(r->srv, a->c->client_id, u, granted, 0) : TS_INVALID_SCOPE;
+
+	if (rc == TS_OK)
+		return 0;
+	if (rc == TS_INVALID_SCOPE)
+		redirect_error(r, a, "invalid_scope", "the scope granted would make the access token "
+		               "too large: ask for fewer scopes");
+	else
+		reply_page_error(r, err_status(rc), "Try again", "The server is busy.");
+	return 1;
 }
 
 /* --- pages --- */
@@ -414,6 +480,8 @@ static void proceed(struct request *r, struct authz *a)
 		redirect_error(r, a, err_name(rc), msg);
 		goto out;
 	}
+	if (granted_too_large(r, a, u, granted))
+		goto out;
 	rc = store_consent_get(s, u->id, a->c->client_id, &approved);
 	if (rc != TS_OK) {
 		reply_page_error(r, err_status(rc), "Try again", "The server is busy.");
@@ -491,6 +559,8 @@ void consent_handle(struct request *r)
 		redirect_error(r, &a, err_name(rc), "no scope allowed");
 		goto out;
 	}
+	if (granted_too_large(r, &a, u, granted))
+		goto out;
 	{
 		struct consent_job job = {u->id, http_now(), a.c->client_id, granted};
 

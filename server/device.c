@@ -16,6 +16,7 @@
 #include "html.h"
 #include "jbuf.h"
 #include "qr.h"
+#include "scope.h"
 #include "throttle.h"
 #include "server.h"
 
@@ -104,6 +105,10 @@ void device_authorization_handle(struct request *r)
 	scope = form_get(f, "scope");
 	if (scope && !*scope)
 		scope = NULL;
+	if (!scope_within_limits(scope)) {
+		reply_error(r, TS_INVALID_SCOPE, "scope is too large: " SCOPE_LIMITS_TEXT);
+		goto out;
+	}
 	rc = device_scope_possible(scope, c, &bad);
 	if (rc != TS_OK) {
 		reply_scope_error(r, rc, bad);
@@ -263,7 +268,20 @@ static char *granted_scope(struct request *r, const struct device *d, const stru
 		                 "the access it asks for.");
 	else if (rc != TS_OK)
 		reply_page_error(r, err_status(rc), "Try again", "The server is busy.");
-	return granted;
+	if (rc != TS_OK)
+		return granted;
+	/* refused before anything is written: a token it could never be issued (lib/token.h) */
+	rc = scope_within_limits(granted) ? token_user_fits(r->srv, c->client_id, u, granted, 0) :
+	     TS_INVALID_SCOPE;
+	if (rc == TS_OK)
+		return granted;
+	free(granted);
+	if (rc == TS_INVALID_SCOPE)
+		reply_page_error(r, 400, "Too much access", "The access this device asks for is too "
+		                 "large to be given in one token.");
+	else
+		reply_page_error(r, err_status(rc), "Try again", "The server is busy.");
+	return NULL;
 }
 
 static void show_confirm(struct request *r, const struct device *d, const struct client *c,

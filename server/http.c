@@ -33,10 +33,6 @@ static const char tls_priorities[] =
 	"-GROUP-ALL:+GROUP-X25519:+GROUP-SECP256R1:+GROUP-SECP384R1:+GROUP-SECP521R1:"
 	"-SIGN-RSA-SHA1:-SIGN-ECDSA-SHA1:-SIGN-DSA-SHA1:%SERVER_PRECEDENCE";
 
-/* Per connection, for the request line and headers (and the reads): room for a bearer token
- * with many topic filters, yet 10,000 keep-alive connections within about 60 MB. */
-#define CONN_MEMORY (6 * 1024)
-
 uint64_t http_now_ns(void)
 {
 	struct timespec ts;
@@ -511,7 +507,7 @@ int http_start(struct server *srv, const struct tls_pem *tls)
 		 * 10,000 keep-alive connections took 344 MB of RSS with it, 84 MB with 8 KiB. Bodies
 		 * are copied out to r->body as they come, so only the request line and headers must
 		 * fit. */
-		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_MEMORY,
+		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_CONN_MEMORY,
 		MHD_OPTION_CONNECTION_MEMORY_INCREMENT, (size_t)1024,
 		MHD_OPTION_LISTEN_BACKLOG_SIZE, 4096u,
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,

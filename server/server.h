@@ -55,6 +55,7 @@ struct request {
 	size_t body_len, body_cap;
 	int too_large;
 	int close;           /* send Connection: close (over the connection cap) */
+	int head_refused;    /* an answer did not fit (reply.c): the next one is sent as it is */
 	int retry_after;     /* seconds, for the Retry-After of a 429 or 503; 0: 1 */
 	int status;          /* of the reply queued */
 	char *client_id;     /* for the log line, once known */
@@ -71,6 +72,10 @@ struct request {
 };
 
 /* http.c */
+/* Per connection, for the request line and headers (and the reads), and then the head of the
+ * answer: room for a bearer token with many topic filters, yet 10,000 keep-alive connections
+ * within about 60 MB. */
+#define HTTP_CONN_MEMORY (6 * 1024)
 struct tls_pem;
 /* Starts serving cfg.listen: https with tls's certificate and key (TLS 1.2 and 1.3, modern
  * ciphers), or plain http when tls is NULL. tls may be wiped once it returns. -1 on failure
@@ -144,6 +149,13 @@ void reply_page(struct request *r, int status, const char *title, const char *me
                 const char *note);
 /* The error page: a page whose note says to start again from the app or device. */
 void reply_page_error(struct request *r, int status, const char *title, const char *message);
+
+/* token.c: whether a user's access token (u NULL: a client's) for scope would be short enough
+ * to be issued (lib/token.h TOKEN_ACCESS_MAX), checked before a grant or rotation is written;
+ * gid 0 for a grant not made yet. TS_OK, TS_INVALID_SCOPE or TS_SERVER_ERROR. */
+struct user;
+ts_err token_user_fits(struct server *srv, const char *client_id, const struct user *u,
+                       const char *scope, int64_t gid);
 
 /* handlers */
 void token_handle(struct request *r);

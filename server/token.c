@@ -13,6 +13,26 @@
 #include "token.h"
 #include "server.h"
 
+/* The error of a failed signature: an access token over TOKEN_ACCESS_MAX is invalid_scope. */
+static void reply_sign_error(struct request *r, ts_err rc)
+{
+	reply_error(r, rc, rc == TS_INVALID_SCOPE ? "the access token would be too large: ask for "
+	                   "fewer or shorter scopes" : NULL);
+}
+
+/* invalid_scope when a scope asked for or granted is over the limits (lib/scope.h): 1 after
+ * replying. */
+static int scope_too_large(struct request *r, const char *scope, const char *what)
+{
+	char msg[160];
+
+	if (scope_within_limits(scope))
+		return 0;
+	snprintf(msg, sizeof msg, "%s scope is too large: " SCOPE_LIMITS_TEXT, what);
+	reply_error(r, TS_INVALID_SCOPE, msg);
+	return 1;
+}
+
 /* The successful token response (RFC 6749 §5.1): id_token and refresh may be NULL. */
 static void reply_tokens(struct request *r, enum grant_kind kind, const char *jwt,
                          const char *scope, const char *id_token, const char *refresh)
@@ -52,10 +72,16 @@ static void grant_client_credentials(struct request *r, const struct form *f, st
 		reply_error(r, TS_UNAUTHORIZED_CLIENT, "public clients cannot use client_credentials");
 		return;
 	}
+	if (scope_too_large(r, form_get(f, "scope"), "the requested"))
+		return;
 	rc = scope_grant(form_get(f, "scope"), c->scope, c->client_id, NULL, &granted, &bad);
 	if (rc != TS_OK) {
 		reply_scope_error(r, rc, bad);
 		free(bad);
+		return;
+	}
+	if (scope_too_large(r, granted, "the granted")) {
+		free(granted);
 		return;
 	}
 	t.iss = srv->cfg.issuer;
@@ -70,7 +96,7 @@ static void grant_client_credentials(struct request *r, const struct form *f, st
 	server_keys_release(srv);
 	if (rc != TS_OK) {
 		free(granted);
-		reply_error(r, rc, NULL);
+		reply_sign_error(r, rc);
 		return;
 	}
 	reply_tokens(r, G_CLIENT_CREDENTIALS, jwt, granted, NULL, NULL);
@@ -86,6 +112,28 @@ struct user_grant {
 	const char *scope, *nonce, *refresh;
 	const struct user *user;
 };
+
+ts_err token_user_fits(struct server *srv, const char *client_id, const struct user *u,
+                       const char *scope, int64_t gid)
+{
+	struct access_token t = {0};
+	char sub[24];
+	ts_err rc;
+
+	snprintf(sub, sizeof sub, "%lld", (long long)(u ? u->id : 0));
+	t.iss = srv->cfg.issuer;
+	t.aud = srv->cfg.audience;
+	t.sub = u ? sub : client_id;
+	t.client_id = client_id;
+	t.username = u ? u->username : NULL;
+	t.gid = gid;
+	t.scope = scope;
+	t.iat = http_now();
+	t.exp = t.iat + srv->cfg.access_token_ttl;
+	rc = token_access_fits(keyring_signer(server_keys_acquire(srv)), &t, srv->cfg.mqtt_claim);
+	server_keys_release(srv);
+	return rc;
+}
 
 static void reply_user_tokens(struct request *r, struct client *c, const struct user_grant *ug)
 {
@@ -121,7 +169,7 @@ static void reply_user_tokens(struct request *r, struct client *c, const struct 
 	}
 	server_keys_release(srv);
 	if (rc != TS_OK) {
-		reply_error(r, rc, NULL);
+		reply_sign_error(r, rc);
 		goto out;
 	}
 	reply_tokens(r, ug->kind, jwt, ug->scope, idt, ug->refresh);
@@ -210,7 +258,7 @@ static void refreshed(struct request *r, ts_err rc, void *job)
 	rc = token_access_sign(keyring_signer(ring), &t, srv->cfg.mqtt_claim, &jwt);
 	server_keys_release(srv);
 	if (rc != TS_OK)
-		reply_error(r, rc, NULL);
+		reply_sign_error(r, rc);
 	else
 		reply_tokens(r, G_REFRESH_TOKEN, jwt, q->scope_out, NULL, q->next);
 	free(jwt);
@@ -236,6 +284,8 @@ static void grant_refresh_token(struct request *r, const struct form *f, struct 
 		reply_error(r, TS_INVALID_REQUEST, "refresh_token is required");
 		return;
 	}
+	if (scope_too_large(r, form_get(f, "scope"), "the requested"))
+		return;
 	q = calloc(1, sizeof *q);
 	if (!q) {
 		reply_error(r, TS_SERVER_ERROR, NULL);
@@ -252,6 +302,12 @@ static void grant_refresh_token(struct request *r, const struct form *f, struct 
 	/* the checks read on this worker's connection; only a rotation (or a used-up token) needs
 	 * the writer, whose answer comes after the commit */
 	rc = http_store(r) ? grant_refresh_check(http_store(r), q) : TS_UNAVAILABLE;
+	/* a token that could not be signed must not cost the client its refresh token */
+	if (rc == TS_OK && !q->error && token_user_fits(srv, c->client_id, q->user, q->scope_out,
+	                                                q->grant->id) == TS_INVALID_SCOPE) {
+		q->error = TS_INVALID_SCOPE;
+		q->why = "the access token would be too large: ask for fewer or shorter scopes";
+	}
 	if (rc == TS_OK && !q->error && (q->rotate || q->row.used_at)) {
 		http_write_then(r, grant_refresh_commit, q, refreshed, refresh_free);
 		return;

@@ -828,6 +828,32 @@ START_TEST(test_no_placeholder_granted)
 }
 END_TEST
 
+/* Issue 19 item 12: the most a request may ask for and a grant may hold. */
+START_TEST(test_within_limits)
+{
+	char buf[2048];
+	int i;
+
+	ck_assert(scope_within_limits(NULL));
+	ck_assert(scope_within_limits(""));
+	ck_assert(scope_within_limits("openid mqtt:sub:a/#"));
+	/* 32 tokens, not 33 (spaces around them do not count as tokens) */
+	buf[0] = '\0';
+	for (i = 0; i < 32; i++)
+		strcat(buf, "  s");
+	ck_assert(scope_within_limits(buf));
+	strcat(buf, " s");
+	ck_assert(!scope_within_limits(buf));
+	/* 1024 bytes, not 1025 */
+	memset(buf, 'a', 1024);
+	buf[1024] = '\0';
+	ck_assert(scope_within_limits(buf));
+	buf[1024] = 'a';
+	buf[1025] = '\0';
+	ck_assert(!scope_within_limits(buf));
+}
+END_TEST
+
 static Suite *scope_suite(void)
 {
 	Suite *s = suite_create("scope");
@@ -849,6 +875,7 @@ static Suite *scope_suite(void)
 	tcase_add_test(tc, test_grant_limits);
 	tcase_add_test(tc, test_grant_long_filter);
 	tcase_add_test(tc, test_no_placeholder_granted);
+	tcase_add_test(tc, test_within_limits);
 	tcase_add_loop_test(tc, test_subset, 0, N(subset_rows));
 	suite_add_tcase(s, tc);
 	return s;

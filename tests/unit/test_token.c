@@ -1,5 +1,6 @@
 /* Unit tests for lib/token: RFC 9068 claims, validation policy, the EMQX acl claim. */
 #include <check.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "jwt.h"
@@ -351,6 +352,91 @@ START_TEST(test_jti_distinct)
 }
 END_TEST
 
+/* A scope of n tokens, each "mqtt:pubsub:t<i>/" padded with x to len characters. */
+static char *scope_of(int n, int len)
+{
+	char *s = calloc((size_t)n, (size_t)len + 1), *p = s;
+	int i, k;
+
+	ck_assert_ptr_nonnull(s);
+	for (i = 0; i < n; i++) {
+		k = snprintf(p, (size_t)len + 1, "mqtt:pubsub:t%03d/", i);
+		memset(p + k, 'x', (size_t)(len - k));
+		p += len;
+		*p++ = i + 1 < n ? ' ' : '\0';
+	}
+	return s;
+}
+
+/* Issue 19 item 12: no access token longer than TOKEN_ACCESS_MAX is made, and
+ * token_access_fits says beforehand, exactly as signing would. */
+START_TEST(test_size_limit)
+{
+	struct access_token t = {0};
+	char *jwt = NULL, *scope;
+	int n, fits, signs;
+	enum mqtt_claim mc;
+
+	t.iss = "https://as.example";
+	t.aud = "mqtt";
+	t.sub = "42";
+	t.client_id = "dev1";
+	t.username = "alice";
+	t.gid = 9;
+	t.iat = 1700000000;
+	t.exp = 1700003600;
+	/* within the scope limits (32 scopes, 1024 bytes) every token fits without the acl claim */
+	scope = scope_of(32, 31);
+	ck_assert_uint_eq(strlen(scope), 1023);
+	t.scope = scope;
+	ck_assert_int_eq(token_access_fits(key, &t, MQTT_CLAIM_NONE), TS_OK);
+	ck_assert_int_eq(token_access_sign(key, &t, MQTT_CLAIM_NONE, &jwt), TS_OK);
+	ck_assert_uint_le(strlen(jwt), TOKEN_ACCESS_MAX);
+	ck_assert_uint_gt(strlen(jwt), 1000);
+	free(jwt);
+	/* jwt_signed_len is the length jwt_sign_payload makes, for every length modulo 3 */
+	for (n = 0; n < 7; n++) {
+		char payload[32] = "{\"a\":\"";
+
+		memset(payload + 6, 'b', (size_t)n);
+		strcpy(payload + 6 + n, "\"}");
+		ck_assert_int_eq(jwt_sign_payload(key, n % 2 ? "at+jwt" : NULL, payload,
+		                                  strlen(payload), &jwt), TS_OK);
+		ck_assert_uint_eq(strlen(jwt), jwt_signed_len(key, n % 2 ? "at+jwt" : NULL,
+		                                              strlen(payload)));
+		free(jwt);
+	}
+	/* EMQX's acl claim repeats every filter: there the same scope is too long, refused, and said
+	 * so before signing */
+	ck_assert_int_eq(token_access_fits(key, &t, MQTT_CLAIM_EMQX), TS_INVALID_SCOPE);
+	jwt = (char *)1;
+	ck_assert_int_eq(token_access_sign(key, &t, MQTT_CLAIM_EMQX, &jwt), TS_INVALID_SCOPE);
+	ck_assert_ptr_null(jwt);
+	free(scope);
+	/* at the edge, fits and sign agree for every size: the longest made is at most the limit */
+	for (mc = MQTT_CLAIM_NONE; mc <= MQTT_CLAIM_EMQX_LEGACY; mc++) {
+		int longest = 0;
+
+		for (n = 1; n <= 40; n++) {
+			scope = scope_of(n, 90);
+			t.scope = scope;
+			fits = token_access_fits(key, &t, mc) == TS_OK;
+			signs = token_access_sign(key, &t, mc, &jwt) == TS_OK;
+			ck_assert_int_eq(fits, signs);
+			if (signs) {
+				ck_assert_uint_le(strlen(jwt), TOKEN_ACCESS_MAX);
+				if ((int)strlen(jwt) > longest)
+					longest = (int)strlen(jwt);
+				free(jwt);
+			}
+			free(scope);
+		}
+		/* and the limit is reached, not merely stayed under */
+		ck_assert_int_gt(longest, TOKEN_ACCESS_MAX - 400);
+	}
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("token");
@@ -366,6 +452,7 @@ static Suite *suite(void)
 	tcase_add_test(t, test_emqx_acl_legacy_doc_format);
 	tcase_add_test(t, test_emqx_claim_matches_acl);
 	tcase_add_test(t, test_jti_distinct);
+	tcase_add_test(t, test_size_limit);
 	suite_add_tcase(s, t);
 	return s;
 }
