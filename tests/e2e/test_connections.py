@@ -3,9 +3,11 @@ of connections, and answers each request on them 503 temporarily_unavailable wit
 Connection: close, instead of leaving the client with a refused or silent connection; the
 connections under the cap keep working, and once some close, new ones are served again."""
 import json
+import signal
 import socket
+import time
 
-from tessera_harness import t
+from tessera_harness import t, wait_for
 
 CAP = 20
 
@@ -86,3 +88,35 @@ def test_request_heads_up_to_about_5_kib_are_read_and_larger_ones_are_431(server
             assert int(s.recv(100).split(b" ")[1]) == want
         finally:
             s.close()
+
+
+def test_a_connection_arriving_during_shutdown_is_closed_at_once(fresh_factory):
+    """README: on SIGTERM the daemon finishes the requests in flight, and a connection that
+    arrives meanwhile is closed at once, unanswered (issue 19 item 17). An idle keep-alive
+    connection keeps the daemon in that phase (it waits up to a second for it to go), long enough
+    to connect during it."""
+    srv = fresh_factory.start(name="shutdown")
+    idle = connect(srv)
+    try:
+        assert request(idle)[0] == 200
+        srv.send_signal(signal.SIGTERM)
+        assert wait_for(lambda: "tessera: stopping" in srv.stderr(), 5), srv.stderr()
+        late = connect(srv)
+        start = time.monotonic()
+        try:
+            late.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            late.settimeout(t(5))
+            try:
+                got = late.recv(4096)
+            except ConnectionResetError:
+                got = b""
+            took = time.monotonic() - start
+            still_running = srv.proc.poll() is None
+        finally:
+            late.close()
+        assert got == b"", "a connection during shutdown was answered: %r" % got[:100]
+        assert took < t(0.5), "closed only after %.2f s" % took
+        assert still_running, "the daemon had already exited: the test proved nothing"
+    finally:
+        idle.close()
+    assert srv.stop() == 0
