@@ -1,5 +1,6 @@
 /* fuzz_httphdr.c - libFuzzer target for the request header parsers of lib/httphdr.h: a cookie
- * in a Cookie header and an entity tag in an If-Match / If-None-Match list.
+ * in a Cookie header, an entity tag in an If-Match / If-None-Match list, and the framing of a
+ * request's body.
  * The input is two lines: a header value and a name (or an entity tag).
  * Properties checked on every input (fuzz_fail aborts when one breaks):
  * - httphdr_cookie agrees with a reference that splits the header into its pairs first (split
@@ -10,6 +11,7 @@
  *   (elements between commas outside quotes; "*" alone; [W/]"..." compared without the W/),
  *   for the entity tag given, every tag in the list and each of them with W/ added, removed
  *   or changed. */
+#include <strings.h>
 #include "httphdr.h"
 #include "fuzz.h"
 
@@ -190,6 +192,42 @@ static void check_etag_tags(const char *header, const char *in)
 	}
 }
 
+/* The framing verdicts, against references written differently (strspn over the allowed
+ * characters; a strcasecmp; a number compared by its digits without leading zeros). */
+static void check_framing(const char *value, const char *name, const char *in)
+{
+	static const char tchars[] = "!#$%&'*+-.^_`|~0123456789"
+	                             "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+	struct httphdr_framing f;
+	const char *v;
+	int ctl = 0, digits = *value && strspn(value, "0123456789") == strlen(value);
+
+	for (v = value; *v; v++)
+		ctl |= ((unsigned char)*v < 0x20 && *v != '\t') || *v == 0x7f;
+	memset(&f, 0, sizeof f);
+	httphdr_framing_field(&f, name, "1");  /* a value good for every field, framing ones too */
+	if ((httphdr_framing_check(&f, 0) == NULL) !=
+	    (*name && strspn(name, tchars) == strlen(name) && strcasecmp(name, "Transfer-Encoding")))
+		fuzz_fail("field name verdict", in, value);
+	memset(&f, 0, sizeof f);
+	httphdr_framing_field(&f, "Transfer-Encoding", value);
+	if ((httphdr_framing_check(&f, 0) == NULL) != (strcasecmp(value, "chunked") == 0))
+		fuzz_fail("Transfer-Encoding verdict", in, value);
+	if (httphdr_framing_check(&f, 1) == NULL)
+		fuzz_fail("Transfer-Encoding in HTTP/1.0 accepted", in, value);
+	memset(&f, 0, sizeof f);
+	httphdr_framing_field(&f, "content-length", value);
+	if ((httphdr_framing_check(&f, 0) == NULL) != (digits && !ctl))
+		fuzz_fail("Content-Length verdict", in, value);
+	httphdr_framing_field(&f, "Content-Length", "0012");
+	if (httphdr_framing_check(&f, 0) == NULL &&
+	    !(digits && strcmp(value + strspn(value, "0"), "12") == 0))
+		fuzz_fail("repeated Content-Length with another number accepted", in, value);
+	httphdr_framing_field(&f, "Transfer-Encoding", "chunked");
+	if (httphdr_framing_check(&f, 0) == NULL)
+		fuzz_fail("Content-Length with Transfer-Encoding accepted", in, value);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char *in = fuzz_text(data, size), *copy = fuzz_text(data, size), *part[2];
@@ -202,6 +240,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check_etag(part[0], part[1], in);
 	check_etag(part[0], "W/\"3694e05e\"", in);
 	check_etag_tags(part[0], in);
+	check_framing(part[0], part[1], in);
 	free(copy);
 	free(in);
 	return 0;
