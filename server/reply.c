@@ -216,10 +216,12 @@ static void error_headers(struct request *r, struct MHD_Response *resp, ts_err e
 	else if (e == TS_INVALID_TOKEN)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
 		                        "Bearer realm=\"tessera\", error=\"invalid_token\"");
-	else if (e == TS_INSUFFICIENT_SCOPE && is_scim(r))
+	else if (e == TS_INSUFFICIENT_SCOPE) /* RFC 6750 §3: a 403 names the scope it lacks */
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
-		                        "Bearer realm=\"tessera\", error=\"insufficient_scope\", "
-		                        "scope=\"scim\"");
+		                        is_scim(r) ? "Bearer realm=\"tessera\", error=\"insufficient_scope\", "
+		                                     "scope=\"scim\""
+		                                   : "Bearer realm=\"tessera\", error=\"insufficient_scope\", "
+		                                     "scope=\"openid\"");
 	else if (e == TS_METHOD_NOT_ALLOWED && r->allow)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, r->allow);
 	else if (e == TS_UNAVAILABLE || e == TS_TOO_MANY_REQUESTS) {

@@ -1,4 +1,4 @@
-"""The MQTT client id is the token's (plugin_opt_client_id_rule, docs/security.md row 5): a token
+"""The MQTT client id is the token's (plugin_opt_client_id_rule, docs/security.md row 66): a token
 may connect only with the client ids of its own OAuth client (and, for a user's token, its user),
 so no other token holder can take a device's session over, throw the device off, or complete its
 in-flight messages."""

@@ -90,7 +90,7 @@ def test_revoked_tokens_lose_their_sessions_and_tessera_down_fails_closed(
 
 def test_tessera_not_answering_is_not_taken_for_inactive(fresh_factory, broker_factory,
                                                          clients):
-    # docs/security.md row 7 (the plugin's half). A 429 from /introspect (the broker's client
+    # docs/security.md row 68 (the plugin's half). A 429 from /introspect (the broker's client
     # being limited: by Tessera, or a proxy in front of it) says nothing about the token: the
     # CONNECT is refused as "Tessera could not answer" (closed without a CONNACK, logged so),
     # never as an inactive token; Retry-After is honoured; connected clients stay connected on

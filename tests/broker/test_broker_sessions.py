@@ -1,6 +1,6 @@
 """Persistent sessions (clean session 0 / clean start 0 with a session expiry): what is published
 to a device while it is offline waits in its session, and is delivered when it comes back, under
-the rights of the token it comes back with (docs/security.md row 6)."""
+the rights of the token it comes back with (docs/security.md row 67)."""
 import time
 
 import pytest

@@ -159,7 +159,10 @@ def test_userinfo_without_openid_scope_is_403_insufficient_scope(idp):
     lg = flow(idp, scope="mqtt:sub:home/#")
     r = idp.userinfo(lg.access_token)
     assert r.status_code == 403, r.text
-    assert "insufficient_scope" in (r.text + r.headers.get("WWW-Authenticate", ""))
+    # RFC 6750 §3: the resource server MUST include WWW-Authenticate, naming the scope it lacks
+    www = r.headers.get("WWW-Authenticate", "")
+    assert www.startswith("Bearer ") and 'error="insufficient_scope"' in www, www
+    assert 'scope="openid"' in www, www
 
 
 def claims_like(idp, lg, **over):

@@ -99,6 +99,17 @@ def test_the_scan_sees_the_repository():
         sorted(names)[:20]
 
 
+def test_the_readme_stays_a_ten_minute_read():
+    """The README is the user's document (issue 18): under 600 lines, with its contents listed
+    and no diary of runs; measurements' history lives in docs/, dated."""
+    with open(os.path.join(REPO, "README.md"), encoding="utf-8") as f:
+        text = f.read()
+    assert len(text.splitlines()) < 600, len(text.splitlines())
+    assert "## Contents" in text
+    for diary in ("this session", "seventh run", "a seventh", "sixth run"):
+        assert diary not in text.lower(), diary
+
+
 def test_every_cited_markdown_file_exists():
     bad = []
     for rel, text in FILES:

@@ -1029,7 +1029,7 @@ START_TEST(test_introspect_open_errors)
 END_TEST
 
 /* "Tessera said inactive" and "Tessera could not answer" are told apart, and the reason of the
- * second says which failure it was (docs/security.md row 7). */
+ * second says which failure it was (docs/security.md row 68). */
 START_TEST(test_introspect_reasons)
 {
 	static const struct {

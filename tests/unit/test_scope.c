@@ -490,7 +490,7 @@ static const struct {
 	{"mqtt:pub:a+", 0, SCOPE_NONE, NULL},
 	{"mqtt:sub:a/#/b", 0, SCOPE_NONE, NULL},
 	/* placeholders a broker fills from the CONNECT packet (EMQX 5 ${...}, EMQX 4 and
-	 * mosquitto's acl_file %u %c): never in a granted filter (docs/security.md row 8) */
+	 * mosquitto's acl_file %u %c): never in a granted filter (docs/security.md row 69) */
 	{"mqtt:sub:home/${username}/#", 0, SCOPE_NONE, NULL},
 	{"mqtt:sub:home/%u/#", 0, SCOPE_NONE, NULL},
 	{"mqtt:pub:dev/%c", 0, SCOPE_NONE, NULL},
@@ -620,7 +620,7 @@ static const struct {
 	{NULL, "mqtt:sub:home/${username}/#", NULL, "x${clientid}", TS_INVALID_SCOPE, NULL},
 	{NULL, "mqtt:sub:${clientid}/${username}/${clientid}", "c", "u", TS_OK, "mqtt:sub:c/u/c"},
 	{NULL, "mqtt:sub:a/${clientid}", "d$1", NULL, TS_OK, "mqtt:sub:a/d$1"},
-	/* values EMQX 4 would expand again (%u, %c), or any '%': dropped (docs/security.md row 8) */
+	/* values EMQX 4 would expand again (%u, %c), or any '%': dropped (docs/security.md row 69) */
 	{NULL, "openid mqtt:sub:home/${username}/#", NULL, "%u", TS_OK, "openid"},
 	{NULL, "openid mqtt:sub:home/${username}/#", NULL, "%c", TS_OK, "openid"},
 	{NULL, "openid mqtt:sub:home/${username}/#", NULL, "50%off", TS_OK, "openid"},
