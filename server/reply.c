@@ -35,8 +35,35 @@ static int head_fits(struct request *r, struct MHD_Response *resp)
 	return used + head <= HTTP_CONN_MEMORY;
 }
 
+/* Whether the short error page of queue_too_large still fits: measured with libmicrohttpd
+ * 0.9.75, it is sent after request heads of up to about 5,800 bytes in the 6 KiB. */
+static int room_for_a_page(struct request *r)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_REQUEST_HEADER_SIZE);
+
+	return !ci || ci->header_size + 360 <= HTTP_CONN_MEMORY;
+}
+
 static void queue(struct request *r, int status, struct MHD_Response *resp, const char *type,
                   const char *cache_control);
+
+/* When even the short error of queue_too_large does not fit (a request head a little under
+ * HTTP_CONN_MEMORY leaves libmicrohttpd only a few hundred bytes), the smallest answer there
+ * is: 431 with no body and no header but the ones libmicrohttpd adds, and the connection
+ * closed, rather than a connection closed with nothing sent (RFC 6585 §5). */
+static void queue_bare_431(struct request *r)
+{
+	struct MHD_Response *resp =
+		MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+
+	if (!resp)
+		return;
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
+	if (MHD_queue_response(r->conn, 431, resp) == MHD_YES)
+		r->status = 431;
+	MHD_destroy_response(resp);
+}
 
 /* The answer when the one made would not fit (head_fits): a short page or JSON error. */
 static void queue_too_large(struct request *r, const char *type)
@@ -89,9 +116,12 @@ static void queue(struct request *r, int status, struct MHD_Response *resp, cons
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, cache_control);
 	if (strcmp(cache_control, "no-store") == 0)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_PRAGMA, "no-cache");
-	if (!r->head_refused && !head_fits(r, resp)) {
+	if (r->head_refused ? !room_for_a_page(r) : !head_fits(r, resp)) {
 		MHD_destroy_response(resp);
-		queue_too_large(r, type);
+		if (!r->head_refused)
+			queue_too_large(r, type);
+		else
+			queue_bare_431(r);
 		return;
 	}
 	if (MHD_queue_response(r->conn, (unsigned)status, resp) == MHD_YES)
