@@ -390,7 +390,8 @@ class Server:
                 return False
             try:
                 r = requests.get(self.url("/healthz"), timeout=1, verify=self.verify)
-                if r.status_code == 200:
+                # answering comes a moment before the start-up line is written: tests read it
+                if r.status_code == 200 and "tessera: listening on" in self.stderr():
                     return True
             except requests.RequestException:
                 pass
