@@ -478,6 +478,49 @@ class Server:
         return parse_metrics(r.text)
 
 
+# ---------------------------------------------------------------- a test PKI
+
+
+def openssl(*args, cwd):
+    p = subprocess.run(["openssl"] + list(args), cwd=cwd, capture_output=True, text=True,
+                       timeout=t(30))
+    assert p.returncode == 0, "openssl %r: %s" % (args, p.stderr)
+
+
+class PKI:
+    """A test CA and server certificates for 127.0.0.1 and localhost, in the directory d (made
+    with the openssl command): ca, ec and rsa (each a (certificate, key) pair), other.key
+    (a key of no certificate) and encrypted.key (the EC key under the passphrase "secret")."""
+
+    def __init__(self, d):
+        self.dir = d
+        openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+                "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "2",
+                "-subj", "/CN=Tessera test CA", cwd=d)
+        with open(os.path.join(d, "server.ext"), "w") as f:
+            f.write("subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n"
+                    "keyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n")
+        self.ca = self.path("ca.pem")
+        self.ec = self.server("ec", ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"])
+        self.rsa = self.server("rsa", ["-newkey", "rsa:2048"])
+        # a key of no certificate here, and the EC key encrypted
+        openssl("genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256",
+                "-out", "other.key", cwd=d)
+        openssl("pkey", "-in", "ec.key", "-aes256", "-passout", "pass:secret",
+                "-out", "encrypted.key", cwd=d)
+
+    def path(self, name):
+        return os.path.join(self.dir, name)
+
+    def server(self, name, newkey):
+        openssl("req", *newkey, "-nodes", "-keyout", name + ".key", "-out", name + ".csr",
+                "-subj", "/CN=localhost", cwd=self.dir)
+        openssl("x509", "-req", "-in", name + ".csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+                "-CAcreateserial", "-days", "2", "-extfile", "server.ext", "-out",
+                name + ".pem", cwd=self.dir)
+        return self.path(name + ".pem"), self.path(name + ".key")
+
+
 def make_tempdir(prefix):
     """A private temp dir (not pytest's shared basetemp, which a concurrent pytest run may
     prune while this one still uses it)."""

@@ -131,8 +131,12 @@ class Broker:
     """One mosquitto in its own directory. opts: a list of (name, value) plugin options (without
     the plugin_opt_ prefix; a value None leaves the option out), written in order."""
 
-    def __init__(self, workdir, opts, name="mosq", plugin=None, extra_conf=""):
+    def __init__(self, workdir, opts, name="mosq", plugin=None, extra_conf="", tls=None,
+                 conf=None):
         self.dir = str(workdir)
+        self.tls = tls              # (certificate, key): a second listener, MQTT over TLS
+        self.tls_port = None
+        self.conf = conf            # a whole configuration (format fields port, tls_port)
         self.name = name
         self.opts = list(opts.items()) if isinstance(opts, dict) else list(opts)
         self.plugin = plugin or PLUGIN
@@ -146,6 +150,11 @@ class Broker:
         self.expect_failure = False
 
     def conf_text(self):
+        if self.conf is not None:
+            text = self.conf.format(port=self.port, tls_port=self.tls_port)
+            if os.getuid() == 0:
+                text += "\nuser %s\n" % pwd.getpwuid(os.getuid()).pw_name
+            return text
         lines = [
             "per_listener_settings false",
             "listener %d 127.0.0.1" % self.port,
@@ -159,6 +168,10 @@ class Broker:
             "connection_messages true",
             "log_timestamp_format %H:%M:%S",
         ]
+        if self.tls:
+            # what etc/mosquitto.conf shows: TLS 1.2 at least, 1.3 whenever the client has it
+            lines += ["listener %d 127.0.0.1" % self.tls_port, "certfile %s" % self.tls[0],
+                      "keyfile %s" % self.tls[1], "tls_version tlsv1.2"]
         if os.getuid() == 0:
             # as root mosquitto would switch to the user "mosquitto", who cannot read our files
             lines.append("user %s" % pwd.getpwuid(os.getuid()).pw_name)
@@ -191,6 +204,7 @@ class Broker:
         last = ""
         for _attempt in range(3):
             self.port = free_port()
+            self.tls_port = free_port() if self.tls or self.conf else None
             self._spawn()
             if self._wait_listening():
                 return self
@@ -224,8 +238,10 @@ class Broker:
             if self.proc.poll() is not None:
                 return False
             try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
-                    return True
+                for port in (self.port, self.tls_port):
+                    if port:
+                        socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                return True
             except OSError:
                 time.sleep(0.02)
         return False
@@ -265,15 +281,15 @@ class Broker:
 
     # -- clients
     def client(self, token=None, username="user", client_id=None, v5=False, will=None,
-               clean=True):
+               clean=True, tls_ca=None):
         return MqttClient(self, token=token, username=username, client_id=client_id, v5=v5,
-                          will=will, clean=clean)
+                          will=will, clean=clean, tls_ca=tls_ca)
 
     def connect(self, token=None, username="user", client_id=None, v5=False, within=10,
-                will=None, clean=True):
+                will=None, clean=True, tls_ca=None):
         """A connected client (asserting CONNACK success)."""
         c = self.client(token, username=username, client_id=client_id, v5=v5, will=will,
-                        clean=clean)
+                        clean=clean, tls_ca=tls_ca)
         rc = c.connect(within=within)
         if rc != 0:
             c.close()
@@ -282,9 +298,10 @@ class Broker:
         return c
 
     def connect_rc(self, token=None, username="user", client_id=None, v5=False, within=10,
-                   clean=True):
+                   clean=True, tls_ca=None):
         """The CONNACK code a client gets (then closes it)."""
-        c = self.client(token, username=username, client_id=client_id, v5=v5, clean=clean)
+        c = self.client(token, username=username, client_id=client_id, v5=v5, clean=clean,
+                        tls_ca=tls_ca)
         try:
             return c.connect(within=within)
         finally:
@@ -477,8 +494,10 @@ class MqttClient:
     clean start 0 with a session expiry of an hour)."""
 
     def __init__(self, broker, token=None, username="user", client_id=None, v5=False,
-                 will=None, clean=True):
+                 will=None, clean=True, tls_ca=None):
         self.broker = broker
+        # tls_ca: connect to the broker's TLS listener, trusting that CA
+        self.port = broker.tls_port if tls_ca else broker.port
         self.v5 = v5
         self.client_id = client_id if client_id is not None else (
             token_client_id(token, uuid.uuid4().hex[:8]) or "c-" + uuid.uuid4().hex[:12])
@@ -491,6 +510,8 @@ class MqttClient:
             self.c.username_pw_set(username, token)
         if will is not None:
             self.c.will_set(*will)     # (topic, payload, qos)
+        if tls_ca:
+            self.c.tls_set(ca_certs=tls_ca)
         self.cond = threading.Condition()
         self.connacks = []          # CONNACK codes
         self.session_present = []   # the CONNACKs' session-present flags
@@ -556,10 +577,10 @@ class MqttClient:
             from paho.mqtt.packettypes import PacketTypes
             props = Properties(PacketTypes.CONNECT)
             props.SessionExpiryInterval = 0 if self.clean else 3600
-            self.c.connect("127.0.0.1", self.broker.port, keepalive=30,
+            self.c.connect("127.0.0.1", self.port, keepalive=30,
                            clean_start=self.clean, properties=props)
         else:
-            self.c.connect("127.0.0.1", self.broker.port, keepalive=30)
+            self.c.connect("127.0.0.1", self.port, keepalive=30)
         self.c.loop_start()
         self.started = True
         self.wait(lambda: self.connacks or self.disconnects, within)

@@ -19,50 +19,12 @@ import warnings
 import pytest
 import requests
 
-from tessera_harness import (BIN, PKCE, UserAgent, auth_request, code_flow, device_flow,
+from tessera_harness import (BIN, PKCE, PKI, UserAgent, auth_request, code_flow, device_flow,
                              free_port, idp_user, is_login_page, make_tempdir, parse_set_cookie,
                              redirect_params, set_cookie_headers, t, verify_jwt)
 
 HSTS = "max-age=31536000"
 WEB_CB = "https://app.example/cb"
-
-
-def openssl(*args, cwd):
-    p = subprocess.run(["openssl"] + list(args), cwd=cwd, capture_output=True, text=True,
-                       timeout=t(30))
-    assert p.returncode == 0, "openssl %r: %s" % (args, p.stderr)
-
-
-class PKI:
-    """A test CA and server certificates for 127.0.0.1 and localhost, in a temp dir."""
-
-    def __init__(self, d):
-        self.dir = d
-        openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
-                "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "2",
-                "-subj", "/CN=Tessera test CA", cwd=d)
-        with open(os.path.join(d, "server.ext"), "w") as f:
-            f.write("subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n"
-                    "keyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n")
-        self.ca = self.path("ca.pem")
-        self.ec = self.server("ec", ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"])
-        self.rsa = self.server("rsa", ["-newkey", "rsa:2048"])
-        # a key of no certificate here, and the EC key encrypted
-        openssl("genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256",
-                "-out", "other.key", cwd=d)
-        openssl("pkey", "-in", "ec.key", "-aes256", "-passout", "pass:secret",
-                "-out", "encrypted.key", cwd=d)
-
-    def path(self, name):
-        return os.path.join(self.dir, name)
-
-    def server(self, name, newkey):
-        openssl("req", *newkey, "-nodes", "-keyout", name + ".key", "-out", name + ".csr",
-                "-subj", "/CN=localhost", cwd=self.dir)
-        openssl("x509", "-req", "-in", name + ".csr", "-CA", "ca.pem", "-CAkey", "ca.key",
-                "-CAcreateserial", "-days", "2", "-extfile", "server.ext", "-out",
-                name + ".pem", cwd=self.dir)
-        return self.path(name + ".pem"), self.path(name + ".key")
 
 
 @pytest.fixture(scope="module")
