@@ -153,8 +153,12 @@ unit-bins: $(UNIT_BIN)
 PYTEST = TESSERA_BIN=$(abspath $(BUILD)/tessera) TESSERA_PLUGIN=$(abspath \
 	$(BUILD)/tessera_mosquitto.so) $(PY) -m pytest -q
 
+# tools/unit.sh itself first: a suite exiting non-zero after a clean summary must fail it
+UNIT_SELFTEST = sh tools/unit-selftest.sh $(BUILD)/tests/unit_selftest
+
 unit: deps-test
-	@$(MAKE) --no-print-directory unit-bins
+	@$(MAKE) --no-print-directory unit-bins $(BUILD)/tests/unit_selftest
+	@$(UNIT_SELFTEST)
 	@sh tools/unit.sh $(UNIT_BIN)
 
 e2e interop broker: deps-test
@@ -163,7 +167,8 @@ e2e interop broker: deps-test
 
 test: deps-test
 	@$(DEPCHECK)
-	@$(MAKE) --no-print-directory binaries $(UNIT_BIN)
+	@$(MAKE) --no-print-directory binaries $(UNIT_BIN) $(BUILD)/tests/unit_selftest
+	@$(UNIT_SELFTEST)
 	@sh tools/unit.sh $(UNIT_BIN)
 	@$(MAKE) --no-print-directory fuzz-replay
 	$(PYTEST) tests/e2e tests/interop tests/broker
@@ -189,7 +194,10 @@ soak: deps-soak
 # The whole suite under AddressSanitizer + UndefinedBehaviorSanitizer (+ LeakSanitizer).
 ASAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 asan: deps-asan
-	@$(MAKE) --no-print-directory BUILD=build-asan OPT=-O1 SAN="$(ASAN_FLAGS)" binaries unit-bins
+	@$(MAKE) --no-print-directory BUILD=build-asan OPT=-O1 SAN="$(ASAN_FLAGS)" binaries unit-bins \
+		build-asan/tests/unit_selftest
+	@ASAN_OPTIONS=detect_leaks=1 sh tools/unit-selftest.sh build-asan/tests/unit_selftest \
+		'LeakSanitizer: detected memory leaks'
 	@CK_FORK=no ASAN_OPTIONS=detect_leaks=1 sh tools/unit.sh $(UNIT_SRC:tests/unit/%.c=build-asan/tests/%)
 	@ASAN_OPTIONS=detect_leaks=1 $(MAKE) --no-print-directory BUILD=build-asan OPT=-O1 SAN="$(ASAN_FLAGS)" fuzz-replay
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
