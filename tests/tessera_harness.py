@@ -606,6 +606,10 @@ def pytest_runtest_makereport(item, call):
 def pytest_configure(config):
     if not os.path.exists(BIN):
         raise pytest.UsageError("TESSERA_BIN %s does not exist: run `make` first" % BIN)
+    # an exception (a failed assertion) escaping a thread fails the test instead of being a
+    # warning; tests still collect what their threads see and assert in the main thread
+    config.addinivalue_line("filterwarnings",
+                            "error::pytest.PytestUnhandledThreadExceptionWarning")
 
 
 # ================================================================ users, browsers, PKCE, OIDC

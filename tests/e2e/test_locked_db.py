@@ -259,9 +259,14 @@ def test_backup_while_writing(srv, tdir):
     statuses = []
 
     def write():
+        # statuses and exceptions are collected, asserted in the main thread
         while not stop.is_set():
-            statuses.append(srv.device_authorization(srv.clients["tv"], scope="openid")
-                            .status_code)
+            try:
+                statuses.append(srv.device_authorization(srv.clients["tv"], scope="openid")
+                                .status_code)
+            except Exception as e:  # noqa: BLE001 - a timeout or a reset, reported below
+                statuses.append(repr(e))
+                return
 
     th = threading.Thread(target=write)
     th.start()
@@ -273,6 +278,7 @@ def test_backup_while_writing(srv, tdir):
     finally:
         stop.set()
         th.join(timeout=t(30))
+    assert not th.is_alive(), "a device authorization never finished"
     assert statuses and set(statuses) == {200}, statuses
     con = sqlite3.connect(out)
     try:
