@@ -198,7 +198,7 @@ asan: deps-asan
 		build-asan/tests/unit_selftest
 	@ASAN_OPTIONS=detect_leaks=1 sh tools/unit-selftest.sh build-asan/tests/unit_selftest \
 		'LeakSanitizer: detected memory leaks'
-	@CK_FORK=no ASAN_OPTIONS=detect_leaks=1 sh tools/unit.sh $(UNIT_SRC:tests/unit/%.c=build-asan/tests/%)
+	@CK_FORK=no ASAN_OPTIONS=detect_leaks=1 TESSERA_ASAN=1 sh tools/unit.sh $(UNIT_SRC:tests/unit/%.c=build-asan/tests/%)
 	@ASAN_OPTIONS=detect_leaks=1 $(MAKE) --no-print-directory BUILD=build-asan OPT=-O1 SAN="$(ASAN_FLAGS)" fuzz-replay
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
 	TESSERA_BIN=$(abspath build-asan/tessera) TESSERA_PLUGIN=$(abspath build-asan/tessera_mosquitto.so) \

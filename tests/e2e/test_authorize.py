@@ -7,7 +7,7 @@ import pytest
 
 from tessera_harness import (B64URL, PKCE, Page, UserAgent, auth_request, idp,  # noqa: F401
                              idp_user, is_consent_page, is_login_page, jwt_parts, location_of,
-                             redirect_params, redirect_target)
+                             redirect_params, redirect_target, wait_for)
 
 WEB_CB = "http://127.0.0.1:9/cb"
 CONF_CB = "https://rp.example/cb"
@@ -243,9 +243,12 @@ def test_row11_disabled_client_gets_an_error_page(idp):
     idp.add_client("off-web", public=True, grants=["authorization_code"],
                    redirect_uris=[WEB_CB], scope="openid")
     idp.cli(["client", "disable", "off-web"])
-    time.sleep(0.3)   # the daemon's client cache polls the database every 100 ms
-    r = fresh(idp).authorize(auth_request("off-web", WEB_CB, pkce=PKCE()))
-    assert_error_page(r)
+
+    def ask():
+        return fresh(idp).authorize(auth_request("off-web", WEB_CB, pkce=PKCE()))
+    # the daemon notices a change by another process within 100 ms (it polls data_version)
+    assert wait_for(lambda: ask().status_code == 400, within=1.0)
+    assert_error_page(ask())
 
 
 # ---------------------------------------------------------------- redirected errors

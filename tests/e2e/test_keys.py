@@ -1,7 +1,5 @@
 """Signing key rotation while the daemon runs."""
-import time
-
-from tessera_harness import cli_ok, jwt_parts, t, verify_jwt
+from tessera_harness import cli_ok, jwt_parts, t, verify_jwt, wait_for
 
 
 def test_rotation_while_running_new_kid_old_token_still_valid(fresh_factory):
@@ -16,17 +14,11 @@ def test_rotation_while_running_new_kid_old_token_still_valid(fresh_factory):
     new_kid = rot["kid"]
     assert new_kid != old_kid and rot["alg"] == "ES256"
 
-    # The daemon signs with the new key within a second (README, tessera(8)): 2 s plus slack.
-    deadline = time.monotonic() + t(4)
-    new_tok = None
-    while time.monotonic() < deadline:
-        tok = s.access_token(dev)
-        if jwt_parts(tok)[0]["kid"] == new_kid:
-            new_tok = tok
-            break
-        assert jwt_parts(tok)[0]["kid"] == old_kid
-        time.sleep(0.1)
-    assert new_tok, "daemon still signs with %s %.1f s after rotation" % (old_kid, t(4))
+    # The daemon signs with the new key within a second of the rotation (README, tessera(8)):
+    # its main loop looks at the store's signing key once a second. The bound is that second,
+    # plus slack for a loaded machine's scheduling and the token requests' own time.
+    new_tok = signed_with(s, dev, new_kid, old_kid)
+    assert new_tok, "daemon still signs with %s %.2f s after rotation" % (old_kid, PICK_UP)
 
     jwks = s.jwks()
     kids = [k["kid"] for k in jwks["keys"]]
@@ -46,29 +38,30 @@ def test_rotation_while_running_new_kid_old_token_still_valid(fresh_factory):
     assert [k["kid"] for k in keys if k["signing"]] == [new_kid]
 
 
+PICK_UP = 1.0 + t(0.3)     # the claim (a second) and the slack, which stretches under ASan
+
+
+def signed_with(s, client, kid, old_kid=None):
+    """The first access token signed with kid, asked for until PICK_UP seconds have passed
+    since now (just after the rotation); None if none was. Until then, each is signed with
+    old_kid."""
+    def tok():
+        tk = s.access_token(client)
+        got = jwt_parts(tk)[0]["kid"]
+        assert old_kid is None or got in (kid, old_kid), got
+        return tk if got == kid else None
+    return wait_for(tok, within=PICK_UP, step=0.05, stretch=False)
+
+
 def test_two_rotations_publish_all_live_keys(fresh_factory):
     s = fresh_factory.start(clients=[{"client_id": "dev", "scope": "x"}])
     k0 = s.kid
     tok0 = s.access_token(s.clients["dev"])
     k1 = cli_ok(["key", "rotate"], db=s.db)["kid"]
-    deadline = time.monotonic() + t(4)
-    tok1 = None
-    while time.monotonic() < deadline:
-        tok = s.access_token(s.clients["dev"])
-        if jwt_parts(tok)[0]["kid"] == k1:
-            tok1 = tok
-            break
-        time.sleep(0.1)
+    tok1 = signed_with(s, s.clients["dev"], k1, k0)
     assert tok1
     k2 = cli_ok(["key", "rotate"], db=s.db)["kid"]
-    deadline = time.monotonic() + t(4)
-    tok2 = None
-    while time.monotonic() < deadline:
-        tok = s.access_token(s.clients["dev"])
-        if jwt_parts(tok)[0]["kid"] == k2:
-            tok2 = tok
-            break
-        time.sleep(0.1)
+    tok2 = signed_with(s, s.clients["dev"], k2, k1)
     assert tok2
     jwks = s.jwks()
     kids = [k["kid"] for k in jwks["keys"]]

@@ -28,6 +28,7 @@
 #include "jwt.h"
 #include "secret.h"
 #include "token.h"
+#include "slowdown.h"
 
 #define ISS "http://127.0.0.1:8080"
 
@@ -1160,7 +1161,7 @@ END_TEST
 /* Polls introspector_revoked for up to secs seconds; the number of ids got. */
 static size_t wait_revoked(introspector *in, const void **ids, size_t max, double secs)
 {
-	double end = mono() + secs;
+	double end = mono() + slow(secs);
 	size_t n;
 
 	do {
@@ -1201,7 +1202,7 @@ START_TEST(test_watcher_revokes)
 	t0 = mono();
 	ck_assert_uint_eq(wait_revoked(in, ids, 4, 3.0), 1);
 	ck_assert_ptr_eq(ids[0], &s1);
-	ck_assert_msg(mono() - t0 < 2.5, "revoked after %.1f s", mono() - t0);
+	ck_assert_msg(mono() - t0 < slow(2.5), "revoked after %.1f s", mono() - t0);
 	/* reported once; the other session is still fine */
 	ck_assert_uint_eq(wait_revoked(in, ids, 4, 2.2), 0);
 	ck_assert_int_ge(fake_requests(&srv), 3);
@@ -1219,7 +1220,7 @@ START_TEST(test_watcher_revokes)
 	ck_assert_uint_eq(introspector_revoked(NULL, ids, 4), 0);
 	t0 = mono();
 	introspector_close(in);
-	ck_assert_msg(mono() - t0 < 1.0, "close took %.1f s", mono() - t0);
+	ck_assert_msg(mono() - t0 < slow(1.0), "close took %.1f s", mono() - t0);
 	fake_stop(&srv);
 }
 END_TEST
@@ -1295,7 +1296,7 @@ START_TEST(test_watcher_limited)
 	ck_assert_uint_eq(introspector_trouble(in, why, sizeof why), 0);
 	fake_answer_with(&srv, 429, "Retry-After: 5\r\n", "{\"active\":false}");
 	before = fake_requests(&srv);
-	for (end = mono() + 4; !n && mono() < end; usleep(50000))
+	for (end = mono() + slow(4); !n && mono() < end; usleep(50000))
 		n = introspector_trouble(in, why, sizeof why);
 	ck_assert_uint_eq(n, 1);
 	ck_assert_msg(strstr(why, "HTTP 429") && strstr(why, "too many requests"), "%s", why);
