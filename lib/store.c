@@ -700,6 +700,20 @@ ts_err store_data_version(store *s, int64_t *v)
 	return e;
 }
 
+int store_synchronous(store *s)
+{
+	sqlite3_stmt *st;
+	int v = -1;
+
+	/* read back from SQLite, not from what store_open was asked for */
+	if (!s || sqlite3_prepare_v2(s->db, "PRAGMA synchronous", -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
 /* How long a checkpoint waits for the reads still using the WAL's old frames. */
 #define CHECKPOINT_WAIT_MS 50
 

@@ -76,6 +76,9 @@ int store_schema_latest(void);
  * connection (another thread's or process's) committed a change in between. The daemon polls it
  * to drop its caches after `tessera client ...` changed the database. */
 ts_err store_data_version(store *s, int64_t *v);
+/* The connection's synchronous setting as SQLite reports it (0 OFF, 1 NORMAL, 2 FULL, 3 EXTRA),
+ * or -1. The daemon logs its own and its writer's at start. */
+int store_synchronous(store *s);
 
 /* For the one connection that does all the daemon's writing (writer.c): checkpoints the WAL
  * into the database after every checkpoint_pages frames (in RESTART mode, so that the WAL starts

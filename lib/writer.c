@@ -32,6 +32,7 @@ struct writer {
 	struct job *head, **tail;
 	size_t inflight;          /* jobs queued or running */
 	int stop, closed;
+	int synchronous;          /* as the connection reported it when it opened */
 };
 
 /* Runs one batch in one transaction; sets each job's rc. */
@@ -119,6 +120,7 @@ ts_err writer_start(const char *path, int busy_ms, int synchronous, writer **out
 		return rc;
 	}
 	store_tune_writer(w->s, CHECKPOINT_PAGES);
+	w->synchronous = store_synchronous(w->s);   /* before the thread owns the connection */
 	w->tail = &w->head;
 	pthread_mutex_init(&w->mu, NULL);
 	pthread_cond_init(&w->work, NULL);
@@ -130,6 +132,11 @@ ts_err writer_start(const char *path, int busy_ms, int synchronous, writer **out
 	}
 	*out = w;
 	return TS_OK;
+}
+
+int writer_synchronous(const writer *w)
+{
+	return w ? w->synchronous : -1;
 }
 
 ts_err writer_submit(writer *w, writer_fn fn, void *arg, writer_done done, void *done_arg)

@@ -16,6 +16,9 @@ typedef ts_err (*writer_fn)(store *s, void *arg);
 
 /* Opens the writer's own connection to path and starts its thread. */
 ts_err writer_start(const char *path, int busy_ms, int synchronous, writer **out);
+/* The writer connection's synchronous setting as SQLite reported it when it opened (see
+ * store_synchronous), or -1. */
+int writer_synchronous(const writer *w);
 
 /* Runs fn(s, arg) and returns once the transaction holding it has committed: fn's result, or the
  * error of the commit (then nothing of fn remains). Blocks the calling thread. */

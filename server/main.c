@@ -80,6 +80,13 @@ static void caches_refresh(store *s, int64_t *data_version)
 	client_cache_invalidate();
 }
 
+static const char *sync_name(int v)
+{
+	static const char *const names[] = {"OFF", "NORMAL", "FULL", "EXTRA"};
+
+	return v >= 0 && v <= 3 ? names[v] : "unknown";
+}
+
 /* Raises the soft limit on open files so that max_connections (and the margin answered 503) fit
  * with the database's files and a spare: up to the hard limit, with a warning when that is less. */
 static void raise_fd_limit(const struct config *cfg)
@@ -201,6 +208,10 @@ static int serve(int argc, char **argv, struct config *cfg)
 		fprintf(stderr, "tessera: cannot open database %s for writing\n", cfg->db_path);
 		goto out;
 	}
+	/* what SQLite says, so that the log shows the durability actually in force */
+	fprintf(stderr, "tessera: database synchronous: %s on the daemon's connection, %s on the "
+	        "writer's\n", sync_name(store_synchronous(s)),
+	        sync_name(writer_synchronous(srv.writer)));
 	raise_fd_limit(cfg);
 	started = http_start(&srv, cfg->tls_cert ? &tls : NULL);
 	/* GnuTLS holds its own parsed copy of the key now: ours goes at once */

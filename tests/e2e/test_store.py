@@ -1,6 +1,7 @@
 """What reaches the SQLite file (row 23), its mode, and a busy database (503, never a hang)."""
 import glob
 import os
+import re
 import sqlite3
 import stat
 import time
@@ -118,3 +119,24 @@ def test_busy_database_gives_503_then_recovers(fresh_factory):
     r = s.revoke(dev, tok)
     assert r.status_code == 200, r.text
     assert s.introspect(rs, tok).json() == {"active": False}
+
+
+SYNC_LINE = re.compile(r"tessera: database synchronous: (\w+) on the daemon's connection, "
+                       r"(\w+) on the writer's")
+
+
+@pytest.mark.parametrize("setting, want", [(None, "FULL"), ("normal", "NORMAL"),
+                                           ("full", "FULL")])
+def test_synchronous_full_is_in_force_on_the_daemons_and_the_writers_connections(
+        fresh_factory, setting, want):
+    """A SIGKILL cannot tell synchronous=FULL from OFF (the crash test loses nothing either
+    way unless the machine itself stops): the daemon logs the setting SQLite reports on its own
+    connection and on the writer's, which commits every write. FULL by default; another setting
+    shows, so the line reads SQLite and is no constant (issue 19 item 17).
+    tests/unit/test_writer.c's test_synchronous_in_force reads it on store_open's and
+    writer_start's connections."""
+    config = {"database": {"synchronous": setting}} if setting else None
+    s = fresh_factory.start(config=config, name="sync")
+    m = SYNC_LINE.search(s.stderr())
+    assert m, s.stderr()
+    assert m.groups() == (want, want), m.group(0)

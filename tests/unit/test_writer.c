@@ -198,6 +198,31 @@ START_TEST(test_bad_path)
 }
 END_TEST
 
+/* The synchronous setting asked for is the one SQLite reports on the connection, for store_open's
+ * connections (the daemon's and its workers') and the writer's, which commits every write: a
+ * SIGKILL cannot tell FULL from OFF (issue 19 item 17). */
+START_TEST(test_synchronous_in_force)
+{
+	static const char *const names[] = {"OFF", "NORMAL", "FULL"};
+	writer *w;
+	store *s;
+	int want;
+
+	for (want = 0; want <= 2; want++) {
+		ck_assert_int_eq(store_open(db, 2000, want, &s), TS_OK);
+		ck_assert_msg(store_synchronous(s) == want, "store_open asked %s, SQLite has %d",
+		              names[want], store_synchronous(s));
+		store_close(s);
+		ck_assert_int_eq(writer_start(db, 2000, want, &w), TS_OK);
+		ck_assert_msg(writer_synchronous(w) == want, "writer_start asked %s, SQLite has %d",
+		              names[want], writer_synchronous(w));
+		writer_stop(w);
+	}
+	ck_assert_int_eq(store_synchronous(NULL), -1);
+	ck_assert_int_eq(writer_synchronous(NULL), -1);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("writer");
@@ -210,6 +235,7 @@ static Suite *suite(void)
 	tcase_add_test(t, test_many_threads);
 	tcase_add_test(t, test_submit_answers_after_commit_in_order);
 	tcase_add_test(t, test_bad_path);
+	tcase_add_test(t, test_synchronous_in_force);
 	suite_add_tcase(s, t);
 	return s;
 }
