@@ -35,12 +35,13 @@ import uuid
 
 import paho.mqtt.client as mqtt
 
-from tessera_harness import BIN, SLOW, free_port, jwt_parts, make_tempdir, stop_process, t
+from tessera_harness import (BIN, SANITIZERS, SLOW, free_port, jwt_parts, make_tempdir,
+                             stop_process, t)
 
 MOSQUITTO = os.environ.get("MOSQUITTO") or "/usr/sbin/mosquitto"
 PLUGIN = os.environ.get("TESSERA_PLUGIN") or os.path.join(os.path.dirname(os.path.abspath(BIN)),
                                                           "tessera_mosquitto.so")
-ASAN = bool(os.environ.get("TESSERA_ASAN"))
+ASAN = SANITIZERS
 
 # Brokers alive right now, so that a failing test can show their logs.
 LIVE_BROKERS = []

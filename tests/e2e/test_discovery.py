@@ -1,12 +1,10 @@
 """Discovery documents, /jwks, /healthz and /metrics."""
-import os
 import re
-import time
 
 import pytest
 import requests
 
-from tessera_harness import free_port, http_timeout, metric, post_form
+from tessera_harness import SANITIZERS, free_port, http_timeout, metric, post_form, wait_for
 
 DOCS = ["/.well-known/openid-configuration", "/.well-known/oauth-authorization-server"]
 PRIVATE_JWK_PARTS = {"d", "p", "q", "dp", "dq", "qi", "k", "oth"}
@@ -150,7 +148,7 @@ def test_metrics_report_malloc_in_use_and_kept_free(srv):
     assert "# TYPE tessera_malloc_in_use_bytes gauge" in text
     assert "# TYPE tessera_malloc_free_bytes gauge" in text
     got = dict(re.findall(r"^(tessera_malloc_\w+_bytes) (\d+)$", text, re.M))
-    if os.environ.get("TESSERA_ASAN"):
+    if SANITIZERS:
         return  # AddressSanitizer's allocator answers glibc's mallinfo2 with zeros
     # the daemon holds at least its signing keys, caches and SQLite connections
     assert int(got["tessera_malloc_in_use_bytes"]) > 1 << 20, got
@@ -169,14 +167,12 @@ def test_metrics_counters_move_after_requests(srv):
     # a request is counted once its answer has left (libmicrohttpd's completion callback), which
     # may be a moment after the client read it and asked /metrics on another connection; each
     # connection's callback runs on its own, so the 401 may be counted before the last 200
-    deadline = time.monotonic() + 2
-    while True:
-        after = srv.metrics()
-        if (metric(after, **bad_key) - metric(before, **bad_key) >= 1
-                and metric(after, **ok_key) - metric(before, **ok_key) >= 3) or \
-                time.monotonic() > deadline:
-            break
-        time.sleep(0.02)
+    # (both counters are waited for)
+    def counted():
+        a = srv.metrics()
+        return a if (metric(a, **bad_key) - metric(before, **bad_key) >= 1 and
+                     metric(a, **ok_key) - metric(before, **ok_key) >= 3) else None
+    after = wait_for(counted, within=2, step=0.02) or srv.metrics()
     assert metric(after, **ok_key) - metric(before, **ok_key) >= 3, after
     assert metric(after, **bad_key) - metric(before, **bad_key) >= 1
     iss = dict(name="tessera_tokens_issued_total", grant_type="client_credentials")
