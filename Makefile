@@ -55,7 +55,7 @@ LIB_SRC := $(wildcard lib/*.c)
 SERVER_SRC := $(wildcard server/*.c)
 BROKER_SRC := $(wildcard broker/*.c)
 # the parts of lib/ the plugin links, compiled again as position-independent code
-BROKER_LIB := acl b64 err jbuf jwt scope secret token
+BROKER_LIB := acl b64 err jbuf jwt p256 scope secret token
 BROKER_OBJ := $(BROKER_SRC:%.c=$(BUILD)/pic/%.o) $(BROKER_LIB:%=$(BUILD)/pic/lib/%.o)
 BROKER_LIBS := $(shell pkg-config --libs jansson libcrypto libcurl 2>/dev/null) -lpthread
 UNIT_SRC := $(wildcard tests/unit/test_*.c)

@@ -4,6 +4,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include "client.h"
 #include "form.h"
 #include "secret.h"
@@ -185,12 +186,62 @@ out:
 	return rc;
 }
 
+/* Schemes a browser runs or reads locally instead of sending a request: never a redirect URI. */
+static const char *const refused_schemes[] = {"javascript", "vbscript", "data", "file", "blob",
+                                              "about"};
+
+/* 1 for the characters RFC 3986 allows in a URI (unreserved, reserved and '%'), else 0: no
+ * controls, DEL, space, non-ASCII byte, '"', '<', '>', '\\', '^', '`', '{', '|' or '}'. */
+static int uri_char(unsigned char ch)
+{
+	return ch > 0x20 && ch < 0x7f && !strchr("\"<>\\^`{|}", ch);
+}
+
+static int hex_digit(char ch)
+{
+	return (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f') || (ch >= 'A' && ch <= 'F');
+}
+
+const char *client_redirect_uri_problem(const char *u)
+{
+	size_t n = strlen(u), slen, i;
+	const char *p;
+
+	if (n == 0)
+		return "a redirect URI is empty";
+	if (n >= CLIENT_REDIRECT_URI_MAX)
+		return "a redirect URI is too long (at most 2047 bytes)";
+	for (p = u; *p; p++) {
+		if (!uri_char((unsigned char)*p))
+			return "a redirect URI may hold only printable ASCII URI characters (no space, "
+			       "control, DEL or non-ASCII character: percent-encode them)";
+		if (*p == '%' && !(hex_digit(p[1]) && hex_digit(p[2])))
+			return "a redirect URI has a '%' not followed by two hex digits";
+	}
+	if (strchr(u, '#'))
+		return "a redirect URI may not have a fragment (RFC 6749 §3.1.2)";
+	/* an absolute URI: scheme ":" hier-part, scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ) */
+	slen = strspn(u, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+-.");
+	if (slen == 0 || u[slen] != ':' || !((u[0] | 0x20) >= 'a' && (u[0] | 0x20) <= 'z'))
+		return "a redirect URI must be absolute (scheme:..., RFC 6749 §3.1.2)";
+	if (u[slen + 1] == '\0')
+		return "a redirect URI has nothing after its scheme";
+	for (i = 0; i < sizeof refused_schemes / sizeof refused_schemes[0]; i++)
+		if (strlen(refused_schemes[i]) == slen && strncasecmp(u, refused_schemes[i], slen) == 0)
+			return "a redirect URI may not use a javascript:, vbscript:, data:, file:, blob: "
+			       "or about: scheme";
+	if ((slen == 4 && strncasecmp(u, "http", 4) == 0) ||
+	    (slen == 5 && strncasecmp(u, "https", 5) == 0)) {
+		p = u + slen + 1;
+		if (strncmp(p, "//", 2) != 0 || strchr("/?#@:", p[2]) != NULL)
+			return "an http or https redirect URI needs a host (scheme://host/...)";
+	}
+	return NULL;
+}
+
 int client_redirect_uri_valid(const char *u)
 {
-	const char *sep = strstr(u, "://");
-
-	return sep && sep != u && !strchr(u, '#') && !strchr(u, ' ') && strlen(u) < 2048 &&
-	       form_utf8_valid((const unsigned char *)u, strlen(u));
+	return u && client_redirect_uri_problem(u) == NULL;
 }
 
 /* 1 for http://127.0.0.1[:port]/... or http://[::1][:port]/...: *rest points after the port. */

@@ -31,8 +31,20 @@ int client_list_has(const char *list, const char *word);
  * random bits as base64url and c->secret_hash with its hash. */
 ts_err client_new_secret(struct client *c, char *text);
 
-/* 1 when u may be registered as a redirect URI: absolute (scheme://...), no fragment, no space,
- * valid UTF-8, under 2048 bytes; else 0. */
+#define CLIENT_REDIRECT_URI_MAX 2048 /* a redirect URI is shorter than this */
+
+/* Why u may not be registered as a redirect URI (static English, for the CLI's and SCIM's error),
+ * or NULL when it may: an absolute URI (RFC 3986 scheme ":" ...; http and https with a host)
+ * of 1 to 2047 printable ASCII URI characters (no space, control, DEL, non-ASCII -- so no CR, LF,
+ * U+2028 or U+2029 --, nor '"', '<', '>', '\\', '^', '`', '{', '|', '}'), '%' only before two hex
+ * digits, no fragment (RFC 6749 §3.1.2), and not a javascript:, vbscript:, data:, file:, blob:
+ * or about: URI. Native apps' private-use schemes (RFC 8252 §7.1, com.example.app:/cb) and
+ * loopback URIs (http://127.0.0.1:port/cb, §7.3) are allowed. */
+const char *client_redirect_uri_problem(const char *u);
+
+/* 1 when u may be registered as a redirect URI (client_redirect_uri_problem is NULL); else 0.
+ * /authorize never redirects to a registered URI for which this is 0 (one stored before these
+ * rules). */
 int client_redirect_uri_valid(const char *u);
 
 /* 1 when the redirect URI given in a request is the registered one: the same string, or for

@@ -27,6 +27,7 @@
 
 #include "b64.h"
 #include "jwt.h"
+#include "p256.h"
 #include "secret.h"
 
 #define JWT_MAX_TOKEN 16384     /* longest token jwt_verify looks at */
@@ -311,6 +312,7 @@ static ts_err jwt_raw_sign(const struct jwt_key *k, const void *msg, size_t n, u
 	if (k->alg == JWT_ES256) {
 		if (jwt_es256_from_der(der, len, sig) != 0)
 			goto out;
+		p256_low_s(sig + 32); /* OpenSSL gives either form: ours is the low one */
 	} else {
 		if (len != k->sig_len)
 			goto out;
@@ -323,9 +325,10 @@ out:
 	return rc;
 }
 
-/* Checks the JWS signature sig (n bytes) of msg; TS_INVALID_TOKEN when it does not match. */
+/* Checks the JWS signature sig (n bytes) of msg; TS_INVALID_TOKEN when it does not match, or
+ * when it is an ES256 signature with a high s and flags lack JWT_ALLOW_HIGH_S. */
 static ts_err jwt_raw_verify(const struct jwt_key *k, const void *msg, size_t msg_len,
-			     const unsigned char *sig, size_t n)
+			     const unsigned char *sig, size_t n, unsigned flags)
 {
 	unsigned char digest[SHA256_DIGEST_LENGTH], der[72];
 	const unsigned char *s = sig;
@@ -336,6 +339,8 @@ static ts_err jwt_raw_verify(const struct jwt_key *k, const void *msg, size_t ms
 	if (n != k->sig_len)
 		return TS_INVALID_TOKEN;
 	if (k->alg == JWT_ES256) {
+		if (!(flags & JWT_ALLOW_HIGH_S) && p256_s_is_high(sig + 32))
+			return TS_INVALID_TOKEN;
 		n = jwt_es256_to_der(sig, der);
 		s = der;
 	}
@@ -457,7 +462,7 @@ ts_err jwt_key_load(const char *alg, const char *pem, jwt_key **key)
 		return rc;
 	/* A pairwise check: the private half must match the public half that the kid names. */
 	rc = jwt_raw_sign(*key, probe, sizeof probe - 1, sig);
-	if (rc == TS_OK && jwt_raw_verify(*key, probe, sizeof probe - 1, sig, (*key)->sig_len) != TS_OK)
+	if (rc == TS_OK && jwt_raw_verify(*key, probe, sizeof probe - 1, sig, (*key)->sig_len, 0) != TS_OK)
 		rc = TS_INVALID_REQUEST;
 	if (rc != TS_OK) {
 		jwt_key_free(*key);
@@ -745,6 +750,12 @@ static json_t *jwt_segment_object(const char *seg, size_t n, unsigned char *buf)
 ts_err jwt_verify(const jwt_key *const *keys, size_t n, const char *token, const char *typ,
                   json_t **claims)
 {
+	return jwt_verify_opts(keys, n, token, typ, 0, claims);
+}
+
+ts_err jwt_verify_opts(const jwt_key *const *keys, size_t n, const char *token, const char *typ,
+                       unsigned flags, json_t **claims)
+{
 	const char *dot1, *dot2, *end, *alg, *kid, *htyp;
 	const jwt_key *key = NULL;
 	unsigned char *buf = NULL;
@@ -795,7 +806,7 @@ ts_err jwt_verify(const jwt_key *const *keys, size_t n, const char *token, const
 	slen = b64url_decode(dot2 + 1, (size_t)(end - dot2 - 1), buf);
 	if (slen < 0)
 		goto out;
-	rc = jwt_raw_verify(key, token, (size_t)(dot2 - token), buf, (size_t)slen);
+	rc = jwt_raw_verify(key, token, (size_t)(dot2 - token), buf, (size_t)slen, flags);
 	if (rc != TS_OK)
 		goto out;
 

@@ -3,7 +3,8 @@
  * libjwt 1.10 re-reads its PEM on every call (~340 us under OpenSSL 3, 20 times the cost of a
  * signature with the key parsed once) and trusts the token's alg header, so tokens are signed
  * and verified here: ES256 (P-256) and RS256 (RSA 2048) only; the algorithm is pinned by the
- * key that the token's kid names, never taken from the token. */
+ * key that the token's kid names, never taken from the token. ES256 signatures are made in the
+ * low-s form (p256.h). */
 #ifndef TESSERA_JWT_H
 #define TESSERA_JWT_H
 
@@ -52,9 +53,20 @@ ts_err jwt_sign_payload(const jwt_key *key, const char *typ, const char *payload
  * kid, jku/x5u/jwk/crit headers, a bad signature, an overlong token (> 16 KiB) or malformed
  * base64url/JSON all give TS_INVALID_TOKEN. When typ is not NULL the header typ must equal it
  * (case-insensitive, "application/" prefix allowed). On success *claims is the payload object
- * (caller json_decref's). Does not look at exp/nbf/iss: that is the caller's policy. */
+ * (caller json_decref's). Does not look at exp/nbf/iss: that is the caller's policy.
+ * ES256 signatures must be in the low-s form (s <= n/2), the only form jwt_sign makes: a token
+ * has one spelling, so lists and caches keyed by its string cannot be bypassed by (r, n - s).
+ * This is the check for the tokens Tessera issued. */
 ts_err jwt_verify(const jwt_key *const *keys, size_t n, const char *token, const char *typ,
                   json_t **claims);
+
+/* flags for jwt_verify_opts */
+#define JWT_ALLOW_HIGH_S 1u /* accept ES256 signatures with s > n/2: for JWTs other signers made
+                             * (RFC 7518 does not ask for low s), never for Tessera's own */
+
+/* jwt_verify with flags (0: exactly jwt_verify). */
+ts_err jwt_verify_opts(const jwt_key *const *keys, size_t n, const char *token, const char *typ,
+                       unsigned flags, json_t **claims);
 
 /* Copies the kid of a compact JWS's header into kid (n bytes, NUL included) without verifying
  * anything, so that a verifier can tell an unknown key from a bad token (and fetch its keys

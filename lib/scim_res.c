@@ -661,6 +661,19 @@ static ts_err join(const json_t *a, int (*check)(const char *), const char *what
 	return TS_OK;
 }
 
+/* Says why a redirect URI of the array a may not be registered (client_redirect_uri_problem). */
+static ts_err redirect_uris_ok(const json_t *a, struct scim_error *e)
+{
+	const json_t *el;
+	const char *why;
+	size_t i;
+
+	json_array_foreach(a, i, el)
+		if (json_is_string(el) && (why = client_redirect_uri_problem(json_string_value(el))))
+			return scim_error_set(e, SCIM_E_INVALID_VALUE, "redirectUris[%zu]: %s", i, why);
+	return TS_OK;
+}
+
 static int grant_type_ok(const char *v)
 {
 	return strcmp(v, "client_credentials") == 0 || strcmp(v, "authorization_code") == 0 ||
@@ -707,6 +720,8 @@ ts_err scim_client_from(const json_t *n, struct client *c, struct scim_error *e)
 		rc = seconds(n, "grantLifetimeSeconds", &c->grant_lifetime, e);
 	if (!rc)
 		rc = take_scope(get_str(n, "scope"), &c->scope, e);
+	if (!rc)
+		rc = redirect_uris_ok(json_object_get(n, "redirectUris"), e);
 	if (!rc)
 		rc = join(json_object_get(n, "redirectUris"), client_redirect_uri_valid, "redirectUris",
 		          &c->redirect_uris, e);

@@ -127,6 +127,7 @@ static int authz_parse(struct request *r, struct form *f, struct authz *a)
 	const char *p, *rt = form_get(f, "response_type"), *long_param;
 	char *end, *reg = NULL, msg[120];
 	size_t n, count = 0, max;
+	int unsafe = 0;
 	ts_err rc;
 
 	memset(a, 0, sizeof *a);
@@ -152,7 +153,8 @@ static int authz_parse(struct request *r, struct form *f, struct authz *a)
 		                 "The application that sent you here is not registered.");
 		return -1;
 	}
-	/* the redirect URI: registered exactly (or loopback on any port), or the only one */
+	/* the redirect URI: registered exactly (or loopback on any port), or the only one; never
+	 * one stored before the registration rules that breaks them (client_redirect_uri_valid) */
 	for (p = a->c->redirect_uris; *p; p += strspn(p, " ")) {
 		n = strcspn(p, " ");
 		free(reg);
@@ -160,16 +162,28 @@ static int authz_parse(struct request *r, struct form *f, struct authz *a)
 		if (!reg)
 			break;
 		count++;
-		if (uri && client_redirect_matches(reg, uri)) {
-			a->redirect = uri;
-			a->redirect_given = 1;
-			break;
+		if (!uri || client_redirect_matches(reg, uri)) {
+			if (!client_redirect_uri_valid(reg)) {
+				unsafe = 1;
+				if (uri)
+					break;
+			} else if (uri) {
+				a->redirect = uri;
+				a->redirect_given = 1;
+				break;
+			}
 		}
 		p += n;
 	}
-	if (!uri && count == 1)
+	if (!uri && count == 1 && !unsafe)
 		a->redirect = a->c->redirect_uris + strspn(a->c->redirect_uris, " "); /* the only one */
 	free(reg);
+	if (unsafe && !a->redirect && (uri || count == 1)) {
+		reply_page_error(r, 400, "Invalid redirect URI",
+		                 "The redirect URI registered for this application is not allowed; "
+		                 "its administrator must register it again.");
+		return -1;
+	}
 	if (!a->redirect) {
 		reply_page_error(r, 400, "Invalid redirect URI",
 		                 uri ? "The redirect URI is not registered for this application." :

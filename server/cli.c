@@ -207,8 +207,9 @@ static int client_add(int argc, char **argv, store *s)
 			free(c.name);
 			c.name = strdup(val);
 		} else if (strcmp(opt, "--redirect-uri") == 0) {
-			if (!client_redirect_uri_valid(val)) {
-				usage_error("invalid redirect URI (absolute, no fragment)", val);
+			if ((why = client_redirect_uri_problem(val)) != NULL) {
+				fprintf(stderr, "tessera: invalid redirect URI: %s\n", why);
+				rc = 1;
 				goto out;
 			}
 			append_word(&c.redirect_uris, val);

@@ -2,14 +2,20 @@
  * client_redirect_uri_valid and the matcher client_redirect_matches that /authorize uses.
  * The input is two lines: a registered URI and the one a request gives.
  * Properties checked on every input (fuzz_fail aborts when one breaks):
- * - a URI accepted for registration has a scheme before "://", no '#', no space, valid UTF-8
- *   and fewer than 2048 bytes;
+ * - a URI accepted for registration (docs/security.md row 74) is 1 to 2047 bytes, each a
+ *   printable ASCII character RFC 3986 allows (so no control, CR, LF, DEL, space or non-ASCII
+ *   byte such as U+2028's), '%' only before two hex digits, no '#', begins with a scheme
+ *   (a letter, then letters, digits, '+', '-', '.') and ':' with something after it, the scheme
+ *   (any case) is none of javascript, vbscript, data, file, blob, about, and http(s) has "//"
+ *   and a host; and client_redirect_uri_problem gives a reason exactly when it is refused;
  * - the matcher is reflexive and symmetric;
  * - URIs that match without being equal are both http loopback URIs (127.0.0.1 or [::1]) that,
  *   split the way a URL parser splits them (scheme, authority up to the first '/', '?' or '#',
  *   userinfo before '@', port after the last ':' of the host), have no userinfo, the same host,
  *   numeric ports and the same path and query: only the port may differ (RFC 8252 §7.3), so a
  *   request can never send the code to another host (docs/security.md row 10). */
+#include <ctype.h>
+
 #include "client.h"
 #include "form.h"
 #include "fuzz.h"
@@ -64,16 +70,52 @@ static int digits(const char *p, const char *end)
 	return 1;
 }
 
+/* The registration rules, written apart from lib/client.c: 1 when u may be registered. */
+static int reference_valid(const char *u)
+{
+	static const char *const bad[] = {"javascript", "vbscript", "data", "file", "blob", "about"};
+	size_t n = strlen(u), i, k;
+	char scheme[16];
+
+	if (n == 0 || n >= 2048)
+		return 0;
+	for (i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)u[i];
+
+		if (ch <= ' ' || ch >= 0x7f || ch == '#' || memchr("\"<>\\^`{|}", ch, 9))
+			return 0;
+		if (ch == '%' && !(isxdigit((unsigned char)u[i + 1]) && isxdigit((unsigned char)u[i + 2])))
+			return 0;
+	}
+	if (!isalpha((unsigned char)u[0]))
+		return 0;
+	for (i = 1; isalnum((unsigned char)u[i]) || u[i] == '+' || u[i] == '-' || u[i] == '.'; i++)
+		;
+	if (u[i] != ':' || u[i + 1] == '\0')
+		return 0;
+	if (i < sizeof scheme) {
+		for (k = 0; k < i; k++)
+			scheme[k] = (char)tolower((unsigned char)u[k]);
+		scheme[i] = '\0';
+		for (k = 0; k < sizeof bad / sizeof bad[0]; k++)
+			if (strcmp(scheme, bad[k]) == 0)
+				return 0;
+		if ((strcmp(scheme, "http") == 0 || strcmp(scheme, "https") == 0) &&
+		    (strncmp(u + i + 1, "//", 2) != 0 || !u[i + 3] || strchr("/?#@:", u[i + 3])))
+			return 0;
+	}
+	return 1;
+}
+
 static void check_valid(const char *u, const char *in)
 {
-	const char *sep;
+	int v = client_redirect_uri_valid(u);
 
-	if (!client_redirect_uri_valid(u))
-		return;
-	sep = strstr(u, "://");
-	if (!sep || sep == u || strchr(u, '#') || strchr(u, ' ') || strlen(u) >= 2048 ||
-	    !form_utf8_valid((const unsigned char *)u, strlen(u)))
-		fuzz_fail("a redirect URI accepted for registration that breaks the rules", in, u);
+	if (v != reference_valid(u))
+		fuzz_fail(v ? "a redirect URI accepted for registration that breaks the rules" :
+		              "a redirect URI refused that keeps the rules", in, u);
+	if (v != (client_redirect_uri_problem(u) == NULL))
+		fuzz_fail("client_redirect_uri_problem disagrees with client_redirect_uri_valid", in, u);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -19,6 +19,8 @@
 #include <unistd.h>
 
 #include <openssl/bio.h>
+#include <openssl/bn.h>
+#include <openssl/ec.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/pem.h>
@@ -535,6 +537,42 @@ START_TEST(test_verify_refuses)
 		ck_assert_msg(verify(j, junk[i], now) == TS_INVALID_TOKEN, "junk %zu accepted", i);
 	ck_assert_int_eq(verify(j, NULL, now), TS_INVALID_TOKEN);
 	ck_assert_int_eq(verify(NULL, "a.b.c", now), TS_INVALID_TOKEN);
+	jwks_close(j);
+}
+END_TEST
+
+/* docs/security.md row 81: the copy of a Tessera token with its ES256 signature in the (r, n - s)
+ * form -- valid ECDSA, another string -- is refused, also after the original was verified (and
+ * cached); n - s is computed with OpenSSL's BIGNUMs. */
+START_TEST(test_verify_high_s)
+{
+	jwks *j = open_file_ar("mqtt");
+	int64_t now = time(NULL);
+	EC_GROUP *g = EC_GROUP_new_by_curve_name(NID_X9_62_prime256v1);
+	unsigned char sig[80];
+	char *t, *bad, *dot;
+	BIGNUM *s;
+	int i;
+
+	ck_assert_ptr_nonnull(g);
+	for (i = 0; i < 16; i++) {
+		t = access_token(fx.a, ISS, "mqtt", now, now + 300 + i);
+		ck_assert_int_eq(verify(j, t, now), TS_OK);
+		bad = strdup(t);
+		dot = strrchr(bad, '.') + 1;
+		ck_assert_int_eq(b64url_decode(dot, strlen(dot), sig), 64);
+		s = BN_bin2bn(sig + 32, 32, NULL);
+		ck_assert_int_eq(BN_sub(s, EC_GROUP_get0_order(g), s), 1);
+		ck_assert_int_eq(BN_bn2binpad(s, sig + 32, 32), 32);
+		BN_free(s);
+		dot[b64url_encode(sig, 64, dot)] = '\0';
+		ck_assert_str_ne(bad, t);
+		ck_assert_int_eq(verify(j, bad, now), TS_INVALID_TOKEN);
+		ck_assert_int_eq(verify(j, t, now), TS_OK);
+		free(bad);
+		free(t);
+	}
+	EC_GROUP_free(g);
 	jwks_close(j);
 }
 END_TEST
@@ -1408,6 +1446,7 @@ static Suite *broker_suite(void)
 	tcase_add_test(tc, test_verify_nbf_and_claims);
 	tcase_add_test(tc, test_verify_typ);
 	tcase_add_test(tc, test_verify_forgeries);
+	tcase_add_test(tc, test_verify_high_s);
 	tcase_add_test(tc, test_verify_keys_change);
 	tcase_add_test(tc, test_url_refetch);
 	tcase_add_test(tc, test_url_refetch_fails);

@@ -250,13 +250,90 @@ START_TEST(test_redirect_uri_valid)
 	ck_assert_int_eq(client_redirect_uri_valid("://cb"), 0);
 	ck_assert_int_eq(client_redirect_uri_valid("https://app.example/cb#f"), 0);
 	ck_assert_int_eq(client_redirect_uri_valid("https://app.example/c b"), 0);
-	ck_assert_int_eq(client_redirect_uri_valid("https://app.example/\xc3\xa9"), 1);
+	ck_assert_int_eq(client_redirect_uri_valid("https://app.example/%C3%A9"), 1);
 	ck_assert_int_eq(client_redirect_uri_valid("https://app.example/\xff"), 0);
 	ck_assert_int_eq(client_redirect_uri_valid("https://app.example/\xc3"), 0);
 }
 END_TEST
 
 /* docs/security.md row 10: only the registered string, or a loopback URI on another port */
+/* docs/security.md row 74: what registration refuses, each with a reason, and what it keeps. */
+static const struct {
+	const char *uri;
+	int ok;
+} redirect_rows[] = {
+	{"https://app.example/cb", 1},
+	{"https://app.example/cb?x=1&y=%2F", 1},
+	{"HTTPS://app.example/cb", 1},
+	{"http://127.0.0.1:8080/cb", 1},
+	{"http://[::1]/cb", 1},
+	{"com.example.app:/oauth2redirect/example-provider", 1}, /* RFC 8252 §7.1 */
+	{"com.example.app://cb", 1},
+	{"myapp:cb", 1},
+	{"https://app.example/cb\r\nSet-Cookie:x=1", 0},
+	{"https://app.example/cb\n", 0},
+	{"https://app.example/cb\r", 0},
+	{"https://app.example/\tcb", 0},
+	{"https://app.example/\x01", 0},
+	{"https://app.example/cb\x7f", 0},
+	{"https://app.example/cb\xe2\x80\xa8x", 0},  /* U+2028 */
+	{"https://app.example/cb\xe2\x80\xa9", 0},   /* U+2029 */
+	{"https://app.example/\xc3\xa9", 0},          /* non-ASCII: percent-encode it */
+	{"https://\xef\xbd\x81pp.example/cb", 0},
+	{"javascript:alert(document.domain)//", 0},
+	{"JavaScript:alert(1)", 0},
+	{"javascript://app.example/%0aalert(1)", 0},
+	{"data:text/html,<script>alert(1)</script>", 0},
+	{"data:text/html;base64,PHNjcmlwdD4=", 0},
+	{"vbscript:msgbox(1)", 0},
+	{"file:///etc/passwd", 0},
+	{"blob:https://app.example/x", 0},
+	{"about:blank", 0},
+	{"https://app.example/cb#", 0},
+	{"https://app.example/cb#frag", 0},
+	{"com.example.app:/cb#x", 0},
+	{"/cb", 0},
+	{"cb", 0},
+	{"//app.example/cb", 0},
+	{"://cb", 0},
+	{"1app:/cb", 0},
+	{"myapp:", 0},
+	{"https:app.example/cb", 0},
+	{"https://", 0},
+	{"https:///cb", 0},
+	{"http://?x", 0},
+	{"https://app.example/\"><b>", 0},
+	{"https://app.example/{x}", 0},
+	{"https://app.example/%zz", 0},
+	{"https://app.example/%4", 0},
+	{"", 0},
+};
+
+START_TEST(test_row74_redirect_uri_rules)
+{
+	const char *why = client_redirect_uri_problem(redirect_rows[_i].uri);
+
+	ck_assert_msg(client_redirect_uri_valid(redirect_rows[_i].uri) == redirect_rows[_i].ok,
+	              "%s: %s", redirect_rows[_i].uri, why ? why : "accepted");
+	ck_assert_int_eq(why == NULL, redirect_rows[_i].ok);
+}
+END_TEST
+
+/* docs/security.md row 74: 2047 bytes are fine, 2048 are not. */
+START_TEST(test_row74_redirect_uri_length)
+{
+	char u[2100];
+
+	memset(u, 'a', sizeof u);
+	memcpy(u, "https://a.example/", 18);
+	u[2047] = '\0';
+	ck_assert_int_eq(client_redirect_uri_valid(u), 1);
+	u[2047] = 'a';
+	u[2048] = '\0';
+	ck_assert_int_eq(client_redirect_uri_valid(u), 0);
+}
+END_TEST
+
 START_TEST(test_redirect_matches)
 {
 	const char *reg = "https://app.example/cb";
@@ -294,6 +371,9 @@ static Suite *suite(void)
 	tcase_add_test(t, test_cache_copies_external_id);
 	tcase_add_test(t, test_list_has);
 	tcase_add_test(t, test_redirect_uri_valid);
+	tcase_add_loop_test(t, test_row74_redirect_uri_rules, 0,
+	                    (int)(sizeof redirect_rows / sizeof redirect_rows[0]));
+	tcase_add_test(t, test_row74_redirect_uri_length);
 	tcase_add_test(t, test_redirect_matches);
 	tcase_add_test(t, test_keys_rotate);
 	suite_add_tcase(su, t);

@@ -20,6 +20,7 @@
 
 #include "b64.h"
 #include "jwt.h"
+#include "p256.h"
 
 /* RFC 7517 Appendix A.2's RSA key (whose public part is the RFC 7638 §3.1 example), as PKCS#8. */
 static const char rfc7517_rsa_pem[] =
@@ -165,6 +166,7 @@ static size_t forge_sig(EVP_PKEY *pk, const char *input, unsigned char *sig)
 	ck_assert_int_eq(BN_bn2binpad(ECDSA_SIG_get0_r(es), sig, 32), 32);
 	ck_assert_int_eq(BN_bn2binpad(ECDSA_SIG_get0_s(es), sig + 32, 32), 32);
 	ECDSA_SIG_free(es);
+	p256_low_s(sig + 32); /* the form jwt_verify takes */
 	return 64;
 }
 
@@ -537,6 +539,89 @@ START_TEST(test_es256_signature_length)
 	free(t);
 	free(input);
 	free(h);
+}
+END_TEST
+
+/* The same ES256 token with s replaced by n - s (computed with OpenSSL's BIGNUMs, apart from
+ * lib/p256.c): a valid signature of the same token, spelled differently. */
+static char *malleate(const char *tok)
+{
+	const char *dot = strrchr(tok, '.');
+	unsigned char sig[80];
+	EC_GROUP *g = EC_GROUP_new_by_curve_name(NID_X9_62_prime256v1);
+	BIGNUM *s, *n;
+	char *out;
+	size_t head = (size_t)(dot + 1 - tok);
+
+	ck_assert_ptr_nonnull(g);
+	ck_assert_int_eq(b64url_decode(dot + 1, strlen(dot + 1), sig), 64);
+	s = BN_bin2bn(sig + 32, 32, NULL);
+	n = BN_dup(EC_GROUP_get0_order(g));
+	ck_assert_int_eq(BN_sub(s, n, s), 1);
+	ck_assert_int_eq(BN_bn2binpad(s, sig + 32, 32), 32);
+	out = malloc(head + 90);
+	memcpy(out, tok, head);
+	out[head + b64url_encode(sig, 64, out + head)] = '\0';
+	BN_free(s);
+	BN_free(n);
+	EC_GROUP_free(g);
+	return out;
+}
+
+/* docs/security.md row 81: every ES256 signature jwt_sign makes has s <= n/2, and the copy with
+ * (r, n - s) -- as valid for ECDSA, but another string -- is refused by jwt_verify; a verifier
+ * of foreign JWTs may take it with JWT_ALLOW_HIGH_S. Many signatures, as OpenSSL picks either
+ * form about half the time. */
+START_TEST(test_es256_low_s_only)
+{
+	const jwt_key *keys[1] = { fx.es };
+	unsigned char sig[80];
+	json_t *c = NULL;
+	char *tok, *bad;
+	int i, high = 0;
+
+	for (i = 0; i < 64; i++) {
+		ck_assert_int_eq(jwt_sign(fx.es, "at+jwt", fx.claims, &tok), TS_OK);
+		ck_assert_int_eq(b64url_decode(strrchr(tok, '.') + 1, 86, sig), 64);
+		ck_assert_msg(!p256_s_is_high(sig + 32), "jwt_sign made a high s: %s", tok);
+		ck_assert_int_eq(verify(tok, "at+jwt"), TS_OK);
+		bad = malleate(tok);
+		ck_assert_str_ne(bad, tok);
+		ck_assert_int_eq(b64url_decode(strrchr(bad, '.') + 1, 86, sig), 64);
+		high += p256_s_is_high(sig + 32);
+		ck_assert_int_eq(verify(bad, "at+jwt"), TS_INVALID_TOKEN);
+		ck_assert_int_eq(jwt_verify_opts(keys, 1, bad, "at+jwt", JWT_ALLOW_HIGH_S, &c), TS_OK);
+		ck_assert(json_equal(c, fx.claims));
+		json_decref(c);
+		c = NULL;
+		free(bad);
+		free(tok);
+	}
+	ck_assert_int_eq(high, 64); /* n - s of a low s is always high */
+}
+END_TEST
+
+/* p256_low_s: n/2 itself is low, n/2 + 1 is high and becomes n - (n/2 + 1) = n/2. */
+START_TEST(test_p256_low_s_bounds)
+{
+	static const unsigned char half[32] = {
+		0x7f, 0xff, 0xff, 0xff, 0x80, 0x00, 0x00, 0x00, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff,
+		0xff, 0xff, 0xde, 0x73, 0x7d, 0x56, 0xd3, 0x8b, 0xcf, 0x42, 0x79, 0xdc, 0xe5, 0x61,
+		0x7e, 0x31, 0x92, 0xa8,
+	};
+	unsigned char s[32];
+
+	memcpy(s, half, 32);
+	ck_assert_int_eq(p256_s_is_high(s), 0);
+	p256_low_s(s);
+	ck_assert_mem_eq(s, half, 32);
+	s[31]++;
+	ck_assert_int_eq(p256_s_is_high(s), 1);
+	p256_low_s(s);
+	ck_assert_mem_eq(s, half, 32);
+	memset(s, 0, 32);
+	s[31] = 1;
+	ck_assert_int_eq(p256_s_is_high(s), 0);
 }
 END_TEST
 
@@ -1204,6 +1289,8 @@ static Suite *jwt_suite(void)
 	tcase_add_test(tc, test_tampered_es256);
 	tcase_add_test(tc, test_tampered_rs256);
 	tcase_add_test(tc, test_es256_signature_length);
+	tcase_add_test(tc, test_es256_low_s_only);
+	tcase_add_test(tc, test_p256_low_s_bounds);
 	tcase_add_test(tc, test_alg_none_rejected);
 	tcase_add_test(tc, test_hs256_public_key_confusion);
 	tcase_add_test(tc, test_alg_must_match_key);
