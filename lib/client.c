@@ -53,11 +53,12 @@ static struct client *client_dup(const struct client *c)
 	d->client_id = strdup(c->client_id);
 	d->name = strdup(c->name);
 	d->redirect_uris = strdup(c->redirect_uris);
+	d->post_logout_redirect_uris = strdup(c->post_logout_redirect_uris);
 	d->grant_types = strdup(c->grant_types);
 	d->scope = strdup(c->scope);
 	d->external_id = c->external_id ? strdup(c->external_id) : NULL;
 	if (!d->client_id || !d->name || !d->redirect_uris || !d->grant_types || !d->scope ||
-	    (c->external_id && !d->external_id)) {
+	    !d->post_logout_redirect_uris || (c->external_id && !d->external_id)) {
 		store_client_free(d);
 		return NULL;
 	}

@@ -230,6 +230,10 @@ static const struct scim_attr_def client_attrs[] = {
 	{"redirectUris", SCIM_REFERENCE, 1, 0, 1, SCIM_READ_WRITE, SCIM_RET_DEFAULT, SCIM_UNIQ_NONE,
 	 "Registered redirection URIs, compared exactly (RFC 9700 §2.1).", NULL, ref_external, NULL,
 	 0, SCIM_AT_LIST, "r.redirect_uris"},
+	{"postLogoutRedirectUris", SCIM_REFERENCE, 1, 0, 1, SCIM_READ_WRITE, SCIM_RET_DEFAULT,
+	 SCIM_UNIQ_NONE, "Where /logout may send the browser afterwards, compared exactly (OpenID "
+	 "Connect RP-Initiated Logout 1.0).", NULL, ref_external, NULL, 0, SCIM_AT_LIST,
+	 "r.post_logout_redirect_uris"},
 	{"grantTypes", SCIM_STRING, 1, 0, 1, SCIM_READ_WRITE, SCIM_RET_DEFAULT, SCIM_UNIQ_NONE,
 	 "The grant types the client may use.", grant_type_names, NULL, NULL, 0, SCIM_AT_LIST,
 	 "r.grant_types"},

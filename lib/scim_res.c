@@ -344,6 +344,7 @@ char *scim_client_text(const struct client *c, const char *base)
 	opt_str(&b, "clientName", c->name);
 	opt_str(&b, "externalId", c->external_id);
 	put_list(&b, "redirectUris", c->redirect_uris, 0);
+	put_list(&b, "postLogoutRedirectUris", c->post_logout_redirect_uris, 0);
 	put_list(&b, "grantTypes", c->grant_types, 1);
 	opt_str(&b, "scope", c->scope);
 	put_bool(&b, "public", c->is_public);
@@ -356,6 +357,7 @@ char *scim_client_text(const struct client *c, const char *base)
 	vstr(&v, c->name);
 	vstr(&v, c->external_id);
 	vstr(&v, c->redirect_uris);
+	vstr(&v, c->post_logout_redirect_uris);
 	vstr(&v, c->grant_types);
 	vstr(&v, c->scope);
 	vint(&v, c->is_public);
@@ -623,10 +625,12 @@ void scim_client_clear(struct client *c)
 {
 	free(c->name);
 	free(c->redirect_uris);
+	free(c->post_logout_redirect_uris);
 	free(c->grant_types);
 	free(c->scope);
 	free(c->external_id);
 	c->name = c->redirect_uris = c->grant_types = c->scope = c->external_id = NULL;
+	c->post_logout_redirect_uris = NULL;
 }
 
 /* The array of strings as a space-separated list (*out malloc'd); check says whether an element
@@ -707,6 +711,7 @@ ts_err scim_client_from(const json_t *n, struct client *c, struct scim_error *e)
 	ts_err rc;
 
 	c->name = c->redirect_uris = c->grant_types = c->scope = c->external_id = NULL;
+	c->post_logout_redirect_uris = NULL;
 	if (pub)
 		c->is_public = json_is_true(pub);
 	c->refresh_rotation = rot ? json_is_true(rot) : 1;
@@ -725,6 +730,9 @@ ts_err scim_client_from(const json_t *n, struct client *c, struct scim_error *e)
 	if (!rc)
 		rc = join(json_object_get(n, "redirectUris"), client_redirect_uri_valid, "redirectUris",
 		          &c->redirect_uris, e);
+	if (!rc)
+		rc = join(json_object_get(n, "postLogoutRedirectUris"), client_redirect_uri_valid,
+		          "postLogoutRedirectUris", &c->post_logout_redirect_uris, e);
 	if (!rc)
 		rc = join(json_object_get(n, "grantTypes"), grant_type_ok, "grantTypes",
 		          &c->grant_types, e);

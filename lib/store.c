@@ -95,7 +95,7 @@ enum stmt_id {
 
 #define CLIENT_COLS "client_id, name, is_public, secret_hash, redirect_uris, grant_types, scope, " \
 	"refresh_rotation, refresh_grace, active, created_at, updated_at, refresh_idle_ttl, " \
-	"grant_lifetime, external_id, record"
+	"grant_lifetime, external_id, record, post_logout_redirect_uris"
 /* Users are read as "users r": with the scope their groups add, and their groups as SCIM
  * shows them (a JSON array of {value, display}). */
 #define USER_COLS "r.id, r.username, r.password_hash, r.email, r.name, r.scope, r.active, " \
@@ -122,7 +122,7 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_DATA_VERSION] = "PRAGMA data_version",
 	[ST_CLIENT_GET] = "SELECT " CLIENT_COLS " FROM clients WHERE client_id = ?1",
 	[ST_CLIENT_ADD] = "INSERT INTO clients (" CLIENT_COLS ") "
-		"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+		"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
 	[ST_CLIENT_SET_ACTIVE] = "UPDATE clients SET active = ?2, updated_at = ?3 WHERE client_id = ?1",
 	[ST_USER_SET_ACTIVE] = "UPDATE users SET active = ?2, updated_at = ?3 WHERE username = ?1",
 	[ST_CLIENT_REMOVE] = "DELETE FROM clients WHERE client_id = ?1",
@@ -169,8 +169,10 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_CODE_GET] = "SELECT " CODE_COLS " FROM codes WHERE code_hash = ?1",
 	[ST_CODES_PURGE] = "DELETE FROM codes WHERE expires_at < ?1",
 	[ST_SESSION_ADD] = "INSERT INTO sessions (" SESSION_COLS ") VALUES (?1, ?2, ?3, ?4, ?5)",
+	/* a disabled user's session is no session (009 also deletes it when the user is disabled) */
 	[ST_SESSION_GET] = "SELECT " SESSION_COLS " FROM sessions "
-		"WHERE id_hash = ?1 AND expires_at > ?2",
+		"WHERE id_hash = ?1 AND expires_at > ?2 "
+		"AND EXISTS (SELECT 1 FROM users u WHERE u.id = sessions.user_id AND u.active = 1)",
 	[ST_SESSION_REMOVE] = "DELETE FROM sessions WHERE id_hash = ?1",
 	[ST_SESSIONS_PURGE] = "DELETE FROM sessions WHERE expires_at <= ?1",
 	[ST_CONSENT_GET] = "SELECT scope_token FROM consents WHERE user_id = ?1 AND client_id = ?2 "
@@ -764,6 +766,7 @@ void store_client_free(struct client *c)
 	free(c->client_id);
 	free(c->name);
 	free(c->redirect_uris);
+	free(c->post_logout_redirect_uris);
 	free(c->grant_types);
 	free(c->scope);
 	free(c->external_id);
@@ -830,6 +833,10 @@ static ts_err client_read(sqlite3_stmt *st, struct client **out)
 		return TS_SERVER_ERROR;
 	}
 	c->record = sqlite3_column_int64(st, 15);
+	if (col_text(st, 16, 0, &c->post_logout_redirect_uris)) {
+		store_client_free(c);
+		return TS_SERVER_ERROR;
+	}
 	*out = c;
 	return TS_OK;
 }
@@ -912,6 +919,7 @@ ts_err store_client_add(store *s, const struct client *c)
 	rc = bind_int(st, 14, c->grant_lifetime, rc);
 	rc = bind_text(st, 15, c->external_id, rc);
 	rc = bind_int(st, 16, record, rc);
+	rc = bind_text(st, 17, nz(c->post_logout_redirect_uris), rc);
 	if (rc != SQLITE_OK) {
 		stmt_done(st);
 		e = rc_err(rc);

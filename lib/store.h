@@ -22,6 +22,7 @@ struct client {
 	int is_public;             /* 1: no secret; authenticates with client_id only */
 	unsigned char secret_hash[32]; /* SHA-256 of the secret; zero for public clients */
 	char *redirect_uris;       /* space-separated, "" when none */
+	char *post_logout_redirect_uris; /* where /logout may send the browser: the same form */
 	char *grant_types;         /* space-separated: client_credentials authorization_code ... */
 	char *scope;               /* space-separated allowed scope, may hold ${clientid} */
 	int refresh_rotation;      /* 1 rotate (default), 0 non-rotating */
@@ -193,7 +194,8 @@ struct session {
 	int64_t user_id, auth_time, created_at, expires_at;
 };
 ts_err store_session_add(store *s, const struct session *se);
-/* TS_NOT_FOUND when absent or expired (expires_at <= now). */
+/* TS_NOT_FOUND when absent, expired (expires_at <= now) or its user is disabled. A password
+ * change, a disable or a removal of the user deletes the user's sessions (schema 009). */
 ts_err store_session_get(store *s, const unsigned char hash[32], int64_t now, struct session *out);
 ts_err store_session_remove(store *s, const unsigned char hash[32]);
 ts_err store_sessions_purge(store *s, int64_t now);

@@ -59,7 +59,8 @@ static const char sql_client_put[] =
 	"UPDATE clients SET name = ?2, is_public = ?3, "
 	"secret_hash = CASE WHEN ?4 THEN ?5 ELSE secret_hash END, redirect_uris = ?6, "
 	"grant_types = ?7, scope = ?8, refresh_rotation = ?9, refresh_grace = ?10, active = ?11, "
-	"updated_at = ?12, refresh_idle_ttl = ?13, grant_lifetime = ?14, external_id = ?15 "
+	"updated_at = ?12, refresh_idle_ttl = ?13, grant_lifetime = ?14, external_id = ?15, "
+	"post_logout_redirect_uris = ?16 "
 	"WHERE client_id = ?1";
 
 ts_err store_client_put(store *s, const struct client *c, int set_secret)
@@ -89,6 +90,7 @@ ts_err store_client_put(store *s, const struct client *c, int set_secret)
 	rc = bind_int(st, 13, c->refresh_idle_ttl, rc);
 	rc = bind_int(st, 14, c->grant_lifetime, rc);
 	rc = bind_text(st, 15, c->external_id, rc);
+	rc = bind_text(st, 16, nz(c->post_logout_redirect_uris), rc);
 	return store_run_changes(s, st, rc);
 }
 

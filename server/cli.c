@@ -124,9 +124,11 @@ static json_t *words(const char *list)
 
 static json_t *client_json(const struct client *c)
 {
-	return json_pack("{s:s, s:s, s:b, s:o, s:o, s:s, s:b, s:i, s:i, s:i, s:b, s:I, s:I}",
+	return json_pack("{s:s, s:s, s:b, s:o, s:o, s:o, s:s, s:b, s:i, s:i, s:i, s:b, s:I, s:I}",
 		"client_id", c->client_id, "name", c->name, "public", c->is_public,
-		"redirect_uris", words(c->redirect_uris), "grant_types", words(c->grant_types),
+		"redirect_uris", words(c->redirect_uris),
+		"post_logout_redirect_uris", words(c->post_logout_redirect_uris),
+		"grant_types", words(c->grant_types),
 		"scope", c->scope, "refresh_rotation", c->refresh_rotation,
 		"refresh_grace", c->refresh_grace, "refresh_idle_ttl", c->refresh_idle_ttl,
 		"grant_lifetime", c->grant_lifetime, "active", c->active,
@@ -189,6 +191,7 @@ static int client_add(int argc, char **argv, store *s)
 	c.client_id = argv[0];
 	c.name = strdup("");
 	c.redirect_uris = strdup("");
+	c.post_logout_redirect_uris = strdup("");
 	c.refresh_rotation = 1;
 	c.active = 1;
 	for (i = 1; i < argc; i++) {
@@ -213,6 +216,12 @@ static int client_add(int argc, char **argv, store *s)
 				goto out;
 			}
 			append_word(&c.redirect_uris, val);
+		} else if (strcmp(opt, "--post-logout-redirect-uri") == 0) {
+			if (!client_redirect_uri_valid(val)) {
+				usage_error("invalid post-logout redirect URI", val);
+				goto out;
+			}
+			append_word(&c.post_logout_redirect_uris, val);
 		} else if (strcmp(opt, "--grant") == 0) {
 			for (g = 0; g < 4 && strcmp(val, known_grants[g]) != 0; g++)
 				;
@@ -255,7 +264,7 @@ static int client_add(int argc, char **argv, store *s)
 		c.scope = strdup("");
 	if (!c.grant_types)
 		append_word(&c.grant_types, c.is_public ? "authorization_code" : "client_credentials");
-	if (!c.name || !c.scope || !c.grant_types || !c.redirect_uris)
+	if (!c.name || !c.scope || !c.grant_types || !c.redirect_uris || !c.post_logout_redirect_uris)
 		goto out;
 	if (!scope_allowed_valid(c.scope, &bad)) {
 		fprintf(stderr, "tessera: invalid scope token: %s\n", bad ? bad : c.scope);
@@ -282,6 +291,7 @@ out:
 	free(bad);
 	free(c.name);
 	free(c.redirect_uris);
+	free(c.post_logout_redirect_uris);
 	free(c.grant_types);
 	free(c.scope);
 	return rc;

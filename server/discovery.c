@@ -23,7 +23,7 @@ static json_t *endpoint(const char *issuer, const char *path)
 char *discovery_build(const struct config *cfg)
 {
 	const char *iss = cfg->issuer;
-	json_t *d = json_pack("{s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o,"
+	json_t *d = json_pack("{s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o,"
 	                      " s:[s,s,s,s], s:[s,s,s], s:[s,s], s:[s,s],"
 	                      " s:[s,s,s,s], s:[s], s:[s], s:[s], s:[s], s:[s],"
 	                      " s:[s,s,s,s,s,s,s,s,s,s,s,s,s], s:[s,s,s], s:b, s:b}",
@@ -35,6 +35,7 @@ char *discovery_build(const struct config *cfg)
 		"introspection_endpoint", endpoint(iss, "/introspect"),
 		"revocation_endpoint", endpoint(iss, "/revoke"),
 		"device_authorization_endpoint", endpoint(iss, "/device_authorization"),
+		"end_session_endpoint", endpoint(iss, "/logout"),
 		"grant_types_supported", "client_credentials", "authorization_code", "refresh_token",
 		"urn:ietf:params:oauth:grant-type:device_code",
 		"token_endpoint_auth_methods_supported", "client_secret_basic", "client_secret_post",

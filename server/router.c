@@ -24,6 +24,7 @@ static const struct route {
 	{R_DEVICE_AUTHORIZATION, "/device_authorization", "POST", device_authorization_handle},
 	{R_DEVICE, "/device", "GET, POST", device_page_handle},
 	{R_DEVICE_QR, "/device/qr", "GET", device_qr_handle},
+	{R_LOGOUT, "/logout", "GET, POST", logout_handle},
 };
 
 const char *router_path(enum route_id id)

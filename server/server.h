@@ -38,7 +38,7 @@ struct server {
 enum route_id {
 	R_OTHER, R_TOKEN, R_INTROSPECT, R_REVOKE, R_JWKS, R_OIDC_CONFIG, R_OAUTH_CONFIG,
 	R_HEALTHZ, R_METRICS, R_AUTHORIZE, R_LOGIN, R_CONSENT, R_USERINFO, R_STATIC,
-	R_DEVICE_AUTHORIZATION, R_DEVICE, R_DEVICE_QR, R_SCIM, R_COUNT
+	R_DEVICE_AUTHORIZATION, R_DEVICE, R_DEVICE_QR, R_LOGOUT, R_SCIM, R_COUNT
 };
 
 struct request {
@@ -173,6 +173,7 @@ void userinfo_handle(struct request *r);
 void device_authorization_handle(struct request *r);
 void device_page_handle(struct request *r);
 void device_qr_handle(struct request *r);
+void logout_handle(struct request *r);
 void scim_handle(struct request *r);
 char *discovery_build(const struct config *cfg);
 
