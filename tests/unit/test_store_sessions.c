@@ -1,4 +1,4 @@
-/* test_store_sessions.c - browser sessions end with their user's credentials (schema 009): a
+/* test_store_sessions.c - browser sessions end with their user's credentials (schema 008): a
  * password change, a disable or a removal deletes every session of that user, whichever store
  * function writes it, and store_session_get never returns a session of a disabled user
  * (docs/security.md row 79). */
