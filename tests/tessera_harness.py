@@ -212,7 +212,16 @@ def sign_jwt(pem, kid, claims, alg="ES256", typ="at+jwt", extra_header=None):
     if extra_header:
         header.update(extra_header)
     payload = json.dumps(claims).encode("utf-8")
-    return JsonWebSignature([alg]).serialize_compact(header, payload, key).decode("ascii")
+    out = JsonWebSignature([alg]).serialize_compact(header, payload, key).decode("ascii")
+    if alg == "ES256":
+        # the low-s form, as the daemon signs and the verifiers demand (lib/jwt.c)
+        n = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
+        h, p, sig = out.split(".")
+        raw = b64url_decode(sig)
+        r, s_ = raw[:32], int.from_bytes(raw[32:], "big")
+        if s_ > n // 2:
+            out = "%s.%s.%s" % (h, p, b64url_encode(r + (n - s_).to_bytes(32, "big")))
+    return out
 
 
 def public_pem(pem):
