@@ -317,26 +317,14 @@ static void show_consent(struct request *r, const struct authz *a, const struct 
 static int hint_other_user(struct request *r, const struct authz *a, const struct user *u)
 {
 	const char *hint = param(a, "id_token_hint");
-	struct keyring *ring;
-	json_t *claims = NULL;
-	const char *iss, *sub;
-	char id[24];
-	int other = 0;
-	ts_err rc;
+	json_t *claims;
+	int other;
 
 	if (!hint)
 		return 0;
-	ring = server_keys_acquire(r->srv);
-	rc = jwt_verify((const jwt_key *const *)ring->keys, ring->n, hint, "JWT", &claims);
-	server_keys_release(r->srv);
-	iss = json_string_value(json_object_get(claims, "iss"));
-	sub = json_string_value(json_object_get(claims, "sub"));
-	if (rc != TS_OK || !iss || strcmp(iss, r->srv->cfg.issuer) != 0 || !sub) {
-		json_decref(claims);
+	if (!(claims = id_token_claims(r, hint)))
 		return 2;
-	}
-	snprintf(id, sizeof id, "%lld", (long long)(u ? u->id : 0));
-	other = !u || strcmp(sub, id) != 0;
+	other = !id_token_is_user(claims, u);
 	json_decref(claims);
 	return other;
 }

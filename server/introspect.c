@@ -31,6 +31,34 @@ json_t *access_claims(struct request *r, const char *token)
 	return claims;
 }
 
+json_t *id_token_claims(struct request *r, const char *token)
+{
+	struct keyring *ring = server_keys_acquire(r->srv);
+	json_t *claims = NULL;
+	const char *iss;
+	ts_err rc;
+
+	rc = jwt_verify((const jwt_key *const *)ring->keys, ring->n, token, "JWT", &claims);
+	server_keys_release(r->srv);
+	iss = json_string_value(json_object_get(claims, "iss"));
+	if (rc != TS_OK || !iss || strcmp(iss, r->srv->cfg.issuer) != 0 ||
+	    !json_is_string(json_object_get(claims, "sub"))) {
+		json_decref(claims);
+		return NULL;
+	}
+	return claims;
+}
+
+int id_token_is_user(const json_t *claims, const struct user *u)
+{
+	char id[24];
+
+	if (!u)
+		return 0;
+	snprintf(id, sizeof id, "%lld", (long long)u->id);
+	return strcmp(json_string_value(json_object_get(claims, "sub")), id) == 0;
+}
+
 static const char *claim(const json_t *c, const char *name)
 {
 	return json_string_value(json_object_get(c, name));

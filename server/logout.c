@@ -17,7 +17,6 @@
 #include "grant.h"
 #include "html.h"
 #include "jbuf.h"
-#include "jwt.h"
 #include "secret.h"
 #include "server.h"
 
@@ -37,8 +36,7 @@ struct logout {
 	struct form *f;
 	struct client *c;       /* the client of client_id or of the hint's aud, when known */
 	const char *redirect;   /* the registered post_logout_redirect_uri asked for, or NULL */
-	const char *hint_sub;   /* the sub of a valid id_token_hint, or NULL */
-	json_t *hint;           /* its claims */
+	json_t *hint;           /* the claims of a valid id_token_hint, or NULL */
 };
 
 static void logout_free(struct logout *l)
@@ -51,26 +49,6 @@ static void logout_free(struct logout *l)
 static void bad_request(struct request *r, const char *message)
 {
 	reply_page_error(r, 400, "Invalid sign-out request", message);
-}
-
-/* The claims of id_token_hint when it is an ID token this server signed, whatever its exp. */
-static json_t *hint_claims(struct request *r, const char *hint)
-{
-	struct keyring *ring = server_keys_acquire(r->srv);
-	json_t *claims = NULL;
-	const char *iss;
-	ts_err rc;
-
-	rc = jwt_verify((const jwt_key *const *)ring->keys, ring->n, hint, "JWT", &claims);
-	server_keys_release(r->srv);
-	iss = json_string_value(json_object_get(claims, "iss"));
-	if (rc != TS_OK || !iss || strcmp(iss, r->srv->cfg.issuer) != 0 ||
-	    !json_is_string(json_object_get(claims, "sub")) ||
-	    !json_is_string(json_object_get(claims, "aud"))) {
-		json_decref(claims);
-		return NULL;
-	}
-	return claims;
 }
 
 /* Checks the request; 0, or -1 when it replied (an error page). */
@@ -97,12 +75,12 @@ static int logout_check(struct request *r, store *s, struct logout *l)
 		}
 	}
 	if (hint) {
-		if (!(l->hint = hint_claims(r, hint))) {
+		l->hint = id_token_claims(r, hint);
+		aud = json_string_value(json_object_get(l->hint, "aud"));
+		if (!aud) {
 			bad_request(r, "The id_token_hint is not an ID token of this server.");
 			return -1;
 		}
-		l->hint_sub = json_string_value(json_object_get(l->hint, "sub"));
-		aud = json_string_value(json_object_get(l->hint, "aud"));
 		if (cid && strcmp(cid, aud) != 0) {
 			bad_request(r, "The client_id is not the one the id_token_hint was issued to.");
 			return -1;
@@ -222,15 +200,6 @@ static int end_session(struct request *r, struct session *se)
 	return 0;
 }
 
-/* 1 when the id_token_hint was issued to the signed-in user u. */
-static int hint_is_user(const struct logout *l, const struct user *u)
-{
-	char id[24];
-
-	snprintf(id, sizeof id, "%lld", (long long)u->id);
-	return l->hint_sub && strcmp(l->hint_sub, id) == 0;
-}
-
 void logout_handle(struct request *r)
 {
 	struct logout l = {0};
@@ -262,7 +231,7 @@ void logout_handle(struct request *r)
 		if (page_cookie(r, "session"))
 			page_set_cookie(r, "session", "", 0);
 		finish(r, &l, 1);
-	} else if (decision ? strcmp(decision, "logout") == 0 : hint_is_user(&l, u)) {
+	} else if (decision ? strcmp(decision, "logout") == 0 : (l.hint && id_token_is_user(l.hint, u))) {
 		if (end_session(r, &se) == 0)
 			finish(r, &l, 1);
 	} else if (decision) {

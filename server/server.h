@@ -180,6 +180,11 @@ char *discovery_build(const struct config *cfg);
 /* introspect.c: the claims of an access token that is ours, correctly signed and not expired
  * (new reference), or NULL. Revocation and client or user state are grant_token_active's. */
 json_t *access_claims(struct request *r, const char *token);
+/* introspect.c: the claims of an ID token this server signed (our iss, a string sub), whatever
+ * its exp: an id_token_hint at /authorize and /logout (new reference), or NULL. */
+json_t *id_token_claims(struct request *r, const char *token);
+/* 1 when the ID token claims name user u as their sub (u NULL: never). */
+int id_token_is_user(const json_t *claims, const struct user *u);
 
 /* pages.c: what the HTML pages share. Cookie names are "session" and "csrf". */
 struct form;
