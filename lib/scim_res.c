@@ -665,8 +665,9 @@ static ts_err join(const json_t *a, int (*check)(const char *), const char *what
 	return TS_OK;
 }
 
-/* Says why a redirect URI of the array a may not be registered (client_redirect_uri_problem). */
-static ts_err redirect_uris_ok(const json_t *a, struct scim_error *e)
+/* Says why a redirect URI of the array a (the attribute what) may not be registered
+ * (client_redirect_uri_problem). */
+static ts_err redirect_uris_ok(const json_t *a, const char *what, struct scim_error *e)
 {
 	const json_t *el;
 	const char *why;
@@ -674,7 +675,7 @@ static ts_err redirect_uris_ok(const json_t *a, struct scim_error *e)
 
 	json_array_foreach(a, i, el)
 		if (json_is_string(el) && (why = client_redirect_uri_problem(json_string_value(el))))
-			return scim_error_set(e, SCIM_E_INVALID_VALUE, "redirectUris[%zu]: %s", i, why);
+			return scim_error_set(e, SCIM_E_INVALID_VALUE, "%s[%zu]: %s", what, i, why);
 	return TS_OK;
 }
 
@@ -726,7 +727,10 @@ ts_err scim_client_from(const json_t *n, struct client *c, struct scim_error *e)
 	if (!rc)
 		rc = take_scope(get_str(n, "scope"), &c->scope, e);
 	if (!rc)
-		rc = redirect_uris_ok(json_object_get(n, "redirectUris"), e);
+		rc = redirect_uris_ok(json_object_get(n, "redirectUris"), "redirectUris", e);
+	if (!rc)
+		rc = redirect_uris_ok(json_object_get(n, "postLogoutRedirectUris"),
+		                      "postLogoutRedirectUris", e);
 	if (!rc)
 		rc = join(json_object_get(n, "redirectUris"), client_redirect_uri_valid, "redirectUris",
 		          &c->redirect_uris, e);

@@ -169,7 +169,7 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_CODE_GET] = "SELECT " CODE_COLS " FROM codes WHERE code_hash = ?1",
 	[ST_CODES_PURGE] = "DELETE FROM codes WHERE expires_at < ?1",
 	[ST_SESSION_ADD] = "INSERT INTO sessions (" SESSION_COLS ") VALUES (?1, ?2, ?3, ?4, ?5)",
-	/* a disabled user's session is no session (009 also deletes it when the user is disabled) */
+	/* a disabled user's session is no session (008 also deletes it when the user is disabled) */
 	[ST_SESSION_GET] = "SELECT " SESSION_COLS " FROM sessions "
 		"WHERE id_hash = ?1 AND expires_at > ?2 "
 		"AND EXISTS (SELECT 1 FROM users u WHERE u.id = sessions.user_id AND u.active = 1)",

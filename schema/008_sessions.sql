@@ -1,4 +1,4 @@
--- 009_sessions.sql - browser sessions end with the user's credentials, and clients register where
+-- 008_sessions.sql - browser sessions end with the user's credentials, and clients register where
 -- a logout may send the browser (OpenID Connect RP-Initiated Logout 1.0).
 -- Applied by lib/store.c inside one BEGIN IMMEDIATE transaction that also sets user_version = 9.
 
