@@ -19,6 +19,7 @@ import socket
 import sqlite3
 import subprocess
 import tempfile
+import threading
 import time
 import urllib.parse
 
@@ -489,6 +490,27 @@ class Server:
         return parse_metrics(r.text)
 
 
+def all_at_once(n, fn):
+    """Runs fn(i) in n threads released together; returns the results in order (exceptions are
+    results too, asserted by the caller in the main thread)."""
+    out = [None] * n
+    gate = threading.Barrier(n)
+
+    def run(i):
+        try:
+            gate.wait(timeout=t(20))
+            out[i] = fn(i)
+        except Exception as e:      # collected, asserted by the caller
+            out[i] = e
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join(timeout=t(60))
+    assert not any(th.is_alive() for th in threads), "a call never finished"
+    return out
+
+
 # ---------------------------------------------------------------- a test PKI
 
 
@@ -632,7 +654,6 @@ def pytest_configure(config):
 
 import html.parser  # noqa: E402
 import secrets  # noqa: E402
-import threading  # noqa: E402
 
 UNRESERVED = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~"
 

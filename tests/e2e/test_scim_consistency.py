@@ -2,12 +2,11 @@
 a PATCH racing other writes of the same resource is applied again to the new version, so no
 change is lost; a user's ETag changes when a group of theirs is renamed (the user's `groups`
 show the group's name). Black box, through /scim/v2 only (issue 19 item 17)."""
-import threading
 
 import pytest
 
 from scim_client import ADMIN_CLIENTS, SCIM_CONFIG, Scim, etag_matches, ok, op
-from tessera_harness import new_username, t
+from tessera_harness import all_at_once, new_username
 
 # PATCHes of one resource sent at once: as many as the daemon's worker threads can take in
 RACERS = 8
@@ -21,27 +20,6 @@ def srv(server_factory):
 @pytest.fixture(scope="module")
 def api(srv):
     return Scim(srv)
-
-
-def at_once(n, fn):
-    """fn(i) for i < n in n threads released together; the results in order, exceptions among
-    them (asserted by the caller, in the main thread)."""
-    out = [None] * n
-    gate = threading.Barrier(n)
-
-    def run(i):
-        try:
-            gate.wait(timeout=t(20))
-            out[i] = fn(i)
-        except Exception as e:  # noqa: BLE001 - collected, asserted by the caller
-            out[i] = e
-    ths = [threading.Thread(target=run, args=(i,)) for i in range(n)]
-    for th in ths:
-        th.start()
-    for th in ths:
-        th.join(timeout=t(60))
-    assert not any(th.is_alive() for th in ths), "a PATCH never finished"
-    return out
 
 
 def applied(results):
@@ -63,7 +41,7 @@ def test_concurrent_patches_adding_members_lose_none(api, round_):
     """Every member added by a PATCH answered 200 is there, and no other (docs/scim.md)."""
     users = [api.create_user(new_username("m%d" % i)) for i in range(RACERS)]
     g = api.create_group("Race " + new_username("g"))
-    res = at_once(RACERS, lambda i: api.patch(
+    res = all_at_once(RACERS, lambda i: api.patch(
         "/Groups/" + g["id"], op("add", "members", [{"value": users[i]["id"]}])))
     done = applied(res)
     want = sorted(u["id"] for u, d in zip(users, done) if d)
@@ -99,7 +77,7 @@ def test_concurrent_patches_of_different_attributes_lose_none(api, round_):
     """Every attribute set by a PATCH answered 200 is there, and no other (docs/scim.md)."""
     u = api.create_user(new_username("a"))
     assert len(ATTRIBUTE_PATCHES) == RACERS
-    res = at_once(RACERS, lambda i: api.patch("/Users/" + u["id"], ATTRIBUTE_PATCHES[i][0]))
+    res = all_at_once(RACERS, lambda i: api.patch("/Users/" + u["id"], ATTRIBUTE_PATCHES[i][0]))
     done = applied(res)
     now = api.user(u["id"])
     for (_op, path, value), d in zip(ATTRIBUTE_PATCHES, done):

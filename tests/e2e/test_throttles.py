@@ -10,41 +10,19 @@
 - Each check reserves its attempt: attempts sent all at once get exactly the free ones through.
 The doubling up to each cap needs simulated time: tests/unit/test_throttle.c
 (test_daemon_policies) walks every one of these limits to its cap."""
-import threading
 import urllib.parse
 
 import requests
 
-from tessera_harness import (PKCE, Client, Page, UserAgent, auth_request, device_path,
-                             http_timeout, idp_user, is_login_page, random_user_code,
-                             session_from, t, wait_for)
+from tessera_harness import (PKCE, Client, Page, UserAgent, all_at_once, auth_request,
+                             device_path, http_timeout, idp_user, is_login_page,
+                             random_user_code, session_from, wait_for)
 
 CB = "http://127.0.0.1:9/cb"
 
 
 def wrong(c):
     return Client(c.id, c.secret[:-1] + ("A" if c.secret[-1] != "A" else "B"))
-
-
-def all_at_once(n, fn):
-    """Runs fn(i) in n threads released together; returns the results in order (exceptions are
-    results too, asserted by the caller in the main thread)."""
-    out = [None] * n
-    gate = threading.Barrier(n)
-
-    def run(i):
-        try:
-            gate.wait(timeout=t(20))
-            out[i] = fn(i)
-        except Exception as e:      # collected, asserted by the caller
-            out[i] = e
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
-    for th in threads:
-        th.start()
-    for th in threads:
-        th.join(timeout=t(60))
-    assert not any(th.is_alive() for th in threads), "a request never finished"
-    return out
 
 
 def web_server(factory, name, **kw):
