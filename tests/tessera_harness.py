@@ -400,10 +400,14 @@ class Server:
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 return False
+            # the start-up line is written once the daemon listens (tests read it): wait for it
+            # first, so that one /healthz, not a stream of them, holds a connection at the start
+            if "tessera: listening on" not in self.stderr():
+                time.sleep(0.02)
+                continue
             try:
                 r = requests.get(self.url("/healthz"), timeout=1, verify=self.verify)
-                # answering comes a moment before the start-up line is written: tests read it
-                if r.status_code == 200 and "tessera: listening on" in self.stderr():
+                if r.status_code == 200:
                     return True
             except requests.RequestException:
                 pass
