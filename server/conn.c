@@ -48,6 +48,7 @@ struct conn {
 	int fd;
 	int over;            /* opened beyond max_connections: answered 503 */
 	int shut;            /* the watcher shut it down */
+	int refused;         /* over max_connections_per_address: not counted in srv->connections */
 	struct addr_count *counted; /* its address's count, or NULL when not counted */
 	char addr[48];       /* for the log */
 };
@@ -175,22 +176,26 @@ void conn_opened(struct server *srv, struct MHD_Connection *mc, void **socket_co
 	const struct sockaddr *sa = ci ? ci->client_addr : NULL;
 	struct conn *c = calloc(1, sizeof *c);
 
-	*socket_context = c;
 	if (!c || !fd) {
 		/* cannot be watched: not kept either (libmicrohttpd closes it when it sees the end) */
 		if (fd)
 			shutdown(fd->connect_fd, SHUT_RDWR);
+		free(c);
+		*socket_context = NULL;
 		return;
 	}
+	*socket_context = c;
 	c->fd = fd->connect_fd;
 	atomic_init(&c->mark, 0);  /* every byte from now on is a request's */
 	atomic_init(&c->state, pack(http_now_ms(), P_IDLE));
 	if (netaddr_key(sa, c->addr, sizeof c->addr))
 		snprintf(c->addr, sizeof c->addr, "?");
-	c->over = atomic_fetch_add(&srv->connections, 1) >= srv->cfg.max_connections;
 	pthread_mutex_lock(&w->lock);
 	if (count_address(w, c, sa) != 0) {
-		/* over max_connections_per_address: closed before it costs anything more */
+		/* over max_connections_per_address: closed before it costs anything more, and not
+		 * counted toward max_connections, so that another client is not answered 503 while
+		 * libmicrohttpd has yet to see it closed */
+		c->refused = 1;
 		c->shut = 1;
 		shutdown(c->fd, SHUT_RDWR);
 		w->refused++;
@@ -201,6 +206,8 @@ void conn_opened(struct server *srv, struct MHD_Connection *mc, void **socket_co
 		w->head->prev = c;
 	w->head = c;
 	pthread_mutex_unlock(&w->lock);
+	if (!c->refused)
+		c->over = atomic_fetch_add(&srv->connections, 1) >= srv->cfg.max_connections;
 }
 
 void conn_closed(struct server *srv, void *socket_context)
@@ -210,7 +217,8 @@ void conn_closed(struct server *srv, void *socket_context)
 
 	if (!c)
 		return;
-	atomic_fetch_sub(&srv->connections, 1);
+	if (!c->refused)
+		atomic_fetch_sub(&srv->connections, 1);
 	pthread_mutex_lock(&w->lock);
 	uncount_address(w, c);
 	if (c->prev)
