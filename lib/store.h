@@ -1,6 +1,7 @@
 /* store.h - all of Tessera's SQL: clients, users, keys and revocations in SQLite.
  *
- * Only store.c and store_scim.c include sqlite3.h. A store is one SQLite connection (WAL mode) with its prepared
+ * The core is store.c, the SQL of each entity store_<entity>.c; all of it runs through the
+ * database seam db.h (db_sqlite.c, the only file that includes sqlite3.h). A store is one SQLite connection (WAL mode) with its prepared
  * statements; it belongs to one thread at a time (the daemon opens one per worker thread). Opening
  * creates the file (mode 0600: it holds private keys) and applies the numbered migrations of
  * schema/ that PRAGMA user_version says are missing, inside one immediate transaction.

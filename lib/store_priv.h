@@ -1,22 +1,24 @@
-/* store_priv.h - what store.c lends store_scim.c; nothing else includes it. */
+/* store_priv.h - what the store's files share (store.c the core, store_<entity>.c the SQL of
+ * each entity); nothing outside lib/store*.c includes it.
+ *
+ * Each entity file keeps its statements in a table of struct db_sql (ended by {NULL}) that the
+ * core prepares when a store opens (store_tables), and runs them through the helpers below: each
+ * prepares its statement, binds the values, steps it and hands it back, mapping errors as db.h
+ * says. The records read are malloc'd; who frees them is said in store.h. */
 #ifndef TESSERA_STORE_PRIV_H
 #define TESSERA_STORE_PRIV_H
 
-#include <sqlite3.h>
+#include "db.h"
 #include "store.h"
 
-/* Bind helpers: each does nothing once rc holds an error, so a run of binds is checked once. */
-static inline int bind_text(sqlite3_stmt *st, int i, const char *v, int rc)
-{
-	if (rc != SQLITE_OK)
-		return rc;
-	return v ? sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC) : sqlite3_bind_null(st, i);
-}
+struct store {
+	db *db;
+};
 
-static inline int bind_int(sqlite3_stmt *st, int i, int64_t v, int rc)
-{
-	return rc != SQLITE_OK ? rc : sqlite3_bind_int64(st, i, v);
-}
+/* The values of a statement's ?1, ?2, ...: ARGS(DB_T(id), DB_I(now)) or NOARGS. */
+#define ARGS(...) (const struct db_val[]){__VA_ARGS__}, \
+	sizeof((const struct db_val[]){__VA_ARGS__}) / sizeof(struct db_val)
+#define NOARGS NULL, 0
 
 /* "" for NULL, for NOT NULL text columns */
 static inline const char *nz(const char *v)
@@ -24,29 +26,82 @@ static inline const char *nz(const char *v)
 	return v ? v : "";
 }
 
-sqlite3 *store_sqlite(store *s);
-/* The ts_err of a failed SQLite result code (never TS_OK). */
-ts_err store_rc_err(int rc);
+/* The statement tables of the entity files, for store_open. */
+extern const struct db_sql store_client_sql[], store_user_sql[], store_key_sql[],
+	store_grant_sql[], store_refresh_sql[], store_session_sql[], store_device_sql[],
+	store_scim_sql[];
+
+/* --- the guard -> prepare -> bind -> step skeleton, once --- */
+
+/* Runs q with the values v (it returns no rows, or they are not wanted). */
+ts_err store_run(store *s, const struct db_sql *q, const struct db_val *v, size_t n);
+/* The same, for an UPDATE or DELETE of one row by key: TS_NOT_FOUND when it changed nothing. */
+ts_err store_change(store *s, const struct db_sql *q, const struct db_val *v, size_t n);
+/* Runs q and calls read(st, out) on its first row: TS_NOT_FOUND when there is none. A statement
+ * that writes (... RETURNING) is then stepped to its end, so that it completes; when that fails,
+ * what read made is still the caller's to free. */
+ts_err store_one(store *s, const struct db_sql *q, const struct db_val *v, size_t n,
+                 ts_err (*read)(db_stmt *st, void *out), void *out);
+/* Runs q and calls row(st, ctx) on each row until it returns an error (which is returned). The
+ * statement is one of its own while it runs, so that row may call back into the store. */
+ts_err store_rows(store *s, const struct db_sql *q, const struct db_val *v, size_t n,
+                  ts_err (*row)(db_stmt *st, void *ctx), void *ctx);
+
+/* --- records --- */
+
+/* A kind of record: read makes one of the current row (malloc'd into *(T **)out; TS_SERVER_ERROR
+ * when out of memory or corrupt), release frees one, call calls the caller's callback fn, of type
+ * int (*)(const T *, void *), with it. */
+struct store_kind {
+	ts_err (*read)(db_stmt *st, void *out);
+	void (*release)(void *rec);
+	int (*call)(void (*fn)(void), const void *rec, void *arg);
+};
+extern const struct store_kind store_client_kind, store_user_kind, store_grant_kind;
+
+/* The record of q's first row into *(T **)out (NULL otherwise): TS_NOT_FOUND when none. */
+ts_err store_get(store *s, const struct db_sql *q, const struct db_val *v, size_t n,
+                 const struct store_kind *k, void *out);
+/* Calls fn(record, arg) for each row of q, the record valid during the call, until fn returns
+ * non-zero (then TS_SERVER_ERROR). */
+ts_err store_each(store *s, const struct db_sql *q, const struct db_val *v, size_t n,
+                  const struct store_kind *k, void (*fn)(void), void *arg);
+/* The same, setting *rows to the number of rows read. */
+ts_err store_each_rows(store *s, const struct db_sql *q, const struct db_val *v, size_t n,
+                       const struct store_kind *k, void (*fn)(void), void *arg, int64_t *rows);
+
 /* Text column i into *out (malloc'd; NULL column: NULL when nullable, else ""); -1 on OOM. */
-int store_col_text(sqlite3_stmt *st, int i, int nullable, char **out);
-/* A statement prepared once per connection and kept, for fixed SQL text (sql must be a string
- * literal: it is the key); the caller resets it (store_stmt_done) before returning. */
-ts_err store_stmt(store *s, const char *sql, sqlite3_stmt **out);
-void store_stmt_done(sqlite3_stmt *st);
-/* A statement for SQL text made at run time, from a small per-connection cache keyed by the text
- * (prepared on a miss); reset it with store_stmt_done, never finalize it. */
-ts_err store_stmt_text(store *s, const char *sql, sqlite3_stmt **out);
-/* Runs st (bound by the caller, rc the binds' result) as an UPDATE/DELETE of one row by key:
- * TS_NOT_FOUND when it changed nothing. */
-ts_err store_run_changes(store *s, sqlite3_stmt *st, int rc);
-/* Writes that must land together: see tx_start in store.c. */
+int store_col_text(db_stmt *st, int i, int nullable, char **out);
+/* A 32-byte hash column into h; TS_SERVER_ERROR when it is not one (the schema's CHECK makes
+ * that a corrupt database). */
+ts_err store_col_hash(db_stmt *st, int i, unsigned char h[32]);
+/* For store_one: column 0 as an integer into *(int64_t *)out. */
+ts_err store_read_int(db_stmt *st, void *out);
+
+/* --- transactions --- */
+
+/* A function whose writes must land together wraps them in tx_start .. tx_end (tx_abort on
+ * failure). With no transaction open that is a transaction of its own; inside the caller's
+ * store_begin it is a savepoint, so that the writes commit or roll back with the caller's, and a
+ * failure undoes only this function's part and leaves the caller's transaction open. */
 ts_err store_tx_start(store *s, int *nested);
 ts_err store_tx_end(store *s, int nested);
 void store_tx_abort(store *s, int nested);
-/* The row readers of store.c, for rows of USER_COLS / CLIENT_COLS / GRANT_COLS. */
-ts_err store_user_read(sqlite3_stmt *st, struct user **out);
-ts_err store_client_read(sqlite3_stmt *st, struct client **out);
-ts_err store_grant_read(sqlite3_stmt *st, struct grant **out);
-extern const char store_user_cols[], store_client_cols[], store_grant_cols[];
+
+/* The columns the SCIM lists read ("users r", "clients r"), as the row readers expect them. */
+#define CLIENT_COLS "client_id, name, is_public, secret_hash, redirect_uris, grant_types, scope, " \
+	"refresh_rotation, refresh_grace, active, created_at, updated_at, refresh_idle_ttl, " \
+	"grant_lifetime, external_id, record, post_logout_redirect_uris"
+/* Users are read as "users r": with the scope their groups add, and their groups as SCIM
+ * shows them (a JSON array of {value, display}). */
+#define USER_COLS "r.id, r.username, r.password_hash, r.email, r.name, r.scope, r.active, " \
+	"r.created_at, r.updated_at, r.external_id, r.attrs, " \
+	"(SELECT group_concat(g.scope, ' ') FROM group_members m JOIN groups g " \
+	"ON g.id = m.group_id WHERE m.user_id = r.id AND g.scope <> ''), " \
+	"(SELECT json_group_array(json_object('value', CAST(g.id AS TEXT), 'display', " \
+	"g.display_name)) FROM group_members m JOIN groups g ON g.id = m.group_id " \
+	"WHERE m.user_id = r.id)"
+#define GRANT_COLS "id, client_id, user_id, scope, created_at, updated_at, revoked_at, " \
+	"client_record"
 
 #endif

@@ -1,7 +1,7 @@
-/* store_scim.c - the SQL of SCIM administration (see store.h): full updates of users and
- * clients, groups and their members, and the list queries whose conditions scim_sql.c compiles.
- * The conditions are SQL text made only of fixed fragments with ?N placeholders; every value
- * reaches SQLite as a bound parameter. */
+/* store_scim.c - the SQL of SCIM administration (see store.h): groups and their members, and the
+ * list queries whose conditions scim_sql.c compiles (full updates of users and clients are in
+ * store_users.c and store_clients.c). The conditions are SQL text made only of fixed fragments
+ * with ?N placeholders; every value reaches the database as a bound parameter. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,95 +10,32 @@
 #include "store.h"
 #include "store_priv.h"
 
-/* --- users and clients --- */
-
-static const char sql_user_put[] =
-	"UPDATE users SET username = ?2, email = ?3, name = ?4, scope = ?5, active = ?6, "
-	"updated_at = ?7, external_id = ?8, attrs = ?9, "
-	"password_hash = CASE WHEN ?10 THEN ?11 ELSE password_hash END WHERE id = ?1";
-
-ts_err store_user_put(store *s, const struct user *u, int set_password)
-{
-	sqlite3_stmt *st;
-	ts_err e;
-	int rc;
-
-	if (!s || !u || !u->username)
-		return TS_SERVER_ERROR;
-	if ((e = store_stmt(s, sql_user_put, &st)))
-		return e;
-	rc = bind_int(st, 1, u->id, SQLITE_OK);
-	rc = bind_text(st, 2, u->username, rc);
-	rc = bind_text(st, 3, u->email, rc);
-	rc = bind_text(st, 4, u->name, rc);
-	rc = bind_text(st, 5, nz(u->scope), rc);
-	rc = bind_int(st, 6, u->active != 0, rc);
-	rc = bind_int(st, 7, u->updated_at, rc);
-	rc = bind_text(st, 8, u->external_id, rc);
-	rc = bind_text(st, 9, u->attrs ? u->attrs : "{}", rc);
-	rc = bind_int(st, 10, set_password != 0, rc);
-	rc = bind_text(st, 11, u->password_hash, rc);
-	return store_run_changes(s, st, rc);
-}
-
-static const char sql_user_remove_id[] = "DELETE FROM users WHERE id = ?1";
-
-ts_err store_user_remove_id(store *s, int64_t id)
-{
-	sqlite3_stmt *st;
-	ts_err e;
-
-	if (!s)
-		return TS_SERVER_ERROR;
-	if ((e = store_stmt(s, sql_user_remove_id, &st)))
-		return e;
-	return store_run_changes(s, st, bind_int(st, 1, id, SQLITE_OK));
-}
-
-static const char sql_client_put[] =
-	"UPDATE clients SET name = ?2, is_public = ?3, "
-	"secret_hash = CASE WHEN ?4 THEN ?5 ELSE secret_hash END, redirect_uris = ?6, "
-	"grant_types = ?7, scope = ?8, refresh_rotation = ?9, refresh_grace = ?10, active = ?11, "
-	"updated_at = ?12, refresh_idle_ttl = ?13, grant_lifetime = ?14, external_id = ?15, "
-	"post_logout_redirect_uris = ?16 "
-	"WHERE client_id = ?1";
-
-ts_err store_client_put(store *s, const struct client *c, int set_secret)
-{
-	sqlite3_stmt *st;
-	ts_err e;
-	int rc;
-
-	if (!s || !c || !c->client_id)
-		return TS_SERVER_ERROR;
-	if ((e = store_stmt(s, sql_client_put, &st)))
-		return e;
-	rc = bind_text(st, 1, c->client_id, SQLITE_OK);
-	rc = bind_text(st, 2, nz(c->name), rc);
-	rc = bind_int(st, 3, c->is_public != 0, rc);
-	rc = bind_int(st, 4, set_secret != 0, rc);
-	if (rc == SQLITE_OK)
-		rc = c->is_public ? sqlite3_bind_null(st, 5) :
-		     sqlite3_bind_blob(st, 5, c->secret_hash, sizeof c->secret_hash, SQLITE_STATIC);
-	rc = bind_text(st, 6, nz(c->redirect_uris), rc);
-	rc = bind_text(st, 7, nz(c->grant_types), rc);
-	rc = bind_text(st, 8, nz(c->scope), rc);
-	rc = bind_int(st, 9, c->refresh_rotation != 0, rc);
-	rc = bind_int(st, 10, c->refresh_grace, rc);
-	rc = bind_int(st, 11, c->active != 0, rc);
-	rc = bind_int(st, 12, c->updated_at, rc);
-	rc = bind_int(st, 13, c->refresh_idle_ttl, rc);
-	rc = bind_int(st, 14, c->grant_lifetime, rc);
-	rc = bind_text(st, 15, c->external_id, rc);
-	rc = bind_text(st, 16, nz(c->post_logout_redirect_uris), rc);
-	return store_run_changes(s, st, rc);
-}
-
-/* --- groups --- */
+enum {
+	Q_GROUP_GET, Q_GROUP_ADD, Q_GROUP_PUT, Q_GROUP_REMOVE, Q_MEMBERS_CLEAR, Q_MEMBER_ADD,
+	Q_GROUP_TOUCH, Q_COUNT
+};
 
 #define GROUP_COLS "r.id, r.display_name, r.external_id, r.scope, r.created_at, r.updated_at, " \
 	"(SELECT json_group_array(json_object('value', CAST(u.id AS TEXT), 'display', " \
 	"u.username)) FROM group_members m JOIN users u ON u.id = m.user_id WHERE m.group_id = r.id)"
+
+const struct db_sql store_scim_sql[] = {
+	[Q_GROUP_GET] = {"SELECT " GROUP_COLS " FROM groups r WHERE r.id = ?1", NULL, 0},
+	[Q_GROUP_ADD] = {"INSERT INTO groups (display_name, external_id, scope, created_at, "
+		"updated_at) VALUES (?1, ?2, ?3, ?4, ?5) RETURNING id", NULL, 0},
+	[Q_GROUP_PUT] = {"UPDATE groups SET display_name = ?2, external_id = ?3, scope = ?4, "
+		"updated_at = ?5 WHERE id = ?1", NULL, 0},
+	[Q_GROUP_REMOVE] = {"DELETE FROM groups WHERE id = ?1", NULL, 0},
+	[Q_MEMBERS_CLEAR] = {"DELETE FROM group_members WHERE group_id = ?1", NULL, 0},
+	[Q_MEMBER_ADD] = {"INSERT INTO group_members (group_id, user_id) VALUES (?1, ?2) "
+		"ON CONFLICT DO NOTHING", NULL, 0},
+	[Q_GROUP_TOUCH] = {"UPDATE groups SET updated_at = ?2 WHERE id = ?1", NULL, 0},
+	[Q_COUNT] = {NULL, NULL, 0},
+};
+
+#define Q(id) (&store_scim_sql[id])
+
+/* --- groups --- */
 
 void store_group_free(struct group *g)
 {
@@ -111,11 +48,11 @@ void store_group_free(struct group *g)
 	free(g);
 }
 
-static ts_err group_read(sqlite3_stmt *st, struct group **out)
+static ts_err group_read(db_stmt *st, void *out)
 {
 	struct group *g = calloc(1, sizeof *g);
 
-	*out = NULL;
+	*(struct group **)out = NULL;
 	if (!g)
 		return TS_SERVER_ERROR;
 	if (store_col_text(st, 1, 0, &g->display_name) ||
@@ -124,124 +61,52 @@ static ts_err group_read(sqlite3_stmt *st, struct group **out)
 		store_group_free(g);
 		return TS_SERVER_ERROR;
 	}
-	g->id = sqlite3_column_int64(st, 0);
-	g->created_at = sqlite3_column_int64(st, 4);
-	g->updated_at = sqlite3_column_int64(st, 5);
-	*out = g;
+	g->id = db_int(st, 0);
+	g->created_at = db_int(st, 4);
+	g->updated_at = db_int(st, 5);
+	*(struct group **)out = g;
 	return TS_OK;
 }
 
-static const char sql_group_get[] = "SELECT " GROUP_COLS " FROM groups r WHERE r.id = ?1";
+static void group_release(void *g)
+{
+	store_group_free(g);
+}
+
+static int group_call(void (*fn)(void), const void *g, void *arg)
+{
+	return ((int (*)(const struct group *, void *))fn)(g, arg);
+}
+
+static const struct store_kind group_kind = {group_read, group_release, group_call};
 
 ts_err store_group_get(store *s, int64_t id, struct group **out)
 {
-	sqlite3_stmt *st;
-	ts_err e;
-	int rc;
-
-	if (out)
-		*out = NULL;
-	if (!s || !out)
+	if (!out)
 		return TS_SERVER_ERROR;
-	if ((e = store_stmt(s, sql_group_get, &st)))
-		return e;
-	rc = bind_int(st, 1, id, SQLITE_OK);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		e = group_read(st, out);
-	else
-		e = rc == SQLITE_DONE ? TS_NOT_FOUND : store_rc_err(rc);
-	store_stmt_done(st);
-	return e;
+	*out = NULL;
+	return store_get(s, Q(Q_GROUP_GET), ARGS(DB_I(id)), &group_kind, out);
 }
-
-static const char sql_group_add[] =
-	"INSERT INTO groups (display_name, external_id, scope, created_at, updated_at) "
-	"VALUES (?1, ?2, ?3, ?4, ?5)";
 
 ts_err store_group_add(store *s, struct group *g)
 {
-	sqlite3_stmt *st;
-	ts_err e;
-	int rc;
-
-	if (!s || !g || !g->display_name)
+	if (!g || !g->display_name)
 		return TS_SERVER_ERROR;
-	if ((e = store_stmt(s, sql_group_add, &st)))
-		return e;
-	rc = bind_text(st, 1, g->display_name, SQLITE_OK);
-	rc = bind_text(st, 2, g->external_id, rc);
-	rc = bind_text(st, 3, nz(g->scope), rc);
-	rc = bind_int(st, 4, g->created_at, rc);
-	rc = bind_int(st, 5, g->updated_at, rc);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_step(st);
-	e = rc == SQLITE_DONE ? TS_OK : store_rc_err(rc);
-	store_stmt_done(st);
-	if (!e)
-		g->id = sqlite3_last_insert_rowid(store_sqlite(s));
-	return e;
+	return store_one(s, Q(Q_GROUP_ADD), ARGS(DB_T(g->display_name), DB_T(g->external_id),
+		DB_T(nz(g->scope)), DB_I(g->created_at), DB_I(g->updated_at)), store_read_int, &g->id);
 }
-
-static const char sql_group_put[] =
-	"UPDATE groups SET display_name = ?2, external_id = ?3, scope = ?4, updated_at = ?5 "
-	"WHERE id = ?1";
 
 ts_err store_group_put(store *s, const struct group *g)
 {
-	sqlite3_stmt *st;
-	ts_err e;
-	int rc;
-
-	if (!s || !g || !g->display_name)
+	if (!g || !g->display_name)
 		return TS_SERVER_ERROR;
-	if ((e = store_stmt(s, sql_group_put, &st)))
-		return e;
-	rc = bind_int(st, 1, g->id, SQLITE_OK);
-	rc = bind_text(st, 2, g->display_name, rc);
-	rc = bind_text(st, 3, g->external_id, rc);
-	rc = bind_text(st, 4, nz(g->scope), rc);
-	rc = bind_int(st, 5, g->updated_at, rc);
-	return store_run_changes(s, st, rc);
+	return store_change(s, Q(Q_GROUP_PUT), ARGS(DB_I(g->id), DB_T(g->display_name),
+		DB_T(g->external_id), DB_T(nz(g->scope)), DB_I(g->updated_at)));
 }
-
-static const char sql_group_remove[] = "DELETE FROM groups WHERE id = ?1";
 
 ts_err store_group_remove(store *s, int64_t id)
 {
-	sqlite3_stmt *st;
-	ts_err e;
-
-	if (!s)
-		return TS_SERVER_ERROR;
-	if ((e = store_stmt(s, sql_group_remove, &st)))
-		return e;
-	return store_run_changes(s, st, bind_int(st, 1, id, SQLITE_OK));
-}
-
-static const char sql_members_clear[] = "DELETE FROM group_members WHERE group_id = ?1";
-static const char sql_member_add[] =
-	"INSERT INTO group_members (group_id, user_id) VALUES (?1, ?2) ON CONFLICT DO NOTHING";
-static const char sql_group_touch[] = "UPDATE groups SET updated_at = ?2 WHERE id = ?1";
-
-/* Runs the fixed statement sql with the integer parameter a, and b when nb is 2. */
-static ts_err run2(store *s, const char *sql, int64_t a, int64_t b, int nb)
-{
-	sqlite3_stmt *st;
-	ts_err e;
-	int rc;
-
-	if ((e = store_stmt(s, sql, &st)))
-		return e;
-	rc = bind_int(st, 1, a, SQLITE_OK);
-	if (nb > 1)
-		rc = bind_int(st, 2, b, rc);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_step(st);
-	e = rc == SQLITE_DONE ? TS_OK : store_rc_err(rc);
-	store_stmt_done(st);
-	return e;
+	return store_change(s, Q(Q_GROUP_REMOVE), ARGS(DB_I(id)));
 }
 
 ts_err store_group_set_members(store *s, int64_t group_id, const int64_t *ids, size_t n,
@@ -255,13 +120,11 @@ ts_err store_group_set_members(store *s, int64_t group_id, const int64_t *ids, s
 		return TS_SERVER_ERROR;
 	if ((e = store_tx_start(s, &nested)))
 		return e;
-	e = run2(s, sql_group_touch, group_id, now, 2);
-	if (!e && sqlite3_changes(store_sqlite(s)) == 0)
-		e = TS_NOT_FOUND;
+	e = store_change(s, Q(Q_GROUP_TOUCH), ARGS(DB_I(group_id), DB_I(now)));
 	if (!e)
-		e = run2(s, sql_members_clear, group_id, 0, 1);
+		e = store_run(s, Q(Q_MEMBERS_CLEAR), ARGS(DB_I(group_id)));
 	for (i = 0; !e && i < n; i++)
-		e = run2(s, sql_member_add, group_id, ids[i], 2);
+		e = store_run(s, Q(Q_MEMBER_ADD), ARGS(DB_I(group_id), DB_I(ids[i])));
 	if (!e)
 		e = store_tx_end(s, nested);
 	if (e)
@@ -271,161 +134,96 @@ ts_err store_group_set_members(store *s, int64_t group_id, const int64_t *ids, s
 
 /* --- lists --- */
 
-/* The caller's callback, typed: the one member that matches the list's kind is set. */
-struct list_fn {
-	int (*user)(const struct user *u, void *arg);
-	int (*group)(const struct group *g, void *arg);
-	int (*client)(const struct client *c, void *arg);
-	int (*grant)(const struct grant *g, void *arg);
-	void *arg;
-};
-
 struct list_kind {
 	const char *cols, *from, *fixed; /* fixed: a condition every row must meet, or NULL */
-	ts_err (*row)(sqlite3_stmt *st, const struct list_fn *fn);
+	const struct store_kind *kind;
 };
 
-static ts_err user_row(sqlite3_stmt *st, const struct list_fn *fn)
+/* A grant with its username (the column after GRANT_COLS). */
+static ts_err scim_grant_read(db_stmt *st, void *out)
 {
-	struct user *u;
-	ts_err e = store_user_read(st, &u);
-	int r;
+	ts_err e = store_grant_kind.read(st, out);
+	struct grant *g = *(struct grant **)out;
 
-	if (e)
-		return e;
-	r = fn->user(u, fn->arg);
-	store_user_free(u);
-	return r ? TS_SERVER_ERROR : TS_OK;
-}
-
-static ts_err group_row(sqlite3_stmt *st, const struct list_fn *fn)
-{
-	struct group *g;
-	ts_err e = group_read(st, &g);
-	int r;
-
-	if (e)
-		return e;
-	r = fn->group(g, fn->arg);
-	store_group_free(g);
-	return r ? TS_SERVER_ERROR : TS_OK;
-}
-
-static ts_err client_row(sqlite3_stmt *st, const struct list_fn *fn)
-{
-	struct client *c;
-	ts_err e = store_client_read(st, &c);
-	int r;
-
-	if (e)
-		return e;
-	r = fn->client(c, fn->arg);
-	store_client_free(c);
-	return r ? TS_SERVER_ERROR : TS_OK;
-}
-
-static ts_err grant_row(sqlite3_stmt *st, const struct list_fn *fn)
-{
-	struct grant *g;
-	ts_err e = store_grant_read(st, &g);
-	int r;
-
-	if (e)
-		return e;
-	if (store_col_text(st, 8, 1, &g->username)) {
+	if (!e && store_col_text(st, 8, 1, &g->username)) {
 		store_grant_free(g);
-		return TS_SERVER_ERROR;
+		*(struct grant **)out = NULL;
+		e = TS_SERVER_ERROR;
 	}
-	r = fn->grant(g, fn->arg);
-	store_grant_free(g);
-	return r ? TS_SERVER_ERROR : TS_OK;
+	return e;
 }
 
-static int bind_all(sqlite3_stmt *st, const struct scim_bind *b, size_t n)
+/* The values to bind: q's, then (for a page) its LIMIT and OFFSET; malloc'd. */
+static struct db_val *list_values(const struct store_list *q, int count, size_t *n)
 {
+	struct db_val *v = malloc((q->nbinds + 2) * sizeof(*v));
 	size_t i;
-	int rc = SQLITE_OK;
 
-	for (i = 0; rc == SQLITE_OK && i < n; i++) {
-		switch (b[i].type) {
-		case SCIM_BIND_TEXT:
-			rc = sqlite3_bind_text(st, (int)i + 1, b[i].text, -1, SQLITE_STATIC);
-			break;
-		case SCIM_BIND_INT:
-			rc = sqlite3_bind_int64(st, (int)i + 1, b[i].i);
-			break;
-		case SCIM_BIND_REAL:
-			rc = sqlite3_bind_double(st, (int)i + 1, b[i].d);
-			break;
-		default:
-			rc = sqlite3_bind_null(st, (int)i + 1);
-		}
+	if (!v)
+		return NULL;
+	for (i = 0; i < q->nbinds; i++) {
+		const struct scim_bind *b = &q->binds[i];
+
+		v[i] = b->type == SCIM_BIND_TEXT ? DB_T(b->text) : b->type == SCIM_BIND_INT ? DB_I(b->i) :
+		       b->type == SCIM_BIND_REAL ? DB_R(b->d) : DB_NUL;
 	}
-	return rc;
+	v[i++] = DB_I(q->limit);
+	v[i++] = DB_I(q->offset);
+	*n = count ? q->nbinds : i;
+	return v;
 }
 
-/* Prepares the SQL "SELECT what FROM k->from WHERE ..." (what NULL: k->cols, then ORDER BY and
- * LIMIT / OFFSET; else a count) with q's parameters bound. */
-static ts_err list_prepare(store *s, const struct list_kind *k, const struct store_list *q,
-                           int count, sqlite3_stmt **st)
+/* The SQL "SELECT what FROM k->from WHERE ..." (what NULL: k->cols, then ORDER BY and
+ * LIMIT / OFFSET; else a count), malloc'd. */
+static char *list_sql(const struct list_kind *k, const struct store_list *q, int count)
 {
 	size_t n = strlen(k->cols) + strlen(k->from) + (k->fixed ? strlen(k->fixed) : 0) +
 	           strlen(q->where ? q->where : "1") + (q->order ? strlen(q->order) : 0) + 160;
 	char *sql = malloc(n);
-	int rc, len;
-	ts_err e;
+	int len;
 
-	*st = NULL;
 	if (!sql)
-		return TS_SERVER_ERROR;
+		return NULL;
 	len = snprintf(sql, n, "SELECT %s FROM %s WHERE (%s) AND (%s)", count ? "count(*)" : k->cols,
 	               k->from, k->fixed ? k->fixed : "1", q->where ? q->where : "1");
 	if (!count)
 		snprintf(sql + len, n - (size_t)len, " ORDER BY %s%s, r.rowid LIMIT ?%zu OFFSET ?%zu",
 		         q->order ? q->order : "r.rowid", q->descending ? " DESC" : "",
 		         q->nbinds + 1, q->nbinds + 2);
-	e = store_stmt_text(s, sql, st);
-	free(sql);
-	if (e) {
-		*st = NULL;
-		return e;
-	}
-	rc = bind_all(*st, q->binds, q->nbinds);
-	if (!count && rc == SQLITE_OK)
-		rc = sqlite3_bind_int64(*st, (int)q->nbinds + 1, q->limit);
-	if (!count && rc == SQLITE_OK)
-		rc = sqlite3_bind_int64(*st, (int)q->nbinds + 2, q->offset);
-	if (rc != SQLITE_OK) {
-		store_stmt_done(*st);
-		*st = NULL;
-		return store_rc_err(rc);
-	}
-	return TS_OK;
+	return sql;
+}
+
+/* One query of a list: the page (count 0, fn called on each row, *got set to their number) or
+ * the count of all matches into *got. */
+static ts_err list_query(store *s, const struct list_kind *k, const struct store_list *q,
+                         int count, void (*fn)(void), void *arg, int64_t *got)
+{
+	struct db_sql made = {list_sql(k, q, count), NULL, 1};
+	struct db_val *v;
+	size_t n = 0;
+	ts_err e = TS_SERVER_ERROR;
+
+	v = made.sql ? list_values(q, count, &n) : NULL;
+	if (v && count)
+		e = store_one(s, &made, v, n, store_read_int, got);
+	else if (v)
+		e = store_each_rows(s, &made, v, n, k->kind, fn, arg, got);
+	free(v);
+	free((char *)made.sql);
+	return e;
 }
 
 static ts_err list_run(store *s, const struct list_kind *k, const struct store_list *q,
-                       int64_t *total, const struct list_fn *fn)
+                       int64_t *total, void (*fn)(void), void *arg)
 {
-	sqlite3_stmt *st = NULL;
 	int64_t got = 0;
-	ts_err e = TS_OK;
-	int rc;
+	ts_err e;
 
-	if (!s || !q || !total || q->offset < 0 || q->limit < 0)
+	if (!s || !q || !total || q->offset < 0 || q->limit < 0 || !fn)
 		return TS_SERVER_ERROR;
 	*total = 0;
 	if (q->limit > 0) {
-		if ((e = list_prepare(s, k, q, 0, &st)))
-			return e;
-		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-			got++;
-			if ((e = k->row(st, fn)))
-				break;
-		}
-		if (!e && rc != SQLITE_DONE)
-			e = store_rc_err(rc);
-		store_stmt_done(st);
-		if (e)
+		if ((e = list_query(s, k, q, 0, fn, arg, &got)))
 			return e;
 		/* a first page that is not full holds every match: no need to count them */
 		if (q->offset == 0 && got < q->limit) {
@@ -433,51 +231,42 @@ static ts_err list_run(store *s, const struct list_kind *k, const struct store_l
 			return TS_OK;
 		}
 	}
-	if ((e = list_prepare(s, k, q, 1, &st)))
-		return e;
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		*total = sqlite3_column_int64(st, 0);
-	else
-		e = store_rc_err(rc);
-	store_stmt_done(st);
-	return e;
+	e = list_query(s, k, q, 1, NULL, NULL, total);
+	return e == TS_NOT_FOUND ? TS_SERVER_ERROR : e;
 }
 
 ts_err store_scim_users(store *s, const struct store_list *q, int64_t *total,
                         int (*fn)(const struct user *u, void *arg), void *arg)
 {
-	const struct list_kind k = {store_user_cols, "users r", NULL, user_row};
-	const struct list_fn f = {.user = fn, .arg = arg};
+	const struct list_kind k = {USER_COLS, "users r", NULL, &store_user_kind};
 
-	return fn ? list_run(s, &k, q, total, &f) : TS_SERVER_ERROR;
+	return list_run(s, &k, q, total, (void (*)(void))fn, arg);
 }
 
 ts_err store_scim_groups(store *s, const struct store_list *q, int64_t *total,
                          int (*fn)(const struct group *g, void *arg), void *arg)
 {
-	const struct list_kind k = {GROUP_COLS, "groups r", NULL, group_row};
-	const struct list_fn f = {.group = fn, .arg = arg};
+	const struct list_kind k = {GROUP_COLS, "groups r", NULL, &group_kind};
 
-	return fn ? list_run(s, &k, q, total, &f) : TS_SERVER_ERROR;
+	return list_run(s, &k, q, total, (void (*)(void))fn, arg);
 }
 
 ts_err store_scim_clients(store *s, const struct store_list *q, int64_t *total,
                           int (*fn)(const struct client *c, void *arg), void *arg)
 {
-	const struct list_kind k = {store_client_cols, "clients r", NULL, client_row};
-	const struct list_fn f = {.client = fn, .arg = arg};
+	const struct list_kind k = {CLIENT_COLS, "clients r", NULL, &store_client_kind};
 
-	return fn ? list_run(s, &k, q, total, &f) : TS_SERVER_ERROR;
+	return list_run(s, &k, q, total, (void (*)(void))fn, arg);
 }
 
 ts_err store_scim_grants(store *s, const struct store_list *q, int64_t *total,
                          int (*fn)(const struct grant *g, void *arg), void *arg)
 {
+	const struct store_kind grant_kind = {scim_grant_read, store_grant_kind.release,
+	                                      store_grant_kind.call};
 	const struct list_kind k = {"r.id, r.client_id, r.user_id, r.scope, r.created_at, "
 		"r.updated_at, r.revoked_at, r.client_record, u.username",
-		"grants r LEFT JOIN users u ON u.id = r.user_id", "r.revoked_at IS NULL", grant_row};
-	const struct list_fn f = {.grant = fn, .arg = arg};
+		"grants r LEFT JOIN users u ON u.id = r.user_id", "r.revoked_at IS NULL", &grant_kind};
 
-	return fn ? list_run(s, &k, q, total, &f) : TS_SERVER_ERROR;
+	return list_run(s, &k, q, total, (void (*)(void))fn, arg);
 }

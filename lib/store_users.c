@@ -1,0 +1,196 @@
+/* store_users.c - the SQL of users (see store.h): records by name or id, the rights the token
+ * paths read, passwords, full updates. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "store.h"
+#include "store_priv.h"
+
+enum {
+	Q_GET, Q_GET_ID, Q_RIGHTS, Q_ADD, Q_SET_PASSWORD, Q_SET_ACTIVE, Q_REMOVE, Q_REMOVE_ID,
+	Q_EACH, Q_PUT, Q_COUNT
+};
+
+const struct db_sql store_user_sql[] = {
+	[Q_GET] = {"SELECT " USER_COLS " FROM users r WHERE r.username = ?1", NULL, 0},
+	[Q_GET_ID] = {"SELECT " USER_COLS " FROM users r WHERE r.id = ?1", NULL, 0},
+	/* what the token paths need of a user: not the SCIM attributes nor the groups' JSON */
+	[Q_RIGHTS] = {"SELECT r.id, r.username, r.scope, r.active, "
+		"(SELECT group_concat(g.scope, ' ') FROM group_members m JOIN groups g "
+		"ON g.id = m.group_id WHERE m.user_id = r.id AND g.scope <> '') FROM users r "
+		"WHERE r.id = ?1", NULL, 0},
+	/* without SCIM attributes, an email becomes the user's one, primary SCIM email */
+	[Q_ADD] = {"INSERT INTO users (username, password_hash, email, name, scope, active, "
+		"created_at, updated_at, external_id, attrs) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, "
+		"coalesce(?10, CASE WHEN ?3 IS NULL THEN '{}' ELSE json_object('emails', "
+		"json_array(json_object('value', ?3, 'primary', json('true')))) END)) RETURNING id",
+		NULL, 0},
+	[Q_SET_PASSWORD] = {"UPDATE users SET password_hash = ?2, updated_at = ?3 "
+		"WHERE username = ?1", NULL, 0},
+	[Q_SET_ACTIVE] = {"UPDATE users SET active = ?2, updated_at = ?3 WHERE username = ?1",
+		NULL, 0},
+	[Q_REMOVE] = {"DELETE FROM users WHERE username = ?1", NULL, 0},
+	[Q_REMOVE_ID] = {"DELETE FROM users WHERE id = ?1", NULL, 0},
+	[Q_EACH] = {"SELECT " USER_COLS " FROM users r ORDER BY r.username, r.id", NULL, 0},
+	[Q_PUT] = {"UPDATE users SET username = ?2, email = ?3, name = ?4, scope = ?5, active = ?6, "
+		"updated_at = ?7, external_id = ?8, attrs = ?9, "
+		"password_hash = CASE WHEN ?10 THEN ?11 ELSE password_hash END WHERE id = ?1", NULL, 0},
+	[Q_COUNT] = {NULL, NULL, 0},
+};
+
+#define Q(id) (&store_user_sql[id])
+
+static void free_secret(char *p)
+{
+	if (p) {
+		explicit_bzero(p, strlen(p));
+		free(p);
+	}
+}
+
+void store_user_free(struct user *u)
+{
+	if (!u)
+		return;
+	free(u->username);
+	free_secret(u->password_hash);
+	free(u->email);
+	free(u->name);
+	free(u->scope);
+	free(u->external_id);
+	free(u->attrs);
+	free(u->group_scope);
+	free(u->groups);
+	free(u);
+}
+
+/* A row of USER_COLS into *(struct user **)out. */
+static ts_err user_read(db_stmt *st, void *out)
+{
+	struct user *u = calloc(1, sizeof(*u));
+
+	*(struct user **)out = NULL;
+	if (!u)
+		return TS_SERVER_ERROR;
+	if (store_col_text(st, 1, 0, &u->username) || store_col_text(st, 2, 1, &u->password_hash) ||
+			store_col_text(st, 3, 1, &u->email) || store_col_text(st, 4, 1, &u->name) ||
+			store_col_text(st, 5, 0, &u->scope) || store_col_text(st, 9, 1, &u->external_id) ||
+			store_col_text(st, 10, 0, &u->attrs) ||
+			store_col_text(st, 11, 0, &u->group_scope) ||
+			store_col_text(st, 12, 0, &u->groups)) {
+		store_user_free(u);
+		return TS_SERVER_ERROR;
+	}
+	u->id = db_int(st, 0);
+	u->active = (int)db_int(st, 6);
+	u->created_at = db_int(st, 7);
+	u->updated_at = db_int(st, 8);
+	*(struct user **)out = u;
+	return TS_OK;
+}
+
+static void user_release(void *u)
+{
+	store_user_free(u);
+}
+
+static int user_call(void (*fn)(void), const void *u, void *arg)
+{
+	return ((int (*)(const struct user *, void *))fn)(u, arg);
+}
+
+const struct store_kind store_user_kind = {user_read, user_release, user_call};
+
+ts_err store_user_get(store *s, const char *username, struct user **out)
+{
+	if (out)
+		*out = NULL;
+	if (!username || !out)
+		return TS_SERVER_ERROR;
+	return store_get(s, Q(Q_GET), ARGS(DB_T(username)), &store_user_kind, out);
+}
+
+ts_err store_user_get_id(store *s, int64_t id, struct user **out)
+{
+	if (!out)
+		return TS_SERVER_ERROR;
+	*out = NULL;
+	return store_get(s, Q(Q_GET_ID), ARGS(DB_I(id)), &store_user_kind, out);
+}
+
+/* A row of Q_RIGHTS: only what decides the user's rights. */
+static ts_err rights_read(db_stmt *st, void *out)
+{
+	struct user *u = calloc(1, sizeof(*u));
+
+	*(struct user **)out = NULL;
+	if (!u)
+		return TS_SERVER_ERROR;
+	u->id = db_int(st, 0);
+	u->active = (int)db_int(st, 3);
+	if (store_col_text(st, 1, 0, &u->username) || store_col_text(st, 2, 0, &u->scope) ||
+			store_col_text(st, 4, 0, &u->group_scope)) {
+		store_user_free(u);
+		return TS_SERVER_ERROR;
+	}
+	*(struct user **)out = u;
+	return TS_OK;
+}
+
+ts_err store_user_rights(store *s, int64_t id, struct user **out)
+{
+	if (!out)
+		return TS_SERVER_ERROR;
+	*out = NULL;
+	return store_one(s, Q(Q_RIGHTS), ARGS(DB_I(id)), rights_read, out);
+}
+
+/* The id comes back from the INSERT itself (RETURNING), as it would on PostgreSQL. */
+ts_err store_user_add(store *s, struct user *u)
+{
+	if (!u || !u->username)
+		return TS_SERVER_ERROR;
+	return store_one(s, Q(Q_ADD), ARGS(DB_T(u->username), DB_T(u->password_hash), DB_T(u->email),
+		DB_T(u->name), DB_T(nz(u->scope)), DB_I(u->active != 0), DB_I(u->created_at),
+		DB_I(u->updated_at), DB_T(u->external_id), DB_T(u->attrs)), store_read_int, &u->id);
+}
+
+ts_err store_user_set_password(store *s, const char *username, const char *hash, int64_t now)
+{
+	if (!username)
+		return TS_SERVER_ERROR;
+	return store_change(s, Q(Q_SET_PASSWORD), ARGS(DB_T(username), DB_T(hash), DB_I(now)));
+}
+
+ts_err store_user_set_active(store *s, const char *username, int active, int64_t now)
+{
+	if (!username)
+		return TS_SERVER_ERROR;
+	return store_change(s, Q(Q_SET_ACTIVE), ARGS(DB_T(username), DB_I(active != 0), DB_I(now)));
+}
+
+ts_err store_user_remove(store *s, const char *username)
+{
+	return username ? store_change(s, Q(Q_REMOVE), ARGS(DB_T(username))) : TS_SERVER_ERROR;
+}
+
+ts_err store_user_remove_id(store *s, int64_t id)
+{
+	return store_change(s, Q(Q_REMOVE_ID), ARGS(DB_I(id)));
+}
+
+ts_err store_user_each(store *s, int (*fn)(const struct user *u, void *arg), void *arg)
+{
+	return store_each(s, Q(Q_EACH), NOARGS, &store_user_kind, (void (*)(void))fn, arg);
+}
+
+/* Replaces every column; the password hash only when set_password. */
+ts_err store_user_put(store *s, const struct user *u, int set_password)
+{
+	if (!u || !u->username)
+		return TS_SERVER_ERROR;
+	return store_change(s, Q(Q_PUT), ARGS(DB_I(u->id), DB_T(u->username), DB_T(u->email),
+		DB_T(u->name), DB_T(nz(u->scope)), DB_I(u->active != 0), DB_I(u->updated_at),
+		DB_T(u->external_id), DB_T(u->attrs ? u->attrs : "{}"), DB_I(set_password != 0),
+		DB_T(u->password_hash)));
+}
