@@ -1,10 +1,11 @@
 /* store.h - all of Tessera's SQL: clients, users, keys and revocations in SQLite.
  *
  * The core is store.c, the SQL of each entity store_<entity>.c; all of it runs through the
- * database seam db.h (db_sqlite.c, the only file that includes sqlite3.h). A store is one SQLite connection (WAL mode) with its prepared
- * statements; it belongs to one thread at a time (the daemon opens one per worker thread). Opening
- * creates the file (mode 0600: it holds private keys) and applies the numbered migrations of
- * schema/ that PRAGMA user_version says are missing, inside one immediate transaction.
+ * database seam db.h (db_sqlite.c, the only file that includes sqlite3.h). A store is one SQLite
+ * connection (WAL mode) with its prepared statements; it belongs to one thread at a time (the
+ * daemon opens one per worker thread). Opening creates the file (mode 0600: it holds private
+ * keys) and applies the numbered migrations of schema/ that PRAGMA user_version says are missing,
+ * inside one immediate transaction.
  * Every function returns TS_OK or an error: TS_NOT_FOUND, TS_CONFLICT (unique key taken),
  * TS_UNAVAILABLE (database locked past the busy timeout), TS_SERVER_ERROR (anything else).
  * Only hashes of secrets reach the database. Times are Unix seconds given by the caller. */
