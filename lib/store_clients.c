@@ -81,17 +81,7 @@ static ts_err client_read(db_stmt *st, void *out)
 	return TS_OK;
 }
 
-static void client_release(void *c)
-{
-	store_client_free(c);
-}
-
-static int client_call(void (*fn)(void), const void *c, void *arg)
-{
-	return ((int (*)(const struct client *, void *))fn)(c, arg);
-}
-
-const struct store_kind store_client_kind = {client_read, client_release, client_call};
+STORE_KIND(, store_client_kind, struct client, client_read, store_client_free);
 
 ts_err store_client_get(store *s, const char *client_id, struct client **out)
 {

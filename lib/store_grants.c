@@ -94,17 +94,7 @@ static ts_err grant_read(db_stmt *st, void *out)
 	return TS_OK;
 }
 
-static void grant_release(void *g)
-{
-	store_grant_free(g);
-}
-
-static int grant_call(void (*fn)(void), const void *g, void *arg)
-{
-	return ((int (*)(const struct grant *, void *))fn)(g, arg);
-}
-
-const struct store_kind store_grant_kind = {grant_read, grant_release, grant_call};
+STORE_KIND(, store_grant_kind, struct grant, grant_read, store_grant_free);
 
 ts_err store_grant_find(store *s, int64_t user_id, const char *client_id, struct grant **out)
 {

@@ -66,17 +66,7 @@ static ts_err key_read(db_stmt *st, void *out)
 	return TS_OK;
 }
 
-static void key_release(void *k)
-{
-	store_key_free(k);
-}
-
-static int key_call(void (*fn)(void), const void *k, void *arg)
-{
-	return ((int (*)(const struct key_row *, void *))fn)(k, arg);
-}
-
-static const struct store_kind key_kind = {key_read, key_release, key_call};
+STORE_KIND(static, key_kind, struct key_row, key_read, store_key_free);
 
 ts_err store_key_add(store *s, const struct key_row *k)
 {

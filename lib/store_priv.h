@@ -59,6 +59,14 @@ struct store_kind {
 };
 extern const struct store_kind store_client_kind, store_user_kind, store_grant_kind;
 
+/* Defines the kind `name` of records of type T, read by read and freed by release_fn
+ * (void release_fn(T *)). */
+#define STORE_KIND(linkage, name, T, read, release_fn) \
+	static void name##_release(void *rec) { release_fn(rec); } \
+	static int name##_call(void (*fn)(void), const void *rec, void *arg) \
+	{ return ((int (*)(const T *, void *))fn)(rec, arg); } \
+	linkage const struct store_kind name = {read, name##_release, name##_call}
+
 /* The record of q's first row into *(T **)out (NULL otherwise): TS_NOT_FOUND when none. */
 ts_err store_get(store *s, const struct db_sql *q, const struct db_val *v, size_t n,
                  const struct store_kind *k, void *out);

@@ -68,17 +68,7 @@ static ts_err group_read(db_stmt *st, void *out)
 	return TS_OK;
 }
 
-static void group_release(void *g)
-{
-	store_group_free(g);
-}
-
-static int group_call(void (*fn)(void), const void *g, void *arg)
-{
-	return ((int (*)(const struct group *, void *))fn)(g, arg);
-}
-
-static const struct store_kind group_kind = {group_read, group_release, group_call};
+STORE_KIND(static, group_kind, struct group, group_read, store_group_free);
 
 ts_err store_group_get(store *s, int64_t id, struct group **out)
 {

@@ -89,17 +89,7 @@ static ts_err user_read(db_stmt *st, void *out)
 	return TS_OK;
 }
 
-static void user_release(void *u)
-{
-	store_user_free(u);
-}
-
-static int user_call(void (*fn)(void), const void *u, void *arg)
-{
-	return ((int (*)(const struct user *, void *))fn)(u, arg);
-}
-
-const struct store_kind store_user_kind = {user_read, user_release, user_call};
+STORE_KIND(, store_user_kind, struct user, user_read, store_user_free);
 
 ts_err store_user_get(store *s, const char *username, struct user **out)
 {
