@@ -44,14 +44,14 @@ SAN ?=
 # throughput (README, Benchmarks); not under the sanitizers, which bring their own
 ALLOC_LIBS := $(if $(SAN),,$(shell pkg-config --libs jemalloc 2>/dev/null))
 CFLAGS := -std=c11 -D_GNU_SOURCE -g $(OPT) -Wall -Wextra -Werror -Wstrict-prototypes \
-	-Wmissing-prototypes -Wshadow -Wvla -fno-strict-aliasing -Ilib -I$(BUILD)/gen \
+	-Wmissing-prototypes -Wshadow -Wvla -fno-strict-aliasing -Ilib -Ilib/scim -I$(BUILD)/gen \
 	$(shell pkg-config --cflags $(PKGS) 2>/dev/null) $(if $(ALLOC_LIBS),-DTESSERA_JEMALLOC) $(SAN) \
 	$(EXTRA_CFLAGS)
 LDFLAGS := $(SAN)
 LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread
 CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null)
 
-LIB_SRC := $(wildcard lib/*.c)
+LIB_SRC := $(wildcard lib/*.c lib/scim/*.c)
 SERVER_SRC := $(wildcard server/*.c)
 BROKER_SRC := $(wildcard broker/*.c)
 # the parts of lib/ the plugin links, compiled again as position-independent code

@@ -1,4 +1,4 @@
-/* fuzz_scim_filter.c - libFuzzer target for the SCIM filter parser (lib/scimf.h, scimf_parse).
+/* fuzz_scim_filter.c - libFuzzer target for the SCIM filter parser (lib/scim/scim_filter.h, scimf_parse).
  * Properties checked on every input (fuzz_fail aborts when one breaks):
  * - a failure is TS_INVALID_REQUEST or TS_SERVER_ERROR with a reason and no tree;
  * - a parsed filter prints (scimf_print), the printed text parses again and prints to the same
@@ -8,7 +8,7 @@
  * - both trees give the same scimf_match answer (0 or 1) on a fixed resource, case-insensitive
  *   and case-exact. Memory errors, leaks and undefined behaviour are the sanitizers' part. */
 #include <jansson.h>
-#include "scimf.h"
+#include "scim_filter.h"
 #include "fuzz.h"
 
 /* A SCIM User with every kind of value the matcher handles. */

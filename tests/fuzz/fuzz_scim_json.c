@@ -1,7 +1,7 @@
 /* fuzz_scim_json.c - libFuzzer target for SCIM JSON bodies (RFC 7643/7644): a User, Group or
- * Client sent to POST / PUT (lib/scim_schema.h scim_normalize, then lib/scim_res.h
+ * Client sent to POST / PUT (lib/scim/scim_schema.h scim_normalize, then lib/scim/scim_res.h
  * scim_*_from, which fill the record that is stored) and a PATCH body applied to a fixed
- * resource of each type (lib/scim_patch.h scim_patch). The input is a JSON text, loaded as the
+ * resource of each type (lib/scim/scim_patch.h scim_patch). The input is a JSON text, loaded as the
  * daemon loads bodies (JSON_REJECT_DUPLICATES).
  * Properties checked on every input (fuzz_fail aborts when one breaks):
  * - a refusal is TS_INVALID_REQUEST with a scimType and a detail, and gives no result;

@@ -1,4 +1,4 @@
-/* fuzz_scim_path.c - libFuzzer target for the SCIM PATCH path parser (lib/scimf.h,
+/* fuzz_scim_path.c - libFuzzer target for the SCIM PATCH path parser (lib/scim/scim_filter.h,
  * scimf_parse_path). Properties checked on every input (fuzz_fail aborts when one breaks):
  * - a failure is TS_INVALID_REQUEST or TS_SERVER_ERROR with a reason and no path;
  * - a parsed path has a name, and its canonical text, [urn ":"] name ["[" filter "]"] ["." sub]
@@ -8,7 +8,7 @@
  *   matches (scimf_match) each element of a fixed list as the reparsed filter does. */
 #include <jansson.h>
 #include "jbuf.h"
-#include "scimf.h"
+#include "scim_filter.h"
 #include "fuzz.h"
 
 /* Elements of a multi-valued attribute, as a value filter sees them. */

@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "scimf.h"
+#include "scim_filter.h"
 
 #define N(a) ((int)(sizeof(a) / sizeof((a)[0])))
 #define S(s) ((s) ? (s) : "(null)")

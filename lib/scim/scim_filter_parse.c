@@ -1,8 +1,8 @@
-/* scimf.c - SCIM 2.0 filter and PATCH path parser, printer and in-memory evaluator.
- * A recursive-descent parser over the grammar in scimf.h; its recursion is bounded by
+/* scim_filter_parse.c - SCIM 2.0 filter and PATCH path parser, printer and in-memory evaluator.
+ * A recursive-descent parser over the grammar in scim_filter.h; its recursion is bounded by
  * SCIMF_MAX_DEPTH, and and/or chains are kept n-ary so that the tree is no deeper than the
  * nesting of parentheses and brackets. */
-#include "scimf.h"
+#include "scim_filter.h"
 
 #include <errno.h>
 #include <stdint.h>

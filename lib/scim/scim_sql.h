@@ -1,4 +1,4 @@
-/* scim_sql.h - SCIM filters (scimf.h) and sortBy compiled to parameterized SQL for the store.
+/* scim_sql.h - SCIM filters (scim_filter.h) and sortBy compiled to parameterized SQL for the store.
  *
  * The SQL text is built only from the attribute definitions of scim_schema.h (fixed strings) and
  * placeholders: every value of the filter is a bound parameter, never text in the SQL. The
@@ -10,7 +10,7 @@
 #include <stdint.h>
 #include "err.h"
 #include "scim_schema.h"
-#include "scimf.h"
+#include "scim_filter.h"
 
 enum scim_bind_type { SCIM_BIND_TEXT, SCIM_BIND_INT, SCIM_BIND_REAL, SCIM_BIND_NULL };
 

@@ -16,7 +16,7 @@
 #include <stddef.h>
 #include <jansson.h>
 #include "err.h"
-#include "scimf.h"
+#include "scim_filter.h"
 
 #define SCIM_CORE_USER "urn:ietf:params:scim:schemas:core:2.0:User"
 #define SCIM_CORE_GROUP "urn:ietf:params:scim:schemas:core:2.0:Group"

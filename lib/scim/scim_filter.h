@@ -1,4 +1,4 @@
-/* scimf.h - SCIM 2.0 filters (RFC 7644 §3.4.2.2) and PATCH paths (RFC 7644 §3.5.2).
+/* scim_filter.h - SCIM 2.0 filters (RFC 7644 §3.4.2.2) and PATCH paths (RFC 7644 §3.5.2).
  *
  * Grammar accepted (the RFC's ABNF, figure 1, with the leniencies noted):
  *   FILTER    = attrExp / logExp / valuePath / *1"not" "(" FILTER ")"
