@@ -192,7 +192,7 @@ void sq_json_path(struct cx *c, char *dst, const struct scim_found *f, const cha
 }
 
 void sq_place_col(struct cx *c, struct place *p, const char *sql,
-                      const struct scim_attr_def *def)
+                  const struct scim_attr_def *def)
 {
 	size_t i;
 
@@ -210,7 +210,7 @@ void sq_place_col(struct cx *c, struct place *p, const char *sql,
 
 /* A JSON place: path in the JSON text expression `doc` (r.attrs, or eK.value). */
 void sq_place_json(struct cx *c, struct place *p, const char *doc, const char *path,
-                       const struct scim_attr_def *def)
+                   const struct scim_attr_def *def)
 {
 	memset(p, 0, sizeof *p);
 	p->kind = P_JSON;
@@ -230,7 +230,7 @@ void sq_place_elem(struct cx *c, struct place *p, int alias, const struct scim_a
 
 /* An element's sub-attribute: its JSON path in eK.value (an object: the caller checks). */
 void sq_place_elem_sub(struct cx *c, struct place *p, int alias, const char *sub,
-                           const struct scim_attr_def *def)
+                       const struct scim_attr_def *def)
 {
 	char doc[32], path[EXPR_MAX];
 
@@ -244,7 +244,7 @@ void sq_place_elem_sub(struct cx *c, struct place *p, int alias, const char *sub
 }
 
 void sq_place_row(struct cx *c, struct place *p, int alias, const char *col,
-                      const struct scim_attr_def *def)
+                  const struct scim_attr_def *def)
 {
 	memset(p, 0, sizeof *p);
 	p->kind = P_ROW;

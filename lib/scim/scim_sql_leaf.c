@@ -12,7 +12,7 @@ int sq_is_text_type(enum scim_type t)
 /* Whether value v may be compared with op to an attribute of definition d (NULL: fine),
  * else why not. */
 const char *sq_value_refused(const struct scim_attr_def *d, enum scimf_op op,
-                                 const struct scimf_value *v, int64_t *secs)
+                             const struct scimf_value *v, int64_t *secs)
 {
 	int order = op == SCIMF_GT || op == SCIMF_GE || op == SCIMF_LT || op == SCIMF_LE;
 	int substr = op == SCIMF_CO || op == SCIMF_SW || op == SCIMF_EW;
@@ -222,7 +222,7 @@ static void emit_list(struct cx *c, const struct place *p, const struct scimf_va
 /* pr (n->kind == SCIMF_PR) or the comparison op (not NE; value not null) at p. pos: NULL counts
  * as false here; otherwise the leaf is made 0/1. */
 void sq_emit_leaf(struct cx *c, const struct place *p, const struct scimf_node *n,
-                      enum scimf_op op, int pr, int64_t secs, int pos)
+                  enum scimf_op op, int pr, int64_t secs, int pos)
 {
 	int wrap = !pr && !pos && !(p->kind == P_COL && p->notnull);
 
