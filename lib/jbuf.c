@@ -76,6 +76,27 @@ void jbuf_int(struct jbuf *b, int64_t v)
 	jbuf_raw(b, num, (size_t)n);
 }
 
+void jbuf_kv_str(struct jbuf *b, const char *key, const char *value, int first)
+{
+	jbuf_key(b, key, first);
+	jbuf_str(b, value);
+}
+
+void jbuf_kv_int(struct jbuf *b, const char *key, int64_t v, int first)
+{
+	jbuf_key(b, key, first);
+	jbuf_int(b, v);
+}
+
+void jbuf_kv_bool(struct jbuf *b, const char *key, int v, int first)
+{
+	jbuf_key(b, key, first);
+	if (v)
+		jbuf_raw(b, "true", 4);
+	else
+		jbuf_raw(b, "false", 5);
+}
+
 char *jbuf_take(struct jbuf *b, size_t *len)
 {
 	char *p = b->p;

@@ -25,6 +25,12 @@ void jbuf_key(struct jbuf *b, const char *key, int first);
 
 void jbuf_int(struct jbuf *b, int64_t v);
 
+/* One member, key and value: ,"key":"value" (value a JSON string, as jbuf_str), ,"key":123 and
+ * ,"key":true / false; first = 1 leaves out the comma, as in jbuf_key. */
+void jbuf_kv_str(struct jbuf *b, const char *key, const char *value, int first);
+void jbuf_kv_int(struct jbuf *b, const char *key, int64_t v, int first);
+void jbuf_kv_bool(struct jbuf *b, const char *key, int v, int first);
+
 /* The NUL-terminated text (malloc'd, caller frees) and its length in *len (if not NULL); NULL
  * if any append failed for lack of memory. The buffer is empty afterwards. */
 char *jbuf_take(struct jbuf *b, size_t *len);

@@ -1,4 +1,5 @@
-/* scim.h - what scim.c (reading, routing) and scim_write.c (writing) share. */
+/* scim.h - what scim.c (reading, routing), scim_list.c (lists) and scim_write.c (writing)
+ * share. */
 #ifndef TESSERA_SERVER_SCIM_H
 #define TESSERA_SERVER_SCIM_H
 
@@ -29,6 +30,13 @@ struct form;
 int scim_query_form(struct request *r, struct form **f);
 /* The request body as a JSON object; on failure it replied and returns NULL. */
 json_t *scim_body(struct request *r);
+
+/* The largest page a list answers (count is clamped to it), as ServiceProviderConfig says. */
+#define SCIM_MAX_RESULTS 1000
+
+/* scim_list.c: GET on a resource type's endpoint, and POST .search. */
+void scim_list_get(struct request *r, store *s, const struct scim_rtype *t);
+void scim_list_search(struct request *r, store *s, const struct scim_rtype *t);
 
 /* scim_write.c: POST, PUT (patch 0) or PATCH (patch 1), DELETE. */
 void scim_create(struct request *r, const struct scim_rtype *t);

@@ -60,6 +60,33 @@ START_TEST(test_grows_and_empty)
 }
 END_TEST
 
+/* The key/value helpers write exactly what jbuf_key followed by the value writes. */
+START_TEST(test_key_value_members)
+{
+	struct jbuf b = {0};
+	char *text;
+	json_t *j;
+
+	jbuf_raw(&b, "{", 1);
+	jbuf_kv_str(&b, "iss", "https://a\"b", 1);
+	jbuf_kv_int(&b, "exp", -9007199254740991LL, 0);
+	jbuf_kv_bool(&b, "active", 1, 0);
+	jbuf_kv_bool(&b, "public", 0, 0);
+	jbuf_kv_bool(&b, "two", 2, 0);
+	jbuf_raw(&b, "}", 1);
+	text = jbuf_take(&b, NULL);
+	ck_assert_str_eq(text, "{\"iss\":\"https://a\\\"b\",\"exp\":-9007199254740991,"
+	                       "\"active\":true,\"public\":false,\"two\":true}");
+	j = json_loads(text, JSON_REJECT_DUPLICATES, NULL);
+	ck_assert_ptr_nonnull(j);
+	ck_assert_str_eq(json_string_value(json_object_get(j, "iss")), "https://a\"b");
+	ck_assert(json_is_true(json_object_get(j, "active")));
+	ck_assert(json_is_false(json_object_get(j, "public")));
+	json_decref(j);
+	free(text);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("jbuf");
@@ -67,6 +94,7 @@ static Suite *suite(void)
 
 	tcase_add_test(t, test_roundtrip);
 	tcase_add_test(t, test_grows_and_empty);
+	tcase_add_test(t, test_key_value_members);
 	suite_add_tcase(s, t);
 	return s;
 }
