@@ -125,6 +125,15 @@ $(BUILD)/tests/test_store_faults: tests/unit/test_store_faults.c tests/unit/faul
 	@$(CC) $(CFLAGS) -o $@ $< tests/unit/fault_inject.c $(BUILD)/libtessera.a $(LIBS) \
 		$(CHECK_LIBS) $(LDFLAGS) $(FAULT_WRAP)
 
+# the SCIM filter-to-SQL suites share a database and its helpers (tests/unit/scim_sql_fixture.c)
+SCIM_SQL_UNIT := $(BUILD)/tests/test_scim_sql $(BUILD)/tests/test_scim_sql_text
+$(SCIM_SQL_UNIT): $(BUILD)/tests/%: tests/unit/%.c tests/unit/scim_sql_fixture.c \
+		tests/unit/scim_sql_fixture.h $(BUILD)/libtessera.a
+	@mkdir -p $(@D)
+	@printf '  CC    %s\n' $<
+	@$(CC) $(CFLAGS) -o $@ $< tests/unit/scim_sql_fixture.c $(BUILD)/libtessera.a $(LIBS) \
+		$(CHECK_LIBS) $(LDFLAGS)
+
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libtessera.a
 	@mkdir -p $(@D)
 	@printf '  CC    %s\n' $<
