@@ -1,4 +1,6 @@
-/* scim_filter.h - SCIM 2.0 filters (RFC 7644 §3.4.2.2) and PATCH paths (RFC 7644 §3.5.2).
+/* scim_filter.h - SCIM 2.0 filters (RFC 7644 §3.4.2.2) and PATCH paths (RFC 7644 §3.5.2), with
+ * the prefix scimf_: tokens in scim_filter_lex.c, the grammar in scim_filter_parse.c, the
+ * canonical text in scim_filter_print.c, in-memory matching in scim_filter_match.c.
  *
  * Grammar accepted (the RFC's ABNF, figure 1, with the leniencies noted):
  *   FILTER    = attrExp / logExp / valuePath / *1"not" "(" FILTER ")"

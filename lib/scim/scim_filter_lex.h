@@ -1,5 +1,6 @@
 /* scim_filter_lex.h - what the SCIM filter parser's files share (private to lib/scim): the scan
- * state, character classes, and the tokens: attribute paths and JSON values (scim_filter_lex.c). */
+ * state, character classes, and the tokens: attribute paths and JSON values
+ * (scim_filter_lex.c). */
 #ifndef TESSERA_SCIM_FILTER_LEX_H
 #define TESSERA_SCIM_FILTER_LEX_H
 
