@@ -552,3 +552,13 @@ void select_ids(enum scim_rtype_id t, const char *f, char *out, size_t n)
 	scim_sql_free(&q);
 	scimf_free(node);
 }
+
+TCase *db_tcase(void)
+{
+	TCase *tc = tcase_create("db");
+
+	tcase_set_timeout(tc, 120);
+	tcase_add_unchecked_fixture(tc, data_setup, data_teardown);
+	tcase_add_checked_fixture(tc, db_setup, db_teardown);
+	return tc;
+}

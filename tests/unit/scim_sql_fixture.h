@@ -5,6 +5,7 @@
 #ifndef TESSERA_TEST_SCIM_SQL_FIXTURE_H
 #define TESSERA_TEST_SCIM_SQL_FIXTURE_H
 
+#include <check.h>
 #include <sqlite3.h>
 #include <stddef.h>
 #include <jansson.h>
@@ -59,5 +60,8 @@ void data_teardown(void);
 void db_setup(void);
 
 void db_teardown(void);
+
+/* The test case "db": the database made once (data_setup), a connection per test (db_setup). */
+TCase *db_tcase(void);
 
 #endif

@@ -509,12 +509,9 @@ END_TEST
 static Suite *scim_sql_suite(void)
 {
 	Suite *s = suite_create("scim_sql");
-	TCase *tc = tcase_create("db");
+	TCase *tc = db_tcase();
 	TCase *tp = tcase_create("plain");
 
-	tcase_set_timeout(tc, 120);
-	tcase_add_unchecked_fixture(tc, data_setup, data_teardown);
-	tcase_add_checked_fixture(tc, db_setup, db_teardown);
 	tcase_add_loop_test(tc, test_agree, 0, N(agree));
 	tcase_add_loop_test(tc, test_case_exact, 0, N(exact));
 	tcase_add_test(tc, test_urn_optional);

@@ -486,12 +486,9 @@ END_TEST
 static Suite *scim_sql_suite(void)
 {
 	Suite *s = suite_create("scim_sql_text");
-	TCase *tc = tcase_create("db");
+	TCase *tc = db_tcase();
 	TCase *tp = tcase_create("plain");
 
-	tcase_set_timeout(tc, 120);
-	tcase_add_unchecked_fixture(tc, data_setup, data_teardown);
-	tcase_add_checked_fixture(tc, db_setup, db_teardown);
 	tcase_add_test(tc, test_no_filter);
 	tcase_add_loop_test(tc, test_sort, 0, N(sorts));
 	tcase_add_test(tc, test_sort_orders);
