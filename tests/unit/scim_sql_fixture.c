@@ -439,12 +439,12 @@ void data_teardown(void)
 }
 
 /* Per test (in its own process): a connection of its own. */
-void db_setup(void)
+void conn_setup(void)
 {
 	ck_assert_int_eq(sqlite3_open_v2(dbpath, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
 }
 
-void db_teardown(void)
+void conn_teardown(void)
 {
 	sqlite3_close(db);
 	db = NULL;
@@ -559,6 +559,6 @@ TCase *db_tcase(void)
 
 	tcase_set_timeout(tc, 120);
 	tcase_add_unchecked_fixture(tc, data_setup, data_teardown);
-	tcase_add_checked_fixture(tc, db_setup, db_teardown);
+	tcase_add_checked_fixture(tc, conn_setup, conn_teardown);
 	return tc;
 }

@@ -28,7 +28,7 @@ struct rset {
 	int n;
 };
 
-/* The resources of each type, and each test's read-only connection (db_setup). */
+/* The resources of each type, and each test's read-only connection (conn_setup). */
 extern struct rset sets[SCIM_R_COUNT];
 extern sqlite3 *db;
 
@@ -57,11 +57,11 @@ void data_setup(void);
 void data_teardown(void);
 
 /* Per test (in its own process): a connection of its own. */
-void db_setup(void);
+void conn_setup(void);
 
-void db_teardown(void);
+void conn_teardown(void);
 
-/* The test case "db": the database made once (data_setup), a connection per test (db_setup). */
+/* The test case "db": the database made once (data_setup), a connection per test (conn_setup). */
 TCase *db_tcase(void);
 
 #endif
