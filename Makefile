@@ -44,19 +44,22 @@ SAN ?=
 # throughput (README, Benchmarks); not under the sanitizers, which bring their own
 ALLOC_LIBS := $(if $(SAN),,$(shell pkg-config --libs jemalloc 2>/dev/null))
 CFLAGS := -std=c11 -D_GNU_SOURCE -g $(OPT) -Wall -Wextra -Werror -Wstrict-prototypes \
-	-Wmissing-prototypes -Wshadow -Wvla -fno-strict-aliasing -Ilib -Ilib/scim -I$(BUILD)/gen \
+	-Wmissing-prototypes -Wshadow -Wvla -fno-strict-aliasing -Ilib -Ilib/common -Ilib/scim \
+	-I$(BUILD)/gen \
 	$(shell pkg-config --cflags $(PKGS) 2>/dev/null) $(if $(ALLOC_LIBS),-DTESSERA_JEMALLOC) $(SAN) \
 	$(EXTRA_CFLAGS)
 LDFLAGS := $(SAN)
 LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread
 CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null)
 
-LIB_SRC := $(wildcard lib/*.c lib/scim/*.c)
+# lib/ and its shelves (lib/common/: what the daemon and the mosquitto plugin share; lib/scim/)
+LIB_SRC := $(wildcard lib/*.c lib/*/*.c)
 SERVER_SRC := $(wildcard server/*.c)
 BROKER_SRC := $(wildcard broker/*.c)
-# the parts of lib/ the plugin links, compiled again as position-independent code
-BROKER_LIB := acl b64 err jbuf jwt p256 scope secret token
-BROKER_OBJ := $(BROKER_SRC:%.c=$(BUILD)/pic/%.o) $(BROKER_LIB:%=$(BUILD)/pic/lib/%.o)
+# the plugin links lib/common/ (what it shares with the daemon), compiled again as
+# position-independent code; nothing else of lib/
+BROKER_LIB_SRC := $(wildcard lib/common/*.c)
+BROKER_OBJ := $(BROKER_SRC:%.c=$(BUILD)/pic/%.o) $(BROKER_LIB_SRC:%.c=$(BUILD)/pic/%.o)
 BROKER_LIBS := $(shell pkg-config --libs jansson libcrypto libcurl 2>/dev/null) -lpthread
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)

@@ -52,7 +52,8 @@ SCAN_DIRS = ("lib", "server", "broker", "tests", "tools")
 SKIP_DIRS = {"node_modules", "corpus", "__pycache__", ".pytest_cache"}
 C_EXT = (".c", ".h")
 # project directories searched before the system for #include <...> (-I in the Makefile)
-PROJECT_INCLUDE = ("lib", "lib/scim", "broker", "build/gen", "tests/unit", "tests/fuzz")
+PROJECT_INCLUDE = ("lib", "lib/common", "lib/scim", "broker", "build/gen", "tests/unit",
+                   "tests/fuzz")
 # where a command is looked for: Debian's directories (a command only in /usr/local is not Debian's)
 PATH = ("/usr/sbin", "/usr/bin", "/sbin", "/bin")
 # words before the command in a shell line

@@ -10,7 +10,7 @@ Under TESSERA_ASAN=1 the plugin is built with AddressSanitizer + UBSan and mosqu
 broker then runs with LD_PRELOAD = libasan (+ libubsan when the plugin needs it) and
 fast_unwind_on_malloc=0 (mosquitto has no frame pointers). mosquitto leaks a little of its own on
 some exit paths (e.g. a plugin that fails to start), so a leak report counts only when its stack
-mentions the plugin (tessera_mosquitto.so, broker/*.c, lib/*.c) or an <unknown module>: the
+mentions the plugin (tessera_mosquitto.so, broker/*.c, lib/common/*.c) or an <unknown module>: the
 plugin and the libraries only it uses (libcurl, jansson) are dlclose()d before LeakSanitizer runs,
 so their frames lose their names. (Preloading the plugin to keep it mapped was tried: then
 libp11-kit's destructor deadlocks in freelocale() at exit.) Any other sanitizer report (an ASan
@@ -103,7 +103,8 @@ def sanitizer_env(plugin=PLUGIN):
 
 # ---------------------------------------------------------------- sanitizer reports
 
-_PLUGIN_FRAME = re.compile(r"tessera_mosquitto\.so|\bbroker/[a-z_]+\.c|\blib/[a-z_]+\.c|"
+_PLUGIN_FRAME = re.compile(r"tessera_mosquitto\.so|\bbroker/[a-z_]+\.c|"
+                           r"\blib/(?:[a-z_]+/)?[a-z_]+\.c|"
                            r"<unknown module>")
 
 

@@ -1,5 +1,5 @@
-/* fuzz_jwt.c - libFuzzer target for JWTs that clients send (lib/jwt.h jwt_verify and
- * jwt_header_kid, lib/token.h token_access_verify: bearer tokens at /userinfo and /introspect,
+/* fuzz_jwt.c - libFuzzer target for JWTs that clients send (lib/common/jwt.h jwt_verify and
+ * jwt_header_kid, lib/common/token.h token_access_verify: bearer tokens at /userinfo and /introspect,
  * id_token_hint at /authorize, the broker's tokens) and for the JWKs a broker loads
  * (jwt_key_from_jwk), with two fixed test keys (ES256 and RS256) made for this file only.
  * The input is a compact JWS, or a JSON object (then also a JWK and a claims set), or lines of

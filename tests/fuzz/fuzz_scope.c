@@ -1,5 +1,5 @@
-/* fuzz_scope.c - libFuzzer target for scope strings and MQTT topic filters (lib/scope.h, the
- * broker's lib/acl.h) and the ${username} / ${clientid} substitution of scope_grant.
+/* fuzz_scope.c - libFuzzer target for scope strings and MQTT topic filters (lib/common/scope.h, the
+ * broker's lib/common/acl.h) and the ${username} / ${clientid} substitution of scope_grant.
  * The input is up to four lines: A, B, a username, a client id.
  * Properties checked on every input (fuzz_fail aborts when one breaks):
  * - matching agrees with a plain reference matcher written from MQTT 5 §4.7 (levels split at

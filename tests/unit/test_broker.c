@@ -1,7 +1,7 @@
 /* test_broker.c - the mosquitto plugin's keys (broker/jwks.c), introspection
  * (broker/introspect.c) and client-id rule (broker/clientid.c), without mosquitto.
  *
- * Tokens are made with lib/token.c and lib/jwt.c, or forged with OpenSSL for the attacks. The
+ * Tokens are made with lib/common/token.c and lib/common/jwt.c, or forged with OpenSSL for the attacks. The
  * HTTP side is a tiny server in a thread of the test (127.0.0.1, a port the kernel picks, one
  * request per connection) that answers canned JSON, counts requests and keeps the last one. */
 #include <arpa/inet.h>
@@ -110,7 +110,7 @@ static jwks *open_file_ar(const char *audience)
 	return j;
 }
 
-/* A good access token from key k, per lib/token.c. */
+/* A good access token from key k, per lib/common/token.c. */
 static char *access_token(const jwt_key *k, const char *iss, const char *aud, int64_t iat,
                           int64_t exp)
 {
@@ -483,7 +483,7 @@ START_TEST(test_verify_good)
 	ck_assert_str_eq(json_string_value(json_object_get(claims, "sub")), "dev1");
 	ck_assert_str_eq(json_string_value(json_object_get(claims, "scope")), "mqtt:pub:sensors/dev1/#");
 	json_decref(claims);
-	/* again (from lib/token.c's cache), and with the RSA key */
+	/* again (from lib/common/token.c's cache), and with the RSA key */
 	ck_assert_int_eq(verify(j, ta, now), TS_OK);
 	ck_assert_int_eq(verify(j, tr, now), TS_OK);
 	/* iat a little in the future is clock skew */

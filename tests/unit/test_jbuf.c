@@ -1,4 +1,4 @@
-/* Unit tests for lib/jbuf: the JSON text it writes parses back to the same values. */
+/* Unit tests for lib/common/jbuf: the JSON text it writes parses back to the same values. */
 #include <check.h>
 #include <jansson.h>
 #include <stdlib.h>

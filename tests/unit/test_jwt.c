@@ -543,7 +543,7 @@ START_TEST(test_es256_signature_length)
 END_TEST
 
 /* The same ES256 token with s replaced by n - s (computed with OpenSSL's BIGNUMs, apart from
- * lib/p256.c): a valid signature of the same token, spelled differently. */
+ * lib/common/p256.c): a valid signature of the same token, spelled differently. */
 static char *malleate(const char *tok)
 {
 	const char *dot = strrchr(tok, '.');

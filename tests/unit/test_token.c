@@ -1,4 +1,4 @@
-/* Unit tests for lib/token: RFC 9068 claims, validation policy, the EMQX acl claim. */
+/* Unit tests for lib/common/token: RFC 9068 claims, validation policy, the EMQX acl claim. */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
