@@ -113,11 +113,16 @@ $(BUILD)/tessera_mosquitto.so: $(BROKER_OBJ)
 	@printf '  LD    %s\n' $@
 	@$(CC) -shared $(LDFLAGS) -o $@ $^ $(BROKER_LIBS)
 
-# the broker's parts other than the mosquitto glue, for their unit test
-$(BUILD)/tests/test_broker: tests/unit/test_broker.c $(filter-out %/plugin.o,$(BROKER_OBJ))
+# the broker's parts other than the mosquitto glue, for their unit suites (test_broker*.c,
+# sharing tests/unit/broker_fixture.c)
+BROKER_TEST_OBJ := $(filter-out %/plugin.o,$(BROKER_OBJ))
+BROKER_TEST_BIN := $(filter $(BUILD)/tests/test_broker%,$(UNIT_BIN))
+$(BROKER_TEST_BIN): $(BUILD)/tests/%: tests/unit/%.c tests/unit/broker_fixture.c \
+		tests/unit/broker_fixture.h $(BROKER_TEST_OBJ)
 	@mkdir -p $(@D)
 	@printf '  CC    %s\n' $<
-	@$(CC) $(CFLAGS) -Ibroker -o $@ $^ $(BROKER_LIBS) $(CHECK_LIBS) $(LDFLAGS)
+	@$(CC) $(CFLAGS) -Ibroker -o $@ $< tests/unit/broker_fixture.c $(BROKER_TEST_OBJ) \
+		$(BROKER_LIBS) $(CHECK_LIBS) $(LDFLAGS)
 
 # the fault-injection suite: lib/'s allocations pass through tests/unit/fault_inject.c (--wrap)
 FAULT_WRAP := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=strdup,--wrap=strndup

@@ -1,0 +1,101 @@
+/* introspect_priv.h - what the introspector's files share (introspect.c: open, close, the
+ * CONNECT check and the hold-off; introspect_cache.c: the answers kept; introspect_http.c: one
+ * request to Tessera; introspect_watch.c: watched sessions and the watcher thread). Threads and
+ * locking: see introspect.c. Not for the rest of the plugin: broker.h is its interface. */
+#ifndef TESSERA_BROKER_INTROSPECT_PRIV_H
+#define TESSERA_BROKER_INTROSPECT_PRIV_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "broker.h"
+#include "fetch.h"
+
+#define INTRO_CACHE_MAX 65536      /* answers kept; the oldest goes first */
+#define INTRO_CACHE_BUCKETS 16384
+#define INTRO_WATCH_BUCKETS 4096
+#define INTRO_MAX_TOKEN 16384      /* longer "tokens" are inactive without asking */
+#define INTRO_RETRY 5              /* seconds before asking again after no answer */
+#define INTRO_HOLD_MAX 60          /* the longest Retry-After honoured */
+#define INTRO_MAX_CACHE_SECONDS 86400
+
+enum intro_answer { INTRO_ACTIVE, INTRO_INACTIVE, INTRO_UNAVAILABLE };
+
+/* Why Tessera could not answer: a static reason, the HTTP status (0: none came) and the
+ * seconds it asked to wait (-1: it did not say). */
+struct intro_fail {
+	const char *why;
+	long status;
+	long retry_after;
+};
+
+struct intro_entry {               /* a cached answer */
+	unsigned char hash[32];        /* SHA-256 of the token */
+	int64_t at;                    /* when it was answered */
+	int active;
+	struct intro_entry *chain;     /* next in the bucket */
+	struct intro_entry *older, *newer;
+};
+
+struct intro_watch {               /* a watched session */
+	const void *id;
+	char *token;                   /* copy, wiped when freed */
+	unsigned char hash[32];
+	int64_t due;                   /* when to look at it again */
+	int busy;                      /* the watcher is asking about it (outside the lock) */
+	int gone;                      /* unwatched or replaced while busy: the watcher frees it */
+	struct intro_watch *chain;
+};
+
+struct introspector {
+	int cache_seconds;
+	struct curl_slist *headers;    /* Authorization (wiped at close), Content-Type, Accept */
+	CURL *check_curl, *watch_curl;
+	pthread_t thread;
+	int started;
+	atomic_int stop;
+
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct intro_entry *cache[INTRO_CACHE_BUCKETS];
+	struct intro_entry *oldest, *newest;
+	size_t cached;
+	struct intro_watch *watches[INTRO_WATCH_BUCKETS];
+	const void **revoked;
+	size_t nrevoked, caprevoked;
+	int64_t hold_until;            /* ask nothing before then (see "Holding off") */
+	struct intro_fail hold_fail;   /* the failure that set it */
+	struct intro_fail last_fail;   /* the watcher's, for introspector_trouble */
+	size_t fails;                  /* the watcher's requests without an answer since then */
+};
+
+/* --- introspect_cache.c (all under mu) --- */
+
+struct intro_entry *intro_cache_find(introspector *in, const unsigned char hash[32]);
+/* 1 when e is there and younger than cache_seconds at now. */
+int intro_fresh(const introspector *in, const struct intro_entry *e, int64_t now);
+/* Remembers an answer; when full, drops expired answers and then the oldest. A failed
+ * allocation only means the answer is not cached. */
+void intro_cache_put(introspector *in, const unsigned char hash[32], int active, int64_t at);
+void intro_cache_free(introspector *in);
+
+/* --- introspect_http.c --- */
+
+/* Asks Tessera about token with handle c; on INTRO_UNAVAILABLE *f says why. */
+enum intro_answer intro_ask(introspector *in, CURL *c, const char *token, struct intro_fail *f);
+/* in->headers: Authorization (Basic, RFC 6749 §2.3.1), Content-Type, Accept. */
+ts_err intro_headers_make(introspector *in, const char *client_id, const char *secret);
+void intro_headers_free(struct curl_slist *h);
+
+/* --- introspect.c --- */
+
+/* How long to hold off after failure f at now (see introspect.c, "Holding off"). Under mu. */
+void intro_hold(introspector *in, const struct intro_fail *f, int64_t now);
+
+/* --- introspect_watch.c --- */
+
+void *intro_watcher(void *arg);
+void intro_watches_free(introspector *in);
+
+#endif
