@@ -1,15 +1,18 @@
 /* introspect.c - token introspection (RFC 7662) at Tessera, with a cache and a watcher thread.
  *
- * Threads: introspector_check, _watch, _unwatch and _revoked are called from the broker thread
- * (check from one thread at a time: it owns a libcurl handle); the watcher thread has its own
- * handle. Everything both threads touch (the cache, the watched sessions, the revoked list) is
- * under in->mu, which is never held during an HTTP request.
+ * Threads: introspector_check, _watch, _unwatch, _changes and _apply are called from the broker
+ * thread (check from one thread at a time: it owns a libcurl handle); the watcher thread has its
+ * own handle. Everything both threads touch (the cache, the watched sessions, the changes for
+ * the broker thread) is under in->mu, which is never held during an HTTP request.
  *
  * Time: answers are stamped with the `now` the caller passes to introspector_check and with
  * time(NULL) in the watcher, so callers pass time(NULL) (seconds since the epoch).
  *
  * Answers: only 200 with "active": true or "active": false is an answer about the token ("Tessera
- * said"), and only those are cached and acted on by the watcher. Anything else is "Tessera could
+ * said"), and only those are cached and acted on by the watcher. An active answer carries the
+ * scope the token allows now (Tessera narrows it as grants and clients change): that scope, not
+ * the token's own claim, is what a session may do, and every new answer about a token reaches
+ * its live sessions (intro_apply, introspect_watch.c). Anything else is "Tessera could
  * not answer" (TS_UNAVAILABLE, with the reason): no connection, a timeout, a 429 (the broker's
  * requests are being limited), a 401 (its client is refused), a 5xx, a malformed body. The
  * watcher then tries again later without touching the session: Tessera not answering never
@@ -59,16 +62,18 @@ static void intro_fail_text(const char *prefix, const struct intro_fail *f, int6
 }
 
 ts_err introspector_check(introspector *in, const char *token, int64_t now, int *active,
-                          char *why, size_t whylen)
+                          char **scope, char *why, size_t whylen)
 {
 	unsigned char hash[32];
 	struct intro_entry *e;
 	struct intro_fail f, held;
 	enum intro_answer ans;
+	char *got = NULL;
 	int64_t hold;
 	size_t len;
 
 	*active = 0;
+	*scope = NULL;
 	if (why && whylen)
 		*why = '\0';
 	if (!in)
@@ -83,7 +88,13 @@ ts_err introspector_check(introspector *in, const char *token, int64_t now, int 
 	e = intro_cache_find(in, hash);
 	if (intro_fresh(in, e, now)) {
 		*active = e->active;
+		got = e->active ? strdup(e->scope) : NULL;
 		pthread_mutex_unlock(&in->mu);
+		if (*active && !got) {
+			*active = 0;
+			return TS_SERVER_ERROR;
+		}
+		*scope = got;
 		return TS_OK;
 	}
 	hold = in->hold_until - now;
@@ -94,13 +105,14 @@ ts_err introspector_check(introspector *in, const char *token, int64_t now, int 
 		return TS_UNAVAILABLE;
 	}
 
-	ans = intro_ask(in, in->check_curl, token, &f);
+	ans = intro_ask(in, in->check_curl, token, &f, &got);
 	pthread_mutex_lock(&in->mu);
 	if (ans == INTRO_UNAVAILABLE) {
 		intro_hold(in, &f, now);
 		hold = in->hold_until - now;
 	} else {
-		intro_cache_put(in, hash, ans == INTRO_ACTIVE, now);
+		/* the same token's live sessions follow this answer too */
+		intro_apply(in, hash, ans == INTRO_ACTIVE, got, now, now);
 	}
 	pthread_mutex_unlock(&in->mu);
 	if (ans == INTRO_UNAVAILABLE) {
@@ -108,6 +120,7 @@ ts_err introspector_check(introspector *in, const char *token, int64_t now, int 
 		return TS_UNAVAILABLE;
 	}
 	*active = ans == INTRO_ACTIVE;
+	*scope = got;
 	return TS_OK;
 }
 
@@ -130,7 +143,7 @@ size_t introspector_trouble(introspector *in, char *why, size_t whylen)
 
 /* --- open and close --- */
 
-ts_err introspector_open(const struct broker_cfg *cfg, introspector **out, const char **why)
+ts_err introspector_open(const struct issuer_cfg *cfg, introspector **out, const char **why)
 {
 	introspector *in = NULL;
 	pthread_condattr_t ca;

@@ -59,14 +59,23 @@ static void intro_cache_drop(introspector *in, struct intro_entry *e)
 	*pp = e->chain;
 	intro_age_unlink(in, e);
 	in->cached--;
+	free(e->scope);
 	free(e);
 }
 
-void intro_cache_put(introspector *in, const unsigned char hash[32], int active, int64_t at)
+void intro_cache_put(introspector *in, const unsigned char hash[32], int active,
+                     const char *scope, int64_t at)
 {
 	struct intro_entry *e = intro_cache_find(in, hash);
+	char *copy = NULL;
 	size_t b;
 
+	/* an answer that cannot be kept whole is not kept (nor is the older one) */
+	if (active && !(copy = strdup(scope ? scope : ""))) {
+		if (e)
+			intro_cache_drop(in, e);
+		return;
+	}
 	if (e) {
 		intro_age_unlink(in, e);
 	} else {
@@ -75,8 +84,10 @@ void intro_cache_put(introspector *in, const unsigned char hash[32], int active,
 		if (in->cached >= INTRO_CACHE_MAX)
 			intro_cache_drop(in, in->oldest);
 		e = calloc(1, sizeof *e);
-		if (!e)
+		if (!e) {
+			free(copy);
 			return;
+		}
 		memcpy(e->hash, hash, 32);
 		b = intro_bucket(hash);
 		e->chain = in->cache[b];
@@ -85,6 +96,8 @@ void intro_cache_put(introspector *in, const unsigned char hash[32], int active,
 	}
 	e->at = at;
 	e->active = active;
+	free(e->scope);
+	e->scope = copy;
 	intro_age_append(in, e);
 }
 
@@ -94,6 +107,7 @@ void intro_cache_free(introspector *in)
 
 	for (e = in->oldest; e; e = next) {
 		next = e->newer;
+		free(e->scope);
 		free(e);
 	}
 	in->oldest = in->newest = NULL;

@@ -9,17 +9,47 @@
 #include "introspect_priv.h"
 #include "secret.h"
 
-enum intro_answer intro_ask(introspector *in, CURL *c, const char *token, struct intro_fail *f)
+enum intro_answer intro_answer_parse(const char *body, size_t len, char **scope,
+                                     const char **why)
+{
+	json_error_t jerr;
+	json_t *doc, *active, *sc;
+	const char *text = "";
+	enum intro_answer ans = INTRO_UNAVAILABLE;
+
+	*scope = NULL;
+	*why = "the answer is no introspection response";
+	doc = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+	active = json_object_get(doc, "active");
+	sc = json_object_get(doc, "scope");
+	if (json_is_false(active)) {
+		ans = INTRO_INACTIVE;
+	} else if (json_is_true(active)) {
+		if (json_is_string(sc))
+			text = json_string_value(sc);
+		if (strlen(text) > INTRO_MAX_SCOPE) {
+			*why = "the answer's scope is longer than 16384 bytes";
+		} else if (!(*scope = strdup(text))) {
+			*why = "out of memory";
+		} else {
+			ans = INTRO_ACTIVE;
+		}
+	}
+	json_decref(doc);
+	return ans;
+}
+
+enum intro_answer intro_ask(introspector *in, CURL *c, const char *token, struct intro_fail *f,
+                            char **scope)
 {
 	static const char hint[] = "&token_type_hint=access_token";
 	struct fetch_reply r = {0};
-	json_error_t jerr;
-	json_t *doc = NULL, *active;
 	char *enc, *body = NULL;
 	size_t elen, blen = 0;
 	const char *why;
 	enum intro_answer ans = INTRO_UNAVAILABLE;
 
+	*scope = NULL;
 	f->why = "out of memory";
 	f->status = 0;
 	f->retry_after = -1;
@@ -47,16 +77,8 @@ enum intro_answer intro_ask(introspector *in, CURL *c, const char *token, struct
 		         r.status >= 500 ? "Tessera failed" : "an unexpected HTTP status";
 		goto out;
 	}
-	doc = json_loadb(r.body, r.len, JSON_REJECT_DUPLICATES, &jerr);
-	active = json_object_get(doc, "active");
-	if (json_is_true(active))
-		ans = INTRO_ACTIVE;
-	else if (json_is_false(active))
-		ans = INTRO_INACTIVE;
-	else
-		f->why = "the answer is no introspection response";
+	ans = intro_answer_parse(r.body, r.len, scope, &f->why);
 out:
-	json_decref(doc);
 	fetch_reply_free(&r);
 	secret_free(enc);
 	if (body) {

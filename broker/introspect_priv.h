@@ -19,6 +19,7 @@
 #define INTRO_RETRY 5              /* seconds before asking again after no answer */
 #define INTRO_HOLD_MAX 60          /* the longest Retry-After honoured */
 #define INTRO_MAX_CACHE_SECONDS 86400
+#define INTRO_MAX_SCOPE 16384      /* a longer scope in an answer is no answer */
 
 enum intro_answer { INTRO_ACTIVE, INTRO_INACTIVE, INTRO_UNAVAILABLE };
 
@@ -34,6 +35,7 @@ struct intro_entry {               /* a cached answer */
 	unsigned char hash[32];        /* SHA-256 of the token */
 	int64_t at;                    /* when it was answered */
 	int active;
+	char *scope;                   /* active: the scope Tessera allows now ("" for none) */
 	struct intro_entry *chain;     /* next in the bucket */
 	struct intro_entry *older, *newer;
 };
@@ -42,10 +44,12 @@ struct intro_watch {               /* a watched session */
 	const void *id;
 	char *token;                   /* copy, wiped when freed */
 	unsigned char hash[32];
+	char *scope;                   /* the scope the session has now (as last handed over) */
 	int64_t due;                   /* when to look at it again */
 	int busy;                      /* the watcher is asking about it (outside the lock) */
 	int gone;                      /* unwatched or replaced while busy: the watcher frees it */
-	struct intro_watch *chain;
+	struct intro_watch *chain;     /* next in its bucket by id */
+	struct intro_watch *hchain;    /* next in its bucket by token hash */
 };
 
 struct introspector {
@@ -61,9 +65,10 @@ struct introspector {
 	struct intro_entry *cache[INTRO_CACHE_BUCKETS];
 	struct intro_entry *oldest, *newest;
 	size_t cached;
-	struct intro_watch *watches[INTRO_WATCH_BUCKETS];
-	const void **revoked;
-	size_t nrevoked, caprevoked;
+	struct intro_watch *watches[INTRO_WATCH_BUCKETS];       /* by id */
+	struct intro_watch *by_hash[INTRO_WATCH_BUCKETS];       /* the same, by token hash */
+	struct intro_change *changes;  /* for the broker thread (introspector_changes), in order */
+	size_t nchanges, capchanges;
 	int64_t hold_until;            /* ask nothing before then (see "Holding off") */
 	struct intro_fail hold_fail;   /* the failure that set it */
 	struct intro_fail last_fail;   /* the watcher's, for introspector_trouble */
@@ -77,13 +82,23 @@ struct intro_entry *intro_cache_find(introspector *in, const unsigned char hash[
 int intro_fresh(const introspector *in, const struct intro_entry *e, int64_t now);
 /* Remembers an answer; when full, drops expired answers and then the oldest. A failed
  * allocation only means the answer is not cached. */
-void intro_cache_put(introspector *in, const unsigned char hash[32], int active, int64_t at);
+void intro_cache_put(introspector *in, const unsigned char hash[32], int active,
+                     const char *scope, int64_t at);
 void intro_cache_free(introspector *in);
 
 /* --- introspect_http.c --- */
 
-/* Asks Tessera about token with handle c; on INTRO_UNAVAILABLE *f says why. */
-enum intro_answer intro_ask(introspector *in, CURL *c, const char *token, struct intro_fail *f);
+/* What an introspection response (a 200's body, len bytes) says: INTRO_ACTIVE with *scope the
+ * scope it allows now (malloc'd; "" when the answer names none, or names it as no string:
+ * then no topic rights), INTRO_INACTIVE, or INTRO_UNAVAILABLE (not an introspection response,
+ * a scope over INTRO_MAX_SCOPE bytes, out of memory) with *why. */
+enum intro_answer intro_answer_parse(const char *body, size_t len, char **scope,
+                                     const char **why);
+
+/* Asks Tessera about token with handle c: the answer, with *scope as intro_answer_parse's (the
+ * caller frees it); on INTRO_UNAVAILABLE *f says why. */
+enum intro_answer intro_ask(introspector *in, CURL *c, const char *token, struct intro_fail *f,
+                            char **scope);
 /* in->headers: Authorization (Basic, RFC 6749 §2.3.1), Content-Type, Accept. */
 ts_err intro_headers_make(introspector *in, const char *client_id, const char *secret);
 void intro_headers_free(struct curl_slist *h);
@@ -94,6 +109,12 @@ void intro_headers_free(struct curl_slist *h);
 void intro_hold(introspector *in, const struct intro_fail *f, int64_t now);
 
 /* --- introspect_watch.c --- */
+
+/* A new answer about the token with this hash, at time at: into the cache, and onto every live
+ * session of the token (intro_watch_apply). Under mu. The one way answers reach sessions:
+ * CONNECTs, the watcher and (later) a change feed all come through here. */
+void intro_apply(introspector *in, const unsigned char hash[32], int active, const char *scope,
+                 int64_t at, int64_t now);
 
 void *intro_watcher(void *arg);
 void intro_watches_free(introspector *in);

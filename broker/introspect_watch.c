@@ -1,6 +1,8 @@
-/* introspect_watch.c - live sessions: the broker thread registers each one's token (watch,
- * unwatch) and collects those found revoked; the watcher thread asks Tessera about each token
- * again whenever its cached answer is cache_seconds old. Locking: see introspect.c. */
+/* introspect_watch.c - live sessions: the broker thread registers each one's token and scope
+ * (watch, unwatch) and collects what changed for them (introspector_changes: revoked, or a new
+ * scope); the watcher thread asks Tessera about each token again whenever its cached answer is
+ * cache_seconds old. Every answer reaches the cache and the sessions through intro_apply.
+ * Locking: see introspect.c. */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -22,10 +24,16 @@ static void intro_watch_free(struct intro_watch *w)
 	if (!w)
 		return;
 	secret_free(w->token);
+	free(w->scope);
 	free(w);
 }
 
-/* Takes the session id out of the table; the watcher still owns it when busy. */
+static size_t intro_hash_bucket(const unsigned char hash[32])
+{
+	return ((size_t)hash[0] | (size_t)hash[1] << 8 | (size_t)hash[2] << 16) % INTRO_WATCH_BUCKETS;
+}
+
+/* Takes the session id out of both tables; the watcher still owns it when busy. */
 static void intro_watch_detach(introspector *in, const void *id)
 {
 	struct intro_watch **pp = &in->watches[intro_watch_bucket(id)], *w;
@@ -37,41 +45,115 @@ static void intro_watch_detach(introspector *in, const void *id)
 		return;
 	*pp = w->chain;
 	w->chain = NULL;
+	for (pp = &in->by_hash[intro_hash_bucket(w->hash)]; *pp && *pp != w; pp = &(*pp)->hchain)
+		;
+	if (*pp)
+		*pp = w->hchain;
+	w->hchain = NULL;
 	if (w->busy)
 		w->gone = 1;
 	else
 		intro_watch_free(w);
 }
 
-/* Drops id from the revoked list: a session that is gone must never be reported. */
-static void intro_revoked_forget(introspector *in, const void *id)
+/* Drops id's changes: a session that is gone must never be reported. */
+static void intro_changes_forget(introspector *in, const void *id)
 {
 	size_t i, o = 0;
 
-	for (i = 0; i < in->nrevoked; i++)
-		if (in->revoked[i] != id)
-			in->revoked[o++] = in->revoked[i];
-	in->nrevoked = o;
+	for (i = 0; i < in->nchanges; i++)
+		if (in->changes[i].id != id)
+			in->changes[o++] = in->changes[i];
+		else
+			free(in->changes[i].scope);
+	in->nchanges = o;
 }
 
-static int intro_revoked_add(introspector *in, const void *id)
+/* Queues a change for the broker thread (scope copied); -1 when out of memory. */
+static int intro_change_add(introspector *in, const void *id, int active, const char *scope)
 {
-	const void **p;
+	struct intro_change *p;
+	char *copy = NULL;
 	size_t cap;
 
-	if (in->nrevoked == in->caprevoked) {
-		cap = in->caprevoked ? in->caprevoked * 2 : 16;
-		p = realloc(in->revoked, cap * sizeof *p);
-		if (!p)
+	if (scope && !(copy = strdup(scope)))
+		return -1;
+	if (in->nchanges == in->capchanges) {
+		cap = in->capchanges ? in->capchanges * 2 : 16;
+		p = realloc(in->changes, cap * sizeof *p);
+		if (!p) {
+			free(copy);
 			return -1;
-		in->revoked = p;
-		in->caprevoked = cap;
+		}
+		in->changes = p;
+		in->capchanges = cap;
 	}
-	in->revoked[in->nrevoked++] = id;
+	in->changes[in->nchanges].id = id;
+	in->changes[in->nchanges].active = active;
+	in->changes[in->nchanges].scope = copy;
+	in->nchanges++;
 	return 0;
 }
 
-ts_err introspector_watch(introspector *in, const char *token, const void *id)
+/* One answer (answered at `at`) onto one watched session: inactive, the session is handed over
+ * to be disconnected and no longer watched; active with a scope other than the session's, the
+ * new scope is handed over. When that fails for lack of memory, the session is looked at again
+ * next second (the answer stays in the cache). Under mu. */
+static void intro_watch_apply(introspector *in, struct intro_watch *w, int active,
+                              const char *scope, int64_t at, int64_t now)
+{
+	char *copy;
+
+	if (!active) {
+		if (intro_change_add(in, w->id, 0, NULL) == 0)
+			intro_watch_detach(in, w->id);
+		else
+			w->due = now + 1;
+		return;
+	}
+	if (!scope)
+		scope = "";
+	if (strcmp(w->scope, scope) != 0) {
+		copy = strdup(scope);
+		if (!copy || intro_change_add(in, w->id, 1, scope) != 0) {
+			free(copy);
+			w->due = now + 1;
+			return;
+		}
+		free(w->scope);
+		w->scope = copy;
+	}
+	w->due = at + in->cache_seconds;
+}
+
+void intro_apply(introspector *in, const unsigned char hash[32], int active, const char *scope,
+                 int64_t at, int64_t now)
+{
+	struct intro_watch *w, *next;
+
+	intro_cache_put(in, hash, active, scope, at);
+	for (w = in->by_hash[intro_hash_bucket(hash)]; w; w = next) {
+		next = w->hchain;      /* w may be detached */
+		if (memcmp(w->hash, hash, 32) == 0)
+			intro_watch_apply(in, w, active, scope, at, now);
+	}
+}
+
+void introspector_apply(introspector *in, const char *token, int active, const char *scope,
+                        int64_t now)
+{
+	unsigned char hash[32];
+
+	if (!in || !token)
+		return;
+	secret_sha256(token, strlen(token), hash);
+	pthread_mutex_lock(&in->mu);
+	intro_apply(in, hash, active, scope, now, now);
+	pthread_mutex_unlock(&in->mu);
+}
+
+ts_err introspector_watch(introspector *in, const char *token, const char *scope,
+                          const void *id)
 {
 	struct intro_watch *w;
 	struct intro_entry *e;
@@ -83,20 +165,24 @@ ts_err introspector_watch(introspector *in, const char *token, const void *id)
 	if (!w)
 		return TS_SERVER_ERROR;
 	w->token = strdup(token);
-	if (!w->token) {
-		free(w);
+	w->scope = strdup(scope ? scope : "");
+	if (!w->token || !w->scope) {
+		intro_watch_free(w);
 		return TS_SERVER_ERROR;
 	}
 	w->id = id;
 	secret_sha256(token, strlen(token), w->hash);
 	pthread_mutex_lock(&in->mu);
 	intro_watch_detach(in, id);
-	intro_revoked_forget(in, id);
+	intro_changes_forget(in, id);
 	e = intro_cache_find(in, w->hash);
 	w->due = (e ? e->at : (int64_t)time(NULL)) + in->cache_seconds;
 	b = intro_watch_bucket(id);
 	w->chain = in->watches[b];
 	in->watches[b] = w;
+	b = intro_hash_bucket(w->hash);
+	w->hchain = in->by_hash[b];
+	in->by_hash[b] = w;
 	pthread_mutex_unlock(&in->mu);
 	return TS_OK;
 }
@@ -107,22 +193,22 @@ void introspector_unwatch(introspector *in, const void *id)
 		return;
 	pthread_mutex_lock(&in->mu);
 	intro_watch_detach(in, id);
-	intro_revoked_forget(in, id);
+	intro_changes_forget(in, id);
 	pthread_mutex_unlock(&in->mu);
 }
 
-size_t introspector_revoked(introspector *in, const void **ids, size_t max)
+size_t introspector_changes(introspector *in, struct intro_change *out, size_t max)
 {
 	size_t n;
 
 	if (!in)
 		return 0;
 	pthread_mutex_lock(&in->mu);
-	n = in->nrevoked < max ? in->nrevoked : max;
+	n = in->nchanges < max ? in->nchanges : max;
 	if (n) {
-		memcpy(ids, in->revoked, n * sizeof *ids);
-		memmove(in->revoked, in->revoked + n, (in->nrevoked - n) * sizeof *ids);
-		in->nrevoked -= n;
+		memcpy(out, in->changes, n * sizeof *out);
+		memmove(in->changes, in->changes + n, (in->nchanges - n) * sizeof *out);
+		in->nchanges -= n;
 	}
 	pthread_mutex_unlock(&in->mu);
 	return n;
@@ -153,10 +239,11 @@ static size_t intro_due(introspector *in, int64_t now, struct intro_watch ***job
 	return n;
 }
 
-/* Settles one busy watch with an answer (or none: then asked again after INTRO_RETRY seconds,
- * or the cache time when shorter, and not before the hold is over). Under mu. */
+/* Settles one busy watch after its round: frees it when it went meanwhile; after no answer,
+ * it is asked about again after INTRO_RETRY seconds (or the cache time when shorter), not
+ * before the hold is over. (An answer was applied to it already: intro_apply.) Under mu. */
 static void intro_settle(introspector *in, struct intro_watch *w, enum intro_answer ans,
-                         int64_t at, int64_t now)
+                         int64_t now)
 {
 	int retry = in->cache_seconds < INTRO_RETRY ? in->cache_seconds : INTRO_RETRY;
 
@@ -165,16 +252,7 @@ static void intro_settle(introspector *in, struct intro_watch *w, enum intro_ans
 		intro_watch_free(w);
 		return;
 	}
-	if (ans == INTRO_INACTIVE) {
-		/* report it (if that fails for lack of memory, ask again next second) */
-		if (intro_revoked_add(in, w->id) == 0) {
-			intro_watch_detach(in, w->id);
-			return;
-		}
-		w->due = now + 1;
-	} else if (ans == INTRO_ACTIVE) {
-		w->due = at + in->cache_seconds;
-	} else {
+	if (ans == INTRO_UNAVAILABLE) {
 		w->due = now + (retry > 0 ? retry : 1);
 		if (w->due < in->hold_until)
 			w->due = in->hold_until;
@@ -189,8 +267,9 @@ void *intro_watcher(void *arg)
 	struct intro_fail f;
 	struct timespec ts;
 	enum intro_answer ans;
+	char *scope;
 	size_t cap = 0, n, i;
-	int64_t now, at;
+	int64_t now;
 
 	pthread_mutex_lock(&in->mu);
 	while (!atomic_load(&in->stop)) {
@@ -198,33 +277,33 @@ void *intro_watcher(void *arg)
 		for (i = 0; i < n; i++) {
 			w = jobs[i];
 			now = (int64_t)time(NULL);
+			ans = INTRO_UNAVAILABLE;
 			if (atomic_load(&in->stop) || w->gone) {
-				intro_settle(in, w, INTRO_UNAVAILABLE, now, now);
+				intro_settle(in, w, ans, now);
 				continue;
 			}
 			/* a CONNECT or another session with the same token may have asked already */
 			e = intro_cache_find(in, w->hash);
 			if (intro_fresh(in, e, now)) {
 				ans = e->active ? INTRO_ACTIVE : INTRO_INACTIVE;
-				at = e->at;
-			} else if (in->hold_until > now) {
-				ans = INTRO_UNAVAILABLE;    /* settled for after the hold */
-				at = now;
-			} else {
+				intro_watch_apply(in, w, e->active, e->scope, e->at, now);
+			} else if (in->hold_until <= now) {
 				/* w is busy: nobody else changes or frees its token meanwhile */
 				pthread_mutex_unlock(&in->mu);
-				ans = intro_ask(in, in->watch_curl, w->token, &f);
-				now = at = (int64_t)time(NULL);
+				ans = intro_ask(in, in->watch_curl, w->token, &f, &scope);
+				now = (int64_t)time(NULL);
 				pthread_mutex_lock(&in->mu);
 				if (ans == INTRO_UNAVAILABLE && !atomic_load(&in->stop)) {
 					intro_hold(in, &f, now);
 					in->last_fail = f;
 					in->fails++;
 				} else if (ans != INTRO_UNAVAILABLE) {
-					intro_cache_put(in, w->hash, ans == INTRO_ACTIVE, at);
+					intro_apply(in, w->hash, ans == INTRO_ACTIVE, scope, now, now);
 				}
+				free(scope);
 			}
-			intro_settle(in, w, ans, at, now);
+			/* (else: holding off, settled for after the hold) */
+			intro_settle(in, w, ans, now);
 		}
 		if (atomic_load(&in->stop))
 			break;
@@ -247,6 +326,8 @@ void intro_watches_free(introspector *in)
 			wn = w->chain;
 			intro_watch_free(w);
 		}
-	free(in->revoked);
-	in->revoked = NULL;
+	while (in->nchanges)
+		free(in->changes[--in->nchanges].scope);
+	free(in->changes);
+	in->changes = NULL;
 }

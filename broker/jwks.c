@@ -167,7 +167,7 @@ static char *jwks_strdup(const char *s, int *oom)
 	return d;
 }
 
-ts_err jwks_open(const struct broker_cfg *cfg, jwks **out, const char **why)
+ts_err jwks_open(const struct issuer_cfg *cfg, jwks **out, const char **why)
 {
 	jwks *j = NULL;
 	char *doc = NULL;

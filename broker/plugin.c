@@ -1,11 +1,14 @@
 /* plugin.c - the mosquitto 2.0 plugin (API v5): a broker that takes Tessera access tokens as MQTT
  * passwords and enforces their topic scopes.
  *
- * CONNECT (basic auth): the password is verified as an access token (jwks.c), the client id must
- * be one the token may use (clientid.c), and, with an introspection URL, Tessera is asked about
- * the token (introspect.c); the token's rights are parsed once into a session kept per
- * connection. ACL checks then only look filters up (lib/acl.c). A tick every second disconnects
- * sessions whose token expired, or that the introspector found revoked.
+ * CONNECT (basic auth): the token's iss chooses one of the trusted issuers (issuers.c), whose
+ * keys verify it (jwks.c); the client id must be one the token may use (clientid.c); and, when
+ * that issuer has an introspection URL, Tessera is asked about the token (introspect*.c). The
+ * session's rights are parsed once, from the scope Tessera answered when it was asked (what the
+ * token allows now), else from the token's own scope claim, into a session kept per connection.
+ * ACL checks then only look filters up (lib/common/acl.c). A tick every second disconnects
+ * sessions whose token expired or was found inactive, and gives sessions whose scope Tessera
+ * narrowed (or widened, within the token's) their new rights (session_apply).
  * Everything here runs on mosquitto's one thread. */
 #include <stdint.h>
 #include <stdlib.h>
@@ -21,23 +24,28 @@
 
 #define EXPORT __attribute__((visibility("default")))
 #define BUCKETS 4096
-#define KICKS_PER_TICK 1024
+#define KICKS_PER_TICK 1024       /* also the changes taken from an introspector per tick */
 #define TROUBLE_LOG_EVERY 60       /* seconds between log lines about unanswered introspection */
 
 struct session {
 	const struct mosquitto *client;   /* the connection: the key */
 	char *client_id;                  /* to disconnect it with */
 	struct acl *acl;
+	introspector *in;                 /* its issuer's, when that one introspects */
 	int64_t exp;
 	int gone;                         /* disconnected: freed at the next tick (see on_disconnect) */
 	struct session *next;             /* in its bucket */
 };
 
+struct trust {                       /* one trusted issuer, as cfg.iss[i] describes it */
+	jwks *keys;                       /* NULL: issuer number i is not used */
+	introspector *in;                 /* NULL without its plugin_opt_introspect_url */
+};
+
 struct plugin {
 	mosquitto_plugin_id_t *id;
 	struct broker_cfg cfg;
-	jwks *keys;
-	introspector *in;                 /* NULL without plugin_opt_introspect_url */
+	struct trust trust[BROKER_MAX_ISSUERS];
 	struct session *buckets[BUCKETS];
 	time_t last_sweep, trouble_logged;
 };
@@ -58,10 +66,10 @@ static struct session *session_find(struct plugin *p, const struct mosquitto *cl
 	return s;
 }
 
-static void session_free(struct plugin *p, struct session *s)
+static void session_free(struct session *s)
 {
-	if (p->in && !s->gone)
-		introspector_unwatch(p->in, s->client);
+	if (s->in && !s->gone)
+		introspector_unwatch(s->in, s->client);
 	acl_free(s->acl);
 	free(s->client_id);
 	free(s);
@@ -75,7 +83,7 @@ static void session_drop(struct plugin *p, const struct mosquitto *client)
 	for (; (s = *link); link = &s->next)
 		if (s->client == client) {
 			*link = s->next;
-			session_free(p, s);
+			session_free(s);
 			return;
 		}
 }
@@ -109,9 +117,11 @@ static int on_basic_auth(int event, void *event_data, void *userdata)
 	const char *id = mosquitto_client_id(ed->client);
 	json_t *claims = NULL;
 	struct session *s = NULL;
+	struct trust *t;
 	int64_t now = (int64_t)time(NULL);
-	char why[200];
-	int active = 0;
+	char why[200], *iss = NULL, *scope = NULL;
+	int active = 0, k;
+	ts_err rc;
 
 	(void)event;
 	session_drop(p, ed->client);
@@ -121,7 +131,26 @@ static int on_basic_auth(int event, void *event_data, void *userdata)
 		mosquitto_log_printf(MOSQ_LOG_NOTICE, "tessera: refused %s: no token as password", id);
 		return MOSQ_ERR_AUTH;
 	}
-	if (jwks_verify(p->keys, ed->password, now, &claims) != TS_OK) {
+	if ((rc = token_issuer(ed->password, &iss)) != TS_OK) {
+		if (rc == TS_SERVER_ERROR)
+			return MOSQ_ERR_NOMEM;
+		mosquitto_log_printf(MOSQ_LOG_NOTICE, "tessera: refused %s: invalid or expired token",
+		                     id);
+		return MOSQ_ERR_AUTH;
+	}
+	k = broker_cfg_issuer(&p->cfg, iss);
+	if (k < 0) {
+		char shown[BROKER_LOG_ISSUER + 4];
+
+		log_clean(iss, shown, sizeof shown);
+		mosquitto_log_printf(MOSQ_LOG_NOTICE, "tessera: refused %s: the token's issuer \"%s\" "
+		                     "is not trusted (no plugin_opt_issuer names it)", id, shown);
+		free(iss);
+		return MOSQ_ERR_AUTH;
+	}
+	free(iss);
+	t = &p->trust[k];
+	if (jwks_verify(t->keys, ed->password, now, &claims) != TS_OK) {
 		mosquitto_log_printf(MOSQ_LOG_NOTICE, "tessera: refused %s: invalid or expired token",
 		                     id);
 		return MOSQ_ERR_AUTH;
@@ -131,33 +160,40 @@ static int on_basic_auth(int event, void *event_data, void *userdata)
 		json_decref(claims);
 		return MOSQ_ERR_AUTH;
 	}
-	if (p->in && introspector_check(p->in, ed->password, now, &active, why, sizeof why) !=
-	    TS_OK) {
+	if (t->in && (rc = introspector_check(t->in, ed->password, now, &active, &scope, why,
+	                                      sizeof why)) != TS_OK) {
+		json_decref(claims);
+		if (rc == TS_SERVER_ERROR)
+			return MOSQ_ERR_NOMEM;
 		mosquitto_log_printf(MOSQ_LOG_WARNING, "tessera: refused %s: Tessera could not answer "
 		                     "whether the token is active: %s; closing the connection without "
 		                     "a CONNACK", id, why);
-		json_decref(claims);
 		return MOSQ_ERR_UNKNOWN;
 	}
-	if (p->in && !active) {
+	if (t->in && !active) {
 		mosquitto_log_printf(MOSQ_LOG_NOTICE, "tessera: refused %s: Tessera says the token is "
 		                     "not active (revoked, or its grant, user or client is gone)", id);
 		json_decref(claims);
 		return MOSQ_ERR_AUTH;
 	}
+	/* introspected: the scope Tessera allows now, not the one the token was signed with */
 	s = calloc(1, sizeof *s);
 	if (!s || !(s->client_id = strdup(id)) ||
-	    acl_parse(json_string_value(json_object_get(claims, "scope")), &s->acl) != TS_OK ||
-	    (p->in && introspector_watch(p->in, ed->password, ed->client) != TS_OK)) {
+	    acl_parse(t->in ? scope : json_string_value(json_object_get(claims, "scope")),
+	              &s->acl) != TS_OK ||
+	    (t->in && introspector_watch(t->in, ed->password, scope, ed->client) != TS_OK)) {
 		if (s) {
 			acl_free(s->acl);
 			free(s->client_id);
 			free(s);
 		}
+		free(scope);
 		json_decref(claims);
 		return MOSQ_ERR_NOMEM;
 	}
+	free(scope);
 	s->client = ed->client;
+	s->in = t->in;
 	s->exp = json_integer_value(json_object_get(claims, "exp"));
 	s->next = *bucket(p, ed->client);
 	*bucket(p, ed->client) = s;
@@ -210,24 +246,49 @@ static int on_disconnect(int event, void *event_data, void *userdata)
 
 	(void)event;
 	if (s && !s->gone) {
-		if (p->in)
-			introspector_unwatch(p->in, s->client);
+		if (s->in)
+			introspector_unwatch(s->in, s->client);
 		s->gone = 1;
 	}
 	return MOSQ_ERR_SUCCESS;
 }
 
-/* Once a second: free the sessions gone, and disconnect those whose token expired or was found
- * revoked. Their ids are collected first: a kick runs on_disconnect. */
+/* A change Tessera answered for a live session of introspector in (introspect_watch.c): its
+ * token inactive, the client id goes into kick[*n] (room checked by the caller); a new scope,
+ * the session gets that scope's rights at once (its publishes and the messages it receives are
+ * checked against them from now on; mosquitto 2.0 has no call that drops a client's
+ * subscriptions, so those it lost stay but deliver nothing), or is disconnected when they
+ * cannot be parsed for lack of memory. The one place where rights change under a session. */
+static void session_apply(struct plugin *p, introspector *in, const struct intro_change *c,
+                          char **kick, size_t *n)
+{
+	struct session *s = session_find(p, c->id);   /* the ids are the connections */
+	struct acl *acl = NULL;
+
+	if (!s || s->gone || s->in != in)
+		return;
+	if (c->active && acl_parse(c->scope, &acl) == TS_OK) {
+		acl_free(s->acl);
+		s->acl = acl;
+		mosquitto_log_printf(MOSQ_LOG_NOTICE, "tessera: rights of %s changed at Tessera; now: "
+		                     "%.300s", s->client_id, *c->scope ? c->scope : "(none)");
+		return;
+	}
+	if ((kick[*n] = strdup(s->client_id)))
+		(*n)++;
+}
+
+/* Once a second: free the sessions gone, disconnect those whose token expired or was found
+ * inactive, and apply new scopes. Kicks are collected first: a kick runs on_disconnect. */
 static int on_tick(int event, void *event_data, void *userdata)
 {
 	struct mosquitto_evt_tick *ed = event_data;
 	struct plugin *p = userdata;
 	time_t now = time(NULL);
-	const void *revoked[KICKS_PER_TICK];
+	static struct intro_change changes[KICKS_PER_TICK];
 	char *kick[KICKS_PER_TICK];
 	struct session *s;
-	size_t i, n = 0, nr;
+	size_t i, k, n = 0, nc;
 
 	/* mosquitto 2.0 fills in no time (its event_data is zeroed) and ignores next_s: it ticks on
 	 * every turn of its main loop, which wakes at least once a second */
@@ -242,7 +303,7 @@ static int on_tick(int event, void *event_data, void *userdata)
 		while ((s = *link)) {
 			if (s->gone) {
 				*link = s->next;
-				session_free(p, s);
+				session_free(s);
 				continue;
 			}
 			if (s->exp <= (int64_t)now && n < KICKS_PER_TICK && (kick[n] = strdup(s->client_id)))
@@ -250,23 +311,31 @@ static int on_tick(int event, void *event_data, void *userdata)
 			link = &s->next;
 		}
 	}
-	/* Tessera not answering about live sessions keeps them on their last answer: say so */
-	if (p->in && now - p->trouble_logged >= TROUBLE_LOG_EVERY) {
-		char why[200];
-		size_t nf = introspector_trouble(p->in, why, sizeof why);
+	for (k = 0; k < BROKER_MAX_ISSUERS; k++) {
+		introspector *in = p->trust[k].in;
 
-		if (nf) {
-			mosquitto_log_printf(MOSQ_LOG_WARNING, "tessera: Tessera could not answer %zu "
-			                     "introspection request(s) about connected clients (last: "
-			                     "%s); they stay connected on their last answer", nf, why);
-			p->trouble_logged = now;
+		if (!in)
+			continue;
+		/* Tessera not answering about live sessions keeps them on their last answer: say so */
+		if (now - p->trouble_logged >= TROUBLE_LOG_EVERY) {
+			char why[200];
+			size_t nf = introspector_trouble(in, why, sizeof why);
+
+			if (nf) {
+				mosquitto_log_printf(MOSQ_LOG_WARNING, "tessera: Tessera could not answer "
+				                     "%zu introspection request(s) about connected clients "
+				                     "(last: %s); they stay connected on their last answer",
+				                     nf, why);
+				p->trouble_logged = now;
+			}
+		}
+		/* only as many as there is room for: the introspector forgets what it hands over */
+		nc = n < KICKS_PER_TICK ? introspector_changes(in, changes, KICKS_PER_TICK - n) : 0;
+		for (i = 0; i < nc; i++) {
+			session_apply(p, in, &changes[i], kick, &n);
+			free(changes[i].scope);
 		}
 	}
-	/* only as many as there is room for: the introspector forgets what it hands over */
-	nr = p->in && n < KICKS_PER_TICK ? introspector_revoked(p->in, revoked, KICKS_PER_TICK - n) : 0;
-	for (i = 0; i < nr; i++)  /* the ids are the connections */
-		if ((s = session_find(p, revoked[i])) && !s->gone && (kick[n] = strdup(s->client_id)))
-			n++;
 	for (i = 0; i < n; i++) {
 		mosquitto_log_printf(MOSQ_LOG_NOTICE, "tessera: disconnecting %s: token expired or "
 		                     "revoked", kick[i]);
@@ -278,56 +347,6 @@ static int on_tick(int event, void *event_data, void *userdata)
 
 /* --- options, start and stop --- */
 
-static int set_option(struct broker_cfg *cfg, const char *key, const char *value)
-{
-	static const struct { const char *key; size_t off; } strings[] = {
-		{"issuer", offsetof(struct broker_cfg, issuer)},
-		{"audience", offsetof(struct broker_cfg, audience)},
-		{"jwks_file", offsetof(struct broker_cfg, jwks_file)},
-		{"jwks_url", offsetof(struct broker_cfg, jwks_url)},
-		{"introspect_url", offsetof(struct broker_cfg, introspect_url)},
-		{"introspect_client_id", offsetof(struct broker_cfg, client_id)},
-		{"introspect_client_secret", offsetof(struct broker_cfg, client_secret)},
-		{"ca_file", offsetof(struct broker_cfg, ca_file)},
-	};
-	size_t i;
-	char *end;
-
-	if (strcmp(key, "client_id_rule") == 0)
-		return clientid_rule_parse(value, &cfg->client_id_rule);
-	if (strcmp(key, "cache_seconds") == 0) {
-		long v = strtol(value, &end, 10);
-
-		if (!*value || *end || v < 0 || v > 86400)
-			return -1;
-		cfg->cache_seconds = (int)v;
-		return 0;
-	}
-	for (i = 0; i < sizeof strings / sizeof strings[0]; i++)
-		if (strcmp(key, strings[i].key) == 0) {
-			char **slot = (char **)((char *)cfg + strings[i].off);
-
-			free(*slot);
-			*slot = strdup(value);
-			return *slot ? 0 : -1;
-		}
-	return -1;
-}
-
-static void cfg_free(struct broker_cfg *cfg)
-{
-	if (cfg->client_secret)
-		secret_wipe(cfg->client_secret, strlen(cfg->client_secret));
-	free(cfg->issuer);
-	free(cfg->audience);
-	free(cfg->jwks_file);
-	free(cfg->jwks_url);
-	free(cfg->introspect_url);
-	free(cfg->client_id);
-	free(cfg->client_secret);
-	free(cfg->ca_file);
-}
-
 static void plugin_free(struct plugin *p)
 {
 	size_t i;
@@ -337,9 +356,11 @@ static void plugin_free(struct plugin *p)
 	for (i = 0; i < BUCKETS; i++)
 		while (p->buckets[i])
 			session_drop(p, p->buckets[i]->client);
-	introspector_close(p->in);
-	jwks_close(p->keys);
-	cfg_free(&p->cfg);
+	for (i = 0; i < BROKER_MAX_ISSUERS; i++) {
+		introspector_close(p->trust[i].in);
+		jwks_close(p->trust[i].keys);
+	}
+	broker_cfg_free(&p->cfg);
 	token_cache_clear();
 	free(p);
 }
@@ -365,38 +386,57 @@ static const struct {
 };
 #define N_CALLBACKS (sizeof callbacks / sizeof callbacks[0])
 
+/* Opens issuer i's keys and introspector, logging what it trusts; else why not. */
+static const char *trust_open(struct plugin *p, size_t i)
+{
+	const struct issuer_cfg *ic = &p->cfg.iss[i];
+	const char *why = "cannot start";
+	char which[48] = "";
+
+	if (jwks_open(ic, &p->trust[i].keys, &why) != TS_OK)
+		return why;
+	if (ic->introspect_url && introspector_open(ic, &p->trust[i].in, &why) != TS_OK)
+		return why;
+	if (i)
+		snprintf(which, sizeof which, " (issuer %zu: plugin_opt_*%s)", i + 1,
+		         broker_cfg_suffix(i));
+	mosquitto_log_printf(MOSQ_LOG_INFO, "tessera: tokens of %s, keys from %s%s%s%s", ic->issuer,
+	                     ic->jwks_file ? ic->jwks_file : ic->jwks_url,
+	                     ic->introspect_url ? ", introspection at " : "",
+	                     ic->introspect_url ? ic->introspect_url : "", which);
+	return NULL;
+}
+
 EXPORT int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **userdata,
                                  struct mosquitto_opt *options, int option_count)
 {
 	struct plugin *p = calloc(1, sizeof *p);
 	const char *why = NULL;
+	char buf[200];
 	size_t i;
 	int k;
 
 	if (!p)
 		return MOSQ_ERR_NOMEM;
 	p->id = identifier;
-	p->cfg.cache_seconds = 30;
+	broker_cfg_init(&p->cfg);
 	for (k = 0; k < option_count; k++)
-		if (set_option(&p->cfg, options[k].key, options[k].value) != 0) {
+		if (broker_cfg_set(&p->cfg, options[k].key, options[k].value) != 0) {
 			mosquitto_log_printf(MOSQ_LOG_ERR, "tessera: unknown option or bad value: "
 			                     "plugin_opt_%s", options[k].key);
 			goto fail;
 		}
-	/* why is only read after a failure: the open functions may set it on their way */
-	if (!p->cfg.issuer || !!p->cfg.jwks_file == !!p->cfg.jwks_url) {
-		why = "plugin_opt_issuer and one of plugin_opt_jwks_file, plugin_opt_jwks_url are needed";
+	if ((why = broker_cfg_check(&p->cfg, buf, sizeof buf)))
 		goto refuse;
-	}
-	if (jwks_open(&p->cfg, &p->keys, &why) != TS_OK)
-		goto refuse;
-	if (p->cfg.introspect_url && (!p->cfg.client_id || !p->cfg.client_secret)) {
-		why = "plugin_opt_introspect_url needs plugin_opt_introspect_client_id and "
-		      "plugin_opt_introspect_client_secret";
-		goto refuse;
-	}
-	if (p->cfg.introspect_url && introspector_open(&p->cfg, &p->in, &why) != TS_OK)
-		goto refuse;
+	for (i = 0; i < BROKER_MAX_ISSUERS; i++)
+		if (p->cfg.iss[i].used && (why = trust_open(p, i))) {
+			if (i) {
+				snprintf(buf, sizeof buf, "issuer %zu (plugin_opt_*%s): %s", i + 1,
+				         broker_cfg_suffix(i), why);
+				why = buf;
+			}
+			goto refuse;
+		}
 	for (i = 0; i < N_CALLBACKS; i++)
 		if (mosquitto_callback_register(identifier, callbacks[i].event, callbacks[i].cb, NULL,
 		                                p) != MOSQ_ERR_SUCCESS) {
@@ -406,10 +446,7 @@ EXPORT int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **userd
 				                              callbacks[i].cb, NULL);
 			goto fail;
 		}
-	mosquitto_log_printf(MOSQ_LOG_INFO, "tessera: tokens of %s, keys from %s%s%s, client ids "
-	                     "bound to tokens: %s", p->cfg.issuer,
-	                     p->cfg.jwks_file ? p->cfg.jwks_file : p->cfg.jwks_url,
-	                     p->in ? ", introspection at " : "", p->in ? p->cfg.introspect_url : "",
+	mosquitto_log_printf(MOSQ_LOG_INFO, "tessera: client ids bound to tokens: %s",
 	                     clientid_rule_name(p->cfg.client_id_rule));
 	if (p->cfg.client_id_rule == CLIENTID_ANY)
 		mosquitto_log_printf(MOSQ_LOG_WARNING, "tessera: plugin_opt_client_id_rule any: any "

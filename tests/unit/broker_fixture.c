@@ -87,7 +87,7 @@ void write_file(const char *path, const char *text)
 jwks *open_file_ar(const char *audience)
 {
 	const jwt_key *keys[] = { fx.a, fx.r, NULL };
-	struct broker_cfg cfg = { .issuer = (char *)ISS, .audience = (char *)audience,
+	struct issuer_cfg cfg = { .issuer = (char *)ISS, .audience = (char *)audience,
 	                          .jwks_file = fx.path, .cache_seconds = 30 };
 	char *text = jwks_text(keys, NULL);
 	const char *why = NULL;

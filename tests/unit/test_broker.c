@@ -11,6 +11,7 @@
 
 #include <openssl/bn.h>
 #include <openssl/ec.h>
+#include <openssl/evp.h>
 
 #include "b64.h"
 #include "broker.h"
@@ -27,10 +28,41 @@
 /* base64(quote_plus(id) ":" quote_plus(secret)), by Python's urllib and base64 */
 #define BASIC "Basic YnJva2VyK2lkOnMzK2NyJTNBZXQlMkYlMkIlQzMlQTklMjV+"
 
+/* introspector_check with the scope dropped (there exactly when active, "" when the answer
+ * names none). */
+static ts_err check_active(introspector *in, const char *token, int64_t now, int *active,
+                           char *why, size_t whylen)
+{
+	char *scope = (char *)1;
+	ts_err rc = introspector_check(in, token, now, active, &scope, why, whylen);
+
+	if (rc == TS_OK && *active)
+		ck_assert_ptr_nonnull(scope);
+	else
+		ck_assert_ptr_null(scope);
+	free(scope);
+	return rc;
+}
+
+/* introspector_changes for answers without a scope: only revocations (into ids), never a new
+ * scope. */
+static size_t take_revoked(introspector *in, const void **ids, size_t max)
+{
+	struct intro_change c[16];
+	size_t i, n = introspector_changes(in, c, max < 16 ? max : 16);
+
+	for (i = 0; i < n; i++) {
+		ck_assert_int_eq(c[i].active, 0);
+		ck_assert_ptr_null(c[i].scope);
+		ids[i] = c[i].id;
+	}
+	return n;
+}
+
 static introspector *intro_open(int port, int cache_seconds)
 {
 	static char url[128];
-	struct broker_cfg cfg = { .issuer = (char *)ISS, .introspect_url = url,
+	struct issuer_cfg cfg = { .issuer = (char *)ISS, .introspect_url = url,
 	                          .client_id = (char *)CLIENT_ID,
 	                          .client_secret = (char *)CLIENT_SECRET,
 	                          .cache_seconds = cache_seconds };
@@ -52,7 +84,7 @@ START_TEST(test_introspect_request)
 
 	fake_start(&srv, 200, "{\"active\":true,\"scope\":\"mqtt:pub:a\"}");
 	in = intro_open(srv.port, 30);
-	ck_assert_int_eq(introspector_check(in, "ab.c-_~ +/=%", time(NULL), &active, NULL, 0), TS_OK);
+	ck_assert_int_eq(check_active(in, "ab.c-_~ +/=%", time(NULL), &active, NULL, 0), TS_OK);
 	ck_assert_int_eq(active, 1);
 	ck_assert_int_eq(fake_requests(&srv), 1);
 	ck_assert_str_eq(srv.method, "POST");
@@ -109,26 +141,26 @@ START_TEST(test_introspect_answers)
 		snprintf(token, sizeof token, "tok-%zu", i);
 		fake_answer(&srv, cases[i].status, cases[i].body);
 		active = -1;
-		ck_assert_msg(introspector_check(in, token, now, &active, NULL, 0) == cases[i].rc,
+		ck_assert_msg(check_active(in, token, now, &active, NULL, 0) == cases[i].rc,
 		              "case %zu: wrong result", i);
 		ck_assert_msg(active == cases[i].active, "case %zu: active %d", i, active);
 		/* asked again at once: from the cache only for a real answer */
 		before = fake_requests(&srv);
-		ck_assert_int_eq(introspector_check(in, token, now, &active, NULL, 0), cases[i].rc);
+		ck_assert_int_eq(check_active(in, token, now, &active, NULL, 0), cases[i].rc);
 		ck_assert_msg(fake_requests(&srv) == before + !cases[i].cached, "case %zu: cache", i);
 	}
 	/* no token, an empty one, an enormous one: inactive without asking */
 	before = fake_requests(&srv);
-	ck_assert_int_eq(introspector_check(in, NULL, now, &active, NULL, 0), TS_OK);
+	ck_assert_int_eq(check_active(in, NULL, now, &active, NULL, 0), TS_OK);
 	ck_assert_int_eq(active, 0);
-	ck_assert_int_eq(introspector_check(in, "", now, &active, NULL, 0), TS_OK);
+	ck_assert_int_eq(check_active(in, "", now, &active, NULL, 0), TS_OK);
 	ck_assert_int_eq(active, 0);
 	{
 		char *big = malloc(20000);
 
 		memset(big, 'a', 19999);
 		big[19999] = '\0';
-		ck_assert_int_eq(introspector_check(in, big, now, &active, NULL, 0), TS_OK);
+		ck_assert_int_eq(check_active(in, big, now, &active, NULL, 0), TS_OK);
 		ck_assert_int_eq(active, 0);
 		free(big);
 	}
@@ -143,7 +175,7 @@ START_TEST(test_introspect_unreachable)
 	introspector *in = intro_open(dead_port(), 30);
 	int active = -1;
 
-	ck_assert_int_eq(introspector_check(in, "tok", time(NULL), &active, NULL, 0), TS_UNAVAILABLE);
+	ck_assert_int_eq(check_active(in, "tok", time(NULL), &active, NULL, 0), TS_UNAVAILABLE);
 	ck_assert_int_eq(active, 0);
 	introspector_close(in);
 }
@@ -157,31 +189,31 @@ START_TEST(test_introspect_cache)
 
 	fake_start(&srv, 200, "{\"active\":true}");
 	in = intro_open(srv.port, 30);
-	ck_assert_int_eq(introspector_check(in, "tok", now, &active, NULL, 0), TS_OK);
+	ck_assert_int_eq(check_active(in, "tok", now, &active, NULL, 0), TS_OK);
 	ck_assert_int_eq(active, 1);
 	ck_assert_int_eq(fake_requests(&srv), 1);
 	/* revoked at Tessera meanwhile: the cached answer stands for cache_seconds */
 	fake_answer(&srv, 200, "{\"active\":false}");
-	ck_assert_int_eq(introspector_check(in, "tok", now + 29, &active, NULL, 0), TS_OK);
+	ck_assert_int_eq(check_active(in, "tok", now + 29, &active, NULL, 0), TS_OK);
 	ck_assert_int_eq(active, 1);
 	ck_assert_int_eq(fake_requests(&srv), 1);
 	/* another token is another entry */
-	ck_assert_int_eq(introspector_check(in, "tok2", now + 29, &active, NULL, 0), TS_OK);
+	ck_assert_int_eq(check_active(in, "tok2", now + 29, &active, NULL, 0), TS_OK);
 	ck_assert_int_eq(active, 0);
 	ck_assert_int_eq(fake_requests(&srv), 2);
 	/* then it is asked again */
-	ck_assert_int_eq(introspector_check(in, "tok", now + 30, &active, NULL, 0), TS_OK);
+	ck_assert_int_eq(check_active(in, "tok", now + 30, &active, NULL, 0), TS_OK);
 	ck_assert_int_eq(active, 0);
 	ck_assert_int_eq(fake_requests(&srv), 3);
-	ck_assert_int_eq(introspector_check(in, "tok", now + 31, &active, NULL, 0), TS_OK);
+	ck_assert_int_eq(check_active(in, "tok", now + 31, &active, NULL, 0), TS_OK);
 	ck_assert_int_eq(active, 0);
 	ck_assert_int_eq(fake_requests(&srv), 3);
 	introspector_close(in);
 
 	/* cache_seconds 0: never cached */
 	in = intro_open(srv.port, 0);
-	ck_assert_int_eq(introspector_check(in, "tok", now, &active, NULL, 0), TS_OK);
-	ck_assert_int_eq(introspector_check(in, "tok", now, &active, NULL, 0), TS_OK);
+	ck_assert_int_eq(check_active(in, "tok", now, &active, NULL, 0), TS_OK);
+	ck_assert_int_eq(check_active(in, "tok", now, &active, NULL, 0), TS_OK);
 	ck_assert_int_eq(fake_requests(&srv), 5);
 	introspector_close(in);
 	fake_stop(&srv);
@@ -190,7 +222,7 @@ END_TEST
 
 START_TEST(test_introspect_open_errors)
 {
-	struct broker_cfg cfg = { .issuer = (char *)ISS, .introspect_url = (char *)"http://127.0.0.1:1/i",
+	struct issuer_cfg cfg = { .issuer = (char *)ISS, .introspect_url = (char *)"http://127.0.0.1:1/i",
 	                          .client_id = (char *)"b", .client_secret = (char *)"s",
 	                          .cache_seconds = 30 };
 	introspector *in = (introspector *)1;
@@ -244,13 +276,13 @@ START_TEST(test_introspect_reasons)
 	fake_start(&srv, 200, "{\"active\":false}");
 	in = intro_open(srv.port, 30);
 	strcpy(why, "sentinel");
-	ck_assert_int_eq(introspector_check(in, "inactive", now, &active, why, sizeof why), TS_OK);
+	ck_assert_int_eq(check_active(in, "inactive", now, &active, why, sizeof why), TS_OK);
 	ck_assert_int_eq(active, 0);
 	ck_assert_str_eq(why, "");
 	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		snprintf(token, sizeof token, "tok-%zu", i);
 		fake_answer(&srv, cases[i].status, cases[i].body);
-		ck_assert_int_eq(introspector_check(in, token, now, &active, why, sizeof why),
+		ck_assert_int_eq(check_active(in, token, now, &active, why, sizeof why),
 		                 TS_UNAVAILABLE);
 		ck_assert_msg(strstr(why, cases[i].why[0]) && strstr(why, cases[i].why[1]),
 		              "case %zu: %s", i, why);
@@ -262,14 +294,14 @@ START_TEST(test_introspect_reasons)
 
 	/* no answer at all: said, and nothing asked for INTRO_RETRY (5) seconds */
 	in = intro_open(dead_port(), 30);
-	ck_assert_int_eq(introspector_check(in, "t", now, &active, why, sizeof why), TS_UNAVAILABLE);
+	ck_assert_int_eq(check_active(in, "t", now, &active, why, sizeof why), TS_UNAVAILABLE);
 	ck_assert_msg(strstr(why, "cannot connect") && strstr(why, "not asking again for 5 s"),
 	              "%s", why);
-	ck_assert_int_eq(introspector_check(in, "t", now + 4, &active, why, sizeof why),
+	ck_assert_int_eq(check_active(in, "t", now + 4, &active, why, sizeof why),
 	                 TS_UNAVAILABLE);
 	ck_assert_msg(strstr(why, "holding off after the last failure: cannot connect") &&
 	              strstr(why, "for 1 s"), "%s", why);
-	ck_assert_int_eq(introspector_check(in, "t", now + 5, &active, why, sizeof why),
+	ck_assert_int_eq(check_active(in, "t", now + 5, &active, why, sizeof why),
 	                 TS_UNAVAILABLE);
 	ck_assert_msg(strstr(why, "cannot connect"), "%s", why);
 	introspector_close(in);
@@ -288,32 +320,32 @@ START_TEST(test_introspect_retry_after)
 
 	fake_start(&srv, 200, "{\"active\":true}");
 	in = intro_open(srv.port, 30);
-	ck_assert_int_eq(introspector_check(in, "known", now, &active, NULL, 0), TS_OK);
+	ck_assert_int_eq(check_active(in, "known", now, &active, NULL, 0), TS_OK);
 	ck_assert_int_eq(active, 1);
 
 	fake_answer_with(&srv, 429, "Retry-After: 3\r\n", "{\"error\":\"slow_down\"}");
-	ck_assert_int_eq(introspector_check(in, "new-1", now, &active, why, sizeof why),
+	ck_assert_int_eq(check_active(in, "new-1", now, &active, why, sizeof why),
 	                 TS_UNAVAILABLE);
 	ck_assert_msg(strstr(why, "HTTP 429") && strstr(why, "not asking again for 3 s"), "%s", why);
 	ck_assert_int_eq(fake_requests(&srv), 2);
 	fake_answer(&srv, 200, "{\"active\":true}");
-	ck_assert_int_eq(introspector_check(in, "new-2", now + 2, &active, why, sizeof why),
+	ck_assert_int_eq(check_active(in, "new-2", now + 2, &active, why, sizeof why),
 	                 TS_UNAVAILABLE);
 	ck_assert_msg(strstr(why, "holding off after the last failure: too many requests") &&
 	              strstr(why, "(HTTP 429); not asking again for 1 s"), "%s", why);
-	ck_assert_int_eq(introspector_check(in, "known", now + 2, &active, why, sizeof why), TS_OK);
+	ck_assert_int_eq(check_active(in, "known", now + 2, &active, why, sizeof why), TS_OK);
 	ck_assert_int_eq(active, 1);
 	ck_assert_int_eq(fake_requests(&srv), 2);
-	ck_assert_int_eq(introspector_check(in, "new-2", now + 3, &active, why, sizeof why), TS_OK);
+	ck_assert_int_eq(check_active(in, "new-2", now + 3, &active, why, sizeof why), TS_OK);
 	ck_assert_int_eq(active, 1);
 	ck_assert_int_eq(fake_requests(&srv), 3);
 
 	/* a longer wait is cut to 60 s; 503 too */
 	fake_answer_with(&srv, 503, "Retry-After:   100000 \r\n", "{}");
-	ck_assert_int_eq(introspector_check(in, "new-3", now + 10, &active, why, sizeof why),
+	ck_assert_int_eq(check_active(in, "new-3", now + 10, &active, why, sizeof why),
 	                 TS_UNAVAILABLE);
 	ck_assert_msg(strstr(why, "not asking again for 60 s"), "%s", why);
-	ck_assert_int_eq(introspector_check(in, "new-3", now + 69, &active, NULL, 0),
+	ck_assert_int_eq(check_active(in, "new-3", now + 69, &active, NULL, 0),
 	                 TS_UNAVAILABLE);
 	ck_assert_int_eq(fake_requests(&srv), 4);
 
@@ -326,7 +358,7 @@ START_TEST(test_introspect_retry_after)
 		snprintf(h, sizeof h, "Retry-After: %s\r\n", date);
 		fake_answer_with(&srv, 429, h, "{}");
 	}
-	ck_assert_int_eq(introspector_check(in, "new-4", now + 70, &active, why, sizeof why),
+	ck_assert_int_eq(check_active(in, "new-4", now + 70, &active, why, sizeof why),
 	                 TS_UNAVAILABLE);
 	{
 		const char *f = strstr(why, "not asking again for ");
@@ -336,11 +368,11 @@ START_TEST(test_introspect_retry_after)
 	}
 	ck_assert_int_eq(fake_requests(&srv), 5);
 	fake_answer_with(&srv, 500, "Retry-After: 30\r\n", "{}");
-	ck_assert_int_eq(introspector_check(in, "new-5", now + 100, &active, why, sizeof why),
+	ck_assert_int_eq(check_active(in, "new-5", now + 100, &active, why, sizeof why),
 	                 TS_UNAVAILABLE);
 	ck_assert_ptr_null(strstr(why, "not asking"));
 	fake_answer_with(&srv, 429, "Retry-After: soon\r\n", "{}");
-	ck_assert_int_eq(introspector_check(in, "new-5", now + 100, &active, why, sizeof why),
+	ck_assert_int_eq(check_active(in, "new-5", now + 100, &active, why, sizeof why),
 	                 TS_UNAVAILABLE);
 	ck_assert_ptr_null(strstr(why, "not asking"));
 	ck_assert_int_eq(fake_requests(&srv), 7);
@@ -349,15 +381,15 @@ START_TEST(test_introspect_retry_after)
 }
 END_TEST
 
-/* Polls introspector_revoked for up to secs seconds (not stretched: most callers wait through a
- * window that must end before a hold-off does); the number of ids got. */
+/* Polls take_revoked for up to secs seconds (not stretched: most callers wait through a window
+ * that must end before a hold-off does); the number of ids got. */
 static size_t wait_revoked(introspector *in, const void **ids, size_t max, double secs)
 {
 	double end = mono() + secs;
 	size_t n;
 
 	do {
-		n = introspector_revoked(in, ids, max);
+		n = take_revoked(in, ids, max);
 		if (n)
 			return n;
 		usleep(50000);
@@ -375,18 +407,18 @@ START_TEST(test_watcher_revokes)
 
 	fake_start(&srv, 200, "{\"active\":true}");
 	in = intro_open(srv.port, 1);
-	ck_assert_int_eq(introspector_check(in, "tok-revoked-1", time(NULL), &active, NULL, 0), TS_OK);
+	ck_assert_int_eq(check_active(in, "tok-revoked-1", time(NULL), &active, NULL, 0), TS_OK);
 	ck_assert_int_eq(active, 1);
 	/* watch copies the token */
 	strcpy(token, "tok-revoked-1");
-	ck_assert_int_eq(introspector_watch(in, token, &s1), TS_OK);
+	ck_assert_int_eq(introspector_watch(in, token, "", &s1), TS_OK);
 	memset(token, 'x', sizeof token - 1);
-	ck_assert_int_eq(introspector_watch(in, "tok-fine", &s2), TS_OK);
-	ck_assert_int_eq(introspector_watch(in, "tok-revoked-3", &s3), TS_OK);
+	ck_assert_int_eq(introspector_watch(in, "tok-fine", "", &s2), TS_OK);
+	ck_assert_int_eq(introspector_watch(in, "tok-revoked-3", "", &s3), TS_OK);
 	introspector_unwatch(in, &s3); /* gone before it is revoked: never reported */
-	ck_assert_int_eq(introspector_watch(NULL, "t", &s3), TS_INVALID_REQUEST);
-	ck_assert_int_eq(introspector_watch(in, NULL, &s3), TS_INVALID_REQUEST);
-	ck_assert_uint_eq(introspector_revoked(in, ids, 4), 0);
+	ck_assert_int_eq(introspector_watch(NULL, "t", "", &s3), TS_INVALID_REQUEST);
+	ck_assert_int_eq(introspector_watch(in, NULL, "", &s3), TS_INVALID_REQUEST);
+	ck_assert_uint_eq(take_revoked(in, ids, 4), 0);
 
 	pthread_mutex_lock(&srv.mu);
 	strcpy(srv.inactive, "revoked");
@@ -402,14 +434,14 @@ START_TEST(test_watcher_revokes)
 	{
 		int before = fake_requests(&srv);
 
-		ck_assert_int_eq(introspector_check(in, "tok-revoked-1", time(NULL), &active, NULL, 0), TS_OK);
+		ck_assert_int_eq(check_active(in, "tok-revoked-1", time(NULL), &active, NULL, 0), TS_OK);
 		ck_assert_int_eq(active, 0);
 		ck_assert_int_le(fake_requests(&srv), before + 1);
 	}
 	introspector_unwatch(in, &s2);
 	introspector_unwatch(in, &s2);
 	introspector_unwatch(NULL, &s2);
-	ck_assert_uint_eq(introspector_revoked(NULL, ids, 4), 0);
+	ck_assert_uint_eq(take_revoked(NULL, ids, 4), 0);
 	t0 = mono();
 	introspector_close(in);
 	ck_assert_msg(mono() - t0 < slow(1.0), "close took %.1f s", mono() - t0);
@@ -428,13 +460,13 @@ START_TEST(test_watcher_many)
 	fake_start(&srv, 200, "{\"active\":false}");
 	in = intro_open(srv.port, 1);
 	for (i = 0; i < 5; i++)
-		ck_assert_int_eq(introspector_watch(in, "shared", &s[i]), TS_OK);
+		ck_assert_int_eq(introspector_watch(in, "shared", "", &s[i]), TS_OK);
 	sleep(3);
 	introspector_unwatch(in, &s[4]);
-	n = introspector_revoked(in, ids, 2);
+	n = take_revoked(in, ids, 2);
 	ck_assert_uint_eq(n, 2);
 	got += n;
-	got += introspector_revoked(in, ids + 2, 8);
+	got += take_revoked(in, ids + 2, 8);
 	ck_assert_uint_eq(got, 4);
 	for (n = 0; n < got; n++)
 		ck_assert_ptr_ne(ids[n], &s[4]);
@@ -454,7 +486,7 @@ START_TEST(test_watcher_no_answer)
 
 	fake_start(&srv, 500, "{\"active\":false}");
 	in = intro_open(srv.port, 1);
-	ck_assert_int_eq(introspector_watch(in, "tok", &s1), TS_OK);
+	ck_assert_int_eq(introspector_watch(in, "tok", "", &s1), TS_OK);
 	ck_assert_uint_eq(wait_revoked(in, ids, 4, 2.5), 0);
 	ck_assert_int_ge(fake_requests(&srv), 1);
 	fake_answer(&srv, 401, "{\"error\":\"invalid_client\"}");
@@ -463,8 +495,8 @@ START_TEST(test_watcher_no_answer)
 	fake_stop(&srv);
 
 	in = intro_open(dead_port(), 1);
-	ck_assert_int_eq(introspector_watch(in, "tok", &s1), TS_OK);
-	ck_assert_int_eq(introspector_watch(in, "tok2", &s2), TS_OK);
+	ck_assert_int_eq(introspector_watch(in, "tok", "", &s1), TS_OK);
+	ck_assert_int_eq(introspector_watch(in, "tok2", "", &s2), TS_OK);
 	ck_assert_uint_eq(wait_revoked(in, ids, 4, 2.5), 0);
 	introspector_close(in);
 }
@@ -483,8 +515,8 @@ START_TEST(test_watcher_limited)
 
 	fake_start(&srv, 200, "{\"active\":true}");
 	in = intro_open(srv.port, 1);
-	ck_assert_int_eq(introspector_check(in, "tok", time(NULL), &active, NULL, 0), TS_OK);
-	ck_assert_int_eq(introspector_watch(in, "tok", &s1), TS_OK);
+	ck_assert_int_eq(check_active(in, "tok", time(NULL), &active, NULL, 0), TS_OK);
+	ck_assert_int_eq(introspector_watch(in, "tok", "", &s1), TS_OK);
 	ck_assert_uint_eq(introspector_trouble(in, why, sizeof why), 0);
 	fake_answer_with(&srv, 429, "Retry-After: 5\r\n", "{\"active\":false}");
 	before = fake_requests(&srv);
@@ -496,7 +528,7 @@ START_TEST(test_watcher_limited)
 	 * next 2 s, never taken for inactive, and a CONNECT meanwhile is refused without asking */
 	ck_assert_uint_eq(wait_revoked(in, ids, 4, 2.0), 0);
 	ck_assert_int_eq(fake_requests(&srv), before + 1);
-	ck_assert_int_eq(introspector_check(in, "other", time(NULL), &active, why, sizeof why),
+	ck_assert_int_eq(check_active(in, "other", time(NULL), &active, why, sizeof why),
 	                 TS_UNAVAILABLE);
 	ck_assert_msg(strstr(why, "holding off") && strstr(why, "HTTP 429"), "%s", why);
 	introspector_close(in);

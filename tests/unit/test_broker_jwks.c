@@ -29,7 +29,7 @@ START_TEST(test_open_file)
 END_TEST
 
 /* Each broken configuration or document is an error with a reason, and no jwks. */
-static void open_fails(struct broker_cfg *cfg, const char *text, const char *why_part)
+static void open_fails(struct issuer_cfg *cfg, const char *text, const char *why_part)
 {
 	const char *why = NULL;
 	jwks *j = (jwks *)1;
@@ -44,7 +44,7 @@ static void open_fails(struct broker_cfg *cfg, const char *text, const char *why
 
 START_TEST(test_open_errors)
 {
-	struct broker_cfg cfg = { .issuer = (char *)ISS, .jwks_file = fx.path };
+	struct issuer_cfg cfg = { .issuer = (char *)ISS, .jwks_file = fx.path };
 	char missing[160], *only_enc, *good;
 	const jwt_key *none[] = { NULL }, *a[] = { fx.a, NULL };
 	json_t *jwk;
@@ -100,7 +100,7 @@ END_TEST
 /* Usable keys are loaded next to ones that are skipped. */
 START_TEST(test_open_skips_unusable_keys)
 {
-	struct broker_cfg cfg = { .issuer = (char *)ISS, .jwks_file = fx.path };
+	struct issuer_cfg cfg = { .issuer = (char *)ISS, .jwks_file = fx.path };
 	const jwt_key *keys[] = { fx.r, NULL };
 	char *text = jwks_text(keys, "[{\"kty\":\"oct\",\"kid\":\"k\",\"k\":\"AAAA\"},"
 	                             "{\"kty\":\"EC\",\"kid\":\"e\",\"use\":\"enc\"}]");
@@ -361,7 +361,7 @@ END_TEST
  * set that lacks its key. */
 START_TEST(test_verify_keys_change)
 {
-	struct broker_cfg cfg = { .issuer = (char *)ISS, .jwks_file = fx.path };
+	struct issuer_cfg cfg = { .issuer = (char *)ISS, .jwks_file = fx.path };
 	const jwt_key *only_r[] = { fx.r, NULL };
 	int64_t now = time(NULL);
 	char *t = access_token(fx.a, ISS, "mqtt", now, now + 300), *text;
@@ -386,7 +386,7 @@ START_TEST(test_url_refetch)
 {
 	const jwt_key *ka[] = { fx.a, NULL }, *kr[] = { fx.r, NULL };
 	char url[128], *ja = jwks_text(ka, NULL), *jr = jwks_text(kr, NULL);
-	struct broker_cfg cfg = { .issuer = (char *)ISS, .jwks_url = url };
+	struct issuer_cfg cfg = { .issuer = (char *)ISS, .jwks_url = url };
 	int64_t now = time(NULL);
 	char *ta = access_token(fx.a, ISS, "mqtt", now, now + 300);
 	char *tr = access_token(fx.r, ISS, "mqtt", now, now + 300);
@@ -431,7 +431,7 @@ START_TEST(test_url_refetch_fails)
 {
 	const jwt_key *ka[] = { fx.a, NULL };
 	char url[128], *ja = jwks_text(ka, NULL);
-	struct broker_cfg cfg = { .issuer = (char *)ISS, .jwks_url = url };
+	struct issuer_cfg cfg = { .issuer = (char *)ISS, .jwks_url = url };
 	int64_t now = time(NULL);
 	char *ta = access_token(fx.a, ISS, "mqtt", now, now + 300);
 	char *tc = access_token(fx.c, ISS, "mqtt", now, now + 300);
@@ -456,7 +456,7 @@ END_TEST
 START_TEST(test_url_open_errors)
 {
 	char url[256];
-	struct broker_cfg cfg = { .issuer = (char *)ISS, .jwks_url = url };
+	struct issuer_cfg cfg = { .issuer = (char *)ISS, .jwks_url = url };
 
 	snprintf(url, sizeof url, "http://127.0.0.1:%d/jwks", dead_port());
 	open_fails(&cfg, NULL, "connect");
