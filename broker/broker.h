@@ -16,7 +16,7 @@ enum clientid_rule { CLIENTID_STRICT, CLIENTID_PREFIX, CLIENTID_ANY };
 
 /* The most authorization servers one broker trusts (plugin_opt_issuer, _issuer_2 ..). */
 #define BROKER_MAX_ISSUERS 16
-/* The longest issuer a log line names (longer ones are cut, with "..."). */
+/* The longest issuer a log line names, in bytes (longer ones are cut, ending in "..."). */
 #define BROKER_LOG_ISSUER 128
 
 /* One trusted authorization server: the options without a suffix (issuer 1), or those ending

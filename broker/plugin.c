@@ -140,7 +140,7 @@ static int on_basic_auth(int event, void *event_data, void *userdata)
 	}
 	k = broker_cfg_issuer(&p->cfg, iss);
 	if (k < 0) {
-		char shown[BROKER_LOG_ISSUER + 4];
+		char shown[BROKER_LOG_ISSUER + 1];
 
 		log_clean(iss, shown, sizeof shown);
 		mosquitto_log_printf(MOSQ_LOG_NOTICE, "tessera: refused %s: the token's issuer \"%s\" "
