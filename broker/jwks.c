@@ -5,7 +5,9 @@
  * process-wide cache remembers verified tokens by their hash. That cache does not know which
  * keys verified a token, so jwks_verify only hands it tokens whose kid is one of the current
  * keys, and empties it whenever the keys change (open, refetch with new keys, close). The plugin
- * holds one jwks at a time. */
+ * holds one jwks per trusted issuer, and hands each token only to the jwks of the issuer its iss
+ * names (issuers.c), whose iss check the cache's claims pass again on every use: a token
+ * verified (and cached) under one issuer's keys never passes for another's. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
