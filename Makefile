@@ -115,7 +115,7 @@ $(BUILD)/tessera_mosquitto.so: $(BROKER_OBJ)
 
 # the broker's parts other than the mosquitto glue, for their unit suites (test_broker*.c,
 # sharing tests/unit/broker_fixture.c)
-BROKER_TEST_OBJ := $(filter-out %/plugin.o,$(BROKER_OBJ))
+BROKER_TEST_OBJ := $(filter-out %/plugin.o %/control.o %/reauth.o,$(BROKER_OBJ))
 BROKER_TEST_BIN := $(filter $(BUILD)/tests/test_broker%,$(UNIT_BIN))
 $(BROKER_TEST_BIN): $(BUILD)/tests/%: tests/unit/%.c tests/unit/broker_fixture.c \
 		tests/unit/broker_fixture.h $(BROKER_TEST_OBJ)

@@ -19,6 +19,7 @@
 #include <mosquitto_plugin.h>
 #include "acl.h"
 #include "broker.h"
+#include "control.h"
 #include "secret.h"
 #include "token.h"
 
@@ -46,6 +47,7 @@ struct plugin {
 	mosquitto_plugin_id_t *id;
 	struct broker_cfg cfg;
 	struct trust trust[BROKER_MAX_ISSUERS];
+	control *ctl;                     /* token requests over MQTT (control.c); NULL when off */
 	struct session *buckets[BUCKETS];
 	time_t last_sweep, trouble_logged;
 };
@@ -110,11 +112,10 @@ static void log_wrong_id(const struct plugin *p, const char *id, const json_t *c
  * client id's, or inactive at Tessera; when Tessera could not answer, the connection is closed
  * without a CONNACK (any other code: mosquitto 2.0 lets a plugin send no "server unavailable"),
  * so that the client retries as after a network failure instead of taking its token for bad. */
-static int on_basic_auth(int event, void *event_data, void *userdata)
+int plugin_authenticate(struct plugin *p, struct mosquitto *client, const char *username,
+                        const char *token, int reauth)
 {
-	struct mosquitto_evt_basic_auth *ed = event_data;
-	struct plugin *p = userdata;
-	const char *id = mosquitto_client_id(ed->client);
+	const char *id = mosquitto_client_id(client);
 	json_t *claims = NULL;
 	struct session *s = NULL;
 	struct trust *t;
@@ -123,15 +124,16 @@ static int on_basic_auth(int event, void *event_data, void *userdata)
 	int active = 0, k;
 	ts_err rc;
 
-	(void)event;
-	session_drop(p, ed->client);
+	session_drop(p, client);
 	if (!id)
 		id = "";
-	if (!ed->password || !*ed->password) {
+	if (!reauth && (k = control_connect(p->ctl, client, username)) >= 0)
+		return k;   /* a refresh-only session, or a client id reserved for them */
+	if (!token || !*token) {
 		mosquitto_log_printf(MOSQ_LOG_NOTICE, "tessera: refused %s: no token as password", id);
 		return MOSQ_ERR_AUTH;
 	}
-	if ((rc = token_issuer(ed->password, &iss)) != TS_OK) {
+	if ((rc = token_issuer(token, &iss)) != TS_OK) {
 		if (rc == TS_SERVER_ERROR)
 			return MOSQ_ERR_NOMEM;
 		mosquitto_log_printf(MOSQ_LOG_NOTICE, "tessera: refused %s: invalid or expired token",
@@ -150,7 +152,7 @@ static int on_basic_auth(int event, void *event_data, void *userdata)
 	}
 	free(iss);
 	t = &p->trust[k];
-	if (jwks_verify(t->keys, ed->password, now, &claims) != TS_OK) {
+	if (jwks_verify(t->keys, token, now, &claims) != TS_OK) {
 		mosquitto_log_printf(MOSQ_LOG_NOTICE, "tessera: refused %s: invalid or expired token",
 		                     id);
 		return MOSQ_ERR_AUTH;
@@ -160,7 +162,7 @@ static int on_basic_auth(int event, void *event_data, void *userdata)
 		json_decref(claims);
 		return MOSQ_ERR_AUTH;
 	}
-	if (t->in && (rc = introspector_check(t->in, ed->password, now, &active, &scope, why,
+	if (t->in && (rc = introspector_check(t->in, token, now, &active, &scope, why,
 	                                      sizeof why)) != TS_OK) {
 		json_decref(claims);
 		if (rc == TS_SERVER_ERROR)
@@ -181,7 +183,7 @@ static int on_basic_auth(int event, void *event_data, void *userdata)
 	if (!s || !(s->client_id = strdup(id)) ||
 	    acl_parse(t->in ? scope : json_string_value(json_object_get(claims, "scope")),
 	              &s->acl) != TS_OK ||
-	    (t->in && introspector_watch(t->in, ed->password, scope, ed->client) != TS_OK)) {
+	    (t->in && introspector_watch(t->in, token, scope, client) != TS_OK)) {
 		if (s) {
 			acl_free(s->acl);
 			free(s->client_id);
@@ -192,13 +194,28 @@ static int on_basic_auth(int event, void *event_data, void *userdata)
 		return MOSQ_ERR_NOMEM;
 	}
 	free(scope);
-	s->client = ed->client;
+	s->client = client;
 	s->in = t->in;
 	s->exp = json_integer_value(json_object_get(claims, "exp"));
-	s->next = *bucket(p, ed->client);
-	*bucket(p, ed->client) = s;
+	s->next = *bucket(p, client);
+	*bucket(p, client) = s;
 	json_decref(claims);
 	return MOSQ_ERR_SUCCESS;
+}
+
+static int on_basic_auth(int event, void *event_data, void *userdata)
+{
+	struct mosquitto_evt_basic_auth *ed = event_data;
+
+	(void)event;
+	return plugin_authenticate(userdata, ed->client, ed->username, ed->password, 0);
+}
+
+int plugin_has_session(struct plugin *p, const struct mosquitto *client)
+{
+	const struct session *s = session_find(p, client);
+
+	return s && !s->gone;
 }
 
 /* A client that is not connected (its session gone, or never seen by this plugin: a persistent
@@ -210,13 +227,20 @@ static int on_basic_auth(int event, void *event_data, void *userdata)
 static int on_acl_check(int event, void *event_data, void *userdata)
 {
 	struct mosquitto_evt_acl_check *ed = event_data;
-	struct session *s = session_find(userdata, ed->client);
+	struct plugin *p = userdata;
+	struct session *s = session_find(p, ed->client);
+	int64_t now = (int64_t)time(NULL);
 	int ok = 0;
 
 	(void)event;
+	/* $CONTROL/ topics and refresh-only sessions are control.c's */
+	ok = control_acl(p->ctl, ed->client, ed->access, ed->topic, s && !s->gone && s->exp > now);
+	if (ok >= 0)
+		return ok ? MOSQ_ERR_SUCCESS : MOSQ_ERR_ACL_DENIED;
+	ok = 0;
 	if ((!s || s->gone) && ed->access == MOSQ_ACL_READ)
 		return MOSQ_ERR_SUCCESS;
-	if (!s || s->exp <= (int64_t)time(NULL))
+	if (!s || s->exp <= now)
 		return MOSQ_ERR_ACL_DENIED;
 	switch (ed->access) {
 	case MOSQ_ACL_WRITE:
@@ -245,6 +269,7 @@ static int on_disconnect(int event, void *event_data, void *userdata)
 	struct session *s = session_find(p, ed->client);
 
 	(void)event;
+	control_disconnect(p->ctl, ed->client);
 	if (s && !s->gone) {
 		if (s->in)
 			introspector_unwatch(s->in, s->client);
@@ -294,6 +319,7 @@ static int on_tick(int event, void *event_data, void *userdata)
 	 * every turn of its main loop, which wakes at least once a second */
 	(void)event;
 	(void)ed;
+	control_tick(p->ctl, now);   /* answers from Tessera go out on every tick */
 	if (now == p->last_sweep)
 		return MOSQ_ERR_SUCCESS;
 	p->last_sweep = now;
@@ -356,6 +382,7 @@ static void plugin_free(struct plugin *p)
 	for (i = 0; i < BUCKETS; i++)
 		while (p->buckets[i])
 			session_drop(p, p->buckets[i]->client);
+	control_close(p->ctl);
 	for (i = 0; i < BROKER_MAX_ISSUERS; i++) {
 		introspector_close(p->trust[i].in);
 		jwks_close(p->trust[i].keys);
@@ -383,6 +410,8 @@ static const struct {
 	{MOSQ_EVT_ACL_CHECK, on_acl_check},
 	{MOSQ_EVT_DISCONNECT, on_disconnect},
 	{MOSQ_EVT_TICK, on_tick},
+	{MOSQ_EVT_EXT_AUTH_START, reauth_on_start},
+	{MOSQ_EVT_EXT_AUTH_CONTINUE, reauth_on_continue},
 };
 #define N_CALLBACKS (sizeof callbacks / sizeof callbacks[0])
 
@@ -421,7 +450,8 @@ EXPORT int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **userd
 	p->id = identifier;
 	broker_cfg_init(&p->cfg);
 	for (k = 0; k < option_count; k++)
-		if (broker_cfg_set(&p->cfg, options[k].key, options[k].value) != 0) {
+		if (!control_option_known(options[k].key) &&   /* control.c reads those */
+		    broker_cfg_set(&p->cfg, options[k].key, options[k].value) != 0) {
 			mosquitto_log_printf(MOSQ_LOG_ERR, "tessera: unknown option or bad value: "
 			                     "plugin_opt_%s", options[k].key);
 			goto fail;
@@ -437,6 +467,9 @@ EXPORT int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **userd
 			}
 			goto refuse;
 		}
+	if (control_open(&p->cfg.iss[0], identifier, options, option_count, &p->ctl, &why) !=
+	    MOSQ_ERR_SUCCESS)
+		goto refuse;
 	for (i = 0; i < N_CALLBACKS; i++)
 		if (mosquitto_callback_register(identifier, callbacks[i].event, callbacks[i].cb, NULL,
 		                                p) != MOSQ_ERR_SUCCESS) {
