@@ -55,11 +55,12 @@ int reauth_on_start(int event, void *event_data, void *userdata)
 		memcpy(token, ed->data_in, len);
 	token[len] = '\0';
 	rc = plugin_authenticate(p, ed->client, NULL, token, reauth);
-	if (reauth)
-		mosquitto_log_printf(rc == MOSQ_ERR_SUCCESS ? MOSQ_LOG_INFO : MOSQ_LOG_NOTICE,
-		                     "tessera: %s re-authenticated with a new token: %s",
-		                     id ? id : "(no id)", rc == MOSQ_ERR_SUCCESS ? "the session goes "
-		                     "on with its rights and expiry" : "refused, disconnecting");
+	if (reauth && rc == MOSQ_ERR_SUCCESS)
+		mosquitto_log_printf(MOSQ_LOG_INFO, "tessera: %s re-authenticated: the session goes "
+		                     "on with the new token's rights and expiry", id ? id : "(no id)");
+	else if (reauth)
+		mosquitto_log_printf(MOSQ_LOG_NOTICE, "tessera: %s: re-authentication refused, "
+		                     "disconnecting", id ? id : "(no id)");
 	memset(token, 0, len);
 	free(token);
 	return rc;

@@ -160,7 +160,7 @@ def test_reauth_keeps_the_session_with_the_new_tokens_rights_and_expiry(srv, url
     assert not c.wait(lambda e: e.get("ev") == "close", within=max(left, 0.1)), c.events
     pub.publish("rea/%s/a/late" % cid, b"a-late", qos=1)
     assert c.message("a-late"), c.events
-    assert "re-authenticated with a new token: the session goes on" in url_broker.log()
+    assert "re-authenticated: the session goes on with the new token's rights" in url_broker.log()
 
 
 @pytest.mark.parametrize("what", ["garbage", "another client's", "expired"])
@@ -177,7 +177,7 @@ def test_a_bad_reauth_token_disconnects(srv, url_broker, js, signer, what):
     # mosquitto 2.0.11 says "not authorized" (0x87) in a CONNACK (2.0.13 on: a DISCONNECT)
     assert any(e.get("ev") == "packet" and e["reasonCode"] == NOT_AUTHORIZED_V5
                for e in c.events[mark:]), c.events
-    assert "refused, disconnecting" in url_broker.log()
+    assert "re-authentication refused, disconnecting" in url_broker.log()
 
 
 def test_connect_with_oauth2_jwt(srv, url_broker, js, signer):
