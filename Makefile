@@ -87,7 +87,7 @@ $(BUILD)/obj/lib/store.o: $(BUILD)/gen/schema.h
 
 $(BUILD)/gen/templates.h: $(TEMPLATES) tools/embed.sh
 	@mkdir -p $(@D)
-	sh tools/embed.sh templates $(TEMPLATES) > $@
+	sh tools/embed.sh -l templates/layout.html templates $(TEMPLATES) > $@
 
 $(BUILD)/obj/lib/html.o: $(BUILD)/gen/templates.h
 

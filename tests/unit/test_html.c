@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "html.h"
+#include "templates.h"   /* the names of the embedded templates, to check each page */
 
 #define NVARS(v) (sizeof (v) / sizeof (v)[0])
 
@@ -245,6 +246,52 @@ START_TEST(test_template_lookup)
 }
 END_TEST
 
+/* Every page (each .html template other than layout.html) is served inside the one layout:
+ * the layout's head, title and brand before the page's own body, its closing tags after, and
+ * nothing of the layout repeated in the body. */
+START_TEST(test_pages_in_layout)
+{
+	const char *layout = html_template("layout.html"), *slot, *page, *body;
+	const struct html_var v[] = { { "title", "<T>" } };
+	size_t headlen, taillen, len;
+	char *out;
+	int i, pages = 0;
+
+	ck_assert_ptr_nonnull(layout);
+	slot = strstr(layout, "{{{body}}}\n");
+	ck_assert_ptr_nonnull(slot);
+	headlen = (size_t)(slot - layout);
+	taillen = strlen(slot + strlen("{{{body}}}\n"));
+	ck_assert_ptr_nonnull(strstr(layout, "<p class=\"brand\">Tessera</p>"));
+	for (i = 0; i < templates_count; i++) {
+		len = strlen(templates_names[i]);
+		if (len < 5 || strcmp(templates_names[i] + len - 5, ".html") != 0 ||
+		    strcmp(templates_names[i], "layout.html") == 0)
+			continue;
+		pages++;
+		page = html_template(templates_names[i]);
+		ck_assert_ptr_nonnull(page);
+		ck_assert_msg(strlen(page) > headlen + taillen, "%s", templates_names[i]);
+		ck_assert_msg(strncmp(page, layout, headlen) == 0, "%s: not in the layout's head",
+			      templates_names[i]);
+		ck_assert_msg(strcmp(page + strlen(page) - taillen, slot + strlen("{{{body}}}\n")) ==
+			      0, "%s: not in the layout's tail", templates_names[i]);
+		body = page + headlen;
+		ck_assert_msg(strstr(body, "<html") == NULL && strstr(body, "<title") == NULL &&
+			      strstr(body, "class=\"brand\"") == NULL && strstr(body, "<h1") == NULL &&
+			      strstr(body, "{{{body}}}") == NULL,
+			      "%s: the page repeats the layout", templates_names[i]);
+		/* the title is filled in, escaped, where the layout puts it */
+		out = html_render(page, v, 1);
+		ck_assert_ptr_nonnull(out);
+		ck_assert_ptr_nonnull(strstr(out, "<title>&lt;T&gt;</title>"));
+		ck_assert_ptr_nonnull(strstr(out, "<h1>&lt;T&gt;</h1>"));
+		free(out);
+	}
+	ck_assert_int_eq(pages, 6);   /* consent device device_confirm error login logout */
+}
+END_TEST
+
 static Suite *html_suite(void)
 {
 	Suite *s = suite_create("html");
@@ -259,6 +306,7 @@ static Suite *html_suite(void)
 	tcase_add_test(tc, test_render_unterminated);
 	tcase_add_test(tc, test_render_huge);
 	tcase_add_test(tc, test_template_lookup);
+	tcase_add_test(tc, test_pages_in_layout);
 	tcase_set_timeout(tc, 30);
 	suite_add_tcase(s, tc);
 	return s;
