@@ -142,6 +142,15 @@ $(SCIM_SQL_UNIT): $(BUILD)/tests/%: tests/unit/%.c tests/unit/scim_sql_fixture.c
 	@$(CC) $(CFLAGS) -o $@ $< tests/unit/scim_sql_fixture.c $(BUILD)/libtessera.a $(LIBS) \
 		$(CHECK_LIBS) $(LDFLAGS)
 
+# the JWT suites share two keys and the forging helpers (tests/unit/jwt_fixture.c)
+JWT_UNIT := $(BUILD)/tests/test_jwt $(BUILD)/tests/test_jwt_sign $(BUILD)/tests/test_jwt_key
+$(JWT_UNIT): $(BUILD)/tests/%: tests/unit/%.c tests/unit/jwt_fixture.c tests/unit/jwt_fixture.h \
+		$(BUILD)/libtessera.a
+	@mkdir -p $(@D)
+	@printf '  CC    %s\n' $<
+	@$(CC) $(CFLAGS) -o $@ $< tests/unit/jwt_fixture.c $(BUILD)/libtessera.a $(LIBS) \
+		$(CHECK_LIBS) $(LDFLAGS)
+
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libtessera.a
 	@mkdir -p $(@D)
 	@printf '  CC    %s\n' $<
