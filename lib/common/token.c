@@ -25,34 +25,20 @@ static char *access_payload(const struct access_token *t, enum mqtt_claim mc, si
 			return NULL;
 	}
 	jbuf_raw(&b, "{", 1);
-	jbuf_key(&b, "iss", 1);
-	jbuf_str(&b, t->iss);
-	jbuf_key(&b, "sub", 0);
-	jbuf_str(&b, t->sub);
-	jbuf_key(&b, "aud", 0);
-	jbuf_str(&b, t->aud);
-	jbuf_key(&b, "client_id", 0);
-	jbuf_str(&b, t->client_id);
-	if (t->username) {
-		jbuf_key(&b, "username", 0);
-		jbuf_str(&b, t->username);
-	}
-	if (t->gid) {
-		jbuf_key(&b, "gid", 0);
-		jbuf_int(&b, t->gid);
-	}
-	if (t->crec) {
-		jbuf_key(&b, "crec", 0);
-		jbuf_int(&b, t->crec);
-	}
-	jbuf_key(&b, "scope", 0);
-	jbuf_str(&b, t->scope);
-	jbuf_key(&b, "iat", 0);
-	jbuf_int(&b, t->iat);
-	jbuf_key(&b, "exp", 0);
-	jbuf_int(&b, t->exp);
-	jbuf_key(&b, "jti", 0);
-	jbuf_str(&b, t->jti);
+	jbuf_kv_str(&b, "iss", t->iss, 1);
+	jbuf_kv_str(&b, "sub", t->sub, 0);
+	jbuf_kv_str(&b, "aud", t->aud, 0);
+	jbuf_kv_str(&b, "client_id", t->client_id, 0);
+	if (t->username)
+		jbuf_kv_str(&b, "username", t->username, 0);
+	if (t->gid)
+		jbuf_kv_int(&b, "gid", t->gid, 0);
+	if (t->crec)
+		jbuf_kv_int(&b, "crec", t->crec, 0);
+	jbuf_kv_str(&b, "scope", t->scope, 0);
+	jbuf_kv_int(&b, "iat", t->iat, 0);
+	jbuf_kv_int(&b, "exp", t->exp, 0);
+	jbuf_kv_str(&b, "jti", t->jti, 0);
 	if (acl_text) {
 		jbuf_key(&b, "acl", 0);
 		jbuf_raw(&b, acl_text, strlen(acl_text));
@@ -119,28 +105,18 @@ ts_err token_id_sign(const jwt_key *key, const struct id_token *t, char **jwt)
 	ts_err rc;
 
 	jbuf_raw(&b, "{", 1);
-	jbuf_key(&b, "iss", 1);
-	jbuf_str(&b, t->iss);
-	jbuf_key(&b, "sub", 0);
-	jbuf_str(&b, t->sub);
-	jbuf_key(&b, "aud", 0);
-	jbuf_str(&b, t->client_id);
-	jbuf_key(&b, "azp", 0);
-	jbuf_str(&b, t->client_id);
-	jbuf_key(&b, "iat", 0);
-	jbuf_int(&b, t->iat);
-	jbuf_key(&b, "exp", 0);
-	jbuf_int(&b, t->exp);
-	jbuf_key(&b, "auth_time", 0);
-	jbuf_int(&b, t->auth_time);
-	if (t->nonce) {
-		jbuf_key(&b, "nonce", 0);
-		jbuf_str(&b, t->nonce);
-	}
+	jbuf_kv_str(&b, "iss", t->iss, 1);
+	jbuf_kv_str(&b, "sub", t->sub, 0);
+	jbuf_kv_str(&b, "aud", t->client_id, 0);
+	jbuf_kv_str(&b, "azp", t->client_id, 0);
+	jbuf_kv_int(&b, "iat", t->iat, 0);
+	jbuf_kv_int(&b, "exp", t->exp, 0);
+	jbuf_kv_int(&b, "auth_time", t->auth_time, 0);
+	if (t->nonce)
+		jbuf_kv_str(&b, "nonce", t->nonce, 0);
 	if (t->access_token) {
 		token_at_hash(t->access_token, at_hash);
-		jbuf_key(&b, "at_hash", 0);
-		jbuf_str(&b, at_hash);
+		jbuf_kv_str(&b, "at_hash", at_hash, 0);
 	}
 	jbuf_raw(&b, "}", 1);
 	payload = jbuf_take(&b, &len);
