@@ -126,11 +126,14 @@ $(BROKER_TEST_BIN): $(BUILD)/tests/%: tests/unit/%.c tests/unit/broker_fixture.c
 
 # the fault-injection suite: lib/'s allocations pass through tests/unit/fault_inject.c (--wrap)
 FAULT_WRAP := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=strdup,--wrap=strndup
-$(BUILD)/tests/test_store_faults: tests/unit/test_store_faults.c tests/unit/fault_inject.c \
-		tests/unit/fault_inject.h $(BUILD)/libtessera.a
+# (the two fault suites share their driver, tests/unit/store_faults_fixture.c)
+FAULT_UNIT := $(BUILD)/tests/test_store_faults $(BUILD)/tests/test_store_faults_jobs
+FAULT_SHARED := tests/unit/fault_inject.c tests/unit/store_faults_fixture.c
+$(FAULT_UNIT): $(BUILD)/tests/%: tests/unit/%.c $(FAULT_SHARED) tests/unit/fault_inject.h \
+		tests/unit/store_faults_fixture.h $(BUILD)/libtessera.a
 	@mkdir -p $(@D)
 	@printf '  CC    %s\n' $<
-	@$(CC) $(CFLAGS) -o $@ $< tests/unit/fault_inject.c $(BUILD)/libtessera.a $(LIBS) \
+	@$(CC) $(CFLAGS) -o $@ $< $(FAULT_SHARED) $(BUILD)/libtessera.a $(LIBS) \
 		$(CHECK_LIBS) $(LDFLAGS) $(FAULT_WRAP)
 
 # the SCIM filter-to-SQL suites share a database and its helpers (tests/unit/scim_sql_fixture.c)
