@@ -11,10 +11,11 @@ PKGS := libmicrohttpd jansson libcrypto sqlite3 libargon2 inih libqrencode
 # `make depcheck` (part of `make test`) fails when a header, Python module or command that a
 # target's files use comes from a package its DEPS_<target> does not name.
 # run: compile the daemon and the mosquitto plugin (libmosquitto-dev: mosquitto.h; mosquitto-dev:
-# mosquitto_broker.h and mosquitto_plugin.h).
+# mosquitto_broker.h and mosquitto_plugin.h; libunistring-dev: userNames' NFKC case folding, which
+# has no pkg-config file, so LIBS names -lunistring).
 DEB_RUN := make gcc libc6-dev pkg-config libmicrohttpd-dev libjansson-dev libssl-dev \
 	libsqlite3-dev libargon2-dev libinih-dev libqrencode-dev libjemalloc-dev libcurl4-openssl-dev \
-	libmosquitto-dev mosquitto-dev
+	libmosquitto-dev mosquitto-dev libunistring-dev
 # test: the Check suites, pytest with its clients, the peers of the interop and broker tests, the
 # tools the tests run (man and mandoc's linter for the man pages in test_install.py); Debian's
 # nodejs (18) runs npm for tests/interop's lock and test_tls.py's TLS client, while the browser
@@ -49,7 +50,7 @@ CFLAGS := -std=c11 -D_GNU_SOURCE -g $(OPT) -Wall -Wextra -Werror -Wstrict-protot
 	$(shell pkg-config --cflags $(PKGS) 2>/dev/null) $(if $(ALLOC_LIBS),-DTESSERA_JEMALLOC) $(SAN) \
 	$(EXTRA_CFLAGS)
 LDFLAGS := $(SAN)
-LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread
+LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lunistring -lpthread
 CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null)
 
 # lib/ and its shelves (lib/common/: what the daemon and the mosquitto plugin share; lib/scim/)
