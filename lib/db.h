@@ -9,8 +9,9 @@
  * connection's one statement cache (db_prepare); db_done hands a statement back (its bindings
  * cleared) and must be called before the function that prepared it returns. Every call that can
  * fail returns a ts_err (lib/err.h): the engine's "busy" or "locked" is TS_UNAVAILABLE, a unique
- * key taken TS_CONFLICT, a row naming one that does not exist (foreign key) TS_NOT_FOUND, anything
- * else (out of memory, I/O error, full disk, a bug) TS_SERVER_ERROR. */
+ * key taken TS_CONFLICT, a row naming one that does not exist (foreign key) TS_NOT_FOUND, a row a
+ * trigger of the schema refuses (RAISE) TS_INVALID_REQUEST, anything else (out of memory, I/O
+ * error, full disk, a bug) TS_SERVER_ERROR. */
 #ifndef TESSERA_DB_H
 #define TESSERA_DB_H
 

@@ -75,6 +75,9 @@ static ts_err rc_err(int rc)
 			return TS_CONFLICT;
 		if (rc == SQLITE_CONSTRAINT_FOREIGNKEY)
 			return TS_NOT_FOUND;
+		/* a trigger of the schema refusing a row (e.g. a client id made only of digits) */
+		if (rc == SQLITE_CONSTRAINT_TRIGGER)
+			return TS_INVALID_REQUEST;
 		return TS_SERVER_ERROR;
 	default:
 		return TS_SERVER_ERROR;

@@ -267,6 +267,24 @@ ts_err store_savepoint_end(store *s, int rollback_it)
 
 /* --- opening and migrations --- */
 
+/* What a migration needs done in C after its SQL, in the same transaction: a table by version. */
+static const struct {
+	int version;
+	ts_err (*fn)(store *s, int64_t now);
+} after_sql[] = {
+	{9, store_user_fill_keys},   /* the name keys, which SQL cannot compute (lib/username.h) */
+};
+
+static ts_err migrate_after(store *s, int version)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof after_sql / sizeof after_sql[0]; i++)
+		if (after_sql[i].version == version)
+			return after_sql[i].fn(s, (int64_t)time(NULL));
+	return TS_OK;
+}
+
 /* Applies each migration i the database lacks, one write transaction each, reading the schema
  * version again inside it so that a process migrating at the same time is not repeated. */
 static ts_err migrate(store *s)
@@ -285,6 +303,8 @@ static ts_err migrate(store *s)
 			goto fail;
 		if (v < i) {
 			e = db_exec(s->db, schema_sql[i - 1]);
+			if (!e)
+				e = migrate_after(s, i);
 			if (!e)
 				e = db_set_schema_version(s->db, i);
 			if (e) {

@@ -5,6 +5,7 @@
 
 #include "store.h"
 #include "store_priv.h"
+#include "username.h"
 
 enum {
 	Q_FIND, Q_GET, Q_ADD, Q_SET_SCOPE, Q_REVOKE,
@@ -34,11 +35,11 @@ const struct db_sql store_grant_sql[] = {
 	/* four statements rather than "?1 IS NULL OR ...", so that each can use its index */
 	[Q_EACH_ALL] = {"SELECT " GRANT_COLS " FROM grants ORDER BY id", NULL, 0},
 	[Q_EACH_USER] = {"SELECT " GRANT_COLS " FROM grants WHERE user_id IN "
-		"(SELECT id FROM users WHERE username = ?1 COLLATE NOCASE) ORDER BY id", NULL, 0},
+		"(SELECT id FROM users WHERE name_key = ?1) ORDER BY id", NULL, 0},
 	[Q_EACH_CLIENT] = {"SELECT " GRANT_COLS " FROM grants WHERE client_id = ?2 "
 		"ORDER BY id", NULL, 0},
 	[Q_EACH_BOTH] = {"SELECT " GRANT_COLS " FROM grants WHERE user_id IN "
-		"(SELECT id FROM users WHERE username = ?1 COLLATE NOCASE) AND client_id = ?2 "
+		"(SELECT id FROM users WHERE name_key = ?1) AND client_id = ?2 "
 		"ORDER BY id", NULL, 0},
 	[Q_CODE_ADD] = {"INSERT INTO codes (" CODE_COLS ") "
 		"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)", NULL, 0},
@@ -147,12 +148,19 @@ ts_err store_grant_each(store *s, const char *username, const char *client_id,
 		{Q_EACH_ALL, Q_EACH_CLIENT},
 		{Q_EACH_USER, Q_EACH_BOTH},
 	};
-	/* the statements name ?1 (username) and/or ?2 (client_id) */
+	/* the statements name ?1 (the user's name key: any spelling of the name) and/or ?2 */
 	size_t n = client_id ? 2 : username ? 1 : 0;
+	char *key = NULL;
+	ts_err e = username ? username_key(username, &key) : TS_OK;
 
-	return store_each(s, Q(ids[username != NULL][client_id != NULL]),
-	                  (const struct db_val[]){DB_T(username), DB_T(client_id)}, n,
-	                  &store_grant_kind, (void (*)(void))fn, arg);
+	if (e == TS_INVALID_REQUEST)
+		return TS_OK; /* a name with no key is nobody's: no grants */
+	if (!e)
+		e = store_each(s, Q(ids[username != NULL][client_id != NULL]),
+		               (const struct db_val[]){DB_T(key), DB_T(client_id)}, n,
+		               &store_grant_kind, (void (*)(void))fn, arg);
+	free(key);
+	return e;
 }
 
 /* --- authorization codes --- */

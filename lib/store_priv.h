@@ -31,6 +31,10 @@ extern const struct db_sql store_client_sql[], store_user_sql[], store_key_sql[]
 	store_grant_sql[], store_refresh_sql[], store_session_sql[], store_device_sql[],
 	store_scim_sql[];
 
+/* What a migration needs done in C after its SQL, in its transaction (lib/store.c's table):
+ * 009 fills users.name_key (store_users.c). */
+ts_err store_user_fill_keys(store *s, int64_t now);
+
 /* --- the guard -> prepare -> bind -> step skeleton, once --- */
 
 /* Runs q with the values v (it returns no rows, or they are not wanted). */

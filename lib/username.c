@@ -81,29 +81,23 @@ char *username_trim(const char *given)
 	return strndup(given + b, e - b);
 }
 
-/* s[0..n) trimmed, into a new NUL-terminated string; NULL when empty or out of memory. */
-static char *trimmed_copy(const uint8_t *s, size_t n)
-{
-	size_t b, e;
-
-	trim_range(s, n, &b, &e);
-	return e > b ? strndup((const char *)s + b, e - b) : NULL;
-}
-
-char *username_key(const char *name)
+ts_err username_key(const char *name, char **key)
 {
 	const uint8_t *s = (const uint8_t *)name;
 	uint8_t *kept, *f1 = NULL, *f2 = NULL;
-	size_t n, i, m = 0, n1 = 0, n2 = 0;
-	char *key = NULL;
+	size_t n, i, m = 0, n1 = 0, n2 = 0, b, e;
+	ts_err rc = TS_INVALID_REQUEST;
 	ucs4_t c;
 	int k;
 
+	*key = NULL;
 	if (!name)
-		return NULL;
+		return TS_INVALID_REQUEST;
 	n = strlen(name);
-	if (u8_check(s, n) || !(kept = malloc(n + 1)))
-		return NULL;
+	if (u8_check(s, n))
+		return TS_INVALID_REQUEST;
+	if (!(kept = malloc(n + 1)))
+		return TS_SERVER_ERROR;
 	for (i = 0; i < n; i += (size_t)k) {
 		if ((k = u8_mbtoucr(&c, s + i, n - i)) <= 0)
 			goto out;
@@ -114,17 +108,26 @@ char *username_key(const char *name)
 	}
 	/* trimmed first, so that the ends do not take part in the folding; folded twice, since one
 	 * NFKC case folding is not always stable (D146's NFKD(toCasefold(NFKD(toCasefold(...))))) */
-	trim_range(kept, m, &i, &n);
-	if (n == i)
+	trim_range(kept, m, &b, &e);
+	if (e == b)
 		goto out;
-	f1 = u8_casefold(kept + i, n - i, NULL, UNINORM_NFKC, NULL, &n1);
+	rc = TS_SERVER_ERROR;
+	f1 = u8_casefold(kept + b, e - b, NULL, UNINORM_NFKC, NULL, &n1);
 	if (f1)
 		f2 = u8_casefold(f1, n1, NULL, UNINORM_NFKC, NULL, &n2);
-	if (f2)
-		key = trimmed_copy(f2, n2);
+	if (!f2)
+		goto out;
+	/* the folding may bring white space to an end (U+00B4 is a space and a combining accent) */
+	trim_range(f2, n2, &b, &e);
+	if (e == b) {
+		rc = TS_INVALID_REQUEST;
+		goto out;
+	}
+	*key = strndup((const char *)f2 + b, e - b);
+	rc = *key ? TS_OK : TS_SERVER_ERROR;
 out:
 	free(kept);
 	free(f1);
 	free(f2);
-	return key;
+	return rc;
 }

@@ -25,10 +25,11 @@ const char *username_problem(const char *given);
  * malloc'd; NULL when out of memory. */
 char *username_trim(const char *given);
 
-/* The comparison key of a name (malloc'd): trimmed, default-ignorable code points dropped,
- * NFKC case-folded. It is made for names that username_problem refuses too (so that an old
- * "alice" + U+200B meets "alice", and a login typed with one reaches the account), except for
- * invalid UTF-8 and names with nothing left: NULL then, or when out of memory. */
-char *username_key(const char *name);
+/* The comparison key of a name into *key (malloc'd): trimmed, default-ignorable code points
+ * dropped, NFKC case-folded. It is made for names that username_problem refuses too (so that an
+ * old "alice" + U+200B meets "alice", and a login typed with one reaches the account), except
+ * for invalid UTF-8 and names with nothing left: TS_INVALID_REQUEST then; TS_SERVER_ERROR when
+ * out of memory. *key is NULL unless TS_OK. */
+ts_err username_key(const char *name, char **key);
 
 #endif

@@ -349,6 +349,28 @@ START_TEST(client_records)
 }
 END_TEST
 
+
+/* A client id made only of digits would be user N's sub: the schema refuses it whoever inserts
+ * (docs/security.md row 78). */
+START_TEST(client_id_digits_refused)
+{
+	static const char *const ok[] = {"1a", "a1", "0x1", "-1", "1 ", "app"};
+	struct client c = client_of("1"), *got = NULL;
+	store *s = open_db();
+	size_t i;
+
+	ck_assert_int_eq(store_client_add(s, &c), TS_INVALID_REQUEST);
+	c.client_id = "0012345678901234567890";
+	ck_assert_int_eq(store_client_add(s, &c), TS_INVALID_REQUEST);
+	ck_assert_int_eq(store_client_get(s, "1", &got), TS_NOT_FOUND);
+	for (i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+		c.client_id = (char *)ok[i];
+		ck_assert_msg(store_client_add(s, &c) == TS_OK, "%s refused", ok[i]);
+	}
+	store_close(s);
+}
+END_TEST
+
 static Suite *store_clients_suite(void)
 {
 	Suite *s = suite_create("store_clients");
@@ -363,6 +385,7 @@ static Suite *store_clients_suite(void)
 	tcase_add_test(rec, secret_hash_is_what_is_stored);
 	tcase_add_test(rec, client_refresh_settings);
 	tcase_add_test(rec, client_records);
+	tcase_add_test(rec, client_id_digits_refused);
 	suite_add_tcase(s, rec);
 
 	return s;

@@ -165,6 +165,65 @@ START_TEST(user_get_by_id)
 }
 END_TEST
 
+
+/* Every spelling of a name is that name (docs/security.md row 77): the one user's key is taken
+ * whatever the spelling, and every look-up by name reaches the one user. */
+START_TEST(user_name_key_unique)
+{
+	static const char *const same[] = {
+		"ALICE", "\xef\xbd\x81\xef\xbd\x8c\xef\xbd\x89\xef\xbd\x83\xef\xbd\x85", /* ａｌｉｃｅ */
+		"\xef\xbc\xa1lice", "\xe2\x84\xaa", /* (the Kelvin sign: "k", for the user below) */
+	};
+	struct user in = user_of("alice"), k = user_of("k"), other, *u = NULL;
+	store *s = open_db();
+	size_t i;
+
+	ck_assert_int_eq(store_user_add(s, &in), TS_OK);
+	ck_assert_int_eq(store_user_add(s, &k), TS_OK);
+	for (i = 0; i < sizeof same / sizeof same[0]; i++) {
+		other = user_of(same[i]);
+		ck_assert_msg(store_user_add(s, &other) == TS_CONFLICT, "same[%zu] added", i);
+		ck_assert_int_eq(store_user_get(s, same[i], &u), TS_OK);
+		ck_assert_int_eq(u->id, i < 3 ? in.id : k.id);
+		store_user_free(u);
+	}
+	/* look-ups by a spelling the writes refuse reach the user too */
+	ck_assert_int_eq(store_user_get(s, "alice\xe2\x80\x8b", &u), TS_OK);
+	ck_assert_int_eq(u->id, in.id);
+	store_user_free(u);
+	ck_assert_int_eq(store_user_get(s, " alice\xe3\x80\x80", &u), TS_OK);
+	ck_assert_int_eq(u->id, in.id);
+	store_user_free(u);
+	ck_assert_int_eq(store_user_get(s, "\xd0\xb0lice", &u), TS_NOT_FOUND); /* Cyrillic а */
+	ck_assert_int_eq(store_user_get(s, "alice\xff", &u), TS_NOT_FOUND);
+	ck_assert_int_eq(store_user_get(s, "  ", &u), TS_NOT_FOUND);
+	/* what the writes refuse: invisible characters, controls, untrimmed names */
+	other = user_of("alice\xe2\x80\x8b");
+	ck_assert_int_eq(store_user_add(s, &other), TS_INVALID_REQUEST);
+	other = user_of("alice ");
+	ck_assert_int_eq(store_user_add(s, &other), TS_INVALID_REQUEST);
+	other = user_of("al\x01ice");
+	ck_assert_int_eq(store_user_add(s, &other), TS_INVALID_REQUEST);
+	/* a rename onto a taken key (SCIM PUT, PATCH) */
+	k.username = "\xef\xbc\xa1LICE";
+	ck_assert_int_eq(store_user_put(s, &k, 0), TS_CONFLICT);
+	k.username = "K2";
+	ck_assert_int_eq(store_user_put(s, &k, 0), TS_OK);
+	ck_assert_int_eq(store_user_get(s, "k2", &u), TS_OK);
+	ck_assert_str_eq(u->username, "K2");
+	store_user_free(u);
+	ck_assert_int_eq(store_user_get(s, "\xe2\x84\xaa", &u), TS_NOT_FOUND); /* the old key went */
+	/* the by-name writes take any spelling */
+	ck_assert_int_eq(store_user_set_active(s, "\xef\xbc\xa1LICE", 0, 5), TS_OK);
+	ck_assert_int_eq(store_user_get_id(s, in.id, &u), TS_OK);
+	ck_assert_int_eq(u->active, 0);
+	store_user_free(u);
+	ck_assert_int_eq(store_user_remove(s, "ALICE\xe2\x80\x8d"), TS_OK);
+	ck_assert_int_eq(store_user_get_id(s, in.id, &u), TS_NOT_FOUND);
+	store_close(s);
+}
+END_TEST
+
 static Suite *store_users_suite(void)
 {
 	Suite *s = suite_create("store_users");
@@ -176,6 +235,7 @@ static Suite *store_users_suite(void)
 	tcase_add_test(rec, user_set_password_and_remove);
 	tcase_add_test(rec, user_each_in_order);
 	tcase_add_test(rec, user_get_by_id);
+	tcase_add_test(rec, user_name_key_unique);
 	suite_add_tcase(s, rec);
 
 	return s;
