@@ -288,3 +288,18 @@ const char *client_rules(const struct client *c)
 		return "public clients must rotate refresh tokens (RFC 9700 2.2.2)";
 	return NULL;
 }
+
+const char *client_id_problem(const char *id)
+{
+	size_t i, n = id ? strlen(id) : 0;
+
+	if (n == 0 || n > 255)
+		return "a client id is 1 to 255 printable ASCII characters";
+	for (i = 0; i < n; i++)
+		if (id[i] < 0x20 || id[i] > 0x7e)
+			return "a client id is 1 to 255 printable ASCII characters";
+	if (strspn(id, "0123456789") == n)
+		return "a client id must not be made only of digits: its tokens' sub would be a user's "
+		       "(users' subs are their numbers)";
+	return NULL;
+}

@@ -57,4 +57,9 @@ int client_redirect_matches(const char *registered, const char *given);
  * tokens (RFC 9700 §2.2.2). */
 const char *client_rules(const struct client *c);
 
+/* NULL when id may name a new client, else why not (a static sentence): 1 to 255 printable
+ * ASCII characters (RFC 6749's VSCHAR), not made only of digits, since a client's own tokens
+ * carry sub = its id and a user's tokens sub = the user's number (client 1 would be user 1). */
+const char *client_id_problem(const char *id);
+
 #endif

@@ -6,13 +6,13 @@
 #include <time.h>
 #include "cli.h"
 #include "client.h"
-#include "form.h"
 #include "grant.h"
 #include "keys.h"
 #include "password.h"
 #include "scope.h"
 #include "secret.h"
 #include "store.h"
+#include "username.h"
 
 static const char *const known_grants[] = {
 	"client_credentials", "authorization_code", "refresh_token", "device_code"};
@@ -152,19 +152,6 @@ static int append_word(char **list, const char *word)
 	return 0;
 }
 
-/* 1 for a printable-ASCII id of 1..255 bytes (RFC 6749 client-id is VSCHAR). */
-static int id_valid(const char *id)
-{
-	size_t i, n = strlen(id);
-
-	if (n == 0 || n > 255)
-		return 0;
-	for (i = 0; i < n; i++)
-		if (id[i] < 0x20 || id[i] > 0x7e)
-			return 0;
-	return 1;
-}
-
 
 /* The client field that a --refresh-grace, --refresh-idle or --grant-lifetime option sets. */
 static int *seconds_option(const char *opt, struct client *c)
@@ -256,8 +243,8 @@ static int client_add(int argc, char **argv, store *s)
 		}
 	}
 	rc = 1;
-	if (!id_valid(c.client_id)) {
-		fprintf(stderr, "tessera: invalid client id (1-255 printable ASCII characters)\n");
+	if ((why = client_id_problem(c.client_id))) {
+		fprintf(stderr, "tessera: invalid client id \"%s\": %s\n", c.client_id, why);
 		goto out;
 	}
 	if (!c.scope)
@@ -375,28 +362,16 @@ static char *read_password(void)
 	return line;
 }
 
-static int username_valid(const char *u)
-{
-	size_t i, n = strlen(u);
-
-	if (n == 0 || n > 255 || !form_utf8_valid((const unsigned char *)u, n))
-		return 0;
-	for (i = 0; i < n; i++)
-		if ((unsigned char)u[i] < 0x20 || u[i] == 0x7f)
-			return 0;
-	return 1;
-}
-
 static int user_add(int argc, char **argv, store *s)
 {
 	struct user u = {0};
-	char *pw = NULL, *bad = NULL;
+	char *pw = NULL, *bad = NULL, *name = NULL;
+	const char *why;
 	int i, rc = 2, want_pw = 0;
 	ts_err err;
 
 	if (argc < 1 || argv[0][0] == '-')
 		return usage_error("user add needs a USERNAME", NULL);
-	u.username = argv[0];
 	u.scope = "";
 	u.active = 1;
 	for (i = 1; i < argc; i++) {
@@ -417,8 +392,9 @@ static int user_add(int argc, char **argv, store *s)
 			u.name = (char *)val;
 	}
 	rc = 1;
-	if (!username_valid(u.username)) {
-		fprintf(stderr, "tessera: invalid username (1-255 bytes of UTF-8 text)\n");
+	/* stored trimmed; unique whatever its spelling (lib/username.h) */
+	if ((why = username_problem(argv[0]))) {
+		fprintf(stderr, "tessera: invalid username: it %s\n", why);
 		return 1;
 	}
 	if (!scope_allowed_valid(u.scope, &bad)) {
@@ -426,6 +402,8 @@ static int user_add(int argc, char **argv, store *s)
 		free(bad);
 		return 1;
 	}
+	if (!(u.username = name = username_trim(argv[0])))
+		return fail("user add", TS_SERVER_ERROR);
 	if (want_pw) {
 		pw = read_password();
 		if (!pw || password_hash(pw, &u.password_hash) != TS_OK) {
@@ -435,14 +413,18 @@ static int user_add(int argc, char **argv, store *s)
 	}
 	u.created_at = u.updated_at = (int64_t)time(NULL);
 	err = store_user_add(s, &u);
+	if (err == TS_CONFLICT)
+		fprintf(stderr, "tessera: username \"%s\" is taken: an existing user has that name, "
+		        "compared regardless of case, width and invisible characters\n", u.username);
 	if (err != TS_OK) {
-		rc = fail(u.username, err);
+		rc = err == TS_CONFLICT ? 1 : fail(u.username, err);
 		goto out;
 	}
 	rc = print(user_json(&u));
 out:
 	secret_free(pw);
 	free(u.password_hash);
+	free(name);
 	return rc;
 }
 

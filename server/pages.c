@@ -18,6 +18,7 @@
 #include "scope.h"
 #include "secret.h"
 #include "throttle.h"
+#include "username.h"
 #include "server.h"
 
 static void page_url_escape(struct jbuf *b, const char *s)
@@ -302,7 +303,7 @@ void login_handle(struct request *r)
 	struct login_target t = {0};
 	struct user *u = NULL;
 	const char *name, *pw;
-	char addr[64], ukey[300], akey[80], msg[120];
+	char addr[64], ukey[300], akey[80], msg[120], *key = NULL;
 	store *s = http_store(r);
 	int wait, ok;
 	ts_err rc;
@@ -324,9 +325,13 @@ void login_handle(struct request *r)
 	}
 	http_client_addr(r, addr, sizeof addr);
 	snprintf(akey, sizeof akey, "ip:%s", addr);
-	snprintf(ukey, sizeof ukey, "user:%s", name);
-	for (char *k = ukey; *k; k++)
-		*k = (char)(*k >= 'A' && *k <= 'Z' ? *k + 32 : *k);
+	/* one counter per user whatever the spelling typed: the name key the store finds users by
+	 * (lib/username.h); a name with none is nobody's, counted as typed */
+	if (username_key(name, &key) == TS_SERVER_ERROR) {
+		reply_page_error(r, 503, "Try again", "The server is busy.");
+		goto out;
+	}
+	snprintf(ukey, sizeof ukey, "user:%s", key ? key : name);
 	/* each check reserves its attempt (lib/throttle.h): racing attempts cannot all pass it */
 	wait = throttle_take(r->srv->user_throttle, ukey, http_now_ms());
 	if (wait == 0) {
@@ -363,6 +368,7 @@ void login_handle(struct request *r)
 	t.client_id = NULL;
 	login_succeeded(r, &t, u);
 out:
+	free(key);
 	store_user_free(u);
 	login_target_free(&t);
 	form_free(f);

@@ -65,8 +65,9 @@ static ts_err save_user(store *s, struct job *j, const char **id)
 		rc = store_user_put(s, &u, j->pw_hash != NULL);
 	}
 	if (rc == TS_CONFLICT)
-		rc = scim_error_set(&j->e, SCIM_E_UNIQUENESS, "userName \"%.200s\" is already taken",
-		                    u.username);
+		rc = scim_error_set(&j->e, SCIM_E_UNIQUENESS, "userName \"%.200s\" is already taken "
+		                    "(names are compared regardless of case, width and invisible "
+		                    "characters)", u.username);
 	u.password_hash = NULL;
 	scim_user_clear(&u);
 	return rc;
@@ -109,7 +110,11 @@ static ts_err save_client(store *s, struct job *j, const char **id)
 	ts_err rc;
 
 	if (j->kind == J_CREATE) {
-		if ((rc = secret_random(j->new_id, 16)))
+		/* (22 base64url characters are all digits once in 10^17: drawn again then) */
+		do
+			rc = secret_random(j->new_id, 16);
+		while (!rc && client_id_problem(j->new_id));
+		if (rc)
 			return rc;
 		c.client_id = j->new_id;
 		c.created_at = j->now;

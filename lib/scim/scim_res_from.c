@@ -8,6 +8,7 @@
 #include "client.h"
 #include "form.h"
 #include "scope.h"
+#include "username.h"
 
 #define MAX_SECONDS 315360000 /* ten years: the CLI's limit on durations */
 
@@ -94,19 +95,21 @@ ts_err scim_user_from(const json_t *n, struct user *u, struct scim_error *e)
 	json_t *rest, *ext;
 	const char *username = get_str(n, "userName");
 	const json_t *active = json_object_get(n, "active");
+	const char *why = username_problem(username);
 	int oom = 0;
 	size_t i;
 	ts_err rc;
 
-	if (!name_ok(username))
-		return scim_error_set(e, SCIM_E_INVALID_VALUE,
-		                      "userName must be 1 to 255 characters without control characters");
+	if (why)
+		return scim_error_set(e, SCIM_E_INVALID_VALUE, "userName %s", why);
 	if (get_str(n, "displayName") && strlen(get_str(n, "displayName")) > 1024)
 		return scim_error_set(e, SCIM_E_INVALID_VALUE, "displayName is too long");
 	rc = take_scope(get_str(json_object_get(n, SCIM_TESSERA_USER), "scope"), &u->scope, e);
 	if (rc)
 		return rc;
-	u->username = dup_or_null(username, &oom);
+	/* stored trimmed; unique whatever its spelling (lib/username.h, the store's name key) */
+	if (!(u->username = username_trim(username)))
+		oom = 1;
 	u->name = dup_or_null(get_str(n, "displayName"), &oom);
 	u->email = dup_or_null(primary_email(json_object_get(n, "emails")), &oom);
 	u->external_id = dup_or_null(get_str(n, "externalId"), &oom);

@@ -1,10 +1,11 @@
-"""The guessing limits, black box (docs/security.md rows 21 and 25; issue 19 items 7, 9, 17).
+"""The guessing limits, black box (docs/security.md rows 21, 25 and 77; issue 19 items 7, 9, 14,
+17).
 
 - Client secrets: 10 wrong ones per client id and address are answered 401, then 429 with
   Retry-After (1 s, doubling to 60 s); only wrong secrets are slowed: the right one always gets
   in, and the same client from another address is not slowed at all.
-- Logins: 5 wrong passwords per username, then 429 (1 s doubling to 60 s); 20 failures per
-  address, then 429 (1 s doubling to 5 min).
+- Logins: 5 wrong passwords per user (whatever spelling of the name was typed), then 429 (1 s
+  doubling to 60 s); 20 failures per address, then 429 (1 s doubling to 5 min).
 - User codes: 5 wrong per address, then 429 for 60 s (doubling to an hour); 100 wrong from all
   addresses together, then every look-up waits 10 s (doubling to 5 minutes).
 - Each check reserves its attempt: attempts sent all at once get exactly the free ones through.
@@ -151,6 +152,23 @@ def test_login_default_lockout_per_username_is_five_free_then_one_second_doublin
     # after the wait, one attempt (wrong again), then twice as long
     assert wait_for(lambda: post_login(s, form, u, "w6").status_code == 401, 2)
     assert retry_after(post_login(s, form, u, "w7")) == 2
+
+
+def test_login_lockout_counts_per_user_whatever_the_spelling(fresh_factory):
+    """docs/security.md row 77: the failures typed under five spellings of one name (case,
+    fullwidth forms, an invisible character, white space around it) are one user's five; the
+    sixth, under the plain name, waits. The counter went by the name as typed, ASCII-lowercased."""
+    s = web_server(fresh_factory, "login-spellings")
+    u, pw, _ = idp_user(s, scope="")
+    form = login_form(s)
+    wide = "".join(chr(ord(c) + 0xFEE0) for c in u)
+    spellings = [u.upper(), wide, u + "\u200b", " %s\u3000" % u, "\u00a0" + wide.upper()]
+    assert [post_login(s, form, n, "w%d" % i).status_code
+            for i, n in enumerate(spellings)] == [401] * 5
+    assert retry_after(post_login(s, form, u, "w5")) == 1
+    assert retry_after(post_login(s, form, wide, pw)) >= 1
+    # and after the wait, any spelling signs in to the one account
+    assert wait_for(lambda: post_login(s, form, wide, pw).status_code == 303, 3)
 
 
 def test_login_default_lockout_per_address_is_twenty_free(fresh_factory):
