@@ -114,7 +114,8 @@ static ts_err by_name(store *s, const struct db_sql *q, const char *username,
 	if ((e = username_key(username, &key)))
 		return e == TS_INVALID_REQUEST ? TS_NOT_FOUND : e;
 	all[0] = DB_T(key);
-	memcpy(all + 1, v, n * sizeof *v);
+	if (n)
+		memcpy(all + 1, v, n * sizeof *v);
 	e = out ? store_get(s, q, all, n + 1, &store_user_kind, out) :
 	          store_change(s, q, all, n + 1);
 	free(key);
@@ -300,7 +301,7 @@ ts_err store_user_fill_keys(store *s, int64_t now)
 			e = store_run(s, Q(Q_DISABLE_ID), ARGS(DB_I(l.id[i]), DB_I(now)));
 			if (!e)
 				fprintf(stderr, "tessera: migration 009: user %lld %s: disabled\n",
-				        (long long)l.id[i], key ? "has the name of an older user" :
+				        (long long)l.id[i], key ? "has the name of a user kept" :
 				        "has a name with no key (not UTF-8, or empty)");
 		}
 		free(key);
