@@ -136,3 +136,40 @@ const jwt_key *keyring_signer(const struct keyring *k)
 {
 	return k->keys[0];
 }
+
+int keys_live_init(struct keys_live *l, struct keyring *ring)
+{
+	if (pthread_rwlock_init(&l->lock, NULL) != 0)
+		return -1;
+	l->ring = ring;
+	return 0;
+}
+
+struct keyring *keys_acquire(struct keys_live *l)
+{
+	pthread_rwlock_rdlock(&l->lock);
+	return l->ring;
+}
+
+void keys_release(struct keys_live *l)
+{
+	pthread_rwlock_unlock(&l->lock);
+}
+
+void keys_swap(struct keys_live *l, struct keyring *ring)
+{
+	struct keyring *old;
+
+	pthread_rwlock_wrlock(&l->lock);
+	old = l->ring;
+	l->ring = ring;
+	pthread_rwlock_unlock(&l->lock);
+	keyring_free(old);
+}
+
+void keys_live_free(struct keys_live *l)
+{
+	keyring_free(l->ring);
+	l->ring = NULL;
+	pthread_rwlock_destroy(&l->lock);
+}

@@ -3,6 +3,7 @@
 #ifndef TESSERA_KEYS_H
 #define TESSERA_KEYS_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <jansson.h>
@@ -31,5 +32,21 @@ void keyring_free(struct keyring *k); /* NULL is fine */
 
 /* The key that signs (keys[0]). */
 const jwt_key *keyring_signer(const struct keyring *k);
+
+/* The keyring in use by a running daemon, shared by its threads: each sign or verify holds it
+ * between keys_acquire and keys_release (a read lock), and keys_swap puts a new one in place
+ * (after `tessera key rotate`) once no thread holds the old one. */
+struct keys_live {
+	pthread_rwlock_t lock;
+	struct keyring *ring;
+};
+/* Starts with ring (taken: keys_live_free frees it). 0, or -1 when the lock cannot be made. */
+int keys_live_init(struct keys_live *l, struct keyring *ring);
+/* The keyring in use, valid (and read-locked) until keys_release. Never NULL after init. */
+struct keyring *keys_acquire(struct keys_live *l);
+void keys_release(struct keys_live *l);
+/* Puts ring (taken) in place of the one in use, which it frees. */
+void keys_swap(struct keys_live *l, struct keyring *ring);
+void keys_live_free(struct keys_live *l); /* its keyring and its lock; no thread may hold it */
 
 #endif

@@ -69,10 +69,10 @@ void discovery_handle(struct request *r)
 
 void jwks_handle(struct request *r)
 {
-	struct keyring *ring = server_keys_acquire(r->srv);
+	struct keyring *ring = keys_acquire(&r->srv->keys);
 
 	reply_raw(r, 200, "application/jwk-set+json", ring->jwks, strlen(ring->jwks), "no-cache");
-	server_keys_release(r->srv);
+	keys_release(&r->srv->keys);
 }
 
 void static_handle(struct request *r)

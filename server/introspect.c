@@ -22,24 +22,24 @@ static int begin(struct request *r, struct form **f, struct client **c, const ch
 
 json_t *access_claims(struct request *r, const char *token)
 {
-	struct keyring *ring = server_keys_acquire(r->srv);
+	struct keyring *ring = keys_acquire(&r->srv->keys);
 	json_t *claims = NULL;
 
 	token_access_verify((const jwt_key *const *)ring->keys, ring->n, r->srv->cfg.issuer, token,
 	                    http_now(), &claims);
-	server_keys_release(r->srv);
+	keys_release(&r->srv->keys);
 	return claims;
 }
 
 json_t *id_token_claims(struct request *r, const char *token)
 {
-	struct keyring *ring = server_keys_acquire(r->srv);
+	struct keyring *ring = keys_acquire(&r->srv->keys);
 	json_t *claims = NULL;
 	const char *iss;
 	ts_err rc;
 
 	rc = jwt_verify((const jwt_key *const *)ring->keys, ring->n, token, "JWT", &claims);
-	server_keys_release(r->srv);
+	keys_release(&r->srv->keys);
 	iss = json_string_value(json_object_get(claims, "iss"));
 	if (rc != TS_OK || !iss || strcmp(iss, r->srv->cfg.issuer) != 0 ||
 	    !json_is_string(json_object_get(claims, "sub"))) {

@@ -28,17 +28,6 @@ static const char usage[] =
 	"       tessera grant list [--user NAME] [--client ID] | scope ID \"SCOPES\" | revoke ID\n"
 	"Every command also takes --config FILE. See tessera(8) and tessera.conf(5).\n";
 
-struct keyring *server_keys_acquire(struct server *srv)
-{
-	pthread_rwlock_rdlock(&srv->keys_lock);
-	return srv->ring;
-}
-
-void server_keys_release(struct server *srv)
-{
-	pthread_rwlock_unlock(&srv->keys_lock);
-}
-
 /* Seconds a retired key stays published: the longest a token it signed can live, plus margin. */
 static int64_t key_keep(const struct config *cfg)
 {
@@ -50,20 +39,17 @@ static int64_t key_keep(const struct config *cfg)
 static void keys_refresh(struct server *srv, store *s)
 {
 	struct key_row *cur = NULL;
-	struct keyring *ring = NULL, *old;
+	struct keyring *ring = NULL;
 	int same;
 
 	if (store_key_current(s, &cur) != TS_OK)
 		return;
-	same = strcmp(cur->kid, jwt_key_kid(keyring_signer(srv->ring))) == 0;
+	same = strcmp(cur->kid, jwt_key_kid(keyring_signer(keys_acquire(&srv->keys)))) == 0;
+	keys_release(&srv->keys);
 	store_key_free(cur);
 	if (same || keyring_load(s, http_now(), key_keep(&srv->cfg), &ring) != TS_OK)
 		return;
-	pthread_rwlock_wrlock(&srv->keys_lock);
-	old = srv->ring;
-	srv->ring = ring;
-	pthread_rwlock_unlock(&srv->keys_lock);
-	keyring_free(old);
+	keys_swap(&srv->keys, ring);
 	token_cache_clear();
 	fprintf(stderr, "tessera: now signing with key %s\n", jwt_key_kid(keyring_signer(ring)));
 }
@@ -108,7 +94,8 @@ static int serve(int argc, char **argv, struct config *cfg)
 	struct server srv = {0};
 	store *s = NULL;
 	sigset_t set;
-	int i, sig, rc = 1, ticks = 0, started;
+	int i, sig, rc = 1, ticks = 0, started, keys_live = 0;
+	struct keyring *ring = NULL;
 	int64_t data_version = 0;
 	char *why = NULL;
 	struct tls_pem tls = {0};
@@ -174,7 +161,6 @@ static int serve(int argc, char **argv, struct config *cfg)
 	secret_init();
 	srv.cfg = *cfg;
 	srv.https = strncmp(cfg->issuer, "https://", 8) == 0;
-	pthread_rwlock_init(&srv.keys_lock, NULL);
 	/* the guessing limits (lib/throttle.h lists them); the user codes' free attempts are set in
 	 * the configuration */
 	srv.user_throttle = throttle_with(65536, throttle_login_user);
@@ -197,10 +183,13 @@ static int serve(int argc, char **argv, struct config *cfg)
 		goto out;
 	}
 	if (keys_ensure(s, cfg->signing_alg, http_now(), NULL) != TS_OK ||
-	    keyring_load(s, http_now(), key_keep(cfg), &srv.ring) != TS_OK) {
+	    keyring_load(s, http_now(), key_keep(cfg), &ring) != TS_OK ||
+	    keys_live_init(&srv.keys, ring) != 0) {
+		keyring_free(ring);
 		fprintf(stderr, "tessera: cannot create or load the signing keys\n");
 		goto out;
 	}
+	keys_live = 1;
 	srv.discovery = discovery_build(cfg);
 	if (!srv.discovery)
 		goto out;
@@ -267,10 +256,10 @@ out:
 	free(srv.dummy_hash);
 	secret_wipe(srv.csrf_key, sizeof srv.csrf_key);
 	secret_wipe(srv.metrics_token_hash, sizeof srv.metrics_token_hash);
-	keyring_free(srv.ring);
+	if (keys_live)
+		keys_live_free(&srv.keys);
 	free(srv.discovery);
 	store_close(s);
-	pthread_rwlock_destroy(&srv.keys_lock);
 	return rc;
 }
 

@@ -28,8 +28,7 @@ struct server {
 	atomic_int connections;      /* open HTTP connections; above cfg.max_connections: 503 */
 	struct conn_watch *watch;    /* open connections: per-address counts, request deadlines */
 	atomic_int stopping;         /* set by http_stop: new connections are closed at once */
-	pthread_rwlock_t keys_lock;  /* guards ring */
-	struct keyring *ring;
+	struct keys_live keys;       /* the keyring in use (lib/keys.h: keys_acquire) */
 	char *discovery;             /* the RFC 8414 document, built once */
 	pthread_key_t store_key;     /* each worker thread's store connection */
 	struct writer *writer;       /* every write goes through it (group commit) */
@@ -243,9 +242,5 @@ void metrics_token(enum grant_kind g);
 char *metrics_render(void);
 /* Reads the bearer token of metrics = token (metrics_token_file); 0, or -1 (said on stderr). */
 int metrics_setup(struct server *srv);
-
-/* keys (main.c): a read-locked keyring for the duration of a sign or verify */
-struct keyring *server_keys_acquire(struct server *srv);
-void server_keys_release(struct server *srv);
 
 #endif

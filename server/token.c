@@ -91,9 +91,9 @@ static void grant_client_credentials(struct request *r, const struct form *f, st
 	t.scope = granted;
 	t.iat = http_now();
 	t.exp = t.iat + srv->cfg.access_token_ttl;
-	ring = server_keys_acquire(srv);
+	ring = keys_acquire(&srv->keys);
 	rc = token_access_sign(keyring_signer(ring), &t, srv->cfg.mqtt_claim, &jwt);
-	server_keys_release(srv);
+	keys_release(&srv->keys);
 	if (rc != TS_OK) {
 		free(granted);
 		reply_sign_error(r, rc);
@@ -130,8 +130,8 @@ ts_err token_user_fits(struct server *srv, const char *client_id, const struct u
 	t.scope = scope;
 	t.iat = http_now();
 	t.exp = t.iat + srv->cfg.access_token_ttl;
-	rc = token_access_fits(keyring_signer(server_keys_acquire(srv)), &t, srv->cfg.mqtt_claim);
-	server_keys_release(srv);
+	rc = token_access_fits(keyring_signer(keys_acquire(&srv->keys)), &t, srv->cfg.mqtt_claim);
+	keys_release(&srv->keys);
 	return rc;
 }
 
@@ -154,7 +154,7 @@ static void reply_user_tokens(struct request *r, struct client *c, const struct 
 	t.scope = ug->scope;
 	t.iat = http_now();
 	t.exp = t.iat + srv->cfg.access_token_ttl;
-	ring = server_keys_acquire(srv);
+	ring = keys_acquire(&srv->keys);
 	rc = token_access_sign(keyring_signer(ring), &t, srv->cfg.mqtt_claim, &jwt);
 	if (rc == TS_OK && client_list_has(ug->scope, "openid")) {
 		it.iss = srv->cfg.issuer;
@@ -167,7 +167,7 @@ static void reply_user_tokens(struct request *r, struct client *c, const struct 
 		it.auth_time = ug->auth_time;
 		rc = token_id_sign(keyring_signer(ring), &it, &idt);
 	}
-	server_keys_release(srv);
+	keys_release(&srv->keys);
 	if (rc != TS_OK) {
 		reply_sign_error(r, rc);
 		goto out;
@@ -254,9 +254,9 @@ static void refreshed(struct request *r, ts_err rc, void *job)
 	t.scope = q->scope_out;
 	t.iat = q->now;
 	t.exp = t.iat + srv->cfg.access_token_ttl;
-	ring = server_keys_acquire(srv);
+	ring = keys_acquire(&srv->keys);
 	rc = token_access_sign(keyring_signer(ring), &t, srv->cfg.mqtt_claim, &jwt);
-	server_keys_release(srv);
+	keys_release(&srv->keys);
 	if (rc != TS_OK)
 		reply_sign_error(r, rc);
 	else
