@@ -1,5 +1,6 @@
 /* scim.h - what scim.c (reading, routing), scim_list.c (lists) and scim_write.c (writing)
- * share. */
+ * share: scim_common.c's, below the three, and the entry points of scim_list.c and
+ * scim_write.c, which scim.c routes to. */
 #ifndef TESSERA_SERVER_SCIM_H
 #define TESSERA_SERVER_SCIM_H
 
