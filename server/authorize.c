@@ -73,7 +73,6 @@ static const char *param(const struct authz *a, const char *name)
 static void authz_free(struct authz *a)
 {
 	store_client_free(a->c);
-	form_free(a->f);
 }
 
 /* Sends the browser back to the client with an error (RFC 6749 §4.1.2.1, RFC 9207 iss). */
@@ -118,7 +117,7 @@ static int parse_prompt(struct authz *a, const char *prompt)
 	return a->prompt_none && other ? -1 : 0;
 }
 
-/* Validates the authorization request in f (taking it over). On failure it has replied (an error
+/* Validates the authorization request in f (the request's, r->form: kept, not freed). On failure it has replied (an error
  * page when the redirect URI cannot be trusted, else a redirect) and returns -1. */
 static int authz_parse(struct request *r, struct form *f, struct authz *a)
 {
@@ -365,7 +364,7 @@ static void issue_code(struct request *r, const struct authz *a, const struct us
 	const char *names[] = {"code", "state", "iss"};
 	const char *values[3];
 	char text[GRANT_TOKEN_LEN], *url;
-	int64_t now = http_now();
+	int64_t now = r->now;
 	struct code c = {0};
 	ts_err rc;
 
@@ -468,7 +467,7 @@ static void proceed(struct request *r, struct authz *a)
 		goto out;
 	}
 	if (!logged || a->prompt_login || hint ||
-	    (a->max_age >= 0 && http_now() - se.auth_time > a->max_age)) {
+	    (a->max_age >= 0 && r->now - se.auth_time > a->max_age)) {
 		if (a->prompt_none)
 			redirect_error(r, a, "login_required", "the user must log in");
 		else
@@ -504,12 +503,9 @@ out:
 
 void authorize_handle(struct request *r)
 {
-	struct form *f = NULL;
 	struct authz a;
 
-	if (page_request_form(r, &f))
-		return;
-	if (authz_parse(r, f, &a) == 0)
+	if (authz_parse(r, r->form, &a) == 0)
 		proceed(r, &a);
 	authz_free(&a);
 }
@@ -521,14 +517,13 @@ int authorize_login_target(struct request *r, struct form *f, struct login_targe
 
 	if (rc == 0)
 		rc = login_target_of(r, &a, t);
-	a.f = NULL; /* the caller's */
 	authz_free(&a);
 	return rc;
 }
 
 void consent_handle(struct request *r)
 {
-	struct form *f = NULL;
+	struct form *f = r->form;
 	struct authz a;
 	struct session se = {0};
 	struct user *u = NULL;
@@ -537,10 +532,7 @@ void consent_handle(struct request *r)
 	store *s = http_store(r);
 	ts_err rc;
 
-	if (page_request_form(r, &f))
-		return;
 	if (!s || !page_session_user(r, s, &se, &u) || !page_csrf_ok(r, f, "consent", page_cookie(r, "session"))) {
-		form_free(f);
 		page_form_expired(r);
 		store_user_free(u);
 		return;
@@ -564,7 +556,7 @@ void consent_handle(struct request *r)
 	if (granted_too_large(r, &a, u, granted))
 		goto out;
 	{
-		struct consent_job job = {u->id, http_now(), a.c->client_id, granted};
+		struct consent_job job = {u->id, r->now, a.c->client_id, granted};
 
 		rc = http_write(r, consent_job, &job);
 	}

@@ -86,18 +86,12 @@ void device_authorization_handle(struct request *r)
 {
 	struct server *srv = r->srv;
 	struct device_issue *job;
-	struct form *f = NULL;
-	struct client *c = NULL;
+	const struct form *f = r->form;   /* the router's, kept to the end of the request: the */
+	const struct client *c = r->client; /* answer comes after this returns */
 	const char *scope;
 	char *bad = NULL;
 	ts_err rc;
 
-	rc = endpoint_begin(r, &f, &c);
-	/* kept to the end of the request: the answer comes after this returns */
-	r->form = f;
-	r->client = c;
-	if (rc)
-		return;
 	if (!client_list_has(c->grant_types, "device_code")) {
 		reply_error(r, TS_UNAUTHORIZED_CLIENT, "this client may not use the device flow");
 		goto out;
@@ -121,7 +115,7 @@ void device_authorization_handle(struct request *r)
 	}
 	job->scope = scope;
 	job->client_id = c->client_id;
-	job->now = http_now();
+	job->now = r->now;
 	job->ttl = srv->cfg.device_code_ttl;
 	job->interval = srv->cfg.device_interval;
 	http_write_then(r, device_issue, job, device_issued, device_issue_free);
@@ -133,13 +127,9 @@ out:
 
 void device_qr_handle(struct request *r)
 {
-	struct form *f = NULL;
 	char code[DEVICE_USER_CODE_LEN + 1], *url = NULL, *svg = NULL;
-	const char *typed;
+	const char *typed = form_get(r->form, "user_code");
 
-	if (page_request_form(r, &f))
-		return;
-	typed = form_get(f, "user_code");
 	if (!typed || device_user_code_normalize(typed, code) != 0) {
 		reply_page_error(r, 400, "Invalid request", "The link names no valid user code.");
 		goto out;
@@ -154,7 +144,6 @@ void device_qr_handle(struct request *r)
 out:
 	free(svg);
 	free(url);
-	form_free(f);
 }
 
 /* --- the verification page /device --- */
@@ -184,27 +173,14 @@ static struct device *lookup(struct request *r, store *s, const char *typed)
 {
 	struct server *srv = r->srv;
 	struct device *d = NULL;
-	char code[DEVICE_USER_CODE_LEN + 1], addr[64], key[80], msg[160];
-	int64_t now = http_now(), now_ms = http_now_ms();
-	int wait;
+	char code[DEVICE_USER_CODE_LEN + 1], addr[64], key[80];
 	ts_err rc;
 
 	http_client_addr(r, addr, sizeof addr);
 	snprintf(key, sizeof key, "ip:%s", addr);
-	/* each check reserves its attempt (lib/throttle.h): racing guesses cannot all pass it */
-	wait = throttle_take(srv->code_addr_throttle, key, now_ms);
-	if (wait == 0) {
-		wait = throttle_take(srv->code_total_throttle, "all", now_ms);
-		if (wait > 0)
-			throttle_settle(srv->code_addr_throttle, key, 1, now_ms);
-	}
-	if (wait > 0) {
-		r->retry_after = (wait + 999) / 1000;
-		snprintf(msg, sizeof msg, "Too many wrong codes were entered. Try again in %d seconds.",
-		         r->retry_after);
-		reply_page_error(r, 429, "Too many attempts", msg);
+	if (limit_reply(r, srv->code_addr_throttle, key, srv->code_total_throttle, "all", 1,
+	                "Too many wrong codes were entered."))
 		return NULL;
-	}
 	rc = !typed || device_user_code_normalize(typed, code) != 0 ? TS_NOT_FOUND :
 	     s ? store_device_by_user_code(s, code, &d) : TS_UNAVAILABLE;
 	/* only a code that is not there counts (expired or used ones do not) */
@@ -220,7 +196,7 @@ static struct device *lookup(struct request *r, store *s, const char *typed)
 		reply_page_error(r, err_status(rc), "Try again", "The server is busy.");
 		return NULL;
 	}
-	if (d->expires_at <= now)
+	if (d->expires_at <= r->now)
 		reply_page_error(r, 400, "Code expired",
 		                 "This code has expired. Start again on your device to get a new one.");
 	else if (d->status == DEVICE_DENIED)
@@ -429,7 +405,7 @@ static void decide(struct request *r, const struct form *f, const char *decision
 	dc->job.granted = dc->granted;
 	dc->job.user_id = dc->u->id;
 	dc->job.auth_time = se.auth_time;
-	dc->job.now = http_now();
+	dc->job.now = r->now;
 	http_write_then(r, device_decide, dc, decided, decide_free);
 	return;
 fail:
@@ -460,13 +436,9 @@ static void entered(struct request *r, const char *typed)
 
 void device_page_handle(struct request *r)
 {
-	struct form *f = NULL;
-	const char *typed, *decision;
+	const struct form *f = r->form;
+	const char *typed = form_get(f, "user_code"), *decision = form_get(f, "decision");
 
-	if (page_request_form(r, &f))
-		return;
-	typed = form_get(f, "user_code");
-	decision = form_get(f, "decision");
 	if (strcmp(r->method, "POST") != 0) {
 		if (typed)
 			show_code(r, typed);
@@ -479,5 +451,4 @@ void device_page_handle(struct request *r)
 	} else {
 		entered(r, typed);
 	}
-	form_free(f);
 }

@@ -33,80 +33,9 @@ static const char tls_priorities[] =
 	"-GROUP-ALL:+GROUP-X25519:+GROUP-SECP256R1:+GROUP-SECP384R1:+GROUP-SECP521R1:"
 	"-SIGN-RSA-SHA1:-SIGN-ECDSA-SHA1:-SIGN-DSA-SHA1:%SERVER_PRECEDENCE";
 
-uint64_t http_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-int64_t http_now_ms(void)
-{
-	return (int64_t)(http_now_ns() / 1000000u);
-}
-
-int64_t http_now(void)
-{
-	return (int64_t)time(NULL);
-}
-
-const char *http_header(struct request *r, const char *name)
-{
-	return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
-}
-
 static void close_store(void *s)
 {
 	store_close(s);
-}
-
-store *http_store(struct request *r)
-{
-	struct server *srv = r->srv;
-	store *s = pthread_getspecific(srv->store_key);
-
-	if (s)
-		return s;
-	if (store_open(srv->cfg.db_path, srv->cfg.busy_timeout_ms, srv->cfg.synchronous, &s) != TS_OK)
-		return NULL;
-	if (pthread_setspecific(srv->store_key, s) != 0) {
-		store_close(s);
-		return NULL;
-	}
-	return s;
-}
-
-ts_err http_write(struct request *r, ts_err (*fn)(store *s, void *arg), void *arg)
-{
-	return writer_run(r->srv->writer, fn, arg);
-}
-
-/* On the writer's thread, once r's job has committed: back to a worker (on_request). */
-static void write_done(void *arg, ts_err rc)
-{
-	struct request *r = arg;
-
-	r->write_rc = rc;
-	MHD_resume_connection(r->conn);
-}
-
-void http_write_then(struct request *r, ts_err (*fn)(store *s, void *job), void *job,
-                     void (*then)(struct request *r, ts_err rc, void *job),
-                     void (*free_job)(void *job))
-{
-	ts_err rc;
-
-	r->job = job;
-	r->then = then;
-	r->free_job = free_job;
-	/* suspended before the job is handed over, so that its resume cannot come first */
-	MHD_suspend_connection(r->conn);
-	rc = writer_submit(r->srv->writer, fn, job, write_done, r);
-	if (rc != TS_OK) {
-		r->write_rc = rc;
-		MHD_resume_connection(r->conn);
-	}
 }
 
 /* The reply of a request whose write has committed (or failed). */
@@ -118,76 +47,6 @@ static void write_continue(struct request *r)
 	then(r, r->write_rc, r->job);
 	r->free_job(r->job);
 	r->job = NULL;
-}
-
-ts_err endpoint_form(struct request *r, struct form **f, const char **why, int repeats_ok)
-{
-	static const char form_type[] = "application/x-www-form-urlencoded";
-	const char *ct = http_header(r, MHD_HTTP_HEADER_CONTENT_TYPE);
-	size_t n = sizeof form_type - 1;
-
-	*f = NULL;
-	if (!ct || strncasecmp(ct, form_type, n) != 0 || (ct[n] && ct[n] != ';' && ct[n] != ' ')) {
-		*why = "Content-Type must be application/x-www-form-urlencoded";
-		return TS_INVALID_REQUEST;
-	}
-	return (repeats_ok ? form_parse_repeats : form_parse)(r->body ? r->body : "", r->body_len, f,
-	                                                    why);
-}
-
-/* Guessing limits for client secrets, per client id and address (lib/throttle.h). Secrets are
- * 256 random bits, so the limit is about noise, and it slows only the wrong attempts: a client
- * presenting its right secret is never held up by someone else's failures (from its own
- * address, or from every client behind the same reverse proxy). 1 (and r->retry_after set)
- * when a failed authentication (rc) must be answered 429 instead of 401; the check and the
- * recording of the failure are one step, so racing wrong secrets cannot all pass it. */
-static int secret_throttled(struct request *r, ts_err rc)
-{
-	struct server *srv = r->srv;
-	char addr[64], key[400];
-	int64_t now = http_now_ms();
-	int wait;
-
-	if (rc != TS_INVALID_CLIENT || !r->client_id)
-		return 0; /* a success, or no secret tried */
-	http_client_addr(r, addr, sizeof addr);
-	snprintf(key, sizeof key, "%s %.300s", addr, r->client_id);
-	wait = throttle_take(srv->secret_throttle, key, now);
-	if (wait > 0) {
-		r->retry_after = (wait + 999) / 1000;
-		return 1;
-	}
-	throttle_settle(srv->secret_throttle, key, 0, now);
-	return 0;
-}
-
-int endpoint_begin(struct request *r, struct form **f, struct client **c)
-{
-	store *s = http_store(r);
-	const char *why = NULL;
-	ts_err rc = endpoint_form(r, f, &why, 0);
-
-	*c = NULL;
-	if (rc != TS_OK) {
-		reply_error(r, rc, why);
-		return -1;
-	}
-	free(r->client_id);
-	r->client_id = NULL;
-	rc = s ? client_authenticate(s, http_header(r, MHD_HTTP_HEADER_AUTHORIZATION), *f, c,
-	                             &r->client_id) : TS_UNAVAILABLE;
-	if (secret_throttled(r, rc)) {
-		store_client_free(*c);
-		*c = NULL;
-		reply_error(r, TS_TOO_MANY_REQUESTS, "too many failed client authentications, "
-		                                     "retry after the time in Retry-After");
-		return -1;
-	}
-	if (rc == TS_OK)
-		return 0;
-	reply_error(r, rc, rc == TS_INVALID_CLIENT ? "client authentication failed" :
-	                   rc == TS_INVALID_REQUEST ? "use one client authentication method" : NULL);
-	return -1;
 }
 
 static int append_body(struct request *r, const char *data, size_t n, size_t max)
@@ -268,19 +127,6 @@ static const char *bad_request(struct request *r, const char *url, const char *v
 		return "NUL in the request target";
 	MHD_get_connection_values(r->conn, MHD_HEADER_KIND, framing_field, &f);
 	return httphdr_framing_check(&f, strcmp(version, MHD_HTTP_VERSION_1_0) == 0);
-}
-
-void http_client_addr(struct request *r, char *buf, size_t n)
-{
-	const union MHD_ConnectionInfo *ci =
-		MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-	const struct sockaddr *sa = ci ? ci->client_addr : NULL;
-
-	snprintf(buf, n, "?");
-	if (sa && sa->sa_family == AF_INET)
-		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, buf, (socklen_t)n);
-	else if (sa && sa->sa_family == AF_INET6)
-		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, buf, (socklen_t)n);
 }
 
 /* Counts the open connections, for the caps (conn.c): a connection opened while max_connections
@@ -389,7 +235,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	if (!r)
 		return;
 	ns = http_now_ns() - r->start_ns;
-	metrics_request(r->route, r->status, ns);
+	metrics_request(r->route, router_path(r->route), r->status, ns);
 	log_request(r, ns);
 	if (r->job)
 		r->free_job(r->job);

@@ -7,12 +7,10 @@
 #include "token.h"
 #include "server.h"
 
-/* Authenticates the caller and reads `token`; replies itself and returns non-zero on failure. */
-static int begin(struct request *r, struct form **f, struct client **c, const char **token)
+/* The `token` of the form; replies itself and returns non-zero when there is none. */
+static int begin(struct request *r, const char **token)
 {
-	if (endpoint_begin(r, f, c))
-		return -1;
-	*token = form_get(*f, "token");
+	*token = form_get(r->form, "token");
 	if (!*token || !**token) {
 		reply_error(r, TS_INVALID_REQUEST, "token is required");
 		return -1;
@@ -26,7 +24,7 @@ json_t *access_claims(struct request *r, const char *token)
 	json_t *claims = NULL;
 
 	token_access_verify((const jwt_key *const *)ring->keys, ring->n, r->srv->cfg.issuer, token,
-	                    http_now(), &claims);
+	                    r->now, &claims);
 	keys_release(&r->srv->keys);
 	return claims;
 }
@@ -73,7 +71,7 @@ static ts_err refresh_answer(struct request *r, const char *token, json_t **body
 	struct user *u = NULL;
 	char sub[24], *scope = NULL;
 	int active = 0;
-	ts_err rc = grant_refresh_active(http_store(r), token, http_now(),
+	ts_err rc = grant_refresh_active(http_store(r), token, r->now,
 	                                 r->srv->cfg.grant_lifetime, &rt, &g, &u, &active, &scope);
 
 	*body = NULL;
@@ -97,8 +95,7 @@ void introspect_handle(struct request *r)
 {
 	static const char *const copied[] = {"scope", "client_id", "sub", "username", "exp", "iat",
 	                                     "nbf", "iss", "aud", "jti"};
-	struct form *f = NULL;
-	struct client *c = NULL;
+	const struct client *c = r->client;
 	const char *token;
 	json_t *claims = NULL, *body;
 	char *scope = NULL, *username = NULL;
@@ -106,7 +103,7 @@ void introspect_handle(struct request *r)
 	size_t i;
 	ts_err rc;
 
-	if (begin(r, &f, &c, &token))
+	if (begin(r, &token))
 		goto out;
 	if (!client_list_has(c->scope, "introspect")) {
 		reply_error(r, TS_FORBIDDEN, "this client may not introspect tokens");
@@ -158,8 +155,6 @@ out:
 	free(scope);
 	free(username);
 	json_decref(claims);
-	store_client_free(c);
-	form_free(f);
 }
 
 /* A writer job: an access token's jti, or a refresh token's grant (and so everything from it,
@@ -181,8 +176,7 @@ static ts_err revoke_job(store *s, void *arg)
 
 void revoke_handle(struct request *r)
 {
-	struct form *f = NULL;
-	struct client *c = NULL;
+	const struct client *c = r->client;
 	const char *token;
 	json_t *claims = NULL;
 	json_int_t exp;
@@ -193,7 +187,7 @@ void revoke_handle(struct request *r)
 	struct user *u = NULL;
 	int active = 0, allowed;
 
-	if (begin(r, &f, &c, &token))
+	if (begin(r, &token))
 		goto out;
 	allowed = client_list_has(c->scope, "introspect");
 	claims = access_claims(r, token);
@@ -203,7 +197,7 @@ void revoke_handle(struct request *r)
 		job.exp = (int64_t)exp;
 	} else if (!claims && grant_token_sized(token)) {
 		/* (revoked even when it yields nothing now: rights given back must not revive it) */
-		rc = grant_refresh_active(http_store(r), token, http_now(), r->srv->cfg.grant_lifetime,
+		rc = grant_refresh_active(http_store(r), token, r->now, r->srv->cfg.grant_lifetime,
 		                          NULL, &g, &u, &active, NULL);
 		if (rc != TS_OK) {
 			reply_error(r, rc, NULL);
@@ -211,7 +205,7 @@ void revoke_handle(struct request *r)
 		}
 		if (active && (allowed || strcmp(g->client_id, c->client_id) == 0)) {
 			job.grant_id = g->id;
-			job.now = http_now();
+			job.now = r->now;
 		}
 	}
 	/* RFC 7009 §2.2: an invalid or unknown token is not an error */
@@ -227,6 +221,4 @@ out:
 	store_grant_free(g);
 	store_user_free(u);
 	json_decref(claims);
-	store_client_free(c);
-	form_free(f);
 }

@@ -33,7 +33,7 @@ static const struct {
 #define N_PARAMS (sizeof logout_params / sizeof logout_params[0])
 
 struct logout {
-	struct form *f;
+	const struct form *f;   /* the request's (r->form) */
 	struct client *c;       /* the client of client_id or of the hint's aud, when known */
 	const char *redirect;   /* the registered post_logout_redirect_uri asked for, or NULL */
 	json_t *hint;           /* the claims of a valid id_token_hint, or NULL */
@@ -43,7 +43,6 @@ static void logout_free(struct logout *l)
 {
 	json_decref(l->hint);
 	store_client_free(l->c);
-	form_free(l->f);
 }
 
 static void bad_request(struct request *r, const char *message)
@@ -209,12 +208,11 @@ void logout_handle(struct request *r)
 	const char *decision;
 	int signed_in;
 
+	l.f = r->form;
 	if (!s) {
 		reply_page_error(r, 503, "Try again", "The server is busy.");
 		return;
 	}
-	if (page_request_form(r, &l.f))
-		return;
 	if (logout_check(r, s, &l))
 		goto out;
 	signed_in = page_session_user(r, s, &se, &u);

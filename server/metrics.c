@@ -21,17 +21,21 @@ static const char *const grant_names[G_COUNT] = {
 	"urn:ietf:params:oauth:grant-type:device_code"};
 
 static atomic_ullong requests[R_COUNT][N_CODES + 1]; /* last column: any other status */
+/* each route's path (router_path), given with its first request: metrics.c is below the router */
+static _Atomic(const char *) endpoints[R_COUNT];
 static atomic_ullong latency[N_BUCKETS + 1];         /* last: above every bucket */
 static atomic_ullong latency_sum_ns;
 static atomic_ullong tokens[G_COUNT];
 
-void metrics_request(enum route_id route, int status, uint64_t ns)
+void metrics_request(enum route_id route, const char *path, int status, uint64_t ns)
 {
 	size_t i, b;
 
 	for (i = 0; i < N_CODES && codes[i] != status; i++)
 		;
-	atomic_fetch_add_explicit(&requests[route][i], 1, memory_order_relaxed);
+	atomic_store_explicit(&endpoints[route], path, memory_order_relaxed);
+	/* release: metrics_render, seeing the count, sees the path too */
+	atomic_fetch_add_explicit(&requests[route][i], 1, memory_order_release);
 	for (b = 0; b < N_BUCKETS && (double)ns / 1e9 > buckets[b]; b++)
 		;
 	atomic_fetch_add_explicit(&latency[b], 1, memory_order_relaxed);
@@ -64,6 +68,7 @@ char *metrics_render(void)
 	char *buf = NULL;
 	size_t len = 0, i, j;
 	unsigned long long n, cum = 0;
+	const char *path;
 	FILE *f = open_memstream(&buf, &len);
 
 	if (!f)
@@ -72,15 +77,16 @@ char *metrics_render(void)
 	      "# TYPE tessera_http_requests_total counter\n", f);
 	for (i = 0; i < R_COUNT; i++) {
 		for (j = 0; j <= N_CODES; j++) {
-			n = atomic_load_explicit(&requests[i][j], memory_order_relaxed);
+			n = atomic_load_explicit(&requests[i][j], memory_order_acquire);
 			if (!n)
 				continue;
+			path = atomic_load_explicit(&endpoints[i], memory_order_relaxed);
 			if (j < N_CODES)
 				fprintf(f, "tessera_http_requests_total{endpoint=\"%s\",code=\"%d\"} %llu\n",
-				        router_path((enum route_id)i), codes[j], n);
+				        path, codes[j], n);
 			else
 				fprintf(f, "tessera_http_requests_total{endpoint=\"%s\",code=\"other\"} %llu\n",
-				        router_path((enum route_id)i), n);
+				        path, n);
 		}
 	}
 	fputs("# HELP tessera_tokens_issued_total Access tokens issued, by grant type.\n"

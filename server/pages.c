@@ -1,6 +1,7 @@
 /* pages.c - what the HTML pages share: URLs, cookies, CSRF tokens, the login session, scopes in
- * words, and the login page with POST /login, which serves both the authorization code flow
- * (authorize.c) and the device verification page (device.c).
+ * words, the form of a page request (the router's FORM_PAGE), and the login page, which both
+ * the authorization code flow (authorize.c) and the device verification page (device.c) show;
+ * its POST /login is login.c's.
  *
  * Forms are bound to the browser by CSRF tokens: an HMAC, under a key made at start-up, of a
  * purpose and the CSRF cookie (before login) or the session cookie (after). */
@@ -14,11 +15,8 @@
 #include "html.h"
 #include "httphdr.h"
 #include "jbuf.h"
-#include "password.h"
 #include "scope.h"
 #include "secret.h"
-#include "throttle.h"
-#include "username.h"
 #include "server.h"
 
 static void page_url_escape(struct jbuf *b, const char *s)
@@ -128,7 +126,7 @@ int page_session_user(struct request *r, store *s, struct session *se, struct us
 	if (!value || strlen(value) != SECRET_TOKEN_LEN - 1)
 		return 0;
 	grant_token_hash(value, hash);
-	if (store_session_get(s, hash, http_now(), se) != TS_OK)
+	if (store_session_get(s, hash, r->now, se) != TS_OK)
 		return 0;
 	if (store_user_get_id(s, se->user_id, u) != TS_OK)
 		return 0;
@@ -267,109 +265,4 @@ void page_login(struct request *r, const struct login_target *t, int status, con
 		reply_html(r, status, tmpl && t->hidden ? html_render(tmpl, vars, 6) : NULL);
 	}
 	free(err);
-}
-
-static ts_err session_job(store *s, void *arg)
-{
-	return store_session_add(s, arg);
-}
-
-static void login_succeeded(struct request *r, const struct login_target *t, const struct user *u)
-{
-	char value[SECRET_TOKEN_LEN];
-	struct session se = {0};
-	ts_err rc = secret_random(value, 32);
-
-	se.user_id = u->id;
-	se.auth_time = se.created_at = http_now();
-	se.expires_at = se.created_at + r->srv->cfg.session_ttl;
-	grant_token_hash(value, se.hash);
-	if (rc == TS_OK)
-		rc = http_write(r, session_job, &se);
-	if (rc != TS_OK) {
-		reply_page_error(r, 503, "Try again", "The server could not record your login.");
-		return;
-	}
-	page_set_cookie(r, "session", value, r->srv->cfg.session_ttl);
-	secret_wipe(value, sizeof value);
-	reply_redirect(r, t->next);
-}
-
-/* POST /login: the form of page_login. Its hidden fields say what the login is for: a device
- * verification (user_code) or an authorization request. */
-void login_handle(struct request *r)
-{
-	struct form *f = NULL;
-	struct login_target t = {0};
-	struct user *u = NULL;
-	const char *name, *pw;
-	char addr[64], ukey[300], akey[80], msg[120], *key = NULL;
-	store *s = http_store(r);
-	int wait, ok;
-	ts_err rc;
-
-	if (page_request_form(r, &f))
-		return;
-	if (!page_csrf_ok(r, f, "login", page_cookie(r, "csrf"))) {
-		page_form_expired(r);
-		goto out;
-	}
-	if ((form_get(f, "user_code") ? device_login_target(r, f, &t) :
-	                                 authorize_login_target(r, f, &t)) != 0)
-		goto out;
-	name = form_get(f, "username");
-	pw = form_get(f, "password");
-	if (!name || !*name || !pw || !*pw || strlen(name) > 255) {
-		page_login(r, &t, 400, "Enter your username and password.", name);
-		goto out;
-	}
-	http_client_addr(r, addr, sizeof addr);
-	snprintf(akey, sizeof akey, "ip:%s", addr);
-	/* one counter per user whatever the spelling typed: the name key the store finds users by
-	 * (lib/username.h); a name with none is nobody's, counted as typed */
-	if (username_key(name, &key) == TS_SERVER_ERROR) {
-		reply_page_error(r, 503, "Try again", "The server is busy.");
-		goto out;
-	}
-	snprintf(ukey, sizeof ukey, "user:%s", key ? key : name);
-	/* each check reserves its attempt (lib/throttle.h): racing attempts cannot all pass it */
-	wait = throttle_take(r->srv->user_throttle, ukey, http_now_ms());
-	if (wait == 0) {
-		wait = throttle_take(r->srv->addr_throttle, akey, http_now_ms());
-		if (wait > 0)
-			throttle_settle(r->srv->user_throttle, ukey, 1, http_now_ms());
-	}
-	if (wait > 0) {
-		r->retry_after = (wait + 999) / 1000;
-		snprintf(msg, sizeof msg, "Too many failed attempts. Try again in %d seconds.",
-		         r->retry_after);
-		reply_page_error(r, 429, "Too many attempts", msg);
-		goto out;
-	}
-	rc = s ? store_user_get(s, name, &u) : TS_UNAVAILABLE;
-	if (rc != TS_OK && rc != TS_NOT_FOUND) {
-		throttle_settle(r->srv->user_throttle, ukey, 1, http_now_ms());
-		throttle_settle(r->srv->addr_throttle, akey, 1, http_now_ms());
-		reply_page_error(r, err_status(rc), "Try again", "The server is busy.");
-		goto out;
-	}
-	/* hash even for an unknown user, so the time taken says nothing about who exists */
-	rc = password_verify(u && u->password_hash ? u->password_hash : r->srv->dummy_hash, pw);
-	ok = rc == TS_OK && u && u->password_hash && u->active;
-	throttle_settle(r->srv->addr_throttle, akey, ok, http_now_ms());
-	if (!ok) {
-		throttle_settle(r->srv->user_throttle, ukey, 0, http_now_ms());
-		page_login(r, &t, 401, "Wrong username or password.", name);
-		goto out;
-	}
-	throttle_reset(r->srv->user_throttle, ukey);
-	free(r->client_id);
-	r->client_id = t.client_id;
-	t.client_id = NULL;
-	login_succeeded(r, &t, u);
-out:
-	free(key);
-	store_user_free(u);
-	login_target_free(&t);
-	form_free(f);
 }

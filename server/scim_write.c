@@ -292,7 +292,7 @@ static void start_job(struct request *r, struct job *j, const struct scim_rtype 
 	j->id = id;
 	j->base = base;
 	j->if_match = http_header(r, MHD_HTTP_HEADER_IF_MATCH);
-	j->now = http_now();
+	j->now = r->now;
 }
 
 void scim_create(struct request *r, const struct scim_rtype *t)

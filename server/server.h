@@ -60,8 +60,9 @@ struct request {
 	char *client_id;     /* for the log line, once known */
 	char *set_cookie[2]; /* Set-Cookie values for the reply */
 	char *cookie[2];     /* page_cookie's copies of the session and CSRF cookies */
-	uint64_t start_ns;
-	struct form *form;        /* the request's form and client, kept for a continuation */
+	uint64_t start_ns;   /* monotonic, when its head began */
+	int64_t now;         /* the request's time (Unix seconds), read once by the router */
+	struct form *form;   /* its form and client, when its route needs them (router.c) */
 	struct client *client;
 	/* a write handed to the writer while the connection is suspended (http_write_then) */
 	void *job;
@@ -70,7 +71,7 @@ struct request {
 	ts_err write_rc;
 };
 
-/* http.c */
+/* http.c: the libmicrohttpd glue, above the router */
 /* Per connection, for the request line and headers (and the reads), and then the head of the
  * answer: room for a bearer token with many topic filters, yet 10,000 keep-alive connections
  * within about 60 MB. */
@@ -83,6 +84,8 @@ int http_start(struct server *srv, const struct tls_pem *tls);
 /* Connections accepted beyond cfg.max_connections, to be answered 503 (not refused unanswered). */
 unsigned http_overflow(const struct config *cfg);
 void http_stop(struct server *srv);
+
+/* request.c: what handlers read of their request, below the router and the handlers */
 store *http_store(struct request *r); /* this thread's connection; NULL on failure */
 /* Runs a write job through the group-committing writer; returns after it committed. */
 ts_err http_write(struct request *r, ts_err (*fn)(store *s, void *arg), void *arg);
@@ -118,7 +121,19 @@ void conn_closed(struct server *srv, void *socket_context);
 int conn_over_cap(struct MHD_Connection *c); /* opened beyond max_connections: answer 503 */
 void conn_phase(struct MHD_Connection *c, enum conn_phase phase);
 
-/* router.c */
+/* router.c: the routes table. Its columns say what a route needs before its handler runs, which
+ * the router does in this order (on failure it has replied and the handler does not run): */
+enum route_form {
+	FORM_NONE,
+	FORM_BODY,  /* the body as a form in r->form (no repeated parameter); 400 otherwise */
+	FORM_PAGE,  /* a page's form in r->form: the query of a GET, the body of a POST (repeats
+	             * allowed); an error page otherwise */
+};
+enum route_client {
+	CLIENT_NONE,
+	CLIENT_AUTH, /* the client authenticated from the form in r->client, under the guessing
+	              * limit for client secrets: 401, or 429 with Retry-After */
+};
 void router_dispatch(struct request *r);
 const char *router_path(enum route_id id);
 
@@ -220,14 +235,24 @@ void page_login(struct request *r, const struct login_target *t, int status, con
 int authorize_login_target(struct request *r, struct form *f, struct login_target *t);
 int device_login_target(struct request *r, struct form *f, struct login_target *t);
 
-/* http.c: common helpers for form endpoints */
+/* clientauth.c: the form and client columns of the routes table */
 struct client;
 /* Parses the request body as a form (Content-Type must say so); repeats_ok: see form_parse_repeats. */
 ts_err endpoint_form(struct request *r, struct form **f, const char **why, int repeats_ok);
-/* The start of every form endpoint that clients call: parses the body (no repeated parameter)
- * and authenticates the client (Basic, post, or client_id alone for public clients). On failure
- * it has replied and returns -1; else *f and *c are the caller's to free. */
-int endpoint_begin(struct request *r, struct form **f, struct client **c);
+/* FORM_BODY: the body into r->form. CLIENT_AUTH: the client of r->form into r->client. On
+ * failure they have replied and return -1. r->form and r->client are freed with r. */
+int endpoint_body_form(struct request *r);
+int endpoint_client(struct request *r);
+
+/* limits.c: takes an attempt from throttle a under akey, then from b under bkey (b NULL: a
+ * only). When either says wait, a's attempt counts as a failure, r->retry_after is set, and the
+ * request is answered 429: for page, an error page saying why and the seconds to wait ("Too
+ * many failed attempts." + " Try again in 30 seconds."); else the JSON error with why as its
+ * description. 1 when it answered; 0 when the attempt may go ahead (the caller then settles
+ * the reservations, lib/throttle.h). */
+struct throttle;
+int limit_reply(struct request *r, struct throttle *a, const char *akey, struct throttle *b,
+                const char *bkey, int page, const char *why);
 
 /* memory.c: the allocator's settings (once, before any thread), its give-back of freed memory
  * (the main loop, every second), and what it has handed out and what it keeps */
@@ -237,7 +262,8 @@ void memory_stats(size_t *in_use, size_t *kept);
 
 /* metrics.c */
 enum grant_kind { G_CLIENT_CREDENTIALS, G_AUTHORIZATION_CODE, G_REFRESH_TOKEN, G_DEVICE_CODE, G_COUNT };
-void metrics_request(enum route_id route, int status, uint64_t ns);
+/* path: the route's (router_path), for the endpoint label */
+void metrics_request(enum route_id route, const char *path, int status, uint64_t ns);
 void metrics_token(enum grant_kind g);
 char *metrics_render(void);
 /* Reads the bearer token of metrics = token (metrics_token_file); 0, or -1 (said on stderr). */

@@ -1,4 +1,4 @@
-/* token.c - POST /token: form, client authentication, then the grant type's handler. */
+/* token.c - POST /token: the grant type's handler, for the client the router authenticated. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -401,20 +401,15 @@ static const struct grant_type {
 	{"urn:ietf:params:oauth:grant-type:device_code", "device_code", grant_device_code},
 };
 
+/* The form and the authenticated client are the router's (router.c), kept to the end of the
+ * request: a write's answer may come after this returns. */
 void token_handle(struct request *r)
 {
-	struct form *f = NULL;
-	struct client *c = NULL;
+	const struct form *f = r->form;
+	struct client *c = r->client;
 	const char *gt;
 	size_t i;
-	int rc;
 
-	rc = endpoint_begin(r, &f, &c);
-	/* kept to the end of the request: a write's answer may come after this returns */
-	r->form = f;
-	r->client = c;
-	if (rc)
-		return;
 	gt = form_get(f, "grant_type");
 	if (!gt || !*gt) {
 		reply_error(r, TS_INVALID_REQUEST, "grant_type is required");

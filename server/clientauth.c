@@ -1,0 +1,82 @@
+/* clientauth.c - what a client's form endpoint needs before its handler runs, run by the router
+ * (router.c, the form and client columns): the body parsed as a form, and the client
+ * authenticated (Basic, client_secret_post, or client_id alone for a public client) under the
+ * guessing limit for client secrets. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include "client.h"
+#include "form.h"
+#include "throttle.h"
+#include "server.h"
+
+ts_err endpoint_form(struct request *r, struct form **f, const char **why, int repeats_ok)
+{
+	static const char form_type[] = "application/x-www-form-urlencoded";
+	const char *ct = http_header(r, MHD_HTTP_HEADER_CONTENT_TYPE);
+	size_t n = sizeof form_type - 1;
+
+	*f = NULL;
+	if (!ct || strncasecmp(ct, form_type, n) != 0 || (ct[n] && ct[n] != ';' && ct[n] != ' ')) {
+		*why = "Content-Type must be application/x-www-form-urlencoded";
+		return TS_INVALID_REQUEST;
+	}
+	return (repeats_ok ? form_parse_repeats : form_parse)(r->body ? r->body : "", r->body_len, f,
+	                                                    why);
+}
+
+int endpoint_body_form(struct request *r)
+{
+	const char *why = NULL;
+	ts_err rc = endpoint_form(r, &r->form, &why, 0);
+
+	if (rc == TS_OK)
+		return 0;
+	reply_error(r, rc, why);
+	return -1;
+}
+
+/* Guessing limits for client secrets, per client id and address (lib/throttle.h). Secrets are
+ * 256 random bits, so the limit is about noise, and it slows only the wrong attempts: a client
+ * presenting its right secret is never held up by someone else's failures (from its own
+ * address, or from every client behind the same reverse proxy). 1 when a failed authentication
+ * (rc) was answered 429 instead of 401; the check and the recording of the failure are one
+ * step, so racing wrong secrets cannot all pass it. */
+static int secret_throttled(struct request *r, ts_err rc)
+{
+	struct server *srv = r->srv;
+	char addr[64], key[400];
+
+	if (rc != TS_INVALID_CLIENT || !r->client_id)
+		return 0; /* a success, or no secret tried */
+	http_client_addr(r, addr, sizeof addr);
+	snprintf(key, sizeof key, "%s %.300s", addr, r->client_id);
+	if (limit_reply(r, srv->secret_throttle, key, NULL, NULL, 0,
+	                "too many failed client authentications, retry after the time in "
+	                "Retry-After"))
+		return 1;
+	throttle_settle(srv->secret_throttle, key, 0, http_now_ms());
+	return 0;
+}
+
+int endpoint_client(struct request *r)
+{
+	store *s = http_store(r);
+	ts_err rc;
+
+	free(r->client_id);
+	r->client_id = NULL;
+	rc = s ? client_authenticate(s, http_header(r, MHD_HTTP_HEADER_AUTHORIZATION), r->form,
+	                             &r->client, &r->client_id) : TS_UNAVAILABLE;
+	if (secret_throttled(r, rc)) {
+		store_client_free(r->client);
+		r->client = NULL;
+		return -1;
+	}
+	if (rc == TS_OK)
+		return 0;
+	reply_error(r, rc, rc == TS_INVALID_CLIENT ? "client authentication failed" :
+	                   rc == TS_INVALID_REQUEST ? "use one client authentication method" : NULL);
+	return -1;
+}
