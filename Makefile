@@ -73,7 +73,7 @@ PY := /usr/bin/python3
 
 # The targets a person runs install their packages first (deps-TARGET), then build in a second
 # make: the flags above come from pkg-config, which may only just have been installed.
-.PHONY: all binaries run test depcheck unit unit-bins e2e interop broker asan bench bench-scale \
+.PHONY: all binaries run test depcheck layers unit unit-bins e2e interop broker asan bench bench-scale \
 	install clean deps $(DEPS_TARGETS:%=deps-%) crash-test soak
 all: deps-run
 	@$(MAKE) --no-print-directory binaries
@@ -195,9 +195,16 @@ e2e interop broker: deps-test
 	@$(MAKE) --no-print-directory binaries
 	$(PYTEST) tests/$@
 
+# no circle among the files of server/ (tools/layers.py: who uses whose symbols, read by nm)
+LAYERS = $(PY) tools/layers.py $(BUILD)/obj/server server
+layers: deps-run
+	@$(MAKE) --no-print-directory -s $(SERVER_OBJ)
+	@$(LAYERS)
+
 test: deps-test
 	@$(DEPCHECK)
 	@$(MAKE) --no-print-directory binaries $(UNIT_BIN) $(BUILD)/tests/unit_selftest
+	@$(LAYERS)
 	@$(UNIT_SELFTEST)
 	@sh tools/unit.sh $(UNIT_BIN)
 	@$(MAKE) --no-print-directory fuzz-replay

@@ -6,7 +6,9 @@ leaves undefined a symbol that B defines. A circle (A uses B and B, directly or 
 uses A) fails the check, naming the files around it and one symbol for each step. main.c and
 cli.c are the top: they may use anything, and nothing may use them.
 
-usage: tools/layers.py OBJ_DIR     (OBJ_DIR holds server/*.o, e.g. build/obj/server)
+usage: tools/layers.py [OBJ_DIR [SRC_DIR]]
+  OBJ_DIR holds the objects of server/ (default build/obj/server); only those of the sources in
+  SRC_DIR (default server) count, so that a stale object of a removed file does not.
 """
 import os
 import subprocess
@@ -31,10 +33,13 @@ def symbols(path):
     return defined, undefined
 
 
-def graph(obj_dir):
-    files = sorted(f[:-2] for f in os.listdir(obj_dir) if f.endswith(".o"))
+def graph(obj_dir, src_dir):
+    files = sorted(f[:-2] for f in os.listdir(src_dir) if f.endswith(".c"))
     if not files:
         sys.exit(f"layers: no objects in {obj_dir} (run make binaries)")
+    for f in files:
+        if not os.path.exists(os.path.join(obj_dir, f + ".o")):
+            sys.exit(f"layers: no {obj_dir}/{f}.o for {src_dir}/{f}.c (run make binaries)")
     syms = {f: symbols(os.path.join(obj_dir, f + ".o")) for f in files}
     owner = {}
     for f, (defined, _) in syms.items():
@@ -105,7 +110,8 @@ def cycle_in(comp, uses, start):
 
 def main():
     obj_dir = sys.argv[1] if len(sys.argv) > 1 else "build/obj/server"
-    files, uses = graph(obj_dir)
+    src_dir = sys.argv[2] if len(sys.argv) > 2 else "server"
+    files, uses = graph(obj_dir, src_dir)
     bad = 0
     for f in files:
         for g, s in sorted(uses[f].items()):
