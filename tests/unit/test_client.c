@@ -241,6 +241,32 @@ START_TEST(test_keys_rotate)
 }
 END_TEST
 
+/* The daemon's keyring in use: keys_acquire gives the one in place, keys_swap replaces it and
+ * frees the old one (ASan: nothing leaks, nothing is freed twice). */
+START_TEST(test_keys_live)
+{
+	struct keyring *r1 = NULL, *r2 = NULL;
+	struct keys_live live;
+	char *k1 = NULL, *k2 = NULL;
+
+	ck_assert_int_eq(keys_ensure(s, "ES256", 100, &k1), TS_OK);
+	ck_assert_int_eq(keyring_load(s, 100, 60, &r1), TS_OK);
+	ck_assert_int_eq(keys_live_init(&live, r1), 0);
+	ck_assert_ptr_eq(keys_acquire(&live), r1);
+	ck_assert_str_eq(jwt_key_kid(keyring_signer(keys_acquire(&live))), k1); /* readers share */
+	keys_release(&live);
+	keys_release(&live);
+	ck_assert_int_eq(keys_rotate(s, "ES256", 200, &k2), TS_OK);
+	ck_assert_int_eq(keyring_load(s, 200, 60, &r2), TS_OK);
+	keys_swap(&live, r2);
+	ck_assert_str_eq(jwt_key_kid(keyring_signer(keys_acquire(&live))), k2);
+	keys_release(&live);
+	keys_live_free(&live);
+	free(k1);
+	free(k2);
+}
+END_TEST
+
 START_TEST(test_redirect_uri_valid)
 {
 	ck_assert_int_eq(client_redirect_uri_valid("https://app.example/cb"), 1);
@@ -376,6 +402,7 @@ static Suite *suite(void)
 	tcase_add_test(t, test_row74_redirect_uri_length);
 	tcase_add_test(t, test_redirect_matches);
 	tcase_add_test(t, test_keys_rotate);
+	tcase_add_test(t, test_keys_live);
 	suite_add_tcase(su, t);
 	return su;
 }
