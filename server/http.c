@@ -1,19 +1,14 @@
-/* http.c - libmicrohttpd glue: collects a request body under a size cap, hands the request to the
- * router, logs one line per request, and keeps one store connection per worker thread. */
-#include <arpa/inet.h>
+/* http.c - libmicrohttpd glue, above the router: collects a request body under a size cap, hands
+ * the request to the router (router.c), resumes it when its write has committed, logs one line
+ * per request, and frees it. What handlers read of a request is request.c's. */
 #include <netdb.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
-#include "client.h"
 #include "form.h"
 #include "httphdr.h"
-#include "throttle.h"
 #include "tls.h"
 #include "writer.h"
 #include "server.h"
