@@ -45,6 +45,7 @@ FILES = [
     ("tests/broker/", ("test",)),
     ("tests/crash/", ("test",)),
     ("tests/tessera_harness.py", ("test",)),
+    ("tests/harness_", ("test",)),
     ("tests/scim_client.py", ("test",)),
     ("tools/", ("test",)),
 ]
