@@ -60,12 +60,90 @@ static void reply_tokens(struct request *r, enum grant_kind kind, const char *jw
 	reply_jbuf(r, 200, &b);
 }
 
+/* What an access token is issued for: its client, and for a grant its user (or none: the
+ * client's own grant) and grant id; an ID token too when id is set (openid granted). */
+struct token_for {
+	const struct client *c;
+	const struct user *u;
+	int64_t gid, iat;
+	const char *scope;
+	int id;
+	const char *nonce;
+	int64_t auth_time;
+};
+
+/* The claims of the access token of f; sub (24 bytes) holds the user's id. */
+static void access_fill(const struct server *srv, const struct token_for *f, char sub[24],
+                        struct access_token *t)
+{
+	snprintf(sub, 24, "%lld", (long long)(f->u ? f->u->id : 0));
+	memset(t, 0, sizeof *t);
+	t->iss = srv->cfg.issuer;
+	t->aud = srv->cfg.audience;
+	t->sub = f->u ? sub : f->c->client_id;
+	t->client_id = f->c->client_id;
+	t->username = f->u ? f->u->username : NULL;
+	t->gid = f->gid;
+	/* a client's own token names its client record; a grant's, its grant */
+	t->crec = f->gid ? 0 : f->c->record;
+	t->scope = f->scope;
+	t->iat = f->iat;
+	t->exp = t->iat + srv->cfg.access_token_ttl;
+}
+
+/* The one place an access token is made, for every grant type: the access token of f (and its
+ * ID token when f->id) under one hold of the signing key. *access and *idt malloc'd (caller
+ * frees); TS_INVALID_SCOPE when the access token would be too long. */
+static ts_err token_issue(struct server *srv, const struct token_for *f, char **access,
+                          char **idt)
+{
+	struct access_token t;
+	struct id_token it = {0};
+	struct keyring *ring;
+	char sub[24];
+	ts_err rc;
+
+	*access = *idt = NULL;
+	access_fill(srv, f, sub, &t);
+	ring = keys_acquire(&srv->keys);
+	rc = token_access_sign(keyring_signer(ring), &t, srv->cfg.mqtt_claim, access);
+	if (rc == TS_OK && f->id) {
+		it.iss = srv->cfg.issuer;
+		it.sub = sub;
+		it.client_id = f->c->client_id;
+		it.nonce = f->nonce;
+		it.access_token = *access;
+		it.iat = t.iat;
+		it.exp = t.exp;
+		it.auth_time = f->auth_time;
+		rc = token_id_sign(keyring_signer(ring), &it, idt);
+	}
+	keys_release(&srv->keys);
+	if (rc != TS_OK) {
+		free(*access);
+		*access = NULL;
+	}
+	return rc;
+}
+
+/* Issues the tokens of f and replies with them (or with the error). */
+static void reply_issued(struct request *r, enum grant_kind kind, const struct token_for *f,
+                         const char *refresh)
+{
+	char *access = NULL, *idt = NULL;
+	ts_err rc = token_issue(r->srv, f, &access, &idt);
+
+	if (rc != TS_OK)
+		reply_sign_error(r, rc);
+	else
+		reply_tokens(r, kind, access, f->scope, idt, refresh);
+	free(access);
+	free(idt);
+}
+
 static void grant_client_credentials(struct request *r, const struct form *f, struct client *c)
 {
-	struct server *srv = r->srv;
-	struct access_token t = {0};
-	struct keyring *ring;
-	char *granted = NULL, *bad = NULL, *jwt = NULL;
+	char *granted = NULL, *bad = NULL;
 	ts_err rc;
 
 	if (c->is_public) {
@@ -80,27 +158,9 @@ static void grant_client_credentials(struct request *r, const struct form *f, st
 		free(bad);
 		return;
 	}
-	if (scope_too_large(r, granted, "the granted")) {
-		free(granted);
-		return;
-	}
-	t.iss = srv->cfg.issuer;
-	t.aud = srv->cfg.audience;
-	t.sub = t.client_id = c->client_id;
-	t.crec = c->record;
-	t.scope = granted;
-	t.iat = http_now();
-	t.exp = t.iat + srv->cfg.access_token_ttl;
-	ring = keys_acquire(&srv->keys);
-	rc = token_access_sign(keyring_signer(ring), &t, srv->cfg.mqtt_claim, &jwt);
-	keys_release(&srv->keys);
-	if (rc != TS_OK) {
-		free(granted);
-		reply_sign_error(r, rc);
-		return;
-	}
-	reply_tokens(r, G_CLIENT_CREDENTIALS, jwt, granted, NULL, NULL);
-	free(jwt);
+	if (!scope_too_large(r, granted, "the granted"))
+		reply_issued(r, G_CLIENT_CREDENTIALS, &(struct token_for){.c = c, .scope = granted,
+		             .iat = r->now}, NULL);
 	free(granted);
 }
 
@@ -116,20 +176,14 @@ struct user_grant {
 ts_err token_user_fits(struct server *srv, const char *client_id, const struct user *u,
                        const char *scope, int64_t gid)
 {
-	struct access_token t = {0};
+	struct client c = {.client_id = (char *)client_id};
+	struct access_token t;
 	char sub[24];
 	ts_err rc;
 
-	snprintf(sub, sizeof sub, "%lld", (long long)(u ? u->id : 0));
-	t.iss = srv->cfg.issuer;
-	t.aud = srv->cfg.audience;
-	t.sub = u ? sub : client_id;
-	t.client_id = client_id;
-	t.username = u ? u->username : NULL;
-	t.gid = gid;
-	t.scope = scope;
-	t.iat = http_now();
-	t.exp = t.iat + srv->cfg.access_token_ttl;
+	/* gid 0 (a grant not made yet) counts as the longest grant id in token_access_fits */
+	access_fill(srv, &(struct token_for){.c = &c, .u = u, .gid = gid, .scope = scope,
+	            .iat = http_now()}, sub, &t);
 	rc = token_access_fits(keyring_signer(keys_acquire(&srv->keys)), &t, srv->cfg.mqtt_claim);
 	keys_release(&srv->keys);
 	return rc;
@@ -137,45 +191,10 @@ ts_err token_user_fits(struct server *srv, const char *client_id, const struct u
 
 static void reply_user_tokens(struct request *r, struct client *c, const struct user_grant *ug)
 {
-	struct server *srv = r->srv;
-	struct access_token t = {0};
-	struct id_token it = {0};
-	struct keyring *ring;
-	char sub[24], *jwt = NULL, *idt = NULL;
-	ts_err rc;
-
-	snprintf(sub, sizeof sub, "%lld", (long long)ug->user->id);
-	t.iss = srv->cfg.issuer;
-	t.aud = srv->cfg.audience;
-	t.sub = sub;
-	t.client_id = c->client_id;
-	t.username = ug->user->username;
-	t.gid = ug->grant_id;
-	t.scope = ug->scope;
-	t.iat = http_now();
-	t.exp = t.iat + srv->cfg.access_token_ttl;
-	ring = keys_acquire(&srv->keys);
-	rc = token_access_sign(keyring_signer(ring), &t, srv->cfg.mqtt_claim, &jwt);
-	if (rc == TS_OK && client_list_has(ug->scope, "openid")) {
-		it.iss = srv->cfg.issuer;
-		it.sub = sub;
-		it.client_id = c->client_id;
-		it.nonce = ug->nonce;
-		it.access_token = jwt;
-		it.iat = t.iat;
-		it.exp = t.exp;
-		it.auth_time = ug->auth_time;
-		rc = token_id_sign(keyring_signer(ring), &it, &idt);
-	}
-	keys_release(&srv->keys);
-	if (rc != TS_OK) {
-		reply_sign_error(r, rc);
-		goto out;
-	}
-	reply_tokens(r, ug->kind, jwt, ug->scope, idt, ug->refresh);
-out:
-	free(jwt);
-	free(idt);
+	reply_issued(r, ug->kind, &(struct token_for){.c = c, .u = ug->user, .gid = ug->grant_id,
+	             .iat = r->now, .scope = ug->scope,
+	             .id = client_list_has(ug->scope, "openid"), .nonce = ug->nonce,
+	             .auth_time = ug->auth_time}, ug->refresh);
 }
 
 /* After the redemption's commit. */
@@ -224,7 +243,7 @@ static void grant_authorization_code(struct request *r, const struct form *f, st
 	rd->client = c;
 	rd->redirect_uri = form_get(f, "redirect_uri");
 	rd->verifier = form_get(f, "code_verifier");
-	rd->now = http_now();
+	rd->now = r->now;
 	rd->want_refresh = client_list_has(c->grant_types, "refresh_token");
 	rd->refresh_ttl = c->refresh_idle_ttl ? c->refresh_idle_ttl : r->srv->cfg.refresh_token_ttl;
 	http_write_then(r, grant_code_redeem, rd, code_redeemed, redeem_free);
@@ -233,35 +252,14 @@ static void grant_authorization_code(struct request *r, const struct form *f, st
 /* The answer to a refresh whose checks passed (and whose rotation, if any, committed). */
 static void refreshed(struct request *r, ts_err rc, void *job)
 {
-	struct server *srv = r->srv;
 	struct refresh_req *q = job;
-	struct client *c = r->client;
-	struct access_token t = {0};
-	struct keyring *ring;
-	char sub[24], *jwt = NULL;
 
 	if (rc != TS_OK || q->error) {
 		reply_error(r, rc != TS_OK ? rc : q->error, rc != TS_OK ? NULL : q->why);
 		return;
 	}
-	snprintf(sub, sizeof sub, "%lld", (long long)q->grant->user_id);
-	t.iss = srv->cfg.issuer;
-	t.aud = srv->cfg.audience;
-	t.sub = q->user ? sub : c->client_id;
-	t.client_id = c->client_id;
-	t.username = q->user ? q->user->username : NULL;
-	t.gid = q->grant->id;
-	t.scope = q->scope_out;
-	t.iat = q->now;
-	t.exp = t.iat + srv->cfg.access_token_ttl;
-	ring = keys_acquire(&srv->keys);
-	rc = token_access_sign(keyring_signer(ring), &t, srv->cfg.mqtt_claim, &jwt);
-	keys_release(&srv->keys);
-	if (rc != TS_OK)
-		reply_sign_error(r, rc);
-	else
-		reply_tokens(r, G_REFRESH_TOKEN, jwt, q->scope_out, NULL, q->next);
-	free(jwt);
+	reply_issued(r, G_REFRESH_TOKEN, &(struct token_for){.c = r->client, .u = q->user,
+	             .gid = q->grant->id, .iat = q->now, .scope = q->scope_out}, q->next);
 }
 
 static void refresh_free(void *job)
@@ -298,7 +296,7 @@ static void grant_refresh_token(struct request *r, const struct form *f, struct 
 	q->grace = c->refresh_grace;
 	q->idle_ttl = c->refresh_idle_ttl ? c->refresh_idle_ttl : srv->cfg.refresh_token_ttl;
 	q->lifetime = c->grant_lifetime ? c->grant_lifetime : srv->cfg.grant_lifetime;
-	q->now = http_now();
+	q->now = r->now;
 	/* the checks read on this worker's connection; only a rotation (or a used-up token) needs
 	 * the writer, whose answer comes after the commit */
 	rc = http_store(r) ? grant_refresh_check(http_store(r), q) : TS_UNAVAILABLE;
@@ -362,7 +360,7 @@ static void grant_device_code(struct request *r, const struct form *f, struct cl
 	}
 	grant_token_hash(text, j->hash);
 	j->client = c;
-	j->now = http_now();
+	j->now = r->now;
 	rc = http_store(r) ? store_device_get(http_store(r), j->hash, &d) : TS_UNAVAILABLE;
 	if (rc == TS_NOT_FOUND) {
 		reply_error(r, TS_INVALID_GRANT, "unknown device_code");
