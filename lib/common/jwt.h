@@ -23,6 +23,9 @@ ts_err jwt_key_generate(const char *alg, char **pem);
  * that does not fit alg, or an unknown alg. */
 ts_err jwt_key_load(const char *alg, const char *pem, jwt_key **key);
 
+/* jwt_key_load with the kid given (kid NULL: the thumbprint), for a key stored under its kid. */
+ts_err jwt_key_load_kid(const char *alg, const char *pem, const char *kid, jwt_key **key);
+
 /* Parses a public JWK (as found in a JWKS: kty EC crv P-256 x y, or kty RSA n e; kid required;
  * alg optional but must fit the key if present) into a verify-only key. */
 ts_err jwt_key_from_jwk(const json_t *jwk, jwt_key **key);

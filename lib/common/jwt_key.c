@@ -231,6 +231,11 @@ out:
 
 ts_err jwt_key_load(const char *alg, const char *pem, jwt_key **key)
 {
+	return jwt_key_load_kid(alg, pem, NULL, key);
+}
+
+ts_err jwt_key_load_kid(const char *alg, const char *pem, const char *kid, jwt_key **key)
+{
 	static const char probe[] = "tessera key self-test";
 	unsigned char sig[JWT_MAX_SIG];
 	enum jwt_alg a;
@@ -251,7 +256,7 @@ ts_err jwt_key_load(const char *alg, const char *pem, jwt_key **key)
 		ERR_clear_error();
 		return TS_INVALID_REQUEST;
 	}
-	rc = jwt_key_wrap(pkey, a, 1, NULL, key);
+	rc = jwt_key_wrap(pkey, a, 1, kid, key);
 	if (rc != TS_OK)
 		return rc;
 	/* A pairwise check: the private half must match the public half that the kid names. */
