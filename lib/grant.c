@@ -9,6 +9,7 @@
 #include "b64.h"
 #include "client.h"
 #include "pkce.h"
+#include "token.h"
 #include "grant.h"
 #include "scope.h"
 #include "secret.h"
@@ -356,7 +357,8 @@ ts_err grant_token_active(store *s, const json_t *claims, int *active, char **sc
 	const char *jti = json_string_value(json_object_get(claims, "jti"));
 	const char *cid = json_string_value(json_object_get(claims, "client_id"));
 	const char *tscope = json_string_value(json_object_get(claims, "scope"));
-	json_t *gid = json_object_get(claims, "gid"), *crec = json_object_get(claims, "crec");
+	json_t *gid = json_object_get(claims, "gid");
+	int64_t crec = token_crec(claims);
 	struct client *c = NULL;
 	struct grant *g = NULL;
 	struct user *u = NULL;
@@ -372,7 +374,7 @@ ts_err grant_token_active(store *s, const json_t *claims, int *active, char **sc
 	if (!s)
 		return TS_UNAVAILABLE;
 	if (!jti || !cid || !tscope || !*tscope || (gid && !json_is_integer(gid)) ||
-	    (crec && !json_is_integer(crec)))
+	    crec < 0)
 		return TS_OK;
 	rc = store_is_revoked(s, jti, &revoked);
 	if (rc != TS_OK || revoked)
@@ -396,7 +398,7 @@ ts_err grant_token_active(store *s, const json_t *claims, int *active, char **sc
 	} else {
 		/* a client's own token: of this record (none named: a client from before records),
 		 * narrowed to what the client may have now */
-		if ((crec ? json_integer_value(crec) : 0) != c->record)
+		if (crec != c->record)
 			goto out;
 		rc = scope_grant(tscope, c->scope, c->client_id, NULL, &now_scope, NULL);
 	}

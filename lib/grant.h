@@ -169,8 +169,8 @@ void grant_refresh_done(struct refresh_req *q);
 /* Whether a verified access token (its claims) is still good: its jti not revoked, its client
  * present and enabled, and for user tokens (claim gid) its grant not revoked, made with this
  * record of the client, and its user present and enabled; for a client's own tokens, issued by
- * this record of the client (claim crec; none: record 0). And what it allows now: its scope
- * narrowed to what its grant yields now (grant_scope_now), or for a client's own token to what
+ * this record of the client (token_crec: the number after its jti's ".", or an older token's
+ * crec claim; none: record 0). And what it allows now: its scope narrowed to what its grant yields now (grant_scope_now), or for a client's own token to what
  * the client may have now; nothing left makes it inactive. *active is 1 or 0; errors are the
  * store's. When active, *scope (if not NULL) receives that scope and *username (if not NULL)
  * the user's name now (NULL for a client's token), both malloc'd. */

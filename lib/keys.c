@@ -1,12 +1,19 @@
 /* keys.c - signing key life-cycle and the keyring. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "keys.h"
 #include "secret.h"
 
-static ts_err add_key(store *s, const char *alg, int64_t now, char **kid)
+/* A new key's kid: the first KEYS_KID_LEN characters of its RFC 7638 thumbprint, short for
+ * constrained links (every access token's header names it). A kid that another stored key
+ * already has is refused by the store (TS_CONFLICT): the key is then made again, so two keys
+ * of one issuer never share a kid. Keys from before keep the whole thumbprint they are stored
+ * under (keyring_load loads each under its stored kid). */
+static ts_err add_key_once(store *s, const char *alg, int64_t now, char **kid)
 {
 	struct key_row row = {0};
+	char short_kid[KEYS_KID_LEN + 1];
 	jwt_key *k = NULL;
 	char *pem = NULL;
 	ts_err rc;
@@ -17,7 +24,8 @@ static ts_err add_key(store *s, const char *alg, int64_t now, char **kid)
 	rc = jwt_key_load(alg, pem, &k);
 	if (rc != TS_OK)
 		goto out;
-	row.kid = (char *)jwt_key_kid(k);
+	snprintf(short_kid, sizeof short_kid, "%s", jwt_key_kid(k));
+	row.kid = short_kid;
 	row.alg = (char *)jwt_key_alg(k);
 	row.pem = pem;
 	row.created_at = now;
@@ -27,6 +35,17 @@ static ts_err add_key(store *s, const char *alg, int64_t now, char **kid)
 out:
 	jwt_key_free(k);
 	secret_free(pem);
+	return rc;
+}
+
+static ts_err add_key(store *s, const char *alg, int64_t now, char **kid)
+{
+	ts_err rc;
+	int tries = 0;
+
+	do
+		rc = add_key_once(s, alg, now, kid);
+	while (rc == TS_CONFLICT && ++tries < 8);
 	return rc;
 }
 
@@ -61,7 +80,7 @@ static int load_one(const struct key_row *row, void *arg)
 
 	if (row->retired_at && row->retired_at < ctx->oldest)
 		return 0;
-	ctx->rc = jwt_key_load(row->alg, row->pem, &k);
+	ctx->rc = jwt_key_load_kid(row->alg, row->pem, row->kid, &k);
 	if (ctx->rc != TS_OK)
 		return 1;
 	grown = realloc(ctx->ring->keys, (ctx->ring->n + 1) * sizeof *grown);

@@ -17,6 +17,10 @@ struct keyring {
 	char *jwks;           /* {"keys":[...]} as text, public parts only */
 };
 
+/* The length of a new key's kid (the start of its RFC 7638 thumbprint; unique among the keys
+ * stored: see keys.c). Keys made before keep the whole thumbprint. */
+#define KEYS_KID_LEN 6
+
 /* Makes sure the store has a signing key, creating one of alg when it has none. *kid (if not
  * NULL) receives a malloc'd copy of the signing kid. */
 ts_err keys_ensure(store *s, const char *alg, int64_t now, char **kid);

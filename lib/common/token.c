@@ -1,5 +1,7 @@
 /* token.c - RFC 9068 access tokens and their validation, with a verification cache. */
+#include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +10,9 @@
 #include "jbuf.h"
 #include "secret.h"
 #include "token.h"
+
+/* The random part of a jti: 12 bytes in base64url (96 bits: no two tokens share one). */
+#define TOKEN_JTI_RANDOM 16
 
 /* The claims of t (its jti as it is) with EMQX's acl claim per mc: malloc'd, its length in
  * *len; NULL when out of memory. */
@@ -33,8 +38,6 @@ static char *access_payload(const struct access_token *t, enum mqtt_claim mc, si
 		jbuf_kv_str(&b, "username", t->username, 0);
 	if (t->gid)
 		jbuf_kv_int(&b, "gid", t->gid, 0);
-	if (t->crec)
-		jbuf_kv_int(&b, "crec", t->crec, 0);
 	jbuf_kv_str(&b, "scope", t->scope, 0);
 	jbuf_kv_int(&b, "iat", t->iat, 0);
 	jbuf_kv_int(&b, "exp", t->exp, 0);
@@ -55,8 +58,9 @@ ts_err token_access_fits(const jwt_key *key, const struct access_token *t, enum 
 	size_t len;
 
 	/* a jti as long as token_access_sign's, and the longest grant id */
-	memset(copy.jti, 'A', 22);
-	copy.jti[22] = '\0';
+	snprintf(copy.jti, sizeof copy.jti, "AAAAAAAAAAAAAAAA.%lld", (long long)copy.crec);
+	if (!copy.crec)
+		copy.jti[TOKEN_JTI_RANDOM] = '\0';
 	if (!copy.gid)
 		copy.gid = INT64_MAX;
 	payload = access_payload(&copy, mc, &len);
@@ -64,6 +68,39 @@ ts_err token_access_fits(const jwt_key *key, const struct access_token *t, enum 
 		return TS_SERVER_ERROR;
 	free(payload);
 	return jwt_signed_len(key, "at+jwt", len) <= TOKEN_ACCESS_MAX ? TS_OK : TS_INVALID_SCOPE;
+}
+
+/* Fills t->jti: its random part, then "." and crec when t has one. */
+static ts_err jti_fill(struct access_token *t)
+{
+	ts_err rc = secret_random(t->jti, TOKEN_JTI_RANDOM * 3 / 4);
+
+	if (rc == TS_OK && t->crec)
+		snprintf(t->jti + TOKEN_JTI_RANDOM, sizeof t->jti - TOKEN_JTI_RANDOM, ".%lld",
+		         (long long)t->crec);
+	return rc;
+}
+
+ts_err token_access_payload(struct access_token *t, char **json)
+{
+	size_t len;
+	ts_err rc = jti_fill(t);
+
+	*json = NULL;
+	if (rc != TS_OK)
+		return rc;
+	*json = access_payload(t, MQTT_CLAIM_NONE, &len);
+	return *json ? TS_OK : TS_SERVER_ERROR;
+}
+
+int token_is_reference(const char *token)
+{
+	size_t n = sizeof TOKEN_REF_PREFIX - 1;
+
+	return token && strlen(token) == TOKEN_REF_LEN &&
+	       strncmp(token, TOKEN_REF_PREFIX, n) == 0 &&
+	       strspn(token + n, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") ==
+	       TOKEN_REF_LEN - n;
 }
 
 ts_err token_access_sign(const jwt_key *key, struct access_token *t, enum mqtt_claim mc,
@@ -74,7 +111,7 @@ ts_err token_access_sign(const jwt_key *key, struct access_token *t, enum mqtt_c
 	ts_err rc;
 
 	*jwt = NULL;
-	rc = secret_random(t->jti, 16);
+	rc = jti_fill(t);
 	if (rc != TS_OK)
 		return rc;
 	payload = access_payload(t, mc, &len);
@@ -87,6 +124,26 @@ ts_err token_access_sign(const jwt_key *key, struct access_token *t, enum mqtt_c
 	rc = jwt_sign_payload(key, "at+jwt", payload, len, jwt);
 	free(payload);
 	return rc;
+}
+
+int64_t token_crec(const json_t *claims)
+{
+	const char *jti = json_string_value(json_object_get(claims, "jti")), *dot;
+	json_t *crec = json_object_get(claims, "crec");
+	char *end;
+	long long v;
+
+	if (crec)
+		return json_is_integer(crec) && json_integer_value(crec) >= 0 ?
+		       (int64_t)json_integer_value(crec) : -1;
+	dot = jti ? strchr(jti, '.') : NULL;
+	if (!dot)
+		return 0;
+	if (dot[1] < '1' || dot[1] > '9')
+		return -1;
+	errno = 0;
+	v = strtoll(dot + 1, &end, 10);
+	return *end || errno ? -1 : (int64_t)v;
 }
 
 void token_at_hash(const char *access_token, char out[23])

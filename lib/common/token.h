@@ -17,11 +17,17 @@ struct access_token {
 	const char *iss, *aud, *sub, *client_id, *scope;
 	const char *username;      /* NULL for client credentials */
 	int64_t gid;               /* the grant the token hangs from; 0 for none */
-	int64_t crec;              /* a client's own token: its client's record (claim crec, left
-	                            * out when 0: a client from before records) */
+	int64_t crec;              /* a client's own token: its client's record, carried in the
+	                            * jti (left out when 0: a client from before records) */
 	int64_t iat, exp;
-	char jti[24];              /* filled by token_access_sign: 128 random bits, base64url */
+	char jti[40];              /* filled by token_access_sign: 96 random bits in base64url (16
+	                            * characters), then "." and crec when crec is not 0 */
 };
+
+/* The client record an access token's claims name: its jti's number after the ".", or (tokens
+ * from before) its crec claim; 0 when neither (a client from before records); -1 when
+ * malformed. */
+int64_t token_crec(const json_t *claims);
 
 /* The longest access token issued: every consumer takes it (the broker plugin and /introspect
  * read up to 16384 bytes; /userinfo reads it from an Authorization header within the daemon's
@@ -33,6 +39,18 @@ struct access_token {
  * longer than TOKEN_ACCESS_MAX: its scope is too large (mqtt_claim's acl repeats it). */
 ts_err token_access_sign(const jwt_key *key, struct access_token *t, enum mqtt_claim mc,
                          char **jwt);
+
+/* Fills t->jti as token_access_sign does and gives the claims a JWT of t would carry (no EMQX
+ * acl) as JSON text in *json (malloc'd): what a reference token stands for. */
+ts_err token_access_payload(struct access_token *t, char **json);
+
+/* A reference access token: a prefix and 32 random bytes in base64url, 46 characters (well
+ * under the 64 a constrained link's password field may hold). */
+#define TOKEN_REF_PREFIX "at_"
+#define TOKEN_REF_LEN 46
+
+/* Whether token has the form of a reference token (its prefix and length, base64url after). */
+int token_is_reference(const char *token);
 
 /* Whether token_access_sign would sign t (t->gid 0 counting as the longest grant id, for a
  * grant not made yet): TS_OK, TS_INVALID_SCOPE when the token would be too long, or

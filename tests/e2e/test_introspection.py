@@ -35,13 +35,14 @@ def key(srv):
 
 
 def claims_for(srv, client_id="dev-a", **over):
-    """The claims the daemon gives client_id's own tokens, with its client record (crec) as a
-    token it issued shows it."""
+    """The claims the daemon gives client_id's own tokens, with its client record as a token it
+    issued shows it (after the "." of its jti)."""
     now = int(time.time())
-    crec = jwt_parts(srv.access_token(srv.clients[client_id]))[1].get("crec")
+    jti = jwt_parts(srv.access_token(srv.clients[client_id]))[1]["jti"]
+    record = jti[jti.index("."):] if "." in jti else ""
     c = {"iss": srv.issuer, "sub": client_id, "aud": "mqtt", "client_id": client_id,
-         "scope": "mqtt:pub:a/x", "iat": now - 10, "exp": now + 600, "crec": crec,
-         "jti": b64url_encode(bytes(range(16)) + str(time.monotonic_ns()).encode())}
+         "scope": "mqtt:pub:a/x", "iat": now - 10, "exp": now + 600,
+         "jti": b64url_encode(bytes(range(16)) + str(time.monotonic_ns()).encode()) + record}
     c.update(over)
     return {k: v for k, v in c.items() if v is not None}
 

@@ -45,7 +45,7 @@ START_TEST(test_claims)
 	char *jwt = issue(1000, 4600, MQTT_CLAIM_NONE, &t);
 	json_t *c = NULL;
 
-	ck_assert_uint_eq(strlen(t.jti), 22); /* 128 bits */
+	ck_assert_uint_eq(strlen(t.jti), 16); /* 96 bits */
 	ck_assert_int_eq(token_access_verify(keys, 1, "https://as.example", jwt, 2000, &c), TS_OK);
 	ck_assert_str_eq(json_string_value(json_object_get(c, "iss")), "https://as.example");
 	ck_assert_str_eq(json_string_value(json_object_get(c, "aud")), "mqtt");
@@ -59,6 +59,38 @@ START_TEST(test_claims)
 	/* the header says at+jwt (RFC 9068 §2.1): a verifier asking for another typ refuses it */
 	ck_assert_int_eq(jwt_verify(keys, 1, jwt, "JWT", &c), TS_INVALID_TOKEN);
 	free(jwt);
+}
+END_TEST
+
+/* A client's own token carries its client record after its jti's "." (no crec claim: a token
+ * for constrained links, docs/security.md row 84); tokens from before keep their crec claim. */
+START_TEST(test_crec_in_jti)
+{
+	struct access_token t = {0};
+	const jwt_key *keys[] = {key};
+	json_t *c = NULL, *old;
+	char *jwt;
+
+	t.crec = 42;
+	jwt = issue(1000, 4600, MQTT_CLAIM_NONE, &t);
+	ck_assert_uint_eq(strlen(t.jti), 19);
+	ck_assert_str_eq(t.jti + 16, ".42");
+	ck_assert_int_eq(token_access_verify(keys, 1, "https://as.example", jwt, 2000, &c), TS_OK);
+	ck_assert_ptr_null(json_object_get(c, "crec"));
+	ck_assert_int_eq(token_crec(c), 42);
+	json_decref(c);
+	free(jwt);
+	old = json_pack("{s:s, s:I}", "jti", "abcdefghijklmnopqrstuv", "crec", (json_int_t)7);
+	ck_assert_int_eq(token_crec(old), 7);
+	json_object_del(old, "crec");
+	ck_assert_int_eq(token_crec(old), 0);
+	json_object_set_new(old, "jti", json_string("abcdefghijklmnop.0"));
+	ck_assert_int_eq(token_crec(old), -1);
+	json_object_set_new(old, "jti", json_string("abcdefghijklmnop.4x"));
+	ck_assert_int_eq(token_crec(old), -1);
+	json_object_set_new(old, "jti", json_string("abcdefghijklmnop.12"));
+	ck_assert_int_eq(token_crec(old), 12);
+	json_decref(old);
 }
 END_TEST
 
@@ -444,6 +476,7 @@ static Suite *suite(void)
 
 	tcase_add_checked_fixture(t, setup, teardown);
 	tcase_add_test(t, test_claims);
+	tcase_add_test(t, test_crec_in_jti);
 	tcase_add_test(t, test_policy);
 	tcase_add_test(t, test_policy_claims_required);
 	tcase_add_test(t, test_emqx_acl);
