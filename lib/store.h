@@ -39,6 +39,8 @@ struct client {
 	                            * the next number (1, 2, ...), so one removed and added again
 	                            * under the same id is another record; 0 for clients from before
 	                            * schema version 7 */
+	int token_reference;       /* 1: its access tokens are reference tokens, 0: JWTs (add and
+	                            * read only: a full update keeps the format) */
 };
 
 struct user {
@@ -201,6 +203,13 @@ ts_err store_session_add(store *s, const struct session *se);
 ts_err store_session_get(store *s, const unsigned char hash[32], int64_t now, struct session *out);
 ts_err store_session_remove(store *s, const unsigned char hash[32]);
 ts_err store_sessions_purge(store *s, int64_t now);
+
+/* Reference access tokens (schema 011): the SHA-256 of a token's text, the claims a JWT of it
+ * would carry (a JSON object), and its exp. get copies the claims of one not expired at now into
+ * *claims (malloc'd): TS_NOT_FOUND when there is none. purge drops those expired at now. */
+ts_err store_reftoken_add(store *s, const unsigned char hash[32], const char *claims, int64_t exp);
+ts_err store_reftoken_get(store *s, const unsigned char hash[32], int64_t now, char **claims);
+ts_err store_reftokens_purge(store *s, int64_t now);
 
 /* Consent: the scope tokens a user approved for a client, space-separated in *scope (malloc'd,
  * "" when none). add records each token of the space-separated scope (idempotent). */

@@ -13,7 +13,7 @@ const struct db_sql store_client_sql[] = {
 	[Q_GET] = {"SELECT " CLIENT_COLS " FROM clients WHERE client_id = ?1", NULL, 0},
 	[Q_ADD] = {"INSERT INTO clients (" CLIENT_COLS ") "
 		"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, "
-		"?17)", NULL, 0},
+		"?17, ?18)", NULL, 0},
 	[Q_SET_ACTIVE] = {"UPDATE clients SET active = ?2, updated_at = ?3 WHERE client_id = ?1",
 		NULL, 0},
 	[Q_REMOVE] = {"DELETE FROM clients WHERE client_id = ?1", NULL, 0},
@@ -77,6 +77,7 @@ static ts_err client_read(db_stmt *st, void *out)
 	c->refresh_idle_ttl = (int)db_int(st, 12);
 	c->grant_lifetime = (int)db_int(st, 13);
 	c->record = db_int(st, 15);
+	c->token_reference = db_text(st, 17) && strcmp(db_text(st, 17), "reference") == 0;
 	*(struct client **)out = c;
 	return TS_OK;
 }
@@ -114,7 +115,8 @@ ts_err store_client_add(store *s, const struct client *c)
 			DB_I(c->refresh_rotation != 0), DB_I(c->refresh_grace), DB_I(c->active != 0),
 			DB_I(c->created_at), DB_I(c->updated_at), DB_I(c->refresh_idle_ttl),
 			DB_I(c->grant_lifetime), DB_T(c->external_id), DB_I(record),
-			DB_T(nz(c->post_logout_redirect_uris))));
+			DB_T(nz(c->post_logout_redirect_uris)),
+			DB_T(c->token_reference ? "reference" : "jwt")));
 	if (!e)
 		e = store_tx_end(s, nested);
 	if (e)

@@ -29,7 +29,7 @@ static inline const char *nz(const char *v)
 /* The statement tables of the entity files, for store_open. */
 extern const struct db_sql store_client_sql[], store_user_sql[], store_key_sql[],
 	store_grant_sql[], store_refresh_sql[], store_session_sql[], store_device_sql[],
-	store_scim_sql[];
+	store_scim_sql[], store_reftoken_sql[];
 
 /* What a migration needs done in C after its SQL, in its transaction (lib/store.c's table):
  * 009 fills users.name_key (store_users.c). */
@@ -103,7 +103,7 @@ void store_tx_abort(store *s, int nested);
 /* The columns the SCIM lists read ("users r", "clients r"), as the row readers expect them. */
 #define CLIENT_COLS "client_id, name, is_public, secret_hash, redirect_uris, grant_types, scope, " \
 	"refresh_rotation, refresh_grace, active, created_at, updated_at, refresh_idle_ttl, " \
-	"grant_lifetime, external_id, record, post_logout_redirect_uris"
+	"grant_lifetime, external_id, record, post_logout_redirect_uris, token_format"
 /* Users are read as "users r": with the scope their groups add, and their groups as SCIM
  * shows them (a JSON array of {value, display}). */
 #define USER_COLS "r.id, r.username, r.password_hash, r.email, r.name, r.scope, r.active, " \

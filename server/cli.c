@@ -124,7 +124,8 @@ static json_t *words(const char *list)
 
 static json_t *client_json(const struct client *c)
 {
-	return json_pack("{s:s, s:s, s:b, s:o, s:o, s:o, s:s, s:b, s:i, s:i, s:i, s:b, s:I, s:I}",
+	return json_pack("{s:s, s:s, s:b, s:o, s:o, s:o, s:s, s:b, s:i, s:i, s:i, s:b, s:I, s:I, "
+		"s:s}",
 		"client_id", c->client_id, "name", c->name, "public", c->is_public,
 		"redirect_uris", words(c->redirect_uris),
 		"post_logout_redirect_uris", words(c->post_logout_redirect_uris),
@@ -132,7 +133,8 @@ static json_t *client_json(const struct client *c)
 		"scope", c->scope, "refresh_rotation", c->refresh_rotation,
 		"refresh_grace", c->refresh_grace, "refresh_idle_ttl", c->refresh_idle_ttl,
 		"grant_lifetime", c->grant_lifetime, "active", c->active,
-		"created_at", (json_int_t)c->created_at, "updated_at", (json_int_t)c->updated_at);
+		"created_at", (json_int_t)c->created_at, "updated_at", (json_int_t)c->updated_at,
+		"token_format", c->token_reference ? "reference" : "jwt");
 }
 
 static int collect_client(const struct client *c, void *arg)
@@ -221,6 +223,12 @@ static int client_add(int argc, char **argv, store *s)
 		} else if (strcmp(opt, "--scope") == 0) {
 			free(c.scope);
 			c.scope = strdup(val);
+		} else if (strcmp(opt, "--token-format") == 0) {
+			if (strcmp(val, "jwt") && strcmp(val, "reference")) {
+				usage_error("--token-format takes jwt or reference", val);
+				goto out;
+			}
+			c.token_reference = strcmp(val, "reference") == 0;
 		} else if (strcmp(opt, "--refresh-rotation") == 0) {
 			if (strcmp(val, "on") && strcmp(val, "off")) {
 				usage_error("--refresh-rotation takes on or off", val);

@@ -4,6 +4,7 @@
 #include "client.h"
 #include "form.h"
 #include "grant.h"
+#include "secret.h"
 #include "token.h"
 #include "server.h"
 
@@ -18,10 +19,35 @@ static int begin(struct request *r, const char **token)
 	return 0;
 }
 
+/* The claims a reference token stands for, while it has not expired; NULL for none. */
+static json_t *reference_claims(struct request *r, const char *token)
+{
+	unsigned char hash[32];
+	char *text = NULL;
+	json_t *claims;
+	int64_t now = r->now;
+
+	secret_sha256(token, strlen(token), hash);
+	if (!http_store(r) || store_reftoken_get(http_store(r), hash, now, &text) != TS_OK)
+		return NULL;
+	claims = json_loads(text, 0, NULL);
+	free(text);
+	if (!json_is_object(claims) ||
+	    json_integer_value(json_object_get(claims, "exp")) <= now) {
+		json_decref(claims);
+		return NULL;
+	}
+	return claims;
+}
+
 json_t *access_claims(struct request *r, const char *token)
 {
-	struct keyring *ring = keys_acquire(&r->srv->keys);
+	struct keyring *ring;
 	json_t *claims = NULL;
+
+	if (token_is_reference(token))
+		return reference_claims(r, token);
+	ring = keys_acquire(&r->srv->keys);
 
 	token_access_verify((const jwt_key *const *)ring->keys, ring->n, r->srv->cfg.issuer, token,
 	                    r->now, &claims);

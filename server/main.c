@@ -233,6 +233,7 @@ static int serve(int argc, char **argv, struct config *cfg)
 			store_revocations_purge(s, http_now());
 			store_codes_purge(s, http_now());
 			store_sessions_purge(s, http_now());
+			store_reftokens_purge(s, http_now());
 			store_devices_purge(s, http_now());
 			store_key_prune(s, http_now() - key_keep(cfg));
 		}

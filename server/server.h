@@ -191,8 +191,8 @@ void logout_handle(struct request *r);
 void scim_handle(struct request *r);
 char *discovery_build(const struct config *cfg);
 
-/* introspect.c: the claims of an access token that is ours, correctly signed and not expired
- * (new reference), or NULL. Revocation and client or user state are grant_token_active's. */
+/* introspect.c: the claims of an access token that is ours, not expired: a JWT correctly
+ * signed, or a reference token recorded (new reference), or NULL. Revocation and client or user state are grant_token_active's. */
 json_t *access_claims(struct request *r, const char *token);
 /* introspect.c: the claims of an ID token this server signed (our iss, a string sub), whatever
  * its exp: an id_token_hint at /authorize and /logout (new reference), or NULL. */

@@ -91,22 +91,65 @@ static void access_fill(const struct server *srv, const struct token_for *f, cha
 	t->exp = t->iat + srv->cfg.access_token_ttl;
 }
 
-/* The one place an access token is made, for every grant type: the access token of f (and its
- * ID token when f->id) under one hold of the signing key. *access and *idt malloc'd (caller
- * frees); TS_INVALID_SCOPE when the access token would be too long. */
-static ts_err token_issue(struct server *srv, const struct token_for *f, char **access,
+/* A reference token to record: its hash, the claims it stands for, its exp. */
+struct reftoken_job {
+	unsigned char hash[32];
+	const char *claims;
+	int64_t exp;
+};
+
+static ts_err reftoken_job(store *s, void *arg)
+{
+	struct reftoken_job *j = arg;
+
+	return store_reftoken_add(s, j->hash, j->claims, j->exp);
+}
+
+/* A reference access token for t (its claims recorded, hashed, before it is handed out). */
+static ts_err reference_make(struct request *r, struct access_token *t, char **access)
+{
+	struct reftoken_job j = {{0}, NULL, t->exp};
+	char text[TOKEN_REF_LEN + 1], *claims = NULL;
+	size_t n = sizeof TOKEN_REF_PREFIX - 1;
+	ts_err rc;
+
+	memcpy(text, TOKEN_REF_PREFIX, n);
+	rc = secret_random(text + n, 32);
+	if (rc == TS_OK)
+		rc = token_access_payload(t, &claims);
+	if (rc == TS_OK) {
+		secret_sha256(text, strlen(text), j.hash);
+		j.claims = claims;
+		rc = http_write(r, reftoken_job, &j);
+	}
+	if (rc == TS_OK && !(*access = strdup(text)))
+		rc = TS_SERVER_ERROR;
+	secret_wipe(text, sizeof text);
+	free(claims);
+	return rc;
+}
+
+/* The one place an access token is made, for every grant type: the access token of f (a JWT, or
+ * a reference token for a client that takes them) and its ID token when f->id, under one hold
+ * of the signing key. *access and *idt malloc'd (caller frees); TS_INVALID_SCOPE when a JWT
+ * would be too long. */
+static ts_err token_issue(struct request *r, const struct token_for *f, char **access,
                           char **idt)
 {
+	struct server *srv = r->srv;
 	struct access_token t;
 	struct id_token it = {0};
 	struct keyring *ring;
 	char sub[24];
-	ts_err rc;
+	ts_err rc = TS_OK;
 
 	*access = *idt = NULL;
 	access_fill(srv, f, sub, &t);
+	if (f->c->token_reference)
+		rc = reference_make(r, &t, access);
 	ring = keys_acquire(&srv->keys);
-	rc = token_access_sign(keyring_signer(ring), &t, srv->cfg.mqtt_claim, access);
+	if (rc == TS_OK && !f->c->token_reference)
+		rc = token_access_sign(keyring_signer(ring), &t, srv->cfg.mqtt_claim, access);
 	if (rc == TS_OK && f->id) {
 		it.iss = srv->cfg.issuer;
 		it.sub = sub;
@@ -131,7 +174,7 @@ static void reply_issued(struct request *r, enum grant_kind kind, const struct t
                          const char *refresh)
 {
 	char *access = NULL, *idt = NULL;
-	ts_err rc = token_issue(r->srv, f, &access, &idt);
+	ts_err rc = token_issue(r, f, &access, &idt);
 
 	if (rc != TS_OK)
 		reply_sign_error(r, rc);
