@@ -39,8 +39,7 @@ struct client {
 	                            * the next number (1, 2, ...), so one removed and added again
 	                            * under the same id is another record; 0 for clients from before
 	                            * schema version 7 */
-	int token_reference;       /* 1: its access tokens are reference tokens, 0: JWTs (add and
-	                            * read only: a full update keeps the format) */
+	int token_reference;       /* 1: its access tokens are reference tokens, 0: JWTs */
 };
 
 struct user {

@@ -25,7 +25,7 @@ const struct db_sql store_client_sql[] = {
 		"secret_hash = CASE WHEN ?4 THEN ?5 ELSE secret_hash END, redirect_uris = ?6, "
 		"grant_types = ?7, scope = ?8, refresh_rotation = ?9, refresh_grace = ?10, active = ?11, "
 		"updated_at = ?12, refresh_idle_ttl = ?13, grant_lifetime = ?14, external_id = ?15, "
-		"post_logout_redirect_uris = ?16 WHERE client_id = ?1", NULL, 0},
+		"post_logout_redirect_uris = ?16, token_format = ?17 WHERE client_id = ?1", NULL, 0},
 	[Q_COUNT] = {NULL, NULL, 0},
 };
 
@@ -151,5 +151,6 @@ ts_err store_client_put(store *s, const struct client *c, int set_secret)
 		DB_T(nz(c->redirect_uris)), DB_T(nz(c->grant_types)), DB_T(nz(c->scope)),
 		DB_I(c->refresh_rotation != 0), DB_I(c->refresh_grace), DB_I(c->active != 0),
 		DB_I(c->updated_at), DB_I(c->refresh_idle_ttl), DB_I(c->grant_lifetime),
-		DB_T(c->external_id), DB_T(nz(c->post_logout_redirect_uris))));
+		DB_T(c->external_id), DB_T(nz(c->post_logout_redirect_uris)),
+		DB_T(c->token_reference ? "reference" : "jwt")));
 }

@@ -36,6 +36,7 @@ static const char *const ref_user_group[] = {"User", "Group", NULL};
 static const char *const ref_uri[] = {"uri", NULL};
 static const char *const member_types[] = {"User", NULL};
 static const char *const group_types[] = {"direct", NULL};
+static const char *const token_formats[] = {"jwt", "reference", NULL};
 static const char *const grant_type_names[] = {"client_credentials", "authorization_code",
 	"refresh_token", "urn:ietf:params:oauth:grant-type:device_code", NULL};
 
@@ -256,6 +257,10 @@ static const struct scim_attr_def client_attrs[] = {
 	{"grantLifetimeSeconds", SCIM_INTEGER, 0, 0, 0, SCIM_READ_WRITE, SCIM_RET_DEFAULT,
 	 SCIM_UNIQ_NONE, "How long a grant lives at most (0: the server's setting).", NULL, NULL,
 	 NULL, 0, SCIM_AT_COLUMN, "r.grant_lifetime"},
+	{"accessTokenFormat", SCIM_STRING, 0, 0, 1, SCIM_READ_WRITE, SCIM_RET_DEFAULT,
+	 SCIM_UNIQ_NONE, "The client's access tokens: jwt (RFC 9068, the default) or reference (an "
+	 "opaque token of 46 characters, validated by introspection).", token_formats, NULL, NULL,
+	 0, SCIM_AT_COLUMN, "r.token_format"},
 	{"active", SCIM_BOOLEAN, 0, 0, 0, SCIM_READ_WRITE, SCIM_RET_DEFAULT, SCIM_UNIQ_NONE,
 	 "false refuses the client and makes its grants and tokens inactive.", NULL, NULL, NULL, 0,
 	 SCIM_AT_COLUMN, "r.active"},

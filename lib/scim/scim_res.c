@@ -327,6 +327,7 @@ char *scim_client_text(const struct client *c, const char *base)
 	jbuf_kv_int(&b, "refreshGraceSeconds", c->refresh_grace, 0);
 	jbuf_kv_int(&b, "refreshIdleSeconds", c->refresh_idle_ttl, 0);
 	jbuf_kv_int(&b, "grantLifetimeSeconds", c->grant_lifetime, 0);
+	jbuf_kv_str(&b, "accessTokenFormat", c->token_reference ? "reference" : "jwt", 0);
 	jbuf_kv_bool(&b, "active", c->active, 0);
 	vstr(&v, c->client_id);
 	vstr(&v, c->name);
@@ -340,6 +341,7 @@ char *scim_client_text(const struct client *c, const char *base)
 	vint(&v, c->refresh_grace);
 	vint(&v, c->refresh_idle_ttl);
 	vint(&v, c->grant_lifetime);
+	vint(&v, c->token_reference);
 	vint(&v, c->active);
 	vint(&v, c->created_at);
 	vint(&v, c->updated_at);

@@ -296,7 +296,7 @@ ts_err scim_client_from(const json_t *n, struct client *c, struct scim_error *e)
 {
 	const json_t *pub = json_object_get(n, "public"), *rot = json_object_get(n, "refreshTokenRotation");
 	const json_t *active = json_object_get(n, "active");
-	const char *name = get_str(n, "clientName"), *why;
+	const char *name = get_str(n, "clientName"), *why, *fmt = get_str(n, "accessTokenFormat");
 	int oom = 0;
 	ts_err rc;
 
@@ -308,6 +308,11 @@ ts_err scim_client_from(const json_t *n, struct client *c, struct scim_error *e)
 	c->active = active ? json_is_true(active) : 1;
 	if (name && (strlen(name) > 255 || !form_utf8_valid((const unsigned char *)name, strlen(name))))
 		return scim_error_set(e, SCIM_E_INVALID_VALUE, "clientName is too long");
+	if ((fmt || json_object_get(n, "accessTokenFormat")) &&
+	    (!fmt || (strcmp(fmt, "jwt") && strcmp(fmt, "reference"))))
+		return scim_error_set(e, SCIM_E_INVALID_VALUE, "accessTokenFormat must be jwt or "
+		                      "reference");
+	c->token_reference = fmt && strcmp(fmt, "reference") == 0;
 	rc = seconds(n, "refreshGraceSeconds", &c->refresh_grace, e);
 	if (!rc)
 		rc = seconds(n, "refreshIdleSeconds", &c->refresh_idle_ttl, e);

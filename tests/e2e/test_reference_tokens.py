@@ -4,8 +4,8 @@ answers like the JWTs (the scope the token allows now), /revoke revokes and /use
 docs/security.md row 85."""
 import pytest
 
-from scim_client import ADMIN_CLIENTS, CORE_USER, T_USER, Scim, ok, op
-from tessera_harness import INACTIVE, code_flow, jwt_parts, new_username, run_cli
+from scim_client import ADMIN_CLIENTS, CORE_USER, T_CLIENT, T_USER, Scim, err, ok, op
+from tessera_harness import INACTIVE, Client, code_flow, jwt_parts, new_username, run_cli
 
 CB = "https://rp.example/cb"
 PW = "correct horse battery staple"
@@ -98,3 +98,28 @@ def test_the_cli_sets_and_shows_the_format_and_refuses_another(srv):
     r = run_cli(["client", "add", "bad-format", "--token-format", "opaque"], db=srv.db)
     assert r.rc == 2 and "--token-format takes jwt or reference" in r.stderr, r
     assert srv.cli(["client", "show", "bad-format"]).rc != 0
+
+
+def test_scim_sets_the_format_and_refuses_another(srv, api):
+    body = {"schemas": [T_CLIENT], "clientName": "Modem", "grantTypes": ["client_credentials"],
+            "scope": "mqtt:pub:x/#", "accessTokenFormat": "reference"}
+    made = ok(api.post("/Clients", body), 201)
+    assert made["accessTokenFormat"] == "reference", made
+    c = Client(made["id"], made["clientSecret"])
+    tok = srv.access_token(c)
+    assert len(tok) <= 64 and "." not in tok and intro(srv, tok)["active"] is True
+    got = ok(api.patch("/Clients/" + made["id"], op("replace", "accessTokenFormat", "jwt")))
+    assert got["accessTokenFormat"] == "jwt"
+    assert jwt_parts(srv.access_token(c))[1]["client_id"] == made["id"]
+    # the token issued as a reference stays valid
+    assert intro(srv, tok)["active"] is True
+    for bad in ("opaque", "JWT", 1):
+        e = err(api.patch("/Clients/" + made["id"], op("replace", "accessTokenFormat", bad)),
+                400, "invalidValue")
+        assert "accessTokenFormat" in e.get("detail", ""), e
+    e = err(api.post("/Clients", dict(body, accessTokenFormat="opaque")), 400, "invalidValue")
+    assert "accessTokenFormat" in e.get("detail", ""), e
+    assert ok(api.get("/Clients/" + made["id"]))["accessTokenFormat"] == "jwt"
+    schema = ok(api.get("/Schemas/" + T_CLIENT))
+    attr = [a for a in schema["attributes"] if a["name"] == "accessTokenFormat"]
+    assert attr and attr[0]["canonicalValues"] == ["jwt", "reference"], attr
