@@ -127,6 +127,13 @@ void introspector_close(introspector *in); /* stops the thread; NULL is fine */
 ts_err introspector_check(introspector *in, const char *token, int64_t now, int *active,
                           char **scope, char *why, size_t whylen);
 
+/* For a token that is no JWT (a reference token): Tessera's whole answer, asked at once (not
+ * from the cache, on the broker thread like introspector_check). TS_OK with *claims the answer
+ * (new reference: active, scope, client_id, sub, username, exp, iss, ...) when the token is
+ * active, NULL when not; TS_UNAVAILABLE (why) and TS_SERVER_ERROR as introspector_check. */
+ts_err introspector_claims(introspector *in, const char *token, int64_t now, json_t **claims,
+                           char *why, size_t whylen);
+
 /* How many of the watcher's requests got no answer since the last call, with the last one's
  * reason in why (whylen bytes, may be NULL): for the broker thread to log. */
 size_t introspector_trouble(introspector *in, char *why, size_t whylen);

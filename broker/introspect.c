@@ -61,6 +61,42 @@ static void intro_fail_text(const char *prefix, const struct intro_fail *f, int6
 	snprintf(why, len, "%s%s%s%s", prefix, f->why ? f->why : "no answer", status, wait);
 }
 
+ts_err introspector_claims(introspector *in, const char *token, int64_t now, json_t **claims,
+                           char *why, size_t whylen)
+{
+	struct intro_fail f;
+	enum intro_answer ans;
+	char *scope = NULL;
+	int64_t hold;
+
+	*claims = NULL;
+	if (why && whylen)
+		*why = '\0';
+	if (!in)
+		return TS_UNAVAILABLE;
+	if (!token || !*token || strnlen(token, INTRO_MAX_TOKEN + 1) > INTRO_MAX_TOKEN)
+		return TS_OK;
+	pthread_mutex_lock(&in->mu);
+	hold = in->hold_until - now;
+	f = in->hold_fail;
+	pthread_mutex_unlock(&in->mu);
+	if (hold > 0) {
+		intro_fail_text("holding off after the last failure: ", &f, hold, why, whylen);
+		return TS_UNAVAILABLE;
+	}
+	ans = intro_ask_doc(in, in->check_curl, token, &f, &scope, claims);
+	free(scope);
+	if (ans == INTRO_UNAVAILABLE) {
+		pthread_mutex_lock(&in->mu);
+		intro_hold(in, &f, now);
+		hold = in->hold_until - now;
+		pthread_mutex_unlock(&in->mu);
+		intro_fail_text("", &f, hold, why, whylen);
+		return TS_UNAVAILABLE;
+	}
+	return TS_OK;
+}
+
 ts_err introspector_check(introspector *in, const char *token, int64_t now, int *active,
                           char **scope, char *why, size_t whylen)
 {

@@ -42,6 +42,12 @@ enum intro_answer intro_answer_parse(const char *body, size_t len, char **scope,
 enum intro_answer intro_ask(introspector *in, CURL *c, const char *token, struct intro_fail *f,
                             char **scope)
 {
+	return intro_ask_doc(in, c, token, f, scope, NULL);
+}
+
+enum intro_answer intro_ask_doc(introspector *in, CURL *c, const char *token,
+                                struct intro_fail *f, char **scope, json_t **doc)
+{
 	static const char hint[] = "&token_type_hint=access_token";
 	struct fetch_reply r = {0};
 	char *enc, *body = NULL;
@@ -50,6 +56,8 @@ enum intro_answer intro_ask(introspector *in, CURL *c, const char *token, struct
 	enum intro_answer ans = INTRO_UNAVAILABLE;
 
 	*scope = NULL;
+	if (doc)
+		*doc = NULL;
 	f->why = "out of memory";
 	f->status = 0;
 	f->retry_after = -1;
@@ -78,6 +86,13 @@ enum intro_answer intro_ask(introspector *in, CURL *c, const char *token, struct
 		goto out;
 	}
 	ans = intro_answer_parse(r.body, r.len, scope, &f->why);
+	if (ans == INTRO_ACTIVE && doc &&
+	    !(*doc = json_loadb(r.body, r.len, JSON_REJECT_DUPLICATES, NULL))) {
+		free(*scope);
+		*scope = NULL;
+		f->why = "out of memory";
+		ans = INTRO_UNAVAILABLE;
+	}
 out:
 	fetch_reply_free(&r);
 	secret_free(enc);

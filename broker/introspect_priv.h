@@ -99,6 +99,9 @@ enum intro_answer intro_answer_parse(const char *body, size_t len, char **scope,
  * caller frees it); on INTRO_UNAVAILABLE *f says why. */
 enum intro_answer intro_ask(introspector *in, CURL *c, const char *token, struct intro_fail *f,
                             char **scope);
+/* intro_ask that also gives an active answer's whole body (new reference) in *doc. */
+enum intro_answer intro_ask_doc(introspector *in, CURL *c, const char *token,
+                                struct intro_fail *f, char **scope, json_t **doc);
 /* in->headers: Authorization (Basic, RFC 6749 §2.3.1), Content-Type, Accept. */
 ts_err intro_headers_make(introspector *in, const char *client_id, const char *secret);
 void intro_headers_free(struct curl_slist *h);

@@ -108,6 +108,58 @@ static void log_wrong_id(const struct plugin *p, const char *id, const json_t *c
 	                     "that followed by ':' and anything but a number" : "");
 }
 
+/* A password that is no JWT (no "."): a reference token, which only introspection can judge.
+ * The issuers that have an introspection URL are asked in their order (plugin_opt_* first,
+ * then _2, _3, ...) until one says it is active and names itself as its iss; that one's
+ * introspector then watches the session. MOSQ_ERR_SUCCESS with *t and *claims (the answer),
+ * MOSQ_ERR_AUTH when none has introspection (logged) or none says active, MOSQ_ERR_UNKNOWN
+ * when none said active and one could not answer (fail closed, as for JWTs). */
+static int opaque_check(struct plugin *p, const char *id, const char *token, int64_t now,
+                        struct trust **t, json_t **claims)
+{
+	char why[200] = "";
+	const char *iss;
+	int asked = 0, unanswered = 0;
+	size_t k;
+	ts_err rc;
+
+	*claims = NULL;
+	for (k = 0; k < BROKER_MAX_ISSUERS; k++) {
+		if (!p->trust[k].in)
+			continue;
+		asked++;
+		rc = introspector_claims(p->trust[k].in, token, now, claims, why, sizeof why);
+		if (rc == TS_SERVER_ERROR)
+			return MOSQ_ERR_NOMEM;
+		if (rc != TS_OK) {
+			unanswered++;
+			continue;
+		}
+		iss = json_string_value(json_object_get(*claims, "iss"));
+		if (*claims && iss && strcmp(iss, p->cfg.iss[k].issuer) == 0) {
+			*t = &p->trust[k];
+			return MOSQ_ERR_SUCCESS;
+		}
+		json_decref(*claims);
+		*claims = NULL;
+	}
+	if (!asked) {
+		mosquitto_log_printf(MOSQ_LOG_NOTICE, "tessera: refused %s: the password is no JWT "
+		                     "and no issuer has introspection (plugin_opt_introspect_url) to "
+		                     "judge a reference token", id);
+		return MOSQ_ERR_AUTH;
+	}
+	if (unanswered) {
+		mosquitto_log_printf(MOSQ_LOG_WARNING, "tessera: refused %s: no issuer said the "
+		                     "reference token is active and %d could not answer: %s; closing "
+		                     "the connection without a CONNACK", id, unanswered, why);
+		return MOSQ_ERR_UNKNOWN;
+	}
+	mosquitto_log_printf(MOSQ_LOG_NOTICE, "tessera: refused %s: no issuer with introspection "
+	                     "says the reference token is active", id);
+	return MOSQ_ERR_AUTH;
+}
+
 /* CONNECT. Refusals: CONNACK "not authorized" (MOSQ_ERR_AUTH) when the token is bad, not the
  * client id's, or inactive at Tessera; when Tessera could not answer, the connection is closed
  * without a CONNACK (any other code: mosquitto 2.0 lets a plugin send no "server unavailable"),
@@ -133,6 +185,19 @@ int plugin_authenticate(struct plugin *p, struct mosquitto *client, const char *
 		mosquitto_log_printf(MOSQ_LOG_NOTICE, "tessera: refused %s: no token as password", id);
 		return MOSQ_ERR_AUTH;
 	}
+	if (!strchr(token, '.')) {
+		k = opaque_check(p, id, token, now, &t, &claims);
+		if (k != MOSQ_ERR_SUCCESS)
+			return k;
+		active = 1;
+		scope = strdup(json_is_string(json_object_get(claims, "scope")) ?
+		               json_string_value(json_object_get(claims, "scope")) : "");
+		if (!scope) {
+			json_decref(claims);
+			return MOSQ_ERR_NOMEM;
+		}
+		goto verified;
+	}
 	if ((rc = token_issuer(token, &iss)) != TS_OK) {
 		if (rc == TS_SERVER_ERROR)
 			return MOSQ_ERR_NOMEM;
@@ -157,12 +222,14 @@ int plugin_authenticate(struct plugin *p, struct mosquitto *client, const char *
 		                     id);
 		return MOSQ_ERR_AUTH;
 	}
+verified:
 	if (!clientid_allowed(p->cfg.client_id_rule, id, claims)) {
 		log_wrong_id(p, id, claims);
+		free(scope);
 		json_decref(claims);
 		return MOSQ_ERR_AUTH;
 	}
-	if (t->in && (rc = introspector_check(t->in, token, now, &active, &scope, why,
+	if (!scope && t->in && (rc = introspector_check(t->in, token, now, &active, &scope, why,
 	                                      sizeof why)) != TS_OK) {
 		json_decref(claims);
 		if (rc == TS_SERVER_ERROR)
