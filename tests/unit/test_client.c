@@ -267,6 +267,48 @@ START_TEST(test_keys_live)
 }
 END_TEST
 
+/* New keys get a kid of KEYS_KID_LEN characters, the start of their thumbprint; a key stored
+ * under a whole thumbprint (made before) is loaded under it; a kid already stored is refused
+ * (TS_CONFLICT), which makes keys.c make another key. docs/security.md row 84. */
+START_TEST(test_keys_short_kid)
+{
+	struct key_row *cur = NULL, old = {0};
+	struct keyring *ring = NULL;
+	jwt_key *k = NULL;
+	char *kid = NULL, *pem = NULL;
+
+	ck_assert_int_eq(keys_ensure(s, "ES256", 100, &kid), TS_OK);
+	ck_assert_uint_eq(strlen(kid), KEYS_KID_LEN);
+	ck_assert_int_eq(store_key_current(s, &cur), TS_OK);
+	ck_assert_int_eq(jwt_key_load(cur->alg, cur->pem, &k), TS_OK);
+	ck_assert_int_eq(strncmp(jwt_key_kid(k), kid, KEYS_KID_LEN), 0);  /* the thumbprint's start */
+	ck_assert_uint_eq(strlen(jwt_key_kid(k)), 43);
+	jwt_key_free(k);
+	/* the same kid again: refused */
+	old.kid = kid;
+	old.alg = "ES256";
+	old.pem = cur->pem;
+	old.created_at = 150;
+	ck_assert_int_eq(store_key_add(s, &old), TS_CONFLICT);
+	/* a key of before, stored under its whole thumbprint, signs under it */
+	ck_assert_int_eq(jwt_key_generate("ES256", &pem), TS_OK);
+	ck_assert_int_eq(jwt_key_load("ES256", pem, &k), TS_OK);
+	old.kid = (char *)jwt_key_kid(k);
+	old.pem = pem;
+	old.created_at = 200;
+	ck_assert_int_eq(store_key_add(s, &old), TS_OK);
+	ck_assert_int_eq(keyring_load(s, 210, 60, &ring), TS_OK);
+	ck_assert_uint_eq(ring->n, 2);
+	ck_assert_str_eq(jwt_key_kid(keyring_signer(ring)), jwt_key_kid(k));
+	ck_assert_str_eq(jwt_key_kid(ring->keys[1]), kid);
+	keyring_free(ring);
+	jwt_key_free(k);
+	secret_free(pem);
+	store_key_free(cur);
+	free(kid);
+}
+END_TEST
+
 START_TEST(test_redirect_uri_valid)
 {
 	ck_assert_int_eq(client_redirect_uri_valid("https://app.example/cb"), 1);
@@ -403,6 +445,7 @@ static Suite *suite(void)
 	tcase_add_test(t, test_redirect_matches);
 	tcase_add_test(t, test_keys_rotate);
 	tcase_add_test(t, test_keys_live);
+	tcase_add_test(t, test_keys_short_kid);
 	suite_add_tcase(su, t);
 	return su;
 }
