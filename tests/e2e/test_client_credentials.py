@@ -364,8 +364,13 @@ def test_disabled_client_is_401_invalid_client(srv):
 # ---------------------------------------------------------------- row 22
 
 def test_row22_thousand_tokens_distinct_vschar_at_least_128_bits(srv):
+    """A JWT access token cannot be guessed: its ES256 signature (64 bytes, with a fresh random
+    nonce each time) takes the signing key to make, far more than 128 bits of work; the jti, an
+    identifier inside it, has 96 random bits (short tokens, issue 21 §4; 1,000 distinct here).
+    Codes, refresh tokens, device codes and reference tokens carry 128 random bits or more
+    (test_code_redemption.py, test_device.py, test_reference_tokens.py)."""
     c = srv.clients["sensor-1"]
-    tokens, jtis = set(), set()
+    tokens, jtis, sigs = set(), set(), set()
     with requests.Session() as sess:
         for _ in range(1000):
             r = sess.post(srv.url("/token"), data={"grant_type": "client_credentials",
@@ -375,6 +380,9 @@ def test_row22_thousand_tokens_distinct_vschar_at_least_128_bits(srv):
             tok = r.json()["access_token"]
             assert VSCHAR.match(tok), tok
             tokens.add(tok)
+            sig = b64url_decode(tok.rsplit(".", 1)[1])
+            assert len(sig) * 8 == 512, tok     # r || s of P-256
+            sigs.add(sig)
             jti = jwt_parts(tok)[1]["jti"]
             # the token (signed) is the secret; its jti, an identifier, has 96 random bits
             # before "." and the client record (issue 21 §4)
@@ -384,6 +392,7 @@ def test_row22_thousand_tokens_distinct_vschar_at_least_128_bits(srv):
             jtis.add(jti)
     assert len(tokens) == 1000
     assert len(jtis) == 1000
+    assert len(sigs) == 1000
     # The jti bytes look random: over 1000 x 12 bytes nearly every byte value shows up.
     seen = set()
     for j in jtis:

@@ -5,7 +5,8 @@ docs/security.md row 85."""
 import pytest
 
 from scim_client import ADMIN_CLIENTS, CORE_USER, T_CLIENT, T_USER, Scim, err, ok, op
-from tessera_harness import INACTIVE, Client, code_flow, jwt_parts, new_username, run_cli
+from tessera_harness import (INACTIVE, Client, b64url_decode, code_flow, jwt_parts, new_username,
+                             run_cli)
 
 CB = "https://rp.example/cb"
 PW = "correct horse battery staple"
@@ -38,6 +39,9 @@ def intro(srv, tok):
 def test_a_reference_client_gets_a_short_opaque_token_that_introspects_like_a_jwt(srv):
     tok = srv.access_token(srv.clients["modem"])
     assert len(tok) <= 64 and "." not in tok, tok
+    # at_ and 32 random bytes: a bearer secret of 256 bits (docs/security.md row 22)
+    assert tok.startswith("at_") and len(b64url_decode(tok[3:])) * 8 >= 128, tok
+    assert srv.access_token(srv.clients["modem"]) != tok
     d = intro(srv, tok)
     assert d["active"] is True and d["token_type"] == "Bearer", d
     assert d["client_id"] == d["sub"] == "modem" and d["iss"] == srv.issuer, d
