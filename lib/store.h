@@ -210,6 +210,25 @@ ts_err store_reftoken_add(store *s, const unsigned char hash[32], const char *cl
 ts_err store_reftoken_get(store *s, const unsigned char hash[32], int64_t now, char **claims);
 ts_err store_reftokens_purge(store *s, int64_t now);
 
+/* The change feed (schema 010): rows written by triggers whenever a grant, client, user or
+ * access token loses or changes rights. bounds: the first id still kept (last + 1 when none is)
+ * and the highest id ever written (0: none). after calls fn for each row with an id above
+ * `after`, in order, at most max rows, until fn returns an error (returned); the strings of a
+ * change are NULL when the kind has none, and valid during the call only. purge drops rows
+ * written before `before`. */
+struct change {
+	int64_t id;
+	const char *kind;           /* "grant", "client", "token" or "user" */
+	int64_t grant_id;           /* 0: none */
+	const char *client_id, *sub, *jti, *scope;
+	int revoked;                /* it grants nothing any more (revoked, disabled, removed) */
+	int removed;
+};
+ts_err store_changes_bounds(store *s, int64_t *first, int64_t *last);
+ts_err store_changes_after(store *s, int64_t after, int max,
+                           ts_err (*fn)(void *arg, const struct change *c), void *arg);
+ts_err store_changes_purge(store *s, int64_t before);
+
 /* Consent: the scope tokens a user approved for a client, space-separated in *scope (malloc'd,
  * "" when none). add records each token of the space-separated scope (idempotent). */
 ts_err store_consent_get(store *s, int64_t user_id, const char *client_id, char **scope);

@@ -201,6 +201,8 @@ static int serve(int argc, char **argv, struct config *cfg)
 	fprintf(stderr, "tessera: database synchronous: %s on the daemon's connection, %s on the "
 	        "writer's\n", sync_name(store_synchronous(s)),
 	        sync_name(writer_synchronous(srv.writer)));
+	if (feed_hub_new(&srv, s) != 0)
+		goto out;
 	raise_fd_limit(cfg);
 	started = http_start(&srv, cfg->tls_cert ? &tls : NULL);
 	/* GnuTLS holds its own parsed copy of the key now: ours goes at once */
@@ -223,6 +225,7 @@ static int serve(int argc, char **argv, struct config *cfg)
 			        "configuration changes need a restart\n");
 		}
 		caches_refresh(s, &data_version);
+		feed_tick(&srv, s);
 		if (++ticks % 10 == 0) {
 			keys_refresh(&srv, s);
 			memory_release();
@@ -235,10 +238,12 @@ static int serve(int argc, char **argv, struct config *cfg)
 			store_sessions_purge(s, http_now());
 			store_reftokens_purge(s, http_now());
 			store_devices_purge(s, http_now());
+			store_changes_purge(s, http_now() - 3600); /* brokers away longer: reset */
 			store_key_prune(s, http_now() - key_keep(cfg));
 		}
 	}
 	fprintf(stderr, "tessera: stopping\n");
+	feed_stop(&srv);
 	http_stop(&srv);
 	writer_stop(srv.writer);
 	srv.writer = NULL;
@@ -246,6 +251,7 @@ static int serve(int argc, char **argv, struct config *cfg)
 out:
 	tls_pem_wipe(&tls);
 	writer_stop(srv.writer);
+	feed_hub_free(&srv);
 	token_cache_clear();
 	client_cache_invalidate();
 	throttle_free(srv.user_throttle);

@@ -32,12 +32,13 @@ struct server {
 	char *discovery;             /* the RFC 8414 document, built once */
 	pthread_key_t store_key;     /* each worker thread's store connection */
 	struct writer *writer;       /* every write goes through it (group commit) */
+	struct feed_hub *feeds;      /* the open GET /changes (feed.c) */
 };
 
 enum route_id {
 	R_OTHER, R_TOKEN, R_INTROSPECT, R_REVOKE, R_JWKS, R_OIDC_CONFIG, R_OAUTH_CONFIG,
 	R_HEALTHZ, R_METRICS, R_AUTHORIZE, R_LOGIN, R_CONSENT, R_USERINFO, R_STATIC,
-	R_DEVICE_AUTHORIZATION, R_DEVICE, R_DEVICE_QR, R_LOGOUT, R_SCIM, R_COUNT
+	R_DEVICE_AUTHORIZATION, R_DEVICE, R_DEVICE_QR, R_LOGOUT, R_SCIM, R_CHANGES, R_COUNT
 };
 
 struct request {
@@ -188,6 +189,15 @@ void device_authorization_handle(struct request *r);
 void device_page_handle(struct request *r);
 void device_qr_handle(struct request *r);
 void logout_handle(struct request *r);
+void changes_handle(struct request *r);
+
+/* feed.c: the change feed. new reads the last change id (0, or -1 when out of memory); tick
+ * (main loop, every 100 ms) wakes the feeds when there are new changes or a heartbeat is due;
+ * stop ends every feed (before http_stop); free after http_stop. */
+int feed_hub_new(struct server *srv, store *s);
+void feed_tick(struct server *srv, store *s);
+void feed_stop(struct server *srv);
+void feed_hub_free(struct server *srv);
 void scim_handle(struct request *r);
 char *discovery_build(const struct config *cfg);
 
