@@ -30,6 +30,7 @@ struct issuer_cfg {
 	char *introspect_url;       /* optional: also ask it whether each token is active */
 	char *client_id, *client_secret; /* of a client allowed `introspect`; required with the URL */
 	int cache_seconds;          /* introspection answers are kept this long (default 30) */
+	int feed;                   /* keep GET /changes open (feed.c): 1 (default) or 0 */
 	char *ca_file;              /* optional: CA bundle for its https URLs (curl's default) */
 };
 
@@ -64,6 +65,9 @@ void broker_cfg_free(struct broker_cfg *cfg); /* wipes the secrets */
  * *iss (malloc'd, the caller frees): TS_OK; TS_INVALID_TOKEN when the token is no JWT or has no
  * non-empty string iss; TS_SERVER_ERROR when out of memory. */
 ts_err token_issuer(const char *token, char **iss);
+/* The payload of token (a JWT) as a JSON object, not verified (new reference): TS_OK, or
+ * TS_INVALID_TOKEN (no JWT, no object), TS_SERVER_ERROR (out of memory). */
+ts_err token_payload(const char *token, json_t **claims);
 
 /* The index in cfg->iss of the issuer named iss, or -1 for an issuer not trusted. */
 int broker_cfg_issuer(const struct broker_cfg *cfg, const char *iss);
@@ -133,6 +137,10 @@ ts_err introspector_check(introspector *in, const char *token, int64_t now, int 
  * active, NULL when not; TS_UNAVAILABLE (why) and TS_SERVER_ERROR as introspector_check. */
 ts_err introspector_claims(introspector *in, const char *token, int64_t now, json_t **claims,
                            char *why, size_t whylen);
+
+/* What the change feed (feed.c) has to say in the broker's log since the last call: 1 with the
+ * line in msg (len bytes) when its state changed (connected, lost, back), else 0. */
+int introspector_feed_news(introspector *in, char *msg, size_t len);
 
 /* How many of the watcher's requests got no answer since the last call, with the last one's
  * reason in why (whylen bytes, may be NULL): for the broker thread to log. */

@@ -106,6 +106,7 @@ ts_err introspector_check(introspector *in, const char *token, int64_t now, int 
 	enum intro_answer ans;
 	char *got = NULL;
 	int64_t hold;
+	uint64_t epoch;
 	size_t len;
 
 	*active = 0;
@@ -135,6 +136,7 @@ ts_err introspector_check(introspector *in, const char *token, int64_t now, int 
 	}
 	hold = in->hold_until - now;
 	held = in->hold_fail;
+	epoch = in->epoch;
 	pthread_mutex_unlock(&in->mu);
 	if (hold > 0) {
 		intro_fail_text("holding off after the last failure: ", &held, hold, why, whylen);
@@ -148,7 +150,7 @@ ts_err introspector_check(introspector *in, const char *token, int64_t now, int 
 		hold = in->hold_until - now;
 	} else {
 		/* the same token's live sessions follow this answer too */
-		intro_apply(in, hash, ans == INTRO_ACTIVE, got, now, now);
+		intro_apply(in, hash, ans == INTRO_ACTIVE, got, now, now, epoch != in->epoch);
 	}
 	pthread_mutex_unlock(&in->mu);
 	if (ans == INTRO_UNAVAILABLE) {
@@ -239,6 +241,10 @@ ts_err introspector_open(const struct issuer_cfg *cfg, introspector **out, const
 	if (err)
 		goto out;
 	in->started = 1;
+	if (intro_feed_start(in, cfg, why) != 0) {
+		rc = TS_SERVER_ERROR;
+		goto out;
+	}
 	*out = in;
 	in = NULL;
 	rc = TS_OK;
@@ -266,6 +272,7 @@ void introspector_close(introspector *in)
 {
 	if (!in)
 		return;
+	intro_feed_stop(in);
 	if (in->started) {
 		pthread_mutex_lock(&in->mu);
 		atomic_store(&in->stop, 1);

@@ -46,6 +46,8 @@ struct intro_watch {               /* a watched session */
 	unsigned char hash[32];
 	char *scope;                   /* the scope the session has now (as last handed over) */
 	int64_t due;                   /* when to look at it again */
+	int64_t gid;                   /* the token's claims, to match the change feed's events */
+	char *client_id, *sub, *jti;   /* (NULL when the token says none, or is no JWT) */
 	int busy;                      /* the watcher is asking about it (outside the lock) */
 	int gone;                      /* unwatched or replaced while busy: the watcher frees it */
 	struct intro_watch *chain;     /* next in its bucket by id */
@@ -73,6 +75,9 @@ struct introspector {
 	struct intro_fail hold_fail;   /* the failure that set it */
 	struct intro_fail last_fail;   /* the watcher's, for introspector_trouble */
 	size_t fails;                  /* the watcher's requests without an answer since then */
+	uint64_t epoch;                /* changes the feed reported: an answer asked for before the
+	                                * latest one may be stale (intro_apply's stale) */
+	struct intro_feed *feed;       /* GET /changes (feed.c), or NULL */
 };
 
 /* --- introspect_cache.c (all under mu) --- */
@@ -117,9 +122,27 @@ void intro_hold(introspector *in, const struct intro_fail *f, int64_t now);
  * session of the token (intro_watch_apply). Under mu. The one way answers reach sessions:
  * CONNECTs, the watcher and (later) a change feed all come through here. */
 void intro_apply(introspector *in, const unsigned char hash[32], int active, const char *scope,
-                 int64_t at, int64_t now);
+                 int64_t at, int64_t now, int stale);
+
+/* stale: the answer was asked for before the feed's latest change (in->epoch moved meanwhile):
+ * it still reaches the sessions, but is not kept as fresh, and the token's sessions are asked
+ * about again at once. */
 
 void *intro_watcher(void *arg);
 void intro_watches_free(introspector *in);
+
+/* --- feed.c: the change feed --- */
+
+/* Starts the feed thread for cfg (when cfg->feed): 0, or -1 with *why. */
+int intro_feed_start(introspector *in, const struct issuer_cfg *cfg, const char **why);
+void intro_feed_stop(introspector *in);   /* joins the thread; NULL feed is fine */
+
+/* A change from the feed, under mu: every cached answer goes stale and the sessions whose token
+ * matches (all of them when match is NULL) are asked about again at once. */
+struct intro_match {
+	int64_t gid;                   /* 0: any */
+	const char *client_id, *sub, *jti;
+};
+void intro_changed(introspector *in, const struct intro_match *match);
 
 #endif

@@ -3,6 +3,8 @@
  * scope); the watcher thread asks Tessera about each token again whenever its cached answer is
  * cache_seconds old. Every answer reaches the cache and the sessions through intro_apply.
  * Locking: see introspect.c. */
+#include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -25,6 +27,9 @@ static void intro_watch_free(struct intro_watch *w)
 		return;
 	secret_free(w->token);
 	free(w->scope);
+	free(w->client_id);
+	free(w->sub);
+	free(w->jti);
 	free(w);
 }
 
@@ -127,16 +132,53 @@ static void intro_watch_apply(introspector *in, struct intro_watch *w, int activ
 }
 
 void intro_apply(introspector *in, const unsigned char hash[32], int active, const char *scope,
-                 int64_t at, int64_t now)
+                 int64_t at, int64_t now, int stale)
 {
 	struct intro_watch *w, *next;
 
-	intro_cache_put(in, hash, active, scope, at);
+	if (!stale)
+		intro_cache_put(in, hash, active, scope, at);
 	for (w = in->by_hash[intro_hash_bucket(hash)]; w; w = next) {
 		next = w->hchain;      /* w may be detached */
-		if (memcmp(w->hash, hash, 32) == 0)
-			intro_watch_apply(in, w, active, scope, at, now);
+		if (memcmp(w->hash, hash, 32) != 0)
+			continue;
+		intro_watch_apply(in, w, active, scope, at, now);
+		if (stale)
+			w->due = 0;        /* (a detached w was freed: not touched again) */
 	}
+}
+
+/* 1 when w's token may be one the change m is about. */
+static int intro_matches(const struct intro_watch *w, const struct intro_match *m)
+{
+	if (!w->client_id && !w->jti)
+		return 1;          /* no claims to tell by (no JWT): asked about again */
+	if (m->jti)
+		return w->jti && strcmp(w->jti, m->jti) == 0;
+	if (m->gid && w->gid)
+		return w->gid == m->gid;
+	if (m->client_id && (!w->client_id || strcmp(w->client_id, m->client_id) != 0))
+		return 0;
+	if (m->sub && (!w->sub || strcmp(w->sub, m->sub) != 0))
+		return 0;
+	return m->client_id || m->sub;
+}
+
+void intro_changed(introspector *in, const struct intro_match *m)
+{
+	struct intro_entry *e;
+	struct intro_watch *w;
+	size_t b;
+
+	in->epoch++;
+	/* the cache cannot tell which answers the change touches: none is fresh any more */
+	for (e = in->oldest; e; e = e->newer)
+		e->at = INT64_MIN / 2;
+	for (b = 0; b < INTRO_WATCH_BUCKETS; b++)
+		for (w = in->watches[b]; w; w = w->chain)
+			if (!m || intro_matches(w, m))
+				w->due = 0;
+	pthread_cond_signal(&in->cv);
 }
 
 void introspector_apply(introspector *in, const char *token, int active, const char *scope,
@@ -148,8 +190,37 @@ void introspector_apply(introspector *in, const char *token, int active, const c
 		return;
 	secret_sha256(token, strlen(token), hash);
 	pthread_mutex_lock(&in->mu);
-	intro_apply(in, hash, active, scope, now, now);
+	intro_apply(in, hash, active, scope, now, now, 0);
 	pthread_mutex_unlock(&in->mu);
+}
+
+/* The claims the change feed's events name, from the token's (unverified: the plugin verified
+ * it already) payload; none for a token that is no JWT. -1 when out of memory. */
+static int watch_claims(struct intro_watch *w, const char *token)
+{
+	static const struct {
+		const char *claim;
+		size_t off;
+	} strs[] = {
+		{"client_id", offsetof(struct intro_watch, client_id)},
+		{"sub", offsetof(struct intro_watch, sub)},
+		{"jti", offsetof(struct intro_watch, jti)},
+	};
+	json_t *c = NULL;
+	const char *v;
+	size_t i;
+	int rc = 0;
+
+	if (token_payload(token, &c) != TS_OK)
+		return 0;
+	w->gid = json_integer_value(json_object_get(c, "gid"));
+	for (i = 0; i < sizeof strs / sizeof strs[0]; i++) {
+		v = json_string_value(json_object_get(c, strs[i].claim));
+		if (v && !(*(char **)((char *)w + strs[i].off) = strdup(v)))
+			rc = -1;
+	}
+	json_decref(c);
+	return rc;
 }
 
 ts_err introspector_watch(introspector *in, const char *token, const char *scope,
@@ -172,11 +243,16 @@ ts_err introspector_watch(introspector *in, const char *token, const char *scope
 	}
 	w->id = id;
 	secret_sha256(token, strlen(token), w->hash);
+	if (watch_claims(w, token) != 0) {
+		intro_watch_free(w);
+		return TS_SERVER_ERROR;
+	}
 	pthread_mutex_lock(&in->mu);
 	intro_watch_detach(in, id);
 	intro_changes_forget(in, id);
 	e = intro_cache_find(in, w->hash);
-	w->due = (e ? e->at : (int64_t)time(NULL)) + in->cache_seconds;
+	/* no answer kept (one that went stale while the CONNECT asked): asked about at once */
+	w->due = e ? e->at + in->cache_seconds : 0;
 	b = intro_watch_bucket(id);
 	w->chain = in->watches[b];
 	in->watches[b] = w;
@@ -270,6 +346,7 @@ void *intro_watcher(void *arg)
 	char *scope;
 	size_t cap = 0, n, i;
 	int64_t now;
+	uint64_t epoch;
 
 	pthread_mutex_lock(&in->mu);
 	while (!atomic_load(&in->stop)) {
@@ -289,6 +366,7 @@ void *intro_watcher(void *arg)
 				intro_watch_apply(in, w, e->active, e->scope, e->at, now);
 			} else if (in->hold_until <= now) {
 				/* w is busy: nobody else changes or frees its token meanwhile */
+				epoch = in->epoch;
 				pthread_mutex_unlock(&in->mu);
 				ans = intro_ask(in, in->watch_curl, w->token, &f, &scope);
 				now = (int64_t)time(NULL);
@@ -298,7 +376,8 @@ void *intro_watcher(void *arg)
 					in->last_fail = f;
 					in->fails++;
 				} else if (ans != INTRO_UNAVAILABLE) {
-					intro_apply(in, w->hash, ans == INTRO_ACTIVE, scope, now, now);
+					intro_apply(in, w->hash, ans == INTRO_ACTIVE, scope, now, now,
+					            epoch != in->epoch);
 				}
 				free(scope);
 			}

@@ -14,18 +14,15 @@
 
 #define ISSUER_MAX_TOKEN 16384     /* as introspect.c: longer tokens are refused */
 
-ts_err token_issuer(const char *token, char **iss)
+ts_err token_payload(const char *token, json_t **claims)
 {
 	const char *p, *q;
 	unsigned char *raw;
 	json_error_t jerr;
-	json_t *doc;
-	const char *v;
 	size_t tlen, plen;
 	long n;
-	ts_err rc = TS_INVALID_TOKEN;
 
-	*iss = NULL;
+	*claims = NULL;
 	if (!token)
 		return TS_INVALID_TOKEN;
 	tlen = strnlen(token, ISSUER_MAX_TOKEN + 1);
@@ -40,15 +37,31 @@ ts_err token_issuer(const char *token, char **iss)
 	if (!raw)
 		return TS_SERVER_ERROR;
 	n = b64url_decode(p, plen, raw);
-	if (n > 0) {
-		doc = json_loadb((const char *)raw, (size_t)n, JSON_REJECT_DUPLICATES, &jerr);
-		v = json_string_value(json_object_get(doc, "iss"));
-		/* (jansson refuses \u0000 in strings: v is the whole claim) */
-		if (v && *v)
-			rc = (*iss = strdup(v)) ? TS_OK : TS_SERVER_ERROR;
-		json_decref(doc);
-	}
+	if (n > 0)
+		*claims = json_loadb((const char *)raw, (size_t)n, JSON_REJECT_DUPLICATES, &jerr);
 	free(raw);
+	if (*claims && !json_is_object(*claims)) {
+		json_decref(*claims);
+		*claims = NULL;
+	}
+	return *claims ? TS_OK : TS_INVALID_TOKEN;
+}
+
+ts_err token_issuer(const char *token, char **iss)
+{
+	json_t *doc;
+	const char *v;
+	ts_err rc;
+
+	*iss = NULL;
+	if ((rc = token_payload(token, &doc)) != TS_OK)
+		return rc;
+	v = json_string_value(json_object_get(doc, "iss"));
+	/* (jansson refuses \u0000 in strings: v is the whole claim) */
+	rc = TS_INVALID_TOKEN;
+	if (v && *v)
+		rc = (*iss = strdup(v)) ? TS_OK : TS_SERVER_ERROR;
+	json_decref(doc);
 	return rc;
 }
 

@@ -36,7 +36,7 @@ void broker_cfg_init(struct broker_cfg *cfg)
 
 	memset(cfg, 0, sizeof *cfg);
 	for (i = 0; i < BROKER_MAX_ISSUERS; i++)
-		cfg->iss[i].cache_seconds = 30;
+		cfg->iss[i].cache_seconds = 30, cfg->iss[i].feed = 1;
 	cfg->client_id_rule = CLIENTID_STRICT;
 }
 
@@ -85,6 +85,13 @@ int broker_cfg_set(struct broker_cfg *cfg, const char *key, const char *value)
 	if (namelen == strlen("cache_seconds") && strncmp(key, "cache_seconds", namelen) == 0) {
 		ic->used = 1;
 		return set_cache_seconds(ic, value);
+	}
+	if (namelen == strlen("feed") && strncmp(key, "feed", namelen) == 0) {
+		ic->used = 1;
+		if (strcmp(value, "on") != 0 && strcmp(value, "off") != 0)
+			return -1;
+		ic->feed = strcmp(value, "on") == 0;
+		return 0;
 	}
 	for (i = 0; i < N_STRINGS; i++)
 		if (strlen(issuer_strings[i].key) == namelen &&

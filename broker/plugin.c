@@ -370,8 +370,10 @@ static void session_apply(struct plugin *p, introspector *in, const struct intro
 		(*n)++;
 }
 
-/* Once a second: free the sessions gone, disconnect those whose token expired or was found
- * inactive, and apply new scopes. Kicks are collected first: a kick runs on_disconnect. */
+/* Once a second: free the sessions gone and disconnect those whose token expired; on every
+ * tick: disconnect those found inactive and apply new scopes (so that the change feed's news
+ * is not held back to the next second), and log what the change feed has to say. Kicks are
+ * collected first: a kick runs on_disconnect. */
 static int on_tick(int event, void *event_data, void *userdata)
 {
 	struct mosquitto_evt_tick *ed = event_data;
@@ -381,16 +383,18 @@ static int on_tick(int event, void *event_data, void *userdata)
 	char *kick[KICKS_PER_TICK];
 	struct session *s;
 	size_t i, k, n = 0, nc;
+	char news[320];
+	int sweep;
 
 	/* mosquitto 2.0 fills in no time (its event_data is zeroed) and ignores next_s: it ticks on
 	 * every turn of its main loop, which wakes at least once a second */
 	(void)event;
 	(void)ed;
 	control_tick(p->ctl, now);   /* answers from Tessera go out on every tick */
-	if (now == p->last_sweep)
-		return MOSQ_ERR_SUCCESS;
+	/* the sweep once a second; new answers (the change feed's among them) on every tick */
+	sweep = now != p->last_sweep;
 	p->last_sweep = now;
-	for (i = 0; i < BUCKETS; i++) {
+	for (i = 0; sweep && i < BUCKETS; i++) {
 		struct session **link = &p->buckets[i];
 
 		while ((s = *link)) {
@@ -409,8 +413,10 @@ static int on_tick(int event, void *event_data, void *userdata)
 
 		if (!in)
 			continue;
+		if (introspector_feed_news(in, news, sizeof news))
+			mosquitto_log_printf(MOSQ_LOG_NOTICE, "%s", news);
 		/* Tessera not answering about live sessions keeps them on their last answer: say so */
-		if (now - p->trouble_logged >= TROUBLE_LOG_EVERY) {
+		if (sweep && now - p->trouble_logged >= TROUBLE_LOG_EVERY) {
 			char why[200];
 			size_t nf = introspector_trouble(in, why, sizeof why);
 

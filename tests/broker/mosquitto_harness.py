@@ -345,7 +345,7 @@ class BrokerFactory:
 
 
 def broker_opts(srv, mode="url", audience="mqtt", jwks_file=None, introspect=None,
-                cache_seconds=None, client_id_rule=None, introspect_url=None):
+                cache_seconds=None, client_id_rule=None, introspect_url=None, feed=None):
     """plugin options for a broker trusting Tessera server srv: mode "url" (plugin_opt_jwks_url
     = srv /jwks) or "file" (jwks_file, a path); introspect: a harness Client allowed
     `introspect` (then plugin_opt_introspect_url, srv's /introspect unless introspect_url is
@@ -365,6 +365,8 @@ def broker_opts(srv, mode="url", audience="mqtt", jwks_file=None, introspect=Non
         opts.append(("cache_seconds", cache_seconds))
     if client_id_rule is not None:
         opts.append(("client_id_rule", client_id_rule))
+    if feed is not None:
+        opts.append(("feed", feed))
     return opts
 
 
