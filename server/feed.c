@@ -92,7 +92,9 @@ void feed_tick(struct server *srv, store *s)
 	struct feed_hub *h = srv->feeds;
 	int64_t first, last, now = http_now_ms();
 
-	if (!h || store_changes_bounds(s, &first, &last) != TS_OK)
+	if (!h)
+		return;
+	if (store_changes_bounds(s, &first, &last) != TS_OK)
 		last = 0;
 	pthread_mutex_lock(&h->mu);
 	if (last > h->last || now - h->beat_at >= FEED_HEARTBEAT_MS) {
