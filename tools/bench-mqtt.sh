@@ -4,7 +4,9 @@
 # one subscriber) and CONNECT/CONNACK/DISCONNECT cycles per second with a valid access token.
 # Builds nothing but the load tool (tests/bench/mqtt_bench.c -> build/mqtt_bench, when missing or
 # older than its source). Bounded: (2 * ROUNDS + 4) runs of SECS each (5 s, 3 rounds: about a minute,
-# with NTOKENS (20000) tokens minted first).
+# with NTOKENS (20000) tokens minted first). Then tests/bench/mqtt_feed.py: the time from
+# `tessera grant revoke` / `grant scope` to enforcement at the broker through the change feed,
+# with FEED_SESSIONS (1000) other live sessions, FEED_ROUNDS (20) changes (FEED_SESSIONS=0: skip).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 bin=$(realpath "${1:-$root/build/tessera}")
@@ -138,3 +140,9 @@ printf '%-42s %14s %14s %8s %10s\n' "  the same, $(wc -l <"$work/tokens") distin
 echo "$($mosq -h 2>/dev/null | sed -n '1s/^mosquitto version \([^ ]*\).*/mosquitto \1/p'), plugin in JWKS-file mode;" \
 	"$pubs publishers -> 1 subscriber, 32-byte QoS 0, $secs s a run; $threads connecting threads;" \
 	"$(nproc) cores shared by the load and the broker"
+
+if [ "${FEED_SESSIONS:-1000}" != 0 ]; then
+	echo
+	TESSERA_BIN="$bin" TESSERA_PLUGIN="$plugin" "${PY:-/usr/bin/python3}" "$root/tests/bench/mqtt_feed.py" \
+		--sessions "${FEED_SESSIONS:-1000}" --rounds "${FEED_ROUNDS:-20}"
+fi
