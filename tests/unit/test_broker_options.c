@@ -49,6 +49,10 @@ START_TEST(test_options_numbered_issuers)
 	ck_assert_str_eq(cfg.iss[15].ca_file, "/ca.pem");
 	ck_assert(cfg.iss[0].used && cfg.iss[1].used && cfg.iss[15].used && !cfg.iss[2].used);
 	ck_assert_int_eq(cfg.client_id_rule, CLIENTID_PREFIX);
+	/* the change feed: on by default, plugin_opt_feed off|on per issuer */
+	ck_assert(cfg.iss[0].feed && cfg.iss[1].feed);
+	ck_assert_int_eq(broker_cfg_set(&cfg, "feed_2", "off"), 0);
+	ck_assert(cfg.iss[0].feed && !cfg.iss[1].feed);
 	ck_assert_ptr_null(check_of(&cfg));
 	/* a key given again: the last one counts (mosquitto passes every line, in order) */
 	ck_assert_int_eq(broker_cfg_set(&cfg, "issuer_2", "https://b2.example"), 0);
@@ -80,6 +84,8 @@ START_TEST(test_options_refused)
 	ck_assert_int_eq(broker_cfg_set(&cfg, "cache_seconds", "3s"), -1);
 	ck_assert_int_eq(broker_cfg_set(&cfg, "cache_seconds", ""), -1);
 	ck_assert_int_eq(broker_cfg_set(&cfg, "client_id_rule", "loose"), -1);
+	ck_assert_int_eq(broker_cfg_set(&cfg, "feed", "no"), -1);
+	ck_assert_int_eq(broker_cfg_set(&cfg, "feed", ""), -1);
 	ck_assert_int_eq(broker_cfg_set(&cfg, NULL, "x"), -1);
 	ck_assert_int_eq(broker_cfg_set(&cfg, "issuer", NULL), -1);
 	for (i = 0; i < BROKER_MAX_ISSUERS; i++)
