@@ -1,5 +1,5 @@
 -- 010_changes.sql - the change feed: every change of rights that a broker must act on, in order.
--- Applied by lib/store.c inside one BEGIN IMMEDIATE transaction that also sets user_version.
+-- Applied by lib/store.c inside one BEGIN IMMEDIATE transaction that also sets user_version = 10.
 --
 -- One row per change, written by triggers, so that whichever process makes the change (the
 -- daemon for SCIM and /revoke, the CLI in a process of its own) and whichever path it takes,
