@@ -33,6 +33,8 @@ struct feed {
 	int64_t last;              /* the id of the last change sent */
 	unsigned beat;             /* the hub's heartbeat count when it last wrote */
 	int suspended;
+	char *client_id;           /* the broker's client: its feed ends when it loses the right */
+	int end_after;             /* the stream ends once out is sent */
 	char *out;                 /* bytes to send, from off to len */
 	size_t len, off;
 };
@@ -144,6 +146,7 @@ static ts_err add_event(struct feed *f, int64_t id, const char *kind, const char
 /* A change as an event: its kind, and as data the fields it has (see docs/broker.md). */
 static ts_err add_row(void *arg, const struct change *c)
 {
+	struct feed *f = arg;
 	json_t *o = json_object();
 	char *data;
 	ts_err rc = TS_SERVER_ERROR;
@@ -162,8 +165,14 @@ static ts_err add_row(void *arg, const struct change *c)
 	}
 	data = json_dumps(o, JSON_COMPACT);
 	json_decref(o);
+	/* the reader itself disabled, removed or no longer allowed to introspect: this is the last
+	 * event it gets */
+	if (strcmp(c->kind, "client") == 0 && c->client_id && f->client_id &&
+	    strcmp(c->client_id, f->client_id) == 0 &&
+	    (c->revoked || !client_list_has(c->scope ? c->scope : "", "introspect")))
+		f->end_after = 1;
 	if (data)
-		rc = add_event(arg, c->id, c->kind, data);
+		rc = add_event(f, c->id, c->kind, data);
 	free(data);
 	return rc;
 }
@@ -221,6 +230,8 @@ static ssize_t feed_read(void *cls, uint64_t pos, char *buf, size_t max)
 			f->off += n;
 			return (ssize_t)n;
 		}
+		if (f->end_after)
+			return MHD_CONTENT_READER_END_OF_STREAM;
 		pthread_mutex_lock(&h->mu);
 		if (h->stopping) {
 			pthread_mutex_unlock(&h->mu);
@@ -263,6 +274,7 @@ static void feed_free(void *cls)
 	h->open--;
 	pthread_mutex_unlock(&h->mu);
 	free(f->out);
+	free(f->client_id);
 	free(f);
 }
 
@@ -371,17 +383,20 @@ void changes_handle(struct request *r)
 		reply_error(r, TS_FORBIDDEN, "this client may not read the change feed");
 		return;
 	}
-	store_client_free(c);
 	f = calloc(1, sizeof *f);
-	if (!f) {
+	if (!f || !(f->client_id = strdup(c->client_id))) {
+		free(f);
+		store_client_free(c);
 		reply_error(r, TS_SERVER_ERROR, NULL);
 		return;
 	}
+	store_client_free(c);
 	f->hub = h;
 	f->srv = r->srv;
 	f->mc = r->conn;
 	if ((rc = feed_start(r, f)) != TS_OK) {
 		free(f->out);
+		free(f->client_id);
 		free(f);
 		reply_error(r, rc, NULL);
 		return;

@@ -265,6 +265,27 @@ def test_revoke_endpoint_sends_the_tokens_jti(srv, feed):
     assert ev["data"] == {"jti": jti, "revoked": True}
 
 
+def test_a_feed_ends_when_its_reader_loses_the_right(srv, feed):
+    # the broker's own client disabled, or its scope narrowed to no `introspect`: it gets that
+    # event, and then the stream ends (and a new one is refused)
+    for i, how in enumerate((["client", "disable"], None)):
+        cid = "rs-lose-%d" % i
+        srv.add_client(cid, scope="introspect")
+        f = feed(srv.clients[cid])
+        ready(f)
+        if how:
+            assert srv.cli(how + [cid]).rc == 0
+        else:
+            r = Scim(srv).patch("/Clients/" + cid, op("replace", "scope", "mqtt:sub:x"))
+            assert r.status_code == 200, r.text
+        ev, _ = f.until(lambda e: e["event"] == "client" and e["data"]["client_id"] == cid)
+        with pytest.raises(EOFError):
+            f.next(t(5))
+        c = srv.clients[cid]
+        r = requests.get(srv.url("/changes"), auth=(c.id, c.secret), timeout=http_timeout())
+        assert r.status_code in (401, 403), r.text
+
+
 # ---------------------------------------------------------------- resuming
 
 
