@@ -18,8 +18,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include "client.h"
-#include "form.h"
-#include "throttle.h"
 #include "server.h"
 
 #define FEED_HEARTBEAT_MS 15000
@@ -278,47 +276,6 @@ static void feed_free(void *cls)
 	free(f);
 }
 
-/* The client, authenticated like at /introspect but with HTTP Basic only (a GET has no form
- * body, and a secret does not belong in a URL); failures count toward the same throttle. 0, or
- * -1 when it replied. */
-static int feed_client(struct request *r, struct client **c)
-{
-	struct form *f = NULL;
-	const char *why = NULL;
-	store *s = http_store(r);
-	char addr[64], key[400];
-	int64_t now = http_now_ms();
-	ts_err rc;
-	int wait;
-
-	*c = NULL;
-	if (form_parse("", 0, &f, &why) != TS_OK) {
-		reply_error(r, TS_SERVER_ERROR, NULL);
-		return -1;
-	}
-	free(r->client_id);
-	r->client_id = NULL;
-	rc = s ? client_authenticate(s, http_header(r, MHD_HTTP_HEADER_AUTHORIZATION), f, c,
-	                             &r->client_id) : TS_UNAVAILABLE;
-	form_free(f);
-	if (rc == TS_INVALID_CLIENT && r->client_id) {
-		http_client_addr(r, addr, sizeof addr);
-		snprintf(key, sizeof key, "%s %.300s", addr, r->client_id);
-		wait = throttle_take(r->srv->secret_throttle, key, now);
-		if (wait > 0) {
-			r->retry_after = (wait + 999) / 1000;
-			reply_error(r, TS_TOO_MANY_REQUESTS, "too many failed client authentications, "
-			                                     "retry after the time in Retry-After");
-			return -1;
-		}
-		throttle_settle(r->srv->secret_throttle, key, 0, now);
-	}
-	if (rc == TS_OK)
-		return 0;
-	reply_error(r, rc, rc == TS_INVALID_CLIENT ? "client authentication failed" : NULL);
-	return -1;
-}
-
 /* Last-Event-ID: 0 and *id when it is a change id (digits), 1 when absent, -1 when malformed. */
 static int last_event_id(struct request *r, int64_t *id)
 {
@@ -371,26 +328,21 @@ static ts_err feed_start(struct request *r, struct feed *f)
 void changes_handle(struct request *r)
 {
 	struct feed_hub *h = r->srv->feeds;
-	struct client *c = NULL;
+	struct client *c = r->client;   /* authenticated by the router: HTTP Basic (no form) */
 	struct MHD_Response *resp;
 	struct feed *f;
 	ts_err rc;
 
-	if (feed_client(r, &c))
-		return;
 	if (!client_list_has(c->scope, "introspect")) {
-		store_client_free(c);
 		reply_error(r, TS_FORBIDDEN, "this client may not read the change feed");
 		return;
 	}
 	f = calloc(1, sizeof *f);
 	if (!f || !(f->client_id = strdup(c->client_id))) {
 		free(f);
-		store_client_free(c);
 		reply_error(r, TS_SERVER_ERROR, NULL);
 		return;
 	}
-	store_client_free(c);
 	f->hub = h;
 	f->srv = r->srv;
 	f->mc = r->conn;

@@ -33,8 +33,8 @@ static const struct route {
 	{R_DEVICE, "/device", "GET, POST", FORM_PAGE, CLIENT_NONE, device_page_handle},
 	{R_DEVICE_QR, "/device/qr", "GET", FORM_PAGE, CLIENT_NONE, device_qr_handle},
 	{R_LOGOUT, "/logout", "GET, POST", FORM_PAGE, CLIENT_NONE, logout_handle},
-	/* feed.c authenticates the client itself (HTTP Basic: a GET has no form) */
-	{R_CHANGES, "/changes", "GET", FORM_NONE, CLIENT_NONE, changes_handle},
+	/* a GET has no form: HTTP Basic is its one client authentication */
+	{R_CHANGES, "/changes", "GET", FORM_NONE, CLIENT_AUTH, changes_handle},
 };
 
 const char *router_path(enum route_id id)
