@@ -370,7 +370,7 @@ END_TEST
 START_TEST(test_jti_distinct)
 {
 	struct access_token t = {0};
-	char seen[200][24];
+	char seen[200][sizeof t.jti];
 	char *jwt;
 	int i, j;
 
