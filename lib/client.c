@@ -43,28 +43,6 @@ void client_cache_invalidate(void)
 	}
 }
 
-static struct client *client_dup(const struct client *c)
-{
-	struct client *d = malloc(sizeof *d);
-
-	if (!d)
-		return NULL;
-	*d = *c;
-	d->client_id = strdup(c->client_id);
-	d->name = strdup(c->name);
-	d->redirect_uris = strdup(c->redirect_uris);
-	d->post_logout_redirect_uris = strdup(c->post_logout_redirect_uris);
-	d->grant_types = strdup(c->grant_types);
-	d->scope = strdup(c->scope);
-	d->external_id = c->external_id ? strdup(c->external_id) : NULL;
-	if (!d->client_id || !d->name || !d->redirect_uris || !d->grant_types || !d->scope ||
-	    !d->post_logout_redirect_uris || (c->external_id && !d->external_id)) {
-		store_client_free(d);
-		return NULL;
-	}
-	return d;
-}
-
 ts_err client_get(store *s, const char *client_id, struct client **out)
 {
 	uint64_t h = 1469598103934665603u, gen = atomic_load(&generation);
@@ -79,7 +57,7 @@ ts_err client_get(store *s, const char *client_id, struct client **out)
 	sl = &cache[h % CACHE_SLOTS];
 	pthread_mutex_lock(&sl->mu);
 	if (sl->c && sl->gen == gen && strcmp(sl->c->client_id, client_id) == 0)
-		c = client_dup(sl->c);
+		c = store_client_dup(sl->c);
 	pthread_mutex_unlock(&sl->mu);
 	if (c) {
 		*out = c;
@@ -88,7 +66,7 @@ ts_err client_get(store *s, const char *client_id, struct client **out)
 	rc = store_client_get(s, client_id, out);
 	if (rc != TS_OK)
 		return rc;
-	c = client_dup(*out);
+	c = store_client_dup(*out);
 	pthread_mutex_lock(&sl->mu);
 	if (c && atomic_load(&generation) == gen) {
 		store_client_free(sl->c);
@@ -173,6 +151,9 @@ ts_err client_authenticate(store *s, const char *authorization, const struct for
 	ok = secret_equal(hash, c && !c->is_public ? c->secret_hash : zero, sizeof hash);
 	rc = TS_INVALID_CLIENT;
 	if (!c || !c->active)
+		goto out;
+	/* a client of another method has no secret to present (its own modules prove it) */
+	if (!c->is_public && strcmp(c->auth_method, "client_secret_basic") != 0)
 		goto out;
 	if (c->is_public ? secret != NULL : !(secret && ok))
 		goto out;
@@ -286,7 +267,7 @@ const char *client_rules(const struct client *c)
 		return "public clients cannot use client_credentials";
 	if (c->is_public && !c->refresh_rotation)
 		return "public clients must rotate refresh tokens (RFC 9700 2.2.2)";
-	return NULL;
+	return client_method_problem(c);
 }
 
 const char *client_id_problem(const char *id)

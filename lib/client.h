@@ -54,8 +54,24 @@ int client_redirect_matches(const char *registered, const char *given);
 
 /* The rules every client must keep, whoever writes it: NULL when c keeps them, else why not
  * (static English): a public client may not use client_credentials, and must rotate refresh
- * tokens (RFC 9700 §2.2.2). */
+ * tokens (RFC 9700 §2.2.2); its method fits what it registered (client_method_problem). */
 const char *client_rules(const struct client *c);
+
+/* How a client authenticates (struct client's auth_method, schema 012; lib/client_methods.c).
+ * client_method_known: 1 for client_secret_basic, none, private_key_jwt, tls_client_auth and
+ * self_signed_tls_client_auth. The _problem functions return NULL when the value has the right
+ * form, else why not (static English): a JWK Set (a JSON object with a non-empty "keys" array of
+ * objects with "kty", at most CLIENT_JWKS_MAX bytes), a jwks_uri (https, no fragment), a
+ * certificate SAN ("dns:", "uri:", "ip:" or "email:" + value). client_method_problem checks a
+ * client's method against what it registered: public exactly when none; jwks or jwks_uri (one)
+ * with private_key_jwt and self_signed_tls_client_auth only; a subject DN or a SAN (one) with
+ * tls_client_auth only. client_rules calls it. */
+#define CLIENT_JWKS_MAX 65536
+int client_method_known(const char *m);
+const char *client_jwks_problem(const char *text);
+const char *client_jwks_uri_problem(const char *u);
+const char *client_tls_san_problem(const char *v);
+const char *client_method_problem(const struct client *c);
 
 /* NULL when id may name a new client, else why not (a static sentence): 1 to 255 printable
  * ASCII characters (RFC 6749's VSCHAR), not made only of digits, since a client's own tokens

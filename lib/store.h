@@ -40,6 +40,17 @@ struct client {
 	                            * under the same id is another record; 0 for clients from before
 	                            * schema version 7 */
 	int token_reference;       /* 1: its access tokens are reference tokens, 0: JWTs */
+	/* how it authenticates (schema 012): "client_secret_basic" (a secret, by Basic or in the
+	 * body), "none" (public), "private_key_jwt", "tls_client_auth" or
+	 * "self_signed_tls_client_auth". Read: never NULL. Written: NULL means "none" for a public
+	 * client, else "client_secret_basic". Only client_secret_basic keeps a secret. */
+	char *auth_method;
+	char *jwks;                /* a JWK Set's JSON text (public keys), or NULL */
+	char *jwks_uri;            /* https URL of the client's JWK Set, or NULL */
+	char *tls_subject_dn;      /* tls_client_auth: the certificate's subject DN, or NULL */
+	char *tls_san;             /* tls_client_auth: "dns:", "uri:", "ip:" or "email:" + value */
+	int cert_bound;            /* 1: access tokens bound to its certificate (RFC 8705 §3) */
+	int dpop_bound;            /* 1: access tokens must be DPoP-bound (RFC 9449 §5.2) */
 };
 
 struct user {
@@ -91,6 +102,10 @@ void store_tune_writer(store *s, int checkpoint_pages);
 
 /* Frees a record and its strings (wiping secrets); NULL is fine. */
 void store_client_free(struct client *c);
+/* Frees what c owns but its client_id, leaving the pointers NULL (a struct on the stack). */
+void store_client_clear(struct client *c);
+/* A deep copy of c (caller store_client_free's), or NULL when out of memory. */
+struct client *store_client_dup(const struct client *c);
 void store_user_free(struct user *u);
 void store_key_free(struct key_row *k);
 

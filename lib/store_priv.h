@@ -103,7 +103,8 @@ void store_tx_abort(store *s, int nested);
 /* The columns the SCIM lists read ("users r", "clients r"), as the row readers expect them. */
 #define CLIENT_COLS "client_id, name, is_public, secret_hash, redirect_uris, grant_types, scope, " \
 	"refresh_rotation, refresh_grace, active, created_at, updated_at, refresh_idle_ttl, " \
-	"grant_lifetime, external_id, record, post_logout_redirect_uris, token_format"
+	"grant_lifetime, external_id, record, post_logout_redirect_uris, token_format, auth_method, " \
+	"jwks, jwks_uri, tls_subject_dn, tls_san, cert_bound, dpop_bound"
 /* Users are read as "users r": with the scope their groups add, and their groups as SCIM
  * shows them (a JSON array of {value, display}). */
 #define USER_COLS "r.id, r.username, r.password_hash, r.email, r.name, r.scope, r.active, " \

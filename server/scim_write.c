@@ -140,7 +140,7 @@ static ts_err save_client(store *s, struct job *j, const char **id)
 		rc = j->kind == J_CREATE ? store_client_add(s, &c) : store_client_put(s, &c, set_secret);
 	*id = c.client_id == j->new_id ? j->new_id : j->id;
 	secret_wipe(c.secret_hash, sizeof c.secret_hash);
-	scim_client_clear(&c);
+	store_client_clear(&c);
 	store_client_free(cur);
 	return rc;
 }

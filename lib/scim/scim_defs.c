@@ -243,7 +243,7 @@ static const struct scim_attr_def client_attrs[] = {
 	 NULL, NULL, NULL, 0, SCIM_AT_COLUMN, "r.scope"},
 	{"public", SCIM_BOOLEAN, 0, 0, 0, SCIM_IMMUTABLE, SCIM_RET_DEFAULT, SCIM_UNIQ_NONE,
 	 "A public client has no secret (RFC 6749 §2.1) and must use PKCE.", NULL, NULL, NULL, 0,
-	 SCIM_AT_COLUMN, "r.is_public"},
+	 SCIM_AT_COLUMN, "(r.auth_method = 'none')"},
 	{"refreshTokenRotation", SCIM_BOOLEAN, 0, 0, 0, SCIM_READ_WRITE, SCIM_RET_DEFAULT,
 	 SCIM_UNIQ_NONE, "Whether a refresh token is replaced at each use (default true); false "
 	 "keeps it, for devices on flaky links.", NULL, NULL, NULL, 0, SCIM_AT_COLUMN,

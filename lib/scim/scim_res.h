@@ -48,6 +48,6 @@ ts_err scim_client_from(const json_t *n, struct client *c, struct scim_error *e)
 /* Frees the strings of records filled by the _from functions (not the records themselves). */
 void scim_user_clear(struct user *u);
 void scim_group_clear(struct group *g);
-void scim_client_clear(struct client *c);
+/* (a client: store_client_clear) */
 
 #endif

@@ -210,18 +210,6 @@ ts_err scim_group_from(const json_t *n, struct group *g, int64_t **ids, size_t *
 	return TS_OK;
 }
 
-void scim_client_clear(struct client *c)
-{
-	free(c->name);
-	free(c->redirect_uris);
-	free(c->post_logout_redirect_uris);
-	free(c->grant_types);
-	free(c->scope);
-	free(c->external_id);
-	c->name = c->redirect_uris = c->grant_types = c->scope = c->external_id = NULL;
-	c->post_logout_redirect_uris = NULL;
-}
-
 /* The array of strings as a space-separated list (*out malloc'd); check says whether an element
  * is acceptable. */
 static ts_err join(const json_t *a, int (*check)(const char *), const char *what, char **out,
@@ -349,6 +337,6 @@ ts_err scim_client_from(const json_t *n, struct client *c, struct scim_error *e)
 	if (!rc && (why = client_rules(c)))
 		rc = scim_error_set(e, SCIM_E_INVALID_VALUE, "%s", why);
 	if (rc)
-		scim_client_clear(c);
+		store_client_clear(c);
 	return rc;
 }

@@ -62,7 +62,7 @@ static json_t *store_and_answer(const struct scim_rtype *t, const json_t *n, ts_
 
 		if ((*e = scim_client_from(n, &c, err)) == TS_OK)
 			res = scim_client_json(&c, BASE);
-		scim_client_clear(&c);
+		store_client_clear(&c);
 		break;
 	}
 	}

@@ -337,11 +337,12 @@ static void load_clients(sqlite3 *d)
 
 		run(d, "INSERT INTO clients (client_id, name, is_public, secret_hash, redirect_uris, "
 		    "grant_types, scope, refresh_rotation, refresh_grace, refresh_idle_ttl, "
-		    "grant_lifetime, active, created_at, updated_at, external_id) VALUES "
-		    "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", "ssibsssiiiiiiis", c->id, c->name,
+		    "grant_lifetime, active, created_at, updated_at, external_id, auth_method) VALUES "
+		    "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", "ssibsssiiiiiiiss", c->id, c->name,
 		    (int64_t)c->is_public, c->is_public ? NULL : hash, c->redirect_uris, c->grant_types,
 		    c->scope, (int64_t)c->rotation, (int64_t)c->grace, (int64_t)c->idle,
-		    (int64_t)c->lifetime, (int64_t)c->active, c->created, c->created, c->external_id);
+		    (int64_t)c->lifetime, (int64_t)c->active, c->created, c->created, c->external_id,
+		    c->is_public ? "none" : "client_secret_basic");
 		snprintf(r->ids[i], sizeof r->ids[i], "%s", c->id);
 		json_object_set_new(doc, "id", json_string(c->id));
 		set_str(doc, "clientName", c->name);

@@ -96,7 +96,7 @@ static const struct {
 	{C, "refreshGraceSeconds gt 10", "(r.refresh_grace > ?1)", "I:10"},
 	{C, "refreshGraceSeconds le 2.5", "(r.refresh_grace <= ?1)", "R:2.5"},
 	{C, "refreshGraceSeconds pr", "(r.refresh_grace IS NOT NULL)", ""},
-	{C, "public ne true", "NOT (coalesce((r.is_public = 1), 0))", ""},
+	{C, "public ne true", "NOT (coalesce(((r.auth_method = 'none') = 1), 0))", ""},
 	{C, "id eq \"app1\"", "(r.client_id <> '' AND r.client_id = ?1)", "T:app1"},
 	{R, "userName eq \"bob\"", "u.username = ?1", "T:bob"},
 	{R, "userName ne \"bob\"", "NOT (coalesce(u.username = ?1, 0))", "T:bob"},

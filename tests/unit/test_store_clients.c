@@ -371,6 +371,63 @@ START_TEST(client_id_digits_refused)
 }
 END_TEST
 
+/* Schema 012: how a client authenticates is stored with what it registered, and only a
+ * client_secret_basic client keeps a secret, whatever the writer hands the store. */
+START_TEST(client_auth_methods)
+{
+	struct client in = client_of("dev-1"), *c = NULL;
+	unsigned char zero[32] = {0};
+	store *s = open_db();
+	sqlite3 *raw;
+	sqlite3_stmt *st;
+
+	in.auth_method = "private_key_jwt";
+	in.jwks = "{\"keys\":[{\"kty\":\"EC\"}]}";
+	in.cert_bound = 1;
+	in.dpop_bound = 1; /* fill_hash gave it a secret hash: a private_key_jwt client keeps none */
+	ck_assert_int_eq(store_client_add(s, &in), TS_OK);
+	ck_assert_int_eq(store_client_get(s, "dev-1", &c), TS_OK);
+	ck_assert_str_eq(c->auth_method, "private_key_jwt");
+	ck_assert_str_eq(c->jwks, in.jwks);
+	ck_assert_ptr_null(c->jwks_uri);
+	ck_assert_ptr_null(c->tls_san);
+	ck_assert_int_eq(c->is_public, 0);
+	ck_assert_int_eq(c->cert_bound, 1);
+	ck_assert_int_eq(c->dpop_bound, 1);
+	ck_assert_mem_eq(c->secret_hash, zero, 32);
+	store_client_free(c);
+
+	/* turned into a secret client by a full update, and back: the secret goes with the method */
+	in.auth_method = "client_secret_basic";
+	in.jwks = NULL;
+	ck_assert_int_eq(store_client_put(s, &in, 1), TS_OK);
+	ck_assert_int_eq(store_client_get(s, "dev-1", &c), TS_OK);
+	ck_assert_mem_eq(c->secret_hash, in.secret_hash, 32);
+	store_client_free(c);
+	in.auth_method = "tls_client_auth";
+	in.tls_san = "dns:dev-1.example";
+	ck_assert_int_eq(store_client_put(s, &in, 0), TS_OK);
+	ck_assert_int_eq(store_client_get(s, "dev-1", &c), TS_OK);
+	ck_assert_str_eq(c->auth_method, "tls_client_auth");
+	ck_assert_str_eq(c->tls_san, "dns:dev-1.example");
+	ck_assert_mem_eq(c->secret_hash, zero, 32);
+	store_client_free(c);
+
+	/* a second party writing a secret beside another method is refused by the schema */
+	store_close(s);
+	ck_assert_int_eq(sqlite3_open(db, &raw), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_prepare_v2(raw, "UPDATE clients SET is_public = 0, secret_hash = "
+	                 "zeroblob(32) WHERE client_id = 'dev-1'", -1, &st, NULL), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_step(st), SQLITE_CONSTRAINT);
+	sqlite3_finalize(st);
+	ck_assert_int_eq(sqlite3_prepare_v2(raw, "UPDATE clients SET auth_method = 'password' "
+	                 "WHERE client_id = 'dev-1'", -1, &st, NULL), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_step(st), SQLITE_CONSTRAINT);
+	sqlite3_finalize(st);
+	sqlite3_close(raw);
+}
+END_TEST
+
 static Suite *store_clients_suite(void)
 {
 	Suite *s = suite_create("store_clients");
@@ -386,6 +443,7 @@ static Suite *store_clients_suite(void)
 	tcase_add_test(rec, client_refresh_settings);
 	tcase_add_test(rec, client_records);
 	tcase_add_test(rec, client_id_digits_refused);
+	tcase_add_test(rec, client_auth_methods);
 	suite_add_tcase(s, rec);
 
 	return s;
