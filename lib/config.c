@@ -10,7 +10,7 @@
 #include "config.h"
 #include "netaddr.h"
 
-enum kind { K_STR, K_INT, K_SYNC, K_CLAIM, K_ALG, K_ADDRS, K_METRICS };
+enum kind { K_STR, K_INT, K_SYNC, K_CLAIM, K_ALG, K_ADDRS, K_METRICS, K_CLIENT_CERTS };
 
 static const struct setting {
 	const char *section, *key;
@@ -35,6 +35,9 @@ static const struct setting {
 	{"server", "max_body", K_INT, offsetof(struct config, max_body), 1024, 16777216},
 	{"server", "tls_cert", K_STR, offsetof(struct config, tls_cert), 0, 0},
 	{"server", "tls_key", K_STR, offsetof(struct config, tls_key), 0, 0},
+	{"server", "tls_client_certificates", K_CLIENT_CERTS,
+	 offsetof(struct config, tls_client_certs), 0, 0},
+	{"server", "tls_client_ca", K_STR, offsetof(struct config, tls_client_ca), 0, 0},
 	{"database", "path", K_STR, offsetof(struct config, db_path), 0, 0},
 	{"database", "busy_timeout_ms", K_INT, offsetof(struct config, busy_timeout_ms), 0, 600000},
 	{"database", "synchronous", K_SYNC, offsetof(struct config, synchronous), 0, 0},
@@ -105,6 +108,7 @@ ts_err config_set(struct config *c, const char *section, const char *key, const 
 	static const char *const claims[] = {"none", "emqx", "emqx-legacy"};
 	static const char *const algs[] = {"ES256", "RS256"};
 	static const char *const metrics[] = {"off", "loopback", "token"};
+	static const char *const client_certs[] = {"off", "request"};
 	struct netaddr_list *addrs;
 	char *bad;
 	const struct setting *s = NULL;
@@ -155,6 +159,11 @@ ts_err config_set(struct config *c, const char *section, const char *key, const 
 		if ((k = pick(value, metrics, 3)) < 0)
 			goto bad;
 		*(enum metrics_access *)((char *)c + s->off) = (enum metrics_access)k;
+		return TS_OK;
+	case K_CLIENT_CERTS:
+		if ((k = pick(value, client_certs, 2)) < 0)
+			goto bad;
+		*(int *)((char *)c + s->off) = k;
 		return TS_OK;
 	case K_ADDRS:  /* a list of addresses, checked here so that a typo names its line */
 		if (netaddr_list_parse(value, &addrs, &bad) != TS_OK) {
@@ -223,6 +232,8 @@ void config_free(struct config *c)
 	free(c->signing_alg);
 	free(c->tls_cert);
 	free(c->tls_key);
+	free(c->tls_client_ca);
+	c->tls_client_ca = NULL;
 	free(c->proxy_addresses);
 	free(c->metrics_token_file);
 	c->proxy_addresses = c->metrics_token_file = NULL;

@@ -23,6 +23,9 @@ struct config {
 	char *metrics_token_file; /* the bearer token for metrics = token */
 	int max_body;            /* bytes; larger bodies get 413 */
 	char *tls_cert, *tls_key; /* PEM files: serve https (both or neither); NULL: plain http */
+	int tls_client_certs;    /* tls_client_certificates = request: ask clients for a
+	                          * certificate (RFC 8705 mutual TLS); 0 = off */
+	char *tls_client_ca;     /* CA certificates (PEM) tls_client_auth chains verify to */
 	/* [database] */
 	char *db_path;           /* default ./tessera.db */
 	int busy_timeout_ms;     /* bounded wait for a locked database, then 503 */

@@ -66,6 +66,7 @@ struct device_redeem {
 	const struct client *client;     /* the polling client (authenticated) */
 	int64_t now, refresh_ttl;
 	int want_refresh;
+	const char *x5t;                 /* bind the refresh token to this certificate, or NULL */
 	/* out (caller frees d and user with their free functions, and scope) */
 	struct device *d;
 	struct user *user;

@@ -93,6 +93,11 @@ ts_err grant_code_issue(store *s, struct code *c, char *text);
 ts_err grant_refresh_issue(store *s, int64_t grant_id, int64_t now, int64_t ttl,
                            const char *scope, char *text);
 
+/* Binds the refresh token whose text is text to the TLS client certificate whose x5t#S256 is
+ * x5t (RFC 8705 §3): from then on it and its successors are accepted only from a connection
+ * with that certificate (grant_refresh_check). x5t NULL: nothing to do (TS_OK). */
+ts_err grant_refresh_bind(store *s, const char *text, const char *x5t);
+
 /* Looks up the refresh token whose text is `text`: *active = 1 when it exists, has not expired
  * or been used (rotated), its grant is younger than the grant lifetime (the client's, else
  * `lifetime`; 0 none), its grant, its client (the same record) and its user are all still
@@ -121,6 +126,8 @@ struct redeem {
 	const char *redirect_uri, *verifier;
 	int64_t now, refresh_ttl;
 	int want_refresh;
+	const char *x5t;                 /* bind the refresh token to this certificate (its
+	                                  * x5t#S256, RFC 8705 §3), or NULL */
 	/* out (caller frees code and user with their free functions, and scope) */
 	struct code *code;
 	struct user *user;
@@ -152,6 +159,11 @@ struct refresh_req {
 	int rotate, grace;               /* the client's settings */
 	int64_t idle_ttl, lifetime;      /* in effect for the client (lifetime 0: none) */
 	int64_t now;
+	const char *x5t;                 /* the x5t#S256 of the connection's client certificate,
+	                                  * or NULL: a token bound to a certificate is refused
+	                                  * without the same one */
+	int bind;                        /* bind the successor to x5t (the client's tokens are
+	                                  * certificate-bound) */
 	/* out (grant_refresh_done frees them) */
 	ts_err error;                    /* TS_INVALID_GRANT or TS_INVALID_SCOPE with why */
 	const char *why;

@@ -31,6 +31,29 @@ ts_err grant_refresh_issue(store *s, int64_t grant_id, int64_t now, int64_t ttl,
 	return rc;
 }
 
+ts_err grant_refresh_bind(store *s, const char *text, const char *x5t)
+{
+	unsigned char hash[32];
+
+	if (!x5t)
+		return TS_OK;
+	grant_token_hash(text, hash);
+	return store_refresh_bind(s, hash, x5t);
+}
+
+/* 1 when the refresh token with this key may be used over a connection whose client certificate
+ * has the thumbprint x5t (NULL: none): it is not bound, or bound to that certificate; 0 when
+ * not; -1 on a store error (*rc). */
+static int binding_holds(store *s, const unsigned char hash[32], const char *x5t, ts_err *rc)
+{
+	char bound[44];
+
+	*rc = store_refresh_binding(s, hash, bound);
+	if (*rc != TS_OK)
+		return -1;
+	return !*bound || (x5t && strlen(x5t) == 43 && secret_equal(bound, x5t, 43));
+}
+
 /* What a refresh token whose own scope is chain (NULL: its grant's whole scope) of grant g yields
  * now, with client c and user u (NULL for none) as they are: *out malloc'd, TS_INVALID_SCOPE
  * when nothing. */
@@ -202,7 +225,7 @@ ts_err grant_refresh_check(store *s, struct refresh_req *q)
 {
 	char *available = NULL;
 	ts_err rc;
-	int within = 1;
+	int within = 1, held;
 
 	grant_token_hash(q->text, q->row.hash);
 	rc = store_refresh_get(s, q->row.hash, &q->row);
@@ -215,6 +238,11 @@ ts_err grant_refresh_check(store *s, struct refresh_req *q)
 	/* the client record that presents it, not merely one of the same name */
 	if (!grant_of_client(q->grant, q->client))
 		return refuse(q, TS_INVALID_GRANT, "the refresh token was issued to another client");
+	/* before anything that could use it up or revoke its grant: over another connection a
+	 * bound token is nothing (RFC 8705 §3) */
+	if ((held = binding_holds(s, q->row.hash, q->x5t, &rc)) <= 0)
+		return held < 0 ? rc : refuse(q, TS_INVALID_GRANT, "the refresh token is bound to "
+		                                "another TLS client certificate");
 	if (q->grant->revoked_at)
 		return refuse(q, TS_INVALID_GRANT, "the grant was revoked");
 	if (q->lifetime > 0 && q->now >= q->grant->created_at + q->lifetime)
@@ -280,8 +308,13 @@ ts_err grant_refresh_commit(store *s, void *arg)
 	grant_token_hash(q->next, fresh.hash);
 	fresh.created_at = q->now;
 	fresh.expires_at = q->now + q->idle_ttl;
-	/* the successor keeps the chain's scope as it stands in this transaction */
-	return store_refresh_add_successor(s, &fresh, q->row.hash);
+	/* the successor keeps the chain's scope as it stands in this transaction, and its
+	 * certificate binding (or is bound now, when the client's tokens are) */
+	rc = store_refresh_add_successor(s, &fresh, q->row.hash);
+	if (rc == TS_OK)
+		rc = q->bind && q->x5t ? store_refresh_bind(s, fresh.hash, q->x5t) :
+		     store_refresh_bind_inherit(s, fresh.hash, q->row.hash);
+	return rc;
 }
 
 void grant_refresh_done(struct refresh_req *q)

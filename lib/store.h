@@ -225,6 +225,15 @@ ts_err store_reftoken_add(store *s, const unsigned char hash[32], const char *cl
 ts_err store_reftoken_get(store *s, const unsigned char hash[32], int64_t now, char **claims);
 ts_err store_reftokens_purge(store *s, int64_t now);
 
+/* Certificate-bound refresh tokens (store_certbind.c, RFC 8705 §3): bind binds the refresh
+ * token with this key to the client certificate with thumbprint x5t (x5t#S256, 43 characters);
+ * inherit gives the successor hash the binding of prev, if it has one (in the rotation's
+ * transaction); binding reads it into x5t (44 bytes): "" when the token is not bound. */
+ts_err store_refresh_bind(store *s, const unsigned char hash[32], const char *x5t);
+ts_err store_refresh_bind_inherit(store *s, const unsigned char hash[32],
+                                  const unsigned char prev[32]);
+ts_err store_refresh_binding(store *s, const unsigned char hash[32], char x5t[44]);
+
 /* The change feed (schema 010): rows written by triggers whenever a grant, client, user or
  * access token loses or changes rights. bounds: the first id still kept (last + 1 when none is)
  * and the highest id ever written (0: none). after calls fn for each row with an id above

@@ -42,6 +42,12 @@ static char *access_payload(const struct access_token *t, enum mqtt_claim mc, si
 	jbuf_kv_int(&b, "iat", t->iat, 0);
 	jbuf_kv_int(&b, "exp", t->exp, 0);
 	jbuf_kv_str(&b, "jti", t->jti, 0);
+	if (t->x5t) {
+		jbuf_key(&b, "cnf", 0);
+		jbuf_raw(&b, "{", 1);
+		jbuf_kv_str(&b, "x5t#S256", t->x5t, 1);
+		jbuf_raw(&b, "}", 1);
+	}
 	if (acl_text) {
 		jbuf_key(&b, "acl", 0);
 		jbuf_raw(&b, acl_text, strlen(acl_text));

@@ -20,6 +20,8 @@ struct access_token {
 	int64_t crec;              /* a client's own token: its client's record, carried in the
 	                            * jti (left out when 0: a client from before records) */
 	int64_t iat, exp;
+	const char *x5t;           /* cnf.x5t#S256: bound to this TLS client certificate (RFC 8705
+	                            * §3), or NULL */
 	char jti[40];              /* filled by token_access_sign: 96 random bits in base64url (16
 	                            * characters), then "." and crec when crec is not 0 */
 };
