@@ -4,7 +4,7 @@ DESTDIR ?=
 BUILD ?= build
 CC ?= cc
 
-PKGS := libmicrohttpd jansson libcrypto sqlite3 libargon2 inih libqrencode
+PKGS := libmicrohttpd jansson libcrypto sqlite3 libargon2 inih libqrencode gnutls
 
 # Debian 12 packages, one list per target: every target installs what it needs through
 # tools/deps.sh (when missing: as root it runs apt-get, else it prints the apt-get line), and
@@ -12,10 +12,11 @@ PKGS := libmicrohttpd jansson libcrypto sqlite3 libargon2 inih libqrencode
 # target's files use comes from a package its DEPS_<target> does not name.
 # run: compile the daemon and the mosquitto plugin (libmosquitto-dev: mosquitto.h; mosquitto-dev:
 # mosquitto_broker.h and mosquitto_plugin.h; libunistring-dev: userNames' NFKC case folding, which
-# has no pkg-config file, so LIBS names -lunistring).
+# has no pkg-config file, so LIBS names -lunistring; libgnutls28-dev: the TLS client certificate
+# of a connection, which libmicrohttpd hands over as a GnuTLS session).
 DEB_RUN := make gcc libc6-dev pkg-config libmicrohttpd-dev libjansson-dev libssl-dev \
 	libsqlite3-dev libargon2-dev libinih-dev libqrencode-dev libjemalloc-dev libcurl4-openssl-dev \
-	libmosquitto-dev mosquitto-dev libunistring-dev
+	libmosquitto-dev mosquitto-dev libunistring-dev libgnutls28-dev
 # test: the Check suites, pytest with its clients, the peers of the interop and broker tests, the
 # tools the tests run (man and mandoc's linter for the man pages in test_install.py); Debian's
 # nodejs (18) runs npm for tests/interop's lock and test_tls.py's TLS client, while the browser
@@ -116,7 +117,7 @@ $(BUILD)/tessera_mosquitto.so: $(BROKER_OBJ)
 
 # the broker's parts other than the mosquitto glue, for their unit suites (test_broker*.c,
 # sharing tests/unit/broker_fixture.c)
-BROKER_TEST_OBJ := $(filter-out %/plugin.o %/control.o %/reauth.o,$(BROKER_OBJ))
+BROKER_TEST_OBJ := $(filter-out %/plugin.o %/control.o %/reauth.o %/clientcert.o,$(BROKER_OBJ))
 BROKER_TEST_BIN := $(filter $(BUILD)/tests/test_broker%,$(UNIT_BIN))
 $(BROKER_TEST_BIN): $(BUILD)/tests/%: tests/unit/%.c tests/unit/broker_fixture.c \
 		tests/unit/broker_fixture.h $(BROKER_TEST_OBJ)

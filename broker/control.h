@@ -5,6 +5,7 @@
 #define TESSERA_BROKER_CONTROL_H
 
 #include <time.h>
+#include <jansson.h>
 
 struct mosquitto;
 struct mosquitto_opt;
@@ -63,6 +64,13 @@ void control_tick(control *c, time_t now);
 /* MOSQ_EVT_EXT_AUTH_START and _CONTINUE; userdata is the struct plugin. */
 int reauth_on_start(int event, void *event_data, void *userdata);
 int reauth_on_continue(int event, void *event_data, void *userdata);
+
+/* --- clientcert.c --- */
+
+/* 1 when a token with these (verified) claims may be used on client's connection: it is not
+ * bound to a certificate, or the connection presented the one its cnf.x5t#S256 names; else 0,
+ * logged with the client id id. */
+int certbind_connection_ok(const struct mosquitto *client, const char *id, const json_t *claims);
 
 /* --- plugin.c, for reauth.c --- */
 

@@ -229,6 +229,11 @@ verified:
 		json_decref(claims);
 		return MOSQ_ERR_AUTH;
 	}
+	if (!certbind_connection_ok(client, id, claims)) {   /* clientcert.c */
+		free(scope);
+		json_decref(claims);
+		return MOSQ_ERR_AUTH;
+	}
 	if (!scope && t->in && (rc = introspector_check(t->in, token, now, &active, &scope, why,
 	                                      sizeof why)) != TS_OK) {
 		json_decref(claims);
