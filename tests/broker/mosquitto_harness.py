@@ -283,15 +283,15 @@ class Broker:
 
     # -- clients
     def client(self, token=None, username="user", client_id=None, v5=False, will=None,
-               clean=True, tls_ca=None):
+               clean=True, tls_ca=None, tls_cert=None):
         return MqttClient(self, token=token, username=username, client_id=client_id, v5=v5,
-                          will=will, clean=clean, tls_ca=tls_ca)
+                          will=will, clean=clean, tls_ca=tls_ca, tls_cert=tls_cert)
 
     def connect(self, token=None, username="user", client_id=None, v5=False, within=10,
-                will=None, clean=True, tls_ca=None):
+                will=None, clean=True, tls_ca=None, tls_cert=None):
         """A connected client (asserting CONNACK success)."""
         c = self.client(token, username=username, client_id=client_id, v5=v5, will=will,
-                        clean=clean, tls_ca=tls_ca)
+                        clean=clean, tls_ca=tls_ca, tls_cert=tls_cert)
         rc = c.connect(within=within)
         if rc != 0:
             c.close()
@@ -300,10 +300,10 @@ class Broker:
         return c
 
     def connect_rc(self, token=None, username="user", client_id=None, v5=False, within=10,
-                   clean=True, tls_ca=None):
+                   clean=True, tls_ca=None, tls_cert=None):
         """The CONNACK code a client gets (then closes it)."""
         c = self.client(token, username=username, client_id=client_id, v5=v5, clean=clean,
-                        tls_ca=tls_ca)
+                        tls_ca=tls_ca, tls_cert=tls_cert)
         try:
             return c.connect(within=within)
         finally:
@@ -498,7 +498,7 @@ class MqttClient:
     clean start 0 with a session expiry of an hour)."""
 
     def __init__(self, broker, token=None, username="user", client_id=None, v5=False,
-                 will=None, clean=True, tls_ca=None):
+                 will=None, clean=True, tls_ca=None, tls_cert=None):
         self.broker = broker
         # tls_ca: connect to the broker's TLS listener, trusting that CA
         self.port = broker.tls_port if tls_ca else broker.port
@@ -515,7 +515,9 @@ class MqttClient:
         if will is not None:
             self.c.will_set(*will)     # (topic, payload, qos)
         if tls_ca:
-            self.c.tls_set(ca_certs=tls_ca)
+            # tls_cert: the (certificate, key) files of a client certificate to present
+            self.c.tls_set(ca_certs=tls_ca, certfile=tls_cert[0] if tls_cert else None,
+                           keyfile=tls_cert[1] if tls_cert else None)
         self.cond = threading.Condition()
         self.connacks = []          # CONNACK codes
         self.session_present = []   # the CONNACKs' session-present flags

@@ -2,12 +2,14 @@
 // tests/broker/test_broker_reauth.py over stdin/stdout, one JSON object a line.
 //
 // argv[2]: {"port", "clientId", "method", "token"}: CONNECT with Authentication Method `method`
-// and the token as Authentication Data (as for Azure Event Grid's OAUTH2-JWT).
+// and the token as Authentication Data (as for Azure Event Grid's OAUTH2-JWT); with "tls":
+// {"ca", "cert", "key"} (file names) over TLS, presenting that client certificate.
 // Commands in: {"cmd":"subscribe","filter"} {"cmd":"publish","topic","payload","qos"}
 // {"cmd":"reauth","token","method"} (an AUTH packet, reason 0x19) {"cmd":"end"}.
 // Events out: {"ev":"packet","cmd","reasonCode","granted"} for every packet received (connack,
 // auth, suback, puback, disconnect...), {"ev":"message","topic","payload"}, {"ev":"close"},
 // {"ev":"error","message","code"}.
+import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import readline from 'node:readline';
 
@@ -17,7 +19,11 @@ const mqtt = require('mqtt');
 const cfg = JSON.parse(process.argv[2]);
 const out = (o) => process.stdout.write(JSON.stringify(o) + '\n');
 
+const tls = cfg.tls ? { protocol: 'mqtts', servername: 'localhost', rejectUnauthorized: true,
+	ca: fs.readFileSync(cfg.tls.ca), cert: fs.readFileSync(cfg.tls.cert),
+	key: fs.readFileSync(cfg.tls.key) } : {};
 const client = mqtt.connect({
+	...tls,
 	host: '127.0.0.1',
 	port: cfg.port,
 	protocolVersion: 5,

@@ -36,8 +36,13 @@ def node():
 class Mqttjs:
     """tests/broker/mqtt5_driver.mjs: one MQTT.js client; events() collected from its stdout."""
 
-    def __init__(self, broker, client_id, token, method="OAUTH2-JWT"):
+    def __init__(self, broker, client_id, token, method="OAUTH2-JWT", tls=None):
+        """tls: (CA file, (certificate file, key file)): the broker's TLS listener, presenting
+        that client certificate."""
         cfg = {"port": broker.port, "clientId": client_id, "token": token, "method": method}
+        if tls:
+            cfg.update(port=broker.tls_port,
+                       tls={"ca": tls[0], "cert": tls[1][0], "key": tls[1][1]})
         self.p = subprocess.Popen([NODE, DRIVER, json.dumps(cfg)], stdin=subprocess.PIPE,
                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         self.events = []
