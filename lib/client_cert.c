@@ -165,26 +165,6 @@ out:
 	return ok;
 }
 
-const char *client_cert_san_problem(const char *v)
-{
-	unsigned char ip[16];
-	const char *c = v ? strchr(v, ':') : NULL;
-	size_t i;
-
-	if (!c || !c[1])
-		return "a TLS subjectAltName is dns:NAME, uri:URI, ip:ADDRESS or email:ADDRESS";
-	for (i = 0; v[i]; i++)
-		if ((unsigned char)v[i] < 0x21 || v[i] == 0x7f)
-			return "a TLS subjectAltName holds no space or control character";
-	if (strncmp(v, "ip:", 3) == 0)
-		return inet_pton(AF_INET, c + 1, ip) == 1 || inet_pton(AF_INET6, c + 1, ip) == 1 ?
-		       NULL : "ip: needs an IPv4 or IPv6 address";
-	if (strncmp(v, "dns:", 4) == 0 || strncmp(v, "uri:", 4) == 0 ||
-	    strncmp(v, "email:", 6) == 0)
-		return NULL;
-	return "a TLS subjectAltName is dns:NAME, uri:URI, ip:ADDRESS or email:ADDRESS";
-}
-
 /* 1 when the chain verifies to ca at now for TLS client use; *leaf is the client's certificate
  * (caller frees) whether or not. */
 static int chain_verifies(const client_ca *ca, const struct cert_chain *chain, int64_t now,

@@ -53,8 +53,4 @@ ts_err client_cert_self_signed(const struct cert_chain *chain, const char *jwks)
  * for a broken certificate or when out of memory. */
 char *client_cert_subject(const unsigned char *der, size_t len);
 
-/* NULL when v may be registered as a client's tls_san, else why not (static English): "dns:",
- * "uri:", "ip:" (a valid IPv4 or IPv6 address) or "email:" followed by a value. */
-const char *client_cert_san_problem(const char *v);
-
 #endif

@@ -67,8 +67,11 @@ int endpoint_client(struct request *r)
 
 	free(r->client_id);
 	r->client_id = NULL;
-	rc = s ? client_authenticate(s, http_header(r, MHD_HTTP_HEADER_AUTHORIZATION), r->form,
-	                             &r->client, &r->client_id) : TS_UNAVAILABLE;
+	/* a client with a certificate method (clientcert.c), else the others */
+	rc = s ? clientcert_client(r, s, &r->client, &r->client_id) : TS_UNAVAILABLE;
+	if (rc == TS_NOT_FOUND)
+		rc = client_authenticate(s, http_header(r, MHD_HTTP_HEADER_AUTHORIZATION), r->form,
+		                         &r->client, &r->client_id);
 	if (secret_throttled(r, rc)) {
 		store_client_free(r->client);
 		r->client = NULL;

@@ -55,7 +55,8 @@ char *discovery_build(const struct config *cfg)
 		"prompt_values_supported", "none", "login", "consent",
 		"authorization_response_iss_parameter_supported", 1,
 		"claims_parameter_supported", 0);
-	char *text = d ? json_dumps(d, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+	char *text = d && clientcert_discovery(cfg, d) == 0 ?
+	             json_dumps(d, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
 
 	json_decref(d);
 	return text;

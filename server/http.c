@@ -132,8 +132,10 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
 {
 	struct server *srv = cls;
 
-	if (code == MHD_CONNECTION_NOTIFY_STARTED)
+	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
 		conn_opened(srv, conn, socket_context);
+		clientcert_request(srv, conn);   /* before its handshake */
+	}
 	else if (code == MHD_CONNECTION_NOTIFY_CLOSED)
 		conn_closed(srv, *socket_context);
 }

@@ -120,7 +120,7 @@ static ts_err refresh_answer(struct request *r, const char *token, json_t **body
 void introspect_handle(struct request *r)
 {
 	static const char *const copied[] = {"scope", "client_id", "sub", "username", "exp", "iat",
-	                                     "nbf", "iss", "aud", "jti"};
+	                                     "nbf", "iss", "aud", "jti", "cnf"};
 	const struct client *c = r->client;
 	const char *token;
 	json_t *claims = NULL, *body;

@@ -14,6 +14,7 @@
 #include "secret.h"
 #include "throttle.h"
 #include "tls.h"
+#include "client_cert.h"
 #include <openssl/rand.h>
 #include "token.h"
 #include "server.h"
@@ -139,6 +140,13 @@ static int serve(int argc, char **argv, struct config *cfg)
 		        "not \"%s\"\n", cfg->issuer);
 		return 2;
 	}
+	if ((cfg->tls_client_certs && !cfg->tls_cert) ||
+	    (cfg->tls_client_ca && !cfg->tls_client_certs)) {
+		fprintf(stderr, "tessera serve: %s\n", !cfg->tls_cert ? "tls_client_certificates "
+		        "needs TLS (tls_cert and tls_key)" : "tls_client_ca needs "
+		        "tls_client_certificates = request");
+		return 2;
+	}
 	if (cfg->tls_cert) {
 		ts_err loaded = tls_pem_load(cfg->tls_cert, cfg->tls_key, http_now(), &tls, &why);
 
@@ -193,6 +201,13 @@ static int serve(int argc, char **argv, struct config *cfg)
 	srv.discovery = discovery_build(cfg);
 	if (!srv.discovery)
 		goto out;
+	if (cfg->tls_client_ca &&
+	    client_ca_load(cfg->tls_client_ca, &srv.client_ca, &why) != TS_OK) {
+		fprintf(stderr, "tessera: %s\n", why ? why : "out of memory");
+		free(why);
+		why = NULL;
+		goto out;
+	}
 	if (writer_start(cfg->db_path, cfg->busy_timeout_ms, cfg->synchronous, &srv.writer) != TS_OK) {
 		fprintf(stderr, "tessera: cannot open database %s for writing\n", cfg->db_path);
 		goto out;
@@ -250,6 +265,7 @@ static int serve(int argc, char **argv, struct config *cfg)
 	rc = 0;
 out:
 	tls_pem_wipe(&tls);
+	client_ca_free(srv.client_ca);
 	writer_stop(srv.writer);
 	feed_hub_free(&srv);
 	token_cache_clear();

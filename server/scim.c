@@ -57,6 +57,9 @@ static int authorize(struct request *r, store *s)
 	cid = json_string_value(json_object_get(claims, "client_id"));
 	if (cid && !r->client_id)
 		r->client_id = strdup(cid);
+	/* a certificate-bound token only with its certificate (RFC 8705 §3) */
+	if (active && !clientcert_token_ok(r, claims))
+		active = 0;
 	ok = active && client_list_has(scope, "scim");
 	json_decref(claims);
 	free(scope);

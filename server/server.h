@@ -33,6 +33,7 @@ struct server {
 	pthread_key_t store_key;     /* each worker thread's store connection */
 	struct writer *writer;       /* every write goes through it (group commit) */
 	struct feed_hub *feeds;      /* the open GET /changes (feed.c) */
+	struct client_ca *client_ca; /* tls_client_ca: what tls_client_auth chains verify to */
 };
 
 enum route_id {
@@ -65,6 +66,8 @@ struct request {
 	int64_t now;         /* the request's time (Unix seconds), read once by the router */
 	struct form *form;   /* its form and client, when its route needs them (router.c) */
 	struct client *client;
+	char x5t[44];        /* its connection's client certificate's x5t#S256 ("": none) */
+	int x5t_known;       /* x5t was looked up (clientcert.c) */
 	/* a write handed to the writer while the connection is suspended (http_write_then) */
 	void *job;
 	void (*then)(struct request *r, ts_err rc, void *job);
@@ -253,6 +256,28 @@ ts_err endpoint_form(struct request *r, struct form **f, const char **why, int r
  * failure they have replied and return -1. r->form and r->client are freed with r. */
 int endpoint_body_form(struct request *r);
 int endpoint_client(struct request *r);
+
+/* clientcert.c: mutual TLS (RFC 8705) */
+/* At a connection's start (on_connection): asks it for a client certificate when
+ * tls_client_certificates = request. */
+void clientcert_request(struct server *srv, struct MHD_Connection *c);
+/* The x5t#S256 of the client certificate of r's connection, or NULL when it presented none. */
+const char *clientcert_x5t(struct request *r);
+/* The x5t#S256 client c's tokens issued on r are bound to, or NULL when they are not bound. */
+const char *clientcert_bind(struct request *r, const struct client *c);
+/* Before tokens are issued to c: -1 after replying invalid_request when c's tokens are bound to
+ * its certificate and r's connection presented none; else 0. */
+int clientcert_token_request(struct request *r, const struct client *c);
+/* 1 when a token with these claims may be used on r: not bound to a certificate, or bound to
+ * the one r's connection presented; else 0 (/userinfo and /scim/v2 answer invalid_token). */
+int clientcert_token_ok(struct request *r, const json_t *claims);
+/* Client authentication by certificate (CLIENT_AUTH): TS_NOT_FOUND when the request is not one
+ * (the client named uses another method, or a secret, assertion or Authorization header came);
+ * else TS_OK with *out the client, or TS_INVALID_CLIENT (*id_out: the claimed id, for logs). */
+ts_err clientcert_client(struct request *r, store *s, struct client **out, char **id_out);
+/* Adds the tls methods and tls_client_certificate_bound_access_tokens to the discovery
+ * document d when client certificates are asked for: 0, or -1 when out of memory. */
+int clientcert_discovery(const struct config *cfg, json_t *d);
 
 /* limits.c: takes an attempt from throttle a under akey, then from b under bkey (b NULL: a
  * only). When either says wait, a's attempt counts as a failure, r->retry_after is set, and the

@@ -145,6 +145,7 @@ static ts_err token_issue(struct request *r, const struct token_for *f, char **a
 
 	*access = *idt = NULL;
 	access_fill(srv, f, sub, &t);
+	t.x5t = clientcert_bind(r, f->c);   /* cnf.x5t#S256 (RFC 8705 §3) */
 	if (f->c->token_reference)
 		rc = reference_make(r, &t, access);
 	ring = keys_acquire(&srv->keys);
@@ -288,6 +289,7 @@ static void grant_authorization_code(struct request *r, const struct form *f, st
 	rd->verifier = form_get(f, "code_verifier");
 	rd->now = r->now;
 	rd->want_refresh = client_list_has(c->grant_types, "refresh_token");
+	rd->x5t = clientcert_bind(r, c);
 	rd->refresh_ttl = c->refresh_idle_ttl ? c->refresh_idle_ttl : r->srv->cfg.refresh_token_ttl;
 	http_write_then(r, grant_code_redeem, rd, code_redeemed, redeem_free);
 }
@@ -340,6 +342,8 @@ static void grant_refresh_token(struct request *r, const struct form *f, struct 
 	q->idle_ttl = c->refresh_idle_ttl ? c->refresh_idle_ttl : srv->cfg.refresh_token_ttl;
 	q->lifetime = c->grant_lifetime ? c->grant_lifetime : srv->cfg.grant_lifetime;
 	q->now = r->now;
+	q->x5t = clientcert_x5t(r);              /* a bound token needs its certificate */
+	q->bind = clientcert_bind(r, c) != NULL;
 	/* the checks read on this worker's connection; only a rotation (or a used-up token) needs
 	 * the writer, whose answer comes after the commit */
 	rc = http_store(r) ? grant_refresh_check(http_store(r), q) : TS_UNAVAILABLE;
@@ -423,6 +427,7 @@ static void grant_device_code(struct request *r, const struct form *f, struct cl
 		goto out;
 	}
 	j->want_refresh = client_list_has(c->grant_types, "refresh_token");
+	j->x5t = clientcert_bind(r, c);
 	j->refresh_ttl = c->refresh_idle_ttl ? c->refresh_idle_ttl : r->srv->cfg.refresh_token_ttl;
 	http_write_then(r, device_redeem, j, device_redeemed, device_redeem_free);
 	j = NULL;
@@ -467,5 +472,7 @@ void token_handle(struct request *r)
 		reply_error(r, TS_UNAUTHORIZED_CLIENT, "this client may not use this grant_type");
 		return;
 	}
+	if (clientcert_token_request(r, c))
+		return;
 	grant_types[i].fn(r, f, c);
 }

@@ -67,8 +67,10 @@ void userinfo_handle(struct request *r)
 		reply_error(r, rc, NULL);
 		goto out;
 	}
-	/* only tokens of a user (a grant) carry a person to describe */
-	if (!active || !json_is_integer(json_object_get(claims, "gid"))) {
+	/* only tokens of a user (a grant) carry a person to describe; a certificate-bound one
+	 * only over a connection with its certificate (RFC 8705 §3) */
+	if (!active || !json_is_integer(json_object_get(claims, "gid")) ||
+	    !clientcert_token_ok(r, claims)) {
 		reply_error(r, TS_INVALID_TOKEN, "the access token is not valid");
 		goto out;
 	}

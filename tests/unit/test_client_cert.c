@@ -388,22 +388,6 @@ START_TEST(test_row103_self_signed_refusals)
 }
 END_TEST
 
-START_TEST(test_san_registration)
-{
-	ck_assert_ptr_null(client_cert_san_problem("dns:sensor-17.devices.example"));
-	ck_assert_ptr_null(client_cert_san_problem("uri:urn:dev:sensor-17"));
-	ck_assert_ptr_null(client_cert_san_problem("ip:10.1.2.3"));
-	ck_assert_ptr_null(client_cert_san_problem("ip:2001:db8::17"));
-	ck_assert_ptr_null(client_cert_san_problem("email:ops@example.com"));
-	ck_assert_ptr_nonnull(client_cert_san_problem("ip:10.1.2"));
-	ck_assert_ptr_nonnull(client_cert_san_problem("dns:"));
-	ck_assert_ptr_nonnull(client_cert_san_problem("dns:a b"));
-	ck_assert_ptr_nonnull(client_cert_san_problem("host:x"));
-	ck_assert_ptr_nonnull(client_cert_san_problem("sensor-17"));
-	ck_assert_ptr_nonnull(client_cert_san_problem(NULL));
-}
-END_TEST
-
 /* docs/security.md row 104: cnf.x5t#S256 is the base64url SHA-256 of the DER, and a bound
  * token goes only with its certificate */
 START_TEST(test_row104_binding)
@@ -453,7 +437,6 @@ static Suite *suite(void)
 	tcase_add_test(t, test_ca_file_errors);
 	tcase_add_test(t, test_row103_self_signed_registered_keys);
 	tcase_add_test(t, test_row103_self_signed_refusals);
-	tcase_add_test(t, test_san_registration);
 	tcase_add_test(t, test_row104_binding);
 	suite_add_tcase(s, t);
 	return s;
