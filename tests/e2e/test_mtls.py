@@ -147,8 +147,8 @@ def test_row102_a_certificate_does_not_replace_another_clients_method(srv, certs
     r = cc_token(srv, "plain", certs.right_dn, auth=srv.clients["plain"])
     assert r.status_code == 200, r.text
     assert "cnf" not in jwt_claims(r.json()["access_token"])
-    r = post(srv, "/token", {"grant_type": "client_credentials"}, cert=certs.right_dn,
-             auth=srv.clients["sensor-dn"])
+    r = post(srv, "/token", {"grant_type": "client_credentials", "client_id": "sensor-dn"},
+             cert=certs.right_dn, auth=srv.clients["sensor-dn"])
     assert_invalid_client(r)
 
 
