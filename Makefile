@@ -147,8 +147,9 @@ $(SCIM_SQL_UNIT): $(BUILD)/tests/%: tests/unit/%.c tests/unit/scim_sql_fixture.c
 	@$(CC) $(CFLAGS) -o $@ $< tests/unit/scim_sql_fixture.c $(BUILD)/libtessera.a $(LIBS) \
 		$(CHECK_LIBS) $(LDFLAGS)
 
-# the JWT suites share two keys and the forging helpers (tests/unit/jwt_fixture.c)
-JWT_UNIT := $(BUILD)/tests/test_jwt $(BUILD)/tests/test_jwt_sign $(BUILD)/tests/test_jwt_key
+# the JWT suites (and test_dpop.c) share two keys and the forging helpers (tests/unit/jwt_fixture.c)
+JWT_UNIT := $(BUILD)/tests/test_jwt $(BUILD)/tests/test_jwt_sign $(BUILD)/tests/test_jwt_key \
+	$(BUILD)/tests/test_dpop
 $(JWT_UNIT): $(BUILD)/tests/%: tests/unit/%.c tests/unit/jwt_fixture.c tests/unit/jwt_fixture.h \
 		$(BUILD)/libtessera.a
 	@mkdir -p $(@D)

@@ -32,6 +32,8 @@ static const struct {
 	[TS_TOO_MANY_REQUESTS] = {"too_many_requests", 429},
 	[TS_UNAVAILABLE] = {"temporarily_unavailable", 503},
 	[TS_SERVER_ERROR] = {"server_error", 500},
+	[TS_INVALID_DPOP_PROOF] = {"invalid_dpop_proof", 400},
+	[TS_USE_DPOP_NONCE] = {"use_dpop_nonce", 400},
 };
 
 const char *err_name(ts_err e)

@@ -31,6 +31,8 @@ typedef enum ts_err {
 	TS_TOO_MANY_REQUESTS,        /* 429 too_many_requests */
 	TS_UNAVAILABLE,              /* 503 temporarily_unavailable (database busy or locked) */
 	TS_SERVER_ERROR,             /* 500 server_error (out of memory, I/O, bug) */
+	TS_INVALID_DPOP_PROOF,       /* 400 invalid_dpop_proof (RFC 9449 §5) */
+	TS_USE_DPOP_NONCE,           /* 400 use_dpop_nonce (RFC 9449 §8): retry with the DPoP-Nonce */
 	TS_ERR_COUNT
 } ts_err;
 

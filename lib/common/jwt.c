@@ -436,3 +436,39 @@ out:
 	free(buf);
 	return rc;
 }
+
+ts_err jwt_verify_signature(const jwt_key *key, const char *token, unsigned flags)
+{
+	const char *dot1, *dot2, *end, *alg;
+	unsigned char *buf;
+	json_t *header = NULL;
+	size_t len;
+	long slen;
+	ts_err rc = TS_INVALID_TOKEN;
+
+	if (!key || !token)
+		return TS_INVALID_TOKEN;
+	len = strnlen(token, JWT_MAX_TOKEN + 1);
+	if (len > JWT_MAX_TOKEN)
+		return TS_INVALID_TOKEN;
+	end = token + len;
+	dot1 = memchr(token, '.', len);
+	dot2 = dot1 ? memchr(dot1 + 1, '.', (size_t)(end - dot1 - 1)) : NULL;
+	if (!dot2 || memchr(dot2 + 1, '.', (size_t)(end - dot2 - 1)))
+		return TS_INVALID_TOKEN;
+	buf = malloc(len / 4 * 3 + 4);
+	if (!buf)
+		return TS_SERVER_ERROR;
+	header = jwt_segment_object(token, (size_t)(dot1 - token), buf);
+	alg = json_string_value(json_object_get(header, "alg"));
+	/* the key decides the algorithm here too */
+	if (!alg || strcmp(alg, jwt_algs[key->alg].name) != 0)
+		goto out;
+	slen = b64url_decode(dot2 + 1, (size_t)(end - dot2 - 1), buf);
+	if (slen >= 0)
+		rc = jwt_raw_verify(key, token, (size_t)(dot2 - token), buf, (size_t)slen, flags);
+out:
+	json_decref(header);
+	free(buf);
+	return rc;
+}

@@ -78,4 +78,10 @@ ts_err jwt_verify_opts(const jwt_key *const *keys, size_t n, const char *token, 
  * owns kid; nothing is left to free. */
 ts_err jwt_header_kid(const char *token, char *kid, size_t n);
 
+/* Checks only the signature of a compact JWS against key, with key's algorithm (the header's alg
+ * must name it): for a JWS whose key travels with it (a DPoP proof's "jwk" header, RFC 9449),
+ * whose header and claims the caller judges itself. TS_INVALID_TOKEN when it does not verify or
+ * is malformed. */
+ts_err jwt_verify_signature(const jwt_key *key, const char *token, unsigned flags);
+
 #endif
