@@ -265,8 +265,11 @@ const char *client_rules(const struct client *c)
 {
 	if (c->is_public && client_list_has(c->grant_types, "client_credentials"))
 		return "public clients cannot use client_credentials";
-	if (c->is_public && !c->refresh_rotation)
-		return "public clients must rotate refresh tokens (RFC 9700 2.2.2)";
+	/* a refresh token bound to the client's DPoP key is protected by the key (RFC 9700 §4.14.2,
+	 * RFC 9449 §5) */
+	if (c->is_public && !c->refresh_rotation && !c->dpop_bound)
+		return "public clients must rotate refresh tokens (RFC 9700 2.2.2), unless their "
+		       "refresh tokens are DPoP-bound (--dpop-bound)";
 	return client_method_problem(c);
 }
 

@@ -56,6 +56,8 @@ static const struct setting {
 	 1000000},
 	{"tokens", "user_code_attempts_total", K_INT,
 	 offsetof(struct config, user_code_attempts_total), 1, 100000000},
+	{"tokens", "dpop_proof_max_age", K_INT, offsetof(struct config, dpop_proof_max_age), 5, 600},
+	{"tokens", "dpop_nonce", K_INT, offsetof(struct config, dpop_nonce), 0, 1},
 };
 
 ts_err config_defaults(struct config *c)
@@ -81,6 +83,7 @@ ts_err config_defaults(struct config *c)
 	c->refresh_token_ttl = 2592000;
 	c->device_code_ttl = 600;
 	c->device_interval = 5;
+	c->dpop_proof_max_age = 60;
 	c->user_code_attempts = 5;
 	c->user_code_attempts_total = 100;
 	c->mqtt_claim = MQTT_CLAIM_NONE;

@@ -43,6 +43,8 @@ struct config {
 	int device_interval;     /* seconds a device waits between polls */
 	int user_code_attempts;  /* wrong user codes one address may enter before a lock-out */
 	int user_code_attempts_total; /* ... all addresses together */
+	int dpop_proof_max_age;  /* seconds a DPoP proof's iat may lie in the past (RFC 9449) */
+	int dpop_nonce;          /* 1: DPoP proofs must carry a server nonce (RFC 9449 §8) */
 };
 
 /* Fills c with the defaults (strings malloc'd). TS_SERVER_ERROR when out of memory. */

@@ -208,8 +208,8 @@ ts_err device_redeem(store *s, void *arg)
 	}
 	if (rc != TS_OK || !j->want_refresh)
 		return rc;
-	rc = grant_refresh_issue(s, j->d->grant_id, j->now, j->refresh_ttl, j->d->granted,
-	                         j->refresh);
+	rc = grant_refresh_issue_bound(s, j->d->grant_id, j->now, j->refresh_ttl, j->d->granted,
+	                               j->dpop_jkt, j->refresh);
 	return rc == TS_OK ? grant_refresh_bind(s, j->refresh, j->x5t) : rc;
 }
 

@@ -67,6 +67,7 @@ struct device_redeem {
 	int64_t now, refresh_ttl;
 	int want_refresh;
 	const char *x5t;                 /* bind the refresh token to this certificate, or NULL */
+	const char *dpop_jkt;            /* binds the refresh token to this DPoP key, or NULL */
 	/* out (caller frees d and user with their free functions, and scope) */
 	struct device *d;
 	struct user *user;

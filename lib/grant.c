@@ -500,6 +500,7 @@ ts_err grant_code_redeem(store *s, void *arg)
 	if (rd->why || !rd->want_refresh)
 		return TS_OK;
 	/* its refresh tokens never yield more than this authorization gave */
-	rc = grant_refresh_issue(s, c->grant_id, rd->now, rd->refresh_ttl, c->scope, rd->refresh);
+	rc = grant_refresh_issue_bound(s, c->grant_id, rd->now, rd->refresh_ttl, c->scope,
+	                               rd->dpop_jkt, rd->refresh);
 	return rc == TS_OK ? grant_refresh_bind(s, rd->refresh, rd->x5t) : rc;
 }

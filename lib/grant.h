@@ -92,6 +92,10 @@ ts_err grant_code_issue(store *s, struct code *c, char *text);
  * grant token and stores only its key. */
 ts_err grant_refresh_issue(store *s, int64_t grant_id, int64_t now, int64_t ttl,
                            const char *scope, char *text);
+/* The same, bound to the DPoP key whose thumbprint is dpop_jkt (NULL: not bound, RFC 9449 §5):
+ * every refresh with it, and with its successors, needs a proof by that key. */
+ts_err grant_refresh_issue_bound(store *s, int64_t grant_id, int64_t now, int64_t ttl,
+                                 const char *scope, const char *dpop_jkt, char *text);
 
 /* Binds the refresh token whose text is text to the TLS client certificate whose x5t#S256 is
  * x5t (RFC 8705 §3): from then on it and its successors are accepted only from a connection
@@ -128,6 +132,7 @@ struct redeem {
 	int want_refresh;
 	const char *x5t;                 /* bind the refresh token to this certificate (its
 	                                  * x5t#S256, RFC 8705 §3), or NULL */
+	const char *dpop_jkt;            /* binds the refresh token to this DPoP key, or NULL */
 	/* out (caller frees code and user with their free functions, and scope) */
 	struct code *code;
 	struct user *user;
@@ -164,6 +169,7 @@ struct refresh_req {
 	                                  * without the same one */
 	int bind;                        /* bind the successor to x5t (the client's tokens are
 	                                  * certificate-bound) */
+	const char *dpop_jkt;            /* the key of the request's DPoP proof, or NULL */
 	/* out (grant_refresh_done frees them) */
 	ts_err error;                    /* TS_INVALID_GRANT or TS_INVALID_SCOPE with why */
 	const char *why;

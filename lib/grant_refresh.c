@@ -15,6 +15,12 @@
 ts_err grant_refresh_issue(store *s, int64_t grant_id, int64_t now, int64_t ttl,
                            const char *scope, char *text)
 {
+	return grant_refresh_issue_bound(s, grant_id, now, ttl, scope, NULL, text);
+}
+
+ts_err grant_refresh_issue_bound(store *s, int64_t grant_id, int64_t now, int64_t ttl,
+                                 const char *scope, const char *dpop_jkt, char *text)
+{
 	struct refresh rt = {0};
 	ts_err rc = grant_token_new(text);
 
@@ -25,6 +31,7 @@ ts_err grant_refresh_issue(store *s, int64_t grant_id, int64_t now, int64_t ttl,
 	rt.created_at = now;
 	rt.expires_at = now + ttl;
 	rt.scope = (char *)scope;
+	rt.dpop_jkt = (char *)dpop_jkt;
 	rc = store_refresh_add(s, &rt);
 	if (rc != TS_OK)
 		secret_wipe(text, GRANT_TOKEN_LEN);
@@ -95,6 +102,7 @@ ts_err grant_refresh_active(store *s, const char *text, int64_t now, int64_t lif
 	if (rt && rc == TS_OK) {
 		*rt = row;
 		rt->scope = NULL;
+		rt->dpop_jkt = NULL;
 	}
 	if (rc != TS_OK || row.used_at || row.expires_at <= now)
 		goto out;
@@ -243,6 +251,12 @@ ts_err grant_refresh_check(store *s, struct refresh_req *q)
 	if ((held = binding_holds(s, q->row.hash, q->x5t, &rc)) <= 0)
 		return held < 0 ? rc : refuse(q, TS_INVALID_GRANT, "the refresh token is bound to "
 		                                "another TLS client certificate");
+	/* a token bound to a DPoP key needs a proof by that key (RFC 9449 §5), checked before
+	 * anything a presentation may cause (the revocation of a reused token's grant) */
+	if (q->row.dpop_jkt && (!q->dpop_jkt || strcmp(q->row.dpop_jkt, q->dpop_jkt) != 0))
+		return refuse(q, TS_INVALID_GRANT, q->dpop_jkt ?
+		              "the refresh token is bound to another DPoP key" :
+		              "the refresh token is bound to a DPoP key: send a DPoP proof");
 	if (q->grant->revoked_at)
 		return refuse(q, TS_INVALID_GRANT, "the grant was revoked");
 	if (q->lifetime > 0 && q->now >= q->grant->created_at + q->lifetime)

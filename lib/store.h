@@ -234,6 +234,13 @@ ts_err store_refresh_bind_inherit(store *s, const unsigned char hash[32],
                                   const unsigned char prev[32]);
 ts_err store_refresh_binding(store *s, const unsigned char hash[32], char x5t[44]);
 
+/* DPoP proofs (schema 014): the single use of a proof's jti with its key (replay: lib/dpop.h's
+ * dpop_proof.replay). use records it until expires_at: TS_OK the first time, TS_CONFLICT while
+ * a record of it is alive at now. purge drops those expired at now. */
+ts_err store_dpop_jti_use(store *s, const unsigned char replay[32], int64_t expires_at,
+                          int64_t now);
+ts_err store_dpop_purge(store *s, int64_t now);
+
 /* The change feed (schema 010): rows written by triggers whenever a grant, client, user or
  * access token loses or changes rights. bounds: the first id still kept (last + 1 when none is)
  * and the highest id ever written (0: none). after calls fn for each row with an id above
@@ -272,8 +279,11 @@ struct refresh {
 	char *scope;               /* the scope of its authorization, which its successors keep;
 	                            * NULL: the grant's whole scope (tokens from before schema
 	                            * version 7). Malloc'd by store_refresh_get: store_refresh_clear */
+	char *dpop_jkt;            /* the thumbprint of the DPoP key it is bound to (schema 014),
+	                            * which its successors keep; NULL: not bound. Malloc'd by
+	                            * store_refresh_get: store_refresh_clear */
 };
-/* Frees r->scope (r itself is the caller's); NULL is fine. */
+/* Frees r->scope and r->dpop_jkt (r itself is the caller's); NULL is fine. */
 void store_refresh_clear(struct refresh *r);
 ts_err store_refresh_add(store *s, const struct refresh *r);
 /* Inserts the successor r (hash, created_at, expires_at; grant and scope are taken from prev's

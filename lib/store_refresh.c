@@ -13,13 +13,14 @@ enum {
 
 const struct db_sql store_refresh_sql[] = {
 	[Q_ADD] = {"INSERT INTO refresh_tokens (token_hash, grant_id, created_at, expires_at, "
-		"used_at, scope) VALUES (?1, ?2, ?3, ?4, ?5, ?6)", NULL, 0},
-	/* the successor keeps the chain's grant and scope as they are in the writer's transaction */
+		"used_at, scope, dpop_jkt) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)", NULL, 0},
+	/* the successor keeps the chain's grant, scope and DPoP key as they are in the writer's
+	 * transaction */
 	[Q_ADD_SUCCESSOR] = {"INSERT INTO refresh_tokens (token_hash, grant_id, created_at, "
-		"expires_at, scope) SELECT ?1, grant_id, ?2, ?3, scope FROM refresh_tokens "
-		"WHERE token_hash = ?4", NULL, 0},
+		"expires_at, scope, dpop_jkt) SELECT ?1, grant_id, ?2, ?3, scope, dpop_jkt "
+		"FROM refresh_tokens WHERE token_hash = ?4", NULL, 0},
 	[Q_GET] = {"SELECT grant_id, created_at, expires_at, used_at, grace_used, successor_ms, "
-		"scope FROM refresh_tokens WHERE token_hash = ?1", NULL, 0},
+		"scope, dpop_jkt FROM refresh_tokens WHERE token_hash = ?1", NULL, 0},
 	/* one statement each, with the condition in the WHERE: of two racing connections only one
 	 * finds the row still current (or its grace unused) and changes it */
 	[Q_USE] = {"UPDATE refresh_tokens SET used_at = ?2, successor_ms = ?3 "
@@ -41,7 +42,8 @@ ts_err store_refresh_add(store *s, const struct refresh *r)
 	if (!r)
 		return TS_SERVER_ERROR;
 	return store_run(s, Q(Q_ADD), ARGS(DB_B(r->hash, sizeof(r->hash)), DB_I(r->grant_id),
-		DB_I(r->created_at), DB_I(r->expires_at), DB_I0(r->used_at), DB_T(r->scope)));
+		DB_I(r->created_at), DB_I(r->expires_at), DB_I0(r->used_at), DB_T(r->scope),
+		DB_T(r->dpop_jkt)));
 }
 
 void store_refresh_clear(struct refresh *r)
@@ -49,6 +51,8 @@ void store_refresh_clear(struct refresh *r)
 	if (r) {
 		free(r->scope);
 		r->scope = NULL;
+		free(r->dpop_jkt);
+		r->dpop_jkt = NULL;
 	}
 }
 
@@ -71,7 +75,8 @@ static ts_err refresh_read(db_stmt *st, void *out)
 	r->used_at = db_int(st, 3);
 	r->grace_used = (int)db_int(st, 4);
 	r->successor_ms = db_int(st, 5); /* NULL reads as 0 */
-	return store_col_text(st, 6, 1, &r->scope) ? TS_SERVER_ERROR : TS_OK;
+	return store_col_text(st, 6, 1, &r->scope) || store_col_text(st, 7, 1, &r->dpop_jkt) ?
+	       TS_SERVER_ERROR : TS_OK;
 }
 
 ts_err store_refresh_get(store *s, const unsigned char hash[32], struct refresh *out)
@@ -92,7 +97,7 @@ ts_err store_refresh_get(store *s, const unsigned char hash[32], struct refresh 
 static ts_err refresh_update(store *s, const struct db_sql *q, const unsigned char hash[32],
                              const struct db_val *v, size_t n)
 {
-	struct refresh row;
+	struct refresh row = {0};
 	ts_err e;
 
 	if (!hash)
@@ -100,7 +105,6 @@ static ts_err refresh_update(store *s, const struct db_sql *q, const unsigned ch
 	e = store_change(s, q, v, n);
 	if (e != TS_NOT_FOUND)
 		return e;
-	row.scope = NULL;
 	e = store_refresh_get(s, hash, &row);
 	store_refresh_clear(&row);
 	return e == TS_OK ? TS_CONFLICT : e;

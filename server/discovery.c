@@ -26,7 +26,7 @@ char *discovery_build(const struct config *cfg)
 	json_t *d = json_pack("{s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o,"
 	                      " s:[s,s,s,s], s:[s,s,s], s:[s,s], s:[s,s],"
 	                      " s:[s,s,s,s], s:[s], s:[s], s:[s], s:[s], s:[s],"
-	                      " s:[s,s,s,s,s,s,s,s,s,s,s,s,s], s:[s,s,s], s:b, s:b}",
+	                      " s:[s,s,s,s,s,s,s,s,s,s,s,s,s], s:[s,s,s], s:b, s:b, s:[s,s]}",
 		"issuer", iss,
 		"authorization_endpoint", endpoint(iss, "/authorize"),
 		"token_endpoint", endpoint(iss, "/token"),
@@ -54,7 +54,9 @@ char *discovery_build(const struct config *cfg)
 		"at_hash", "name", "preferred_username", "email", "email_verified",
 		"prompt_values_supported", "none", "login", "consent",
 		"authorization_response_iss_parameter_supported", 1,
-		"claims_parameter_supported", 0);
+		"claims_parameter_supported", 0,
+		/* RFC 9449 §5.1: lib/dpop.h DPOP_ALGS */
+		"dpop_signing_alg_values_supported", "ES256", "RS256");
 	char *text = d && clientcert_discovery(cfg, d) == 0 ?
 	             json_dumps(d, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
 

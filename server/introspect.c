@@ -158,7 +158,9 @@ void introspect_handle(struct request *r)
 		reply_json(r, 200, json_pack("{s:b}", "active", 0));
 		goto out;
 	}
-	body = json_pack("{s:b, s:s}", "active", 1, "token_type", "Bearer");
+	/* RFC 9449 §6.2: a DPoP-bound token says so, and its cnf.jkt is copied below */
+	body = json_pack("{s:b, s:s}", "active", 1, "token_type",
+	                 json_object_get(json_object_get(claims, "cnf"), "jkt") ? "DPoP" : "Bearer");
 	/* the scope as it stands now, and the user's name now (a rename is not the token's to
 	 * hide): the directory may have changed since the token was issued */
 	if (body && (json_object_set_new(body, "scope", json_string(scope)) ||

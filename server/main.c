@@ -198,6 +198,11 @@ static int serve(int argc, char **argv, struct config *cfg)
 		goto out;
 	}
 	keys_live = 1;
+	/* the DPoP nonces' key: the database's, so that every process sharing it accepts them */
+	if (store_secret(s, "dpop-nonce", srv.dpop_nonce_key) != TS_OK) {
+		fprintf(stderr, "tessera: cannot read the DPoP nonce secret\n");
+		goto out;
+	}
 	srv.discovery = discovery_build(cfg);
 	if (!srv.discovery)
 		goto out;
@@ -252,6 +257,7 @@ static int serve(int argc, char **argv, struct config *cfg)
 			store_codes_purge(s, http_now());
 			store_sessions_purge(s, http_now());
 			store_reftokens_purge(s, http_now());
+			store_dpop_purge(s, http_now());
 			store_devices_purge(s, http_now());
 			store_changes_purge(s, http_now() - 3600); /* brokers away longer: reset */
 			store_key_prune(s, http_now() - key_keep(cfg));
@@ -279,6 +285,7 @@ out:
 	free(srv.dummy_hash);
 	secret_wipe(srv.csrf_key, sizeof srv.csrf_key);
 	secret_wipe(srv.metrics_token_hash, sizeof srv.metrics_token_hash);
+	secret_wipe(srv.dpop_nonce_key, sizeof srv.dpop_nonce_key);
 	if (keys_live)
 		keys_live_free(&srv.keys);
 	free(srv.discovery);

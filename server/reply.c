@@ -99,6 +99,8 @@ static void queue(struct request *r, int status, struct MHD_Response *resp, cons
 		MHD_add_response_header(resp, "X-Frame-Options", "DENY");
 		MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
 	}
+	if (r->dpop_nonce[0]) /* RFC 9449 §8 */
+		MHD_add_response_header(resp, "DPoP-Nonce", r->dpop_nonce);
 	if (r->set_cookie[0])
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_SET_COOKIE, r->set_cookie[0]);
 	if (r->set_cookie[1])
@@ -237,10 +239,24 @@ static int is_scim(const struct request *r)
 	return r->url && strncmp(r->url, "/scim/v2", 8) == 0 && (!r->url[8] || r->url[8] == '/');
 }
 
+/* The DPoP challenge of a resource's 401 or 403 (RFC 9449 §7.1): the algorithms proofs may use
+ * and the error (r->dpop_error when set: invalid_dpop_proof, use_dpop_nonce). */
+static void dpop_challenge(struct request *r, struct MHD_Response *resp, ts_err e)
+{
+	char v[160];
+
+	snprintf(v, sizeof v, "DPoP algs=\"%s\", error=\"%s\"%s", DPOP_ALGS,
+	         r->dpop_error ? r->dpop_error : err_name(e), e != TS_INSUFFICIENT_SCOPE ? "" :
+	         is_scim(r) ? ", scope=\"scim\"" : ", scope=\"openid\"");
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, v);
+}
+
 /* The headers an error e carries, whatever the body's format. */
 static void error_headers(struct request *r, struct MHD_Response *resp, ts_err e)
 {
-	if (e == TS_INVALID_CLIENT)
+	if (r->dpop && (e == TS_INVALID_TOKEN || e == TS_INSUFFICIENT_SCOPE))
+		dpop_challenge(r, resp, e);
+	else if (e == TS_INVALID_CLIENT)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
 		                        "Basic realm=\"tessera\"");
 	else if (e == TS_INVALID_TOKEN)

@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include "client.h"
 #include "form.h"
 #include "grant.h"
@@ -18,22 +17,15 @@
 
 /* ---- authentication ---- */
 
-/* The bearer token of the Authorization header; replies 401 when there is none. */
+/* The access token of the Authorization header (Bearer, or DPoP with a proof: server/dpop.c);
+ * replies 401 when there is none. */
 static const char *bearer(struct request *r)
 {
-	const char *h = http_header(r, MHD_HTTP_HEADER_AUTHORIZATION);
+	const char *token = dpop_auth_token(r, http_header(r, MHD_HTTP_HEADER_AUTHORIZATION));
 
-	if (!h || strncasecmp(h, "Bearer ", 7) != 0) {
+	if (!token)
 		reply_scim_error(r, TS_INVALID_TOKEN, NULL, "a Bearer access token is required");
-		return NULL;
-	}
-	for (h += 7; *h == ' '; h++)
-		;
-	if (!*h) {
-		reply_scim_error(r, TS_INVALID_TOKEN, NULL, "a Bearer access token is required");
-		return NULL;
-	}
-	return h;
+	return token;
 }
 
 /* 0 when the request carries a good access token granted "scim"; else it replied, -1. */
@@ -48,6 +40,10 @@ static int authorize(struct request *r, store *s)
 	if (!token)
 		return -1;
 	claims = access_claims(r, token);
+	if (dpop_resource_check(r, token, claims)) {
+		json_decref(claims);
+		return -1;
+	}
 	rc = claims ? grant_token_active(s, claims, &active, &scope, NULL) : TS_OK;
 	if (rc != TS_OK) {
 		json_decref(claims);

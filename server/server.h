@@ -9,6 +9,7 @@
 #include <jansson.h>
 #include <microhttpd.h>
 #include "config.h"
+#include "dpop.h"
 #include "err.h"
 #include "keys.h"
 #include "secret.h"
@@ -34,6 +35,7 @@ struct server {
 	struct writer *writer;       /* every write goes through it (group commit) */
 	struct feed_hub *feeds;      /* the open GET /changes (feed.c) */
 	struct client_ca *client_ca; /* tls_client_ca: what tls_client_auth chains verify to */
+	unsigned char dpop_nonce_key[32]; /* the database's "dpop-nonce" secret (dpop.c) */
 };
 
 enum route_id {
@@ -73,6 +75,13 @@ struct request {
 	void (*then)(struct request *r, ts_err rc, void *job);
 	void (*free_job)(void *job);
 	ts_err write_rc;
+	/* DPoP (dpop.c) */
+	char dpop_jkt[DPOP_JKT_LEN + 1]; /* /token: the key of its good proof ("" none): the
+	                                  * tokens it issues are bound to it */
+	int dpop;                /* it uses DPoP (or presents a bound token): error challenges say
+	                          * DPoP, not Bearer */
+	const char *dpop_error;  /* the challenge's error when not the reply's own */
+	char dpop_nonce[DPOP_NONCE_LEN + 1]; /* a DPoP-Nonce header to send ("" none) */
 };
 
 /* http.c: the libmicrohttpd glue, above the router */
@@ -278,6 +287,18 @@ ts_err clientcert_client(struct request *r, store *s, struct client **out, char 
 /* Adds the tls methods and tls_client_certificate_bound_access_tokens to the discovery
  * document d when client certificates are asked for: 0, or -1 when out of memory. */
 int clientcert_discovery(const struct config *cfg, json_t *d);
+/* dpop.c: DPoP (RFC 9449) over HTTP. At /token: checks the request's DPoP proof, if it has one
+ * (a client registered dpop_bound must send one), and records its single use: 0 with
+ * r->dpop_jkt set ("" when no proof), or -1 after replying (invalid_dpop_proof,
+ * use_dpop_nonce). */
+int dpop_token_request(struct request *r, const struct client *c);
+/* At a resource (/userinfo, /scim/v2): the access token of the Authorization header h,
+ * "Bearer T" or "DPoP T" (sets r->dpop); NULL when it is neither. */
+const char *dpop_auth_token(struct request *r, const char *h);
+/* After the token's claims (NULL: not a good token, and nothing is checked): a token bound to
+ * a key (cnf.jkt) must come as "DPoP" with a good proof by that key for this request, its ath
+ * the token's hash; a "DPoP" token must be bound. 0, or -1 after replying 401. */
+int dpop_resource_check(struct request *r, const char *token, const json_t *claims);
 
 /* limits.c: takes an attempt from throttle a under akey, then from b under bkey (b NULL: a
  * only). When either says wait, a's attempt counts as a failure, r->retry_after is set, and the

@@ -33,6 +33,13 @@ static int scope_too_large(struct request *r, const char *scope, const char *wha
 	return 1;
 }
 
+/* The DPoP key a new refresh token is bound to: a public client's, when it sent a proof (RFC
+ * 9449 §5: a confidential client's refresh tokens are bound to its authentication already). */
+static const char *dpop_refresh_jkt(const struct request *r, const struct client *c)
+{
+	return c->is_public && r->dpop_jkt[0] ? r->dpop_jkt : NULL;
+}
+
 /* The successful token response (RFC 6749 §5.1): id_token and refresh may be NULL. */
 static void reply_tokens(struct request *r, enum grant_kind kind, const char *jwt,
                          const char *scope, const char *id_token, const char *refresh)
@@ -42,7 +49,11 @@ static void reply_tokens(struct request *r, enum grant_kind kind, const char *jw
 	jbuf_raw(&b, "{", 1);
 	jbuf_key(&b, "access_token", 1);
 	jbuf_str(&b, jwt);
-	jbuf_raw(&b, ",\"token_type\":\"Bearer\"", 22);
+	/* RFC 9449 §5: a token bound to the request's DPoP key is of type DPoP */
+	if (r->dpop_jkt[0])
+		jbuf_raw(&b, ",\"token_type\":\"DPoP\"", 20);
+	else
+		jbuf_raw(&b, ",\"token_type\":\"Bearer\"", 22);
 	jbuf_key(&b, "expires_in", 0);
 	jbuf_int(&b, r->srv->cfg.access_token_ttl);
 	jbuf_key(&b, "scope", 0);
@@ -146,6 +157,8 @@ static ts_err token_issue(struct request *r, const struct token_for *f, char **a
 	*access = *idt = NULL;
 	access_fill(srv, f, sub, &t);
 	t.x5t = clientcert_bind(r, f->c);   /* cnf.x5t#S256 (RFC 8705 §3) */
+	/* DPoP (server/dpop.c): bound to the key of the request's proof */
+	t.cnf_jkt = r->dpop_jkt[0] ? r->dpop_jkt : NULL;
 	if (f->c->token_reference)
 		rc = reference_make(r, &t, access);
 	ring = keys_acquire(&srv->keys);
@@ -290,6 +303,7 @@ static void grant_authorization_code(struct request *r, const struct form *f, st
 	rd->now = r->now;
 	rd->want_refresh = client_list_has(c->grant_types, "refresh_token");
 	rd->x5t = clientcert_bind(r, c);
+	rd->dpop_jkt = dpop_refresh_jkt(r, c);
 	rd->refresh_ttl = c->refresh_idle_ttl ? c->refresh_idle_ttl : r->srv->cfg.refresh_token_ttl;
 	http_write_then(r, grant_code_redeem, rd, code_redeemed, redeem_free);
 }
@@ -337,7 +351,10 @@ static void grant_refresh_token(struct request *r, const struct form *f, struct 
 	q->text = form_get(f, "refresh_token");
 	q->client = c;
 	q->scope = form_get(f, "scope");
-	q->rotate = c->refresh_rotation || c->is_public;
+	/* a public client's refresh tokens rotate, unless they are bound to its DPoP key, which then
+	 * protects them (lib/client.c client_rules) */
+	q->rotate = c->refresh_rotation || (c->is_public && !c->dpop_bound);
+	q->dpop_jkt = r->dpop_jkt[0] ? r->dpop_jkt : NULL;
 	q->grace = c->refresh_grace;
 	q->idle_ttl = c->refresh_idle_ttl ? c->refresh_idle_ttl : srv->cfg.refresh_token_ttl;
 	q->lifetime = c->grant_lifetime ? c->grant_lifetime : srv->cfg.grant_lifetime;
@@ -428,6 +445,7 @@ static void grant_device_code(struct request *r, const struct form *f, struct cl
 	}
 	j->want_refresh = client_list_has(c->grant_types, "refresh_token");
 	j->x5t = clientcert_bind(r, c);
+	j->dpop_jkt = dpop_refresh_jkt(r, c);
 	j->refresh_ttl = c->refresh_idle_ttl ? c->refresh_idle_ttl : r->srv->cfg.refresh_token_ttl;
 	http_write_then(r, device_redeem, j, device_redeemed, device_redeem_free);
 	j = NULL;
@@ -472,7 +490,7 @@ void token_handle(struct request *r)
 		reply_error(r, TS_UNAUTHORIZED_CLIENT, "this client may not use this grant_type");
 		return;
 	}
-	if (clientcert_token_request(r, c))
+	if (clientcert_token_request(r, c) || dpop_token_request(r, c))
 		return;
 	grant_types[i].fn(r, f, c);
 }

@@ -1,7 +1,6 @@
 /* userinfo.c - GET/POST /userinfo (OpenID Connect Core §5.3, bearer tokens per RFC 6750). */
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include "client.h"
 #include "form.h"
 #include "grant.h"
@@ -9,8 +8,9 @@
 #include "token.h"
 #include "server.h"
 
-/* The bearer token of the request: from the Authorization header, or for a POST from an
- * access_token form field; never both (RFC 6750 §2). Replies itself on failure. */
+/* The access token of the request: from the Authorization header (Bearer, or DPoP with a proof:
+ * server/dpop.c), or for a POST from an access_token form field; never both (RFC 6750 §2).
+ * Replies itself on failure. */
 static int bearer(struct request *r, struct form **f, const char **token)
 {
 	const char *h = http_header(r, MHD_HTTP_HEADER_AUTHORIZATION), *why = NULL;
@@ -31,13 +31,11 @@ static int bearer(struct request *r, struct form **f, const char **token)
 			reply_error(r, TS_INVALID_REQUEST, "send the token once: header or body");
 			return -1;
 		}
-		if (strncasecmp(h, "Bearer ", 7) != 0) {
-			reply_error(r, TS_INVALID_TOKEN, "a Bearer token is required");
+		*token = dpop_auth_token(r, h);
+		if (!*token) {
+			reply_error(r, TS_INVALID_TOKEN, "a Bearer or DPoP token is required");
 			return -1;
 		}
-		for (h += 7; *h == ' '; h++)
-			;
-		*token = h;
 	}
 	if (!*token || !**token) {
 		reply_error(r, TS_INVALID_TOKEN, "a Bearer token is required");
@@ -61,6 +59,8 @@ void userinfo_handle(struct request *r)
 	if (bearer(r, &f, &token))
 		goto out;
 	claims = access_claims(r, token);
+	if (dpop_resource_check(r, token, claims))
+		goto out;
 	/* what the token allows now: the grant may have lost profile or email since */
 	rc = claims ? grant_token_active(s, claims, &active, &scope, NULL) : TS_OK;
 	if (rc == TS_UNAVAILABLE || rc == TS_SERVER_ERROR) {

@@ -42,10 +42,13 @@ static char *access_payload(const struct access_token *t, enum mqtt_claim mc, si
 	jbuf_kv_int(&b, "iat", t->iat, 0);
 	jbuf_kv_int(&b, "exp", t->exp, 0);
 	jbuf_kv_str(&b, "jti", t->jti, 0);
-	if (t->x5t) {
+	if (t->x5t || t->cnf_jkt) {
 		jbuf_key(&b, "cnf", 0);
 		jbuf_raw(&b, "{", 1);
-		jbuf_kv_str(&b, "x5t#S256", t->x5t, 1);
+		if (t->x5t)
+			jbuf_kv_str(&b, "x5t#S256", t->x5t, 1);
+		if (t->cnf_jkt)
+			jbuf_kv_str(&b, "jkt", t->cnf_jkt, !t->x5t);
 		jbuf_raw(&b, "}", 1);
 	}
 	if (acl_text) {

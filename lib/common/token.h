@@ -22,6 +22,8 @@ struct access_token {
 	int64_t iat, exp;
 	const char *x5t;           /* cnf.x5t#S256: bound to this TLS client certificate (RFC 8705
 	                            * §3), or NULL */
+	const char *cnf_jkt;       /* DPoP (RFC 9449 §6): the thumbprint of the key the token is
+	                            * bound to, written as cnf.jkt; NULL when not bound */
 	char jti[40];              /* filled by token_access_sign: 96 random bits in base64url (16
 	                            * characters), then "." and crec when crec is not 0 */
 };
