@@ -338,6 +338,73 @@ START_TEST(test_rotation_keeps_its_successor)
 }
 END_TEST
 
+/* docs/security.md row 100: a refresh token bound to a DPoP key needs a proof by that key, and a
+ * refusal changes nothing (no rotation, no reuse revocation); its successor keeps the binding. */
+START_TEST(test_refresh_bound_to_a_dpop_key)
+{
+	static const char jkt[] = "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I";
+	char dir[32], first[GRANT_TOKEN_LEN], next[GRANT_TOKEN_LEN];
+	const char *keys[] = { NULL, "another-key-thumbprint" };
+	unsigned char key[32];
+	struct refresh_req q;
+	struct refresh row = {0};
+	int64_t uid, gid;
+	size_t i;
+	store *s = fixture(dir, &uid);
+
+	ck_assert_int_eq(grant_record(s, "app", uid, "openid", 10, &gid), TS_OK);
+	ck_assert_int_eq(grant_refresh_issue_bound(s, gid, 10, 3600, NULL, jkt, first), TS_OK);
+	grant_token_hash(first, key);
+	for (i = 0; i < 2; i++) {
+		memset(&q, 0, sizeof q);
+		ck_assert_int_eq(store_client_get(s, "app", (struct client **)&q.client), TS_OK);
+		q.text = first;
+		q.rotate = 1;
+		q.idle_ttl = 3600;
+		q.now = 20;
+		q.dpop_jkt = keys[i];
+		ck_assert_int_eq(grant_refresh_check(s, &q), TS_OK);
+		ck_assert_int_eq(q.error, TS_INVALID_GRANT);
+		ck_assert_ptr_nonnull(strstr(q.why, "DPoP"));
+		refresh_end(&q);
+		ck_assert_int_eq(store_refresh_get(s, key, &row), TS_OK);
+		ck_assert_int_eq(row.used_at, 0);
+		ck_assert_str_eq(row.dpop_jkt, jkt);
+		store_refresh_clear(&row);
+	}
+	memset(&q, 0, sizeof q);
+	ck_assert_int_eq(store_client_get(s, "app", (struct client **)&q.client), TS_OK);
+	q.text = first;
+	q.rotate = 1;
+	q.idle_ttl = 3600;
+	q.now = 20;
+	q.dpop_jkt = jkt;
+	ck_assert_int_eq(grant_refresh_check(s, &q), TS_OK);
+	ck_assert_int_eq(q.error, TS_OK);
+	ck_assert_int_eq(grant_refresh_commit(s, &q), TS_OK);
+	memcpy(next, q.next, sizeof next);
+	refresh_end(&q);
+	grant_token_hash(next, key);
+	ck_assert_int_eq(store_refresh_get(s, key, &row), TS_OK);
+	ck_assert_str_eq(row.dpop_jkt, jkt);
+	store_refresh_clear(&row);
+	/* the successor still needs the key */
+	refresh(s, next, 30, &q);
+	ck_assert_int_eq(q.error, TS_INVALID_GRANT);
+	refresh_end(&q);
+	/* an unbound token takes no proof */
+	ck_assert_int_eq(grant_refresh_issue(s, gid, 10, 3600, NULL, first), TS_OK);
+	grant_token_hash(first, key);
+	ck_assert_int_eq(store_refresh_get(s, key, &row), TS_OK);
+	ck_assert_ptr_null(row.dpop_jkt);
+	store_refresh_clear(&row);
+	refresh(s, first, 30, &q);
+	ck_assert_int_eq(q.error, TS_OK);
+	refresh_end(&q);
+	fixture_end(s, dir);
+}
+END_TEST
+
 /* The successor's secret is the one committed: a first rotation whose transaction (which created
  * the secret) was rolled back leaves nothing behind that the next rotation would use. */
 START_TEST(test_rotation_after_a_rollback)
@@ -782,6 +849,7 @@ static Suite *suite(void)
 	tcase_add_test(t, test_set_scope_follows_on_every_chain);
 	tcase_add_test(t, test_token_active_now);
 	tcase_add_test(t, test_redeem_checks_before_the_code_is_used);
+	tcase_add_test(t, test_refresh_bound_to_a_dpop_key);
 	suite_add_tcase(s, t);
 	return s;
 }
