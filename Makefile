@@ -24,8 +24,10 @@ DEB_RUN := make gcc libc6-dev pkg-config libmicrohttpd-dev libjansson-dev libssl
 DEB_TEST := check libsubunit-dev python3 python3-pytest python3-requests python3-authlib \
 	python3-cryptography python3-paho-mqtt mosquitto curl openssl gnutls-bin sqlite3 strace \
 	systemd man-db mandoc chromium fonts-liberation nodejs npm
-# bench, bench-scale: the load tools (mqtt_bench links libmosquitto, in DEB_RUN)
-DEB_BENCH := wrk curl mosquitto python3 python3-requests python3-pytest python3-paho-mqtt
+# bench, bench-scale: the load tools (mqtt_bench links libmosquitto, in DEB_RUN; the DPoP proofs
+# of tools/bench-dpop.sh are made with python3-cryptography)
+DEB_BENCH := wrk curl mosquitto python3 python3-requests python3-pytest python3-paho-mqtt \
+	python3-cryptography
 # fuzz: clang with libFuzzer and its sanitizer runtimes (tests/fuzz/fuzz.mk)
 DEB_FUZZ := clang libclang-rt-14-dev
 # asan: gcc's own runtimes (gcc depends on them); clang's when CC=clang
@@ -258,6 +260,7 @@ $(BUILD)/tessera_seed: tests/bench/seed.c $(BUILD)/libtessera.a
 bench: deps-bench
 	@$(MAKE) --no-print-directory binaries $(BUILD)/mqtt_bench $(BUILD)/tessera_seed
 	@bash tools/bench.sh $(BUILD)/tessera
+	@bash tools/bench-dpop.sh $(BUILD)/tessera
 	@bash tools/bench-mqtt.sh $(BUILD)/tessera $(BUILD)/tessera_mosquitto.so
 	@bash tools/bench-scim.sh $(BUILD)/tessera $(BUILD)/tessera_seed
 

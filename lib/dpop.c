@@ -1,5 +1,7 @@
 /* dpop.c - DPoP proofs (RFC 9449 §4.2, §4.3): parsing, the checks in the RFC's order of
  * concerns (form, key, signature, claims, nonce), thumbprints, ath and server nonces. */
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +16,7 @@
 
 #define DPOP_MAX_PROOF 8192  /* a proof with an 8192-bit RSA key fits */
 #define DPOP_MAX_URL 2048
+#define KEY_CACHE 1024       /* parsed proof keys kept, direct-mapped by thumbprint */
 
 /* Members of a JWK that only a private (or symmetric) key has. */
 static const char *const private_members[] = { "d", "p", "q", "dp", "dq", "qi", "oth", "k" };
@@ -56,6 +59,9 @@ static ts_err thumbprint(const json_t *jwk, char out[DPOP_JKT_LEN + 1])
 	char *text = NULL;
 	int n;
 
+	if (!kty || (strcmp(kty, "EC") == 0 ? !str(jwk, "crv") || !str(jwk, "x") || !str(jwk, "y")
+	                                     : !str(jwk, "e") || !str(jwk, "n")))
+		return TS_INVALID_DPOP_PROOF;
 	if (strcmp(kty, "EC") == 0)
 		n = asprintf(&text, "{\"crv\":\"%s\",\"kty\":\"EC\",\"x\":\"%s\",\"y\":\"%s\"}",
 		             str(jwk, "crv"), str(jwk, "x"), str(jwk, "y"));
@@ -70,15 +76,98 @@ static ts_err thumbprint(const json_t *jwk, char out[DPOP_JKT_LEN + 1])
 	return TS_OK;
 }
 
-/* The key of the proof's jwk header, checked to be public; NULL with *why otherwise. */
-static ts_err header_key(const json_t *header, jwt_key **key, const char **why)
+/* Parsed proof keys, by thumbprint: OpenSSL 3 takes longer to build a key from a JWK than to
+ * verify a signature with it, and a client signs its proofs with one key. A key is shared by
+ * reference count, so that one evicted while another thread verifies with it lives on until
+ * that thread is done. Only keys that jwt_key_from_jwk accepted are kept, under the thumbprint
+ * of exactly the members it read: a JWK that hits the cache is the same public key. */
+struct cached_key {
+	atomic_int refs;
+	jwt_key *key;
+	char jkt[DPOP_JKT_LEN + 1];
+};
+static struct cached_key *key_cache[KEY_CACHE];
+static pthread_mutex_t key_cache_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void key_release(struct cached_key *k)
+{
+	if (k && atomic_fetch_sub(&k->refs, 1) == 1) {
+		jwt_key_free(k->key);
+		free(k);
+	}
+}
+
+static size_t key_slot(const char *jkt)
+{
+	unsigned char raw[4];
+
+	/* the thumbprint is a hash already: its first bytes spread the slots */
+	b64url_decode(jkt, 4, raw);
+	return ((size_t)raw[0] << 16 | (size_t)raw[1] << 8 | raw[2]) % KEY_CACHE;
+}
+
+static struct cached_key *key_lookup(const char *jkt)
+{
+	struct cached_key *k;
+
+	pthread_mutex_lock(&key_cache_lock);
+	k = key_cache[key_slot(jkt)];
+	if (k && strcmp(k->jkt, jkt) == 0)
+		atomic_fetch_add(&k->refs, 1);
+	else
+		k = NULL;
+	pthread_mutex_unlock(&key_cache_lock);
+	return k;
+}
+
+/* Keeps key (taken) under jkt; returns the reference for the caller (NULL: out of memory, key
+ * freed). */
+static struct cached_key *key_keep(const char *jkt, jwt_key *key)
+{
+	struct cached_key *k = malloc(sizeof *k), *old;
+	size_t slot = key_slot(jkt);
+
+	if (!k) {
+		jwt_key_free(key);
+		return NULL;
+	}
+	atomic_init(&k->refs, 2); /* the cache's and the caller's */
+	k->key = key;
+	memcpy(k->jkt, jkt, sizeof k->jkt);
+	pthread_mutex_lock(&key_cache_lock);
+	old = key_cache[slot];
+	key_cache[slot] = k;
+	pthread_mutex_unlock(&key_cache_lock);
+	key_release(old);
+	return k;
+}
+
+void dpop_cache_clear(void)
+{
+	size_t i;
+
+	pthread_mutex_lock(&key_cache_lock);
+	for (i = 0; i < KEY_CACHE; i++) {
+		key_release(key_cache[i]);
+		key_cache[i] = NULL;
+	}
+	pthread_mutex_unlock(&key_cache_lock);
+}
+
+/* The key of the proof's jwk header, checked to be public, and its thumbprint into jkt; NULL
+ * with *why otherwise. */
+static ts_err header_key(const json_t *header, struct cached_key **key, char jkt[DPOP_JKT_LEN + 1],
+                         const char **why)
 {
 	const json_t *jwk = json_object_get(header, "jwk");
+	const char *member;
+	jwt_key *parsed = NULL;
 	json_t *copy;
 	size_t i;
 	ts_err rc;
 
 	*key = NULL;
+	*why = "the DPoP proof's jwk is not a usable public key";
 	if (!json_is_object(jwk)) {
 		*why = "the DPoP proof has no jwk header";
 		return TS_INVALID_DPOP_PROOF;
@@ -88,6 +177,19 @@ static ts_err header_key(const json_t *header, jwt_key **key, const char **why)
 			*why = "the DPoP proof's jwk holds a private key";
 			return TS_INVALID_DPOP_PROOF;
 		}
+	/* what jwt_key_from_jwk checks besides the key itself, checked on a cache hit too */
+	if (((member = str(jwk, "alg")) || json_object_get(jwk, "alg")) &&
+	    (!member || strcmp(member, str(header, "alg")) != 0))
+		return TS_INVALID_DPOP_PROOF;
+	if (((member = str(jwk, "use")) || json_object_get(jwk, "use")) &&
+	    (!member || strcmp(member, "sig") != 0))
+		return TS_INVALID_DPOP_PROOF;
+	rc = thumbprint(jwk, jkt);
+	if (rc != TS_OK)
+		return rc;
+	*key = key_lookup(jkt);
+	if (*key)
+		return TS_OK;
 	/* jwt_key_from_jwk wants a kid, which a proof's key need not have: it is named by its
 	 * thumbprint here */
 	copy = json_deep_copy(jwk);
@@ -95,13 +197,14 @@ static ts_err header_key(const json_t *header, jwt_key **key, const char **why)
 		json_decref(copy);
 		return TS_SERVER_ERROR;
 	}
-	rc = jwt_key_from_jwk(copy, key);
+	rc = jwt_key_from_jwk(copy, &parsed);
 	json_decref(copy);
-	if (rc == TS_INVALID_REQUEST) {
-		*why = "the DPoP proof's jwk is not a usable public key";
+	if (rc == TS_INVALID_REQUEST)
 		return TS_INVALID_DPOP_PROOF;
-	}
-	return rc;
+	if (rc != TS_OK)
+		return rc;
+	*key = key_keep(jkt, parsed);
+	return *key ? TS_OK : TS_SERVER_ERROR;
 }
 
 /* The header's checks (before any signature): typ, alg, banned members. */
@@ -179,7 +282,7 @@ ts_err dpop_check(const char *proof, const struct dpop_expect *e, struct dpop_pr
 {
 	const char *dot1, *dot2, *jti;
 	json_t *header = NULL, *claims = NULL;
-	jwt_key *key = NULL;
+	struct cached_key *key = NULL;
 	unsigned char *buf = NULL;
 	size_t len, jn;
 	ts_err rc = TS_INVALID_DPOP_PROOF;
@@ -197,22 +300,19 @@ ts_err dpop_check(const char *proof, const struct dpop_expect *e, struct dpop_pr
 	claims = segment(dot1 + 1, (size_t)(dot2 - dot1 - 1));
 	if (!header || !claims || !header_ok(header, why))
 		goto out;
-	rc = header_key(header, &key, why);
+	rc = header_key(header, &key, out->jkt, why);
 	if (rc != TS_OK)
 		goto out;
 	rc = TS_INVALID_DPOP_PROOF;
 	/* the key's type decides the algorithm; the header may only agree with it. Other signers
 	 * than Tessera may make high-s ES256 signatures (RFC 7518 does not forbid them): the replay
 	 * record is keyed by the jti, not by the proof's text, so a second spelling gains nothing */
-	if (strcmp(str(header, "alg"), jwt_key_alg(key)) != 0 ||
-	    jwt_verify_signature(key, proof, JWT_ALLOW_HIGH_S) != TS_OK) {
+	if (strcmp(str(header, "alg"), jwt_key_alg(key->key)) != 0 ||
+	    jwt_verify_signature(key->key, proof, JWT_ALLOW_HIGH_S) != TS_OK) {
 		*why = "the DPoP proof's signature does not verify with its jwk";
 		goto out;
 	}
 	rc = claims_ok(claims, e, why);
-	if (rc != TS_OK)
-		goto out;
-	rc = thumbprint(json_object_get(header, "jwk"), out->jkt);
 	if (rc != TS_OK)
 		goto out;
 	jti = str(claims, "jti");
@@ -230,8 +330,10 @@ ts_err dpop_check(const char *proof, const struct dpop_expect *e, struct dpop_pr
 	               DPOP_LEEWAY;
 	*why = NULL;
 out:
+	if (rc != TS_OK)
+		memset(out, 0, sizeof *out);
 	free(buf);
-	jwt_key_free(key);
+	key_release(key);
 	json_decref(header);
 	json_decref(claims);
 	return rc;

@@ -48,6 +48,9 @@ struct dpop_proof {
 ts_err dpop_check(const char *proof, const struct dpop_expect *e, struct dpop_proof *out,
                   const char **why);
 
+/* Empties the cache of parsed proof keys (at exit, so that nothing leaks). */
+void dpop_cache_clear(void);
+
 /* The ath of an access token: base64url(SHA-256(token)), 43 characters and a NUL. */
 void dpop_ath(const char *token, char out[DPOP_JKT_LEN + 1]);
 

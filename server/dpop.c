@@ -53,22 +53,24 @@ static char *request_htu(const struct request *r)
 	return asprintf(&s, "%.*s%s", (int)n, iss, r->url) < 0 ? NULL : s;
 }
 
+/* The single use of a proof: its record, a writer job; TS_CONFLICT when it was used already. */
 struct jti_job {
-	const struct dpop_proof *p;
+	struct dpop_proof p;
 	int64_t now;
+	void (*then)(struct request *r); /* at /token: what follows once it is recorded */
 };
 
 static ts_err jti_job(store *s, void *arg)
 {
 	struct jti_job *j = arg;
 
-	return store_dpop_jti_use(s, j->p->replay, j->p->expires, j->now);
+	return store_dpop_jti_use(s, j->p.replay, j->p.expires, j->now);
 }
 
-/* Checks proof against this request (access_token: the token it must hash in ath, or NULL) and
- * records its single use: TS_OK with *p; TS_INVALID_DPOP_PROOF or TS_USE_DPOP_NONCE with *why;
- * a store's error. With nonces configured, r->dpop_nonce is set to the current one. */
-static ts_err dpop_request_check(struct request *r, const char *proof, const char *access_token,
+/* Checks proof against this request (access_token: the token it must hash in ath, or NULL):
+ * TS_OK with *p; TS_INVALID_DPOP_PROOF or TS_USE_DPOP_NONCE with *why. With nonces configured,
+ * r->dpop_nonce is set to the current one. Its single use is the caller's to record. */
+static ts_err dpop_request_proof(struct request *r, const char *proof, const char *access_token,
                                  struct dpop_proof *p, const char **why)
 {
 	struct server *srv = r->srv;
@@ -85,19 +87,32 @@ static ts_err dpop_request_check(struct request *r, const char *proof, const cha
 		dpop_nonce(srv->dpop_nonce_key, r->now, DPOP_NONCE_PERIOD, r->dpop_nonce);
 	rc = dpop_check(proof, &e, p, why);
 	free(htu);
-	if (rc == TS_OK) {
-		rc = http_write(r, jti_job, &(struct jti_job){p, r->now});
-		if (rc == TS_CONFLICT) {
-			rc = TS_INVALID_DPOP_PROOF;
-			*why = "the DPoP proof was used already (its jti)";
-		}
-	}
 	return rc;
 }
 
-int dpop_token_request(struct request *r, const struct client *c)
+static const char used_already[] = "the DPoP proof was used already (its jti)";
+
+/* At /token, once the proof's record committed (or failed). */
+static void jti_recorded(struct request *r, ts_err rc, void *job)
 {
-	struct dpop_proof p;
+	struct jti_job *j = job;
+
+	if (rc == TS_CONFLICT) {
+		reply_error(r, TS_INVALID_DPOP_PROOF, used_already);
+		return;
+	}
+	if (rc != TS_OK) {
+		reply_error(r, rc, NULL);
+		return;
+	}
+	memcpy(r->dpop_jkt, j->p.jkt, sizeof r->dpop_jkt);
+	j->then(r);
+}
+
+void dpop_token_request(struct request *r, const struct client *c,
+                        void (*then)(struct request *r))
+{
+	struct jti_job *j;
 	const char *proof, *why = NULL;
 	int n;
 	ts_err rc;
@@ -106,22 +121,32 @@ int dpop_token_request(struct request *r, const struct client *c)
 	proof = dpop_header(r, &n);
 	if (n > 1) {
 		reply_error(r, TS_INVALID_DPOP_PROOF, "send one DPoP header");
-		return -1;
+		return;
 	}
 	if (!proof) {
 		if (!c->dpop_bound)
-			return 0;
-		reply_error(r, TS_INVALID_DPOP_PROOF, "this client's tokens are DPoP-bound: send a "
-		            "DPoP proof");
-		return -1;
+			then(r);
+		else
+			reply_error(r, TS_INVALID_DPOP_PROOF, "this client's tokens are DPoP-bound: "
+			            "send a DPoP proof");
+		return;
 	}
-	rc = dpop_request_check(r, proof, NULL, &p, &why);
+	j = calloc(1, sizeof *j);
+	if (!j) {
+		reply_error(r, TS_SERVER_ERROR, NULL);
+		return;
+	}
+	rc = dpop_request_proof(r, proof, NULL, &j->p, &why);
 	if (rc != TS_OK) {
 		reply_error(r, rc, why);
-		return -1;
+		free(j);
+		return;
 	}
-	memcpy(r->dpop_jkt, p.jkt, sizeof r->dpop_jkt);
-	return 0;
+	j->now = r->now;
+	j->then = then;
+	/* the connection waits for the commit without holding a worker, so that many proofs
+	 * share one (the group-committing writer) */
+	http_write_then(r, jti_job, j, jti_recorded, free);
 }
 
 const char *dpop_auth_token(struct request *r, const char *h)
@@ -177,10 +202,17 @@ int dpop_resource_check(struct request *r, const char *token, const json_t *clai
 	if (n != 1)
 		return refuse(r, "invalid_dpop_proof", n ? "send one DPoP header" :
 		              "a DPoP proof is required with a DPoP-bound token");
-	rc = dpop_request_check(r, proof, token, &p, &why);
+	rc = dpop_request_proof(r, proof, token, &p, &why);
 	if (rc == TS_OK && strcmp(p.jkt, jkt) != 0) {
 		rc = TS_INVALID_DPOP_PROOF;
 		why = "the DPoP proof is signed by another key than the token is bound to";
+	}
+	if (rc == TS_OK) {
+		rc = http_write(r, jti_job, &(struct jti_job){.p = p, .now = r->now});
+		if (rc == TS_CONFLICT) {
+			rc = TS_INVALID_DPOP_PROOF;
+			why = used_already;
+		}
 	}
 	if (rc == TS_USE_DPOP_NONCE)
 		return refuse(r, "use_dpop_nonce", why);

@@ -33,15 +33,19 @@ static void close_store(void *s)
 	store_close(s);
 }
 
-/* The reply of a request whose write has committed (or failed). */
+/* The reply of a request whose write has committed (or failed). then may hand another write
+ * over (http_write_then again: DPoP's jti before a grant's own write), which is r's job from
+ * then on. */
 static void write_continue(struct request *r)
 {
 	void (*then)(struct request *, ts_err, void *) = r->then;
+	void (*free_job)(void *) = r->free_job;
+	void *job = r->job;
 
 	r->then = NULL;
-	then(r, r->write_rc, r->job);
-	r->free_job(r->job);
 	r->job = NULL;
+	then(r, r->write_rc, job);
+	free_job(job);
 }
 
 static int append_body(struct request *r, const char *data, size_t n, size_t max)
@@ -183,7 +187,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		return MHD_YES;
 	if (r->then) {
 		write_continue(r);
-		return r->status ? MHD_YES : MHD_NO;
+		return r->status || r->then ? MHD_YES : MHD_NO;
 	}
 	if (r->too_large)
 		reply_error(r, TS_TOO_LARGE, "request body too large");

@@ -275,6 +275,7 @@ out:
 	writer_stop(srv.writer);
 	feed_hub_free(&srv);
 	token_cache_clear();
+	dpop_cache_clear();
 	client_cache_invalidate();
 	throttle_free(srv.user_throttle);
 	throttle_free(srv.addr_throttle);

@@ -288,10 +288,11 @@ ts_err clientcert_client(struct request *r, store *s, struct client **out, char 
  * document d when client certificates are asked for: 0, or -1 when out of memory. */
 int clientcert_discovery(const struct config *cfg, json_t *d);
 /* dpop.c: DPoP (RFC 9449) over HTTP. At /token: checks the request's DPoP proof, if it has one
- * (a client registered dpop_bound must send one), and records its single use: 0 with
- * r->dpop_jkt set ("" when no proof), or -1 after replying (invalid_dpop_proof,
- * use_dpop_nonce). */
-int dpop_token_request(struct request *r, const struct client *c);
+ * (a client registered dpop_bound must send one), and records its single use (a write, the
+ * connection suspended meanwhile); then(r) follows with r->dpop_jkt set ("" when no proof),
+ * unless it replied (invalid_dpop_proof, use_dpop_nonce, a store's error). */
+void dpop_token_request(struct request *r, const struct client *c,
+                        void (*then)(struct request *r));
 /* At a resource (/userinfo, /scim/v2): the access token of the Authorization header h,
  * "Bearer T" or "DPoP T" (sets r->dpop); NULL when it is neither. */
 const char *dpop_auth_token(struct request *r, const char *h);

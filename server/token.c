@@ -465,32 +465,44 @@ static const struct grant_type {
 	{"urn:ietf:params:oauth:grant-type:device_code", "device_code", grant_device_code},
 };
 
+/* The entry of grant_types for the request's grant_type, or NULL. */
+static const struct grant_type *grant_type_of(const struct request *r)
+{
+	const char *gt = form_get(r->form, "grant_type");
+	size_t i;
+
+	for (i = 0; gt && i < sizeof grant_types / sizeof grant_types[0]; i++)
+		if (strcmp(gt, grant_types[i].name) == 0)
+			return &grant_types[i];
+	return NULL;
+}
+
+/* The grant, once the request's DPoP proof (if any) is recorded (server/dpop.c). */
+static void token_grant(struct request *r)
+{
+	grant_type_of(r)->fn(r, r->form, r->client);
+}
+
 /* The form and the authenticated client are the router's (router.c), kept to the end of the
  * request: a write's answer may come after this returns. */
 void token_handle(struct request *r)
 {
-	const struct form *f = r->form;
-	struct client *c = r->client;
-	const char *gt;
-	size_t i;
+	const char *gt = form_get(r->form, "grant_type");
+	const struct grant_type *g = grant_type_of(r);
 
-	gt = form_get(f, "grant_type");
 	if (!gt || !*gt) {
 		reply_error(r, TS_INVALID_REQUEST, "grant_type is required");
 		return;
 	}
-	for (i = 0; i < sizeof grant_types / sizeof grant_types[0]; i++)
-		if (strcmp(gt, grant_types[i].name) == 0)
-			break;
-	if (i == sizeof grant_types / sizeof grant_types[0]) {
+	if (!g) {
 		reply_error(r, TS_UNSUPPORTED_GRANT_TYPE, "unsupported grant_type");
 		return;
 	}
-	if (!client_list_has(c->grant_types, grant_types[i].client_name)) {
+	if (!client_list_has(r->client->grant_types, g->client_name)) {
 		reply_error(r, TS_UNAUTHORIZED_CLIENT, "this client may not use this grant_type");
 		return;
 	}
-	if (clientcert_token_request(r, c) || dpop_token_request(r, c))
+	if (clientcert_token_request(r, r->client))
 		return;
-	grant_types[i].fn(r, f, c);
+	dpop_token_request(r, r->client, token_grant);
 }

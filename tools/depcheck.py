@@ -47,6 +47,7 @@ FILES = [
     ("tests/tessera_harness.py", ("test",)),
     ("tests/harness_", ("test",)),
     ("tests/scim_client.py", ("test",)),
+    ("tests/dpop_proof.py", ("test", "bench")),
     ("tools/", ("test",)),
 ]
 SCAN_DIRS = ("lib", "server", "broker", "tests", "tools")

@@ -295,8 +295,11 @@ static EVP_PKEY *jwt_pkey_fromdata(const char *type, OSSL_PARAM *params)
 		pkey = NULL;
 	EVP_PKEY_CTX_free(ctx);
 	if (pkey) {
+		/* the quick check: for P-256 (cofactor 1) a point on the curve, not at infinity, is a
+		 * valid public key, and the full check's extra scalar multiplication by the order
+		 * doubled the cost of a JWK from a DPoP proof; for RSA the two checks are the same */
 		ctx = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL);
-		if (!ctx || EVP_PKEY_public_check(ctx) != 1) {
+		if (!ctx || EVP_PKEY_public_check_quick(ctx) != 1) {
 			EVP_PKEY_free(pkey);
 			pkey = NULL;
 		}

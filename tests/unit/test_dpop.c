@@ -18,7 +18,7 @@
 
 static const unsigned char nonce_key[32] = "0123456789abcdef0123456789abcdef";
 
-/* The public JWK of k as a proof carries it (no kid), with extra members added (JSON text
+/* The public JWK of k as a proof carries it (no kid, alg or use), with extra members added (JSON text
  * without braces, or NULL); malloc'd text. */
 static char *jwk_text(const jwt_key *k, const char *extra)
 {
@@ -26,6 +26,8 @@ static char *jwk_text(const jwt_key *k, const char *extra)
 	char *t, *out;
 
 	json_object_del(j, "kid");
+	json_object_del(j, "alg");
+	json_object_del(j, "use");
 	t = json_dumps(j, JSON_COMPACT);
 	json_decref(j);
 	if (!extra)
@@ -311,6 +313,35 @@ START_TEST(test_nonce)
 }
 END_TEST
 
+/* docs/security.md row 96: a key met before (kept parsed, by thumbprint) is judged as a new one
+ * would be: its jwk's alg and use members, a private member, the header's alg. */
+START_TEST(test_key_cache)
+{
+	char *c = claims("POST", URL, NOW, NULL);
+	struct dpop_proof p;
+
+	ck_assert_int_eq(check_es("dpop+jwt", "ES256", NULL, NULL, c, NULL, &p), TS_OK);
+	ck_assert_int_eq(check_es("dpop+jwt", "ES256", NULL, NULL, c, NULL, &p), TS_OK);
+	ck_assert_str_eq(p.jkt, jwt_key_kid(fx.es));
+	ck_assert_int_eq(check_es("dpop+jwt", "ES256", "\"alg\":\"ES256\",\"use\":\"sig\"", NULL, c,
+	                          NULL, NULL), TS_OK);
+	ck_assert_int_eq(check_es("dpop+jwt", "ES256", "\"alg\":\"RS256\"", NULL, c, NULL, NULL),
+	                 TS_INVALID_DPOP_PROOF);
+	ck_assert_int_eq(check_es("dpop+jwt", "ES256", "\"alg\":7", NULL, c, NULL, NULL),
+	                 TS_INVALID_DPOP_PROOF);
+	ck_assert_int_eq(check_es("dpop+jwt", "ES256", "\"use\":\"enc\"", NULL, c, NULL, NULL),
+	                 TS_INVALID_DPOP_PROOF);
+	ck_assert_int_eq(check_es("dpop+jwt", "ES256", "\"d\":\"AAAA\"", NULL, c, NULL, NULL),
+	                 TS_INVALID_DPOP_PROOF);
+	ck_assert_int_eq(check_es("dpop+jwt", "RS256", NULL, NULL, c, NULL, NULL),
+	                 TS_INVALID_DPOP_PROOF);
+	dpop_cache_clear();
+	ck_assert_int_eq(check_es("dpop+jwt", "ES256", NULL, NULL, c, NULL, &p), TS_OK);
+	dpop_cache_clear();
+	free(c);
+}
+END_TEST
+
 START_TEST(test_malformed)
 {
 	const char *bad[] = { "", "a", "a.b", "a.b.c", "..", "e30.e30.", "e30.e30.e30" };
@@ -345,6 +376,7 @@ static Suite *dpop_suite(void)
 	tcase_add_test(tc, test_replay_key);
 	tcase_add_test(tc, test_ath);
 	tcase_add_test(tc, test_nonce);
+	tcase_add_test(tc, test_key_cache);
 	tcase_add_test(tc, test_malformed);
 	suite_add_tcase(s, tc);
 	return s;
