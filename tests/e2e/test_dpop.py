@@ -435,4 +435,5 @@ def test_row101_nonces_are_required_when_configured_and_any_process_accepts_them
 def test_row101_without_the_setting_no_nonce_is_asked(srv):
     """docs/security.md row 101: nonces are off by default: no DPoP-Nonce header."""
     r = token_with(srv, srv.clients["dev"], cc_proof(srv, DPoPKey()))
-    assert r.status_code == 200 and "DPoP-Nonce" not in r.headers, r.headers
+    assert r.status_code == 200 and r.json()["token_type"] == "DPoP", r.text
+    assert "DPoP-Nonce" not in r.headers, r.headers
