@@ -10,7 +10,8 @@
  * already has is refused by the store (TS_CONFLICT): the key is then made again, so two keys
  * of one issuer never share a kid. Keys from before keep the whole thumbprint they are stored
  * under (keyring_load loads each under its stored kid). */
-static ts_err add_key_once(store *s, const char *alg, int64_t now, char **kid)
+static ts_err add_key_once(store *s, const char *alg, int64_t now, int64_t signs_from, int first,
+                           char **kid)
 {
 	struct key_row row = {0};
 	char short_kid[KEYS_KID_LEN + 1];
@@ -29,7 +30,17 @@ static ts_err add_key_once(store *s, const char *alg, int64_t now, char **kid)
 	row.alg = (char *)jwt_key_alg(k);
 	row.pem = pem;
 	row.created_at = now;
-	rc = store_key_add(s, &row);
+	row.signs_from = signs_from;
+	if (first) {
+		int added = 0;
+
+		rc = store_key_add_first(s, &row, &added);
+		/* another process made the first key: that one is the key */
+		if ((rc == TS_OK && !added) || rc == TS_CONFLICT)
+			rc = TS_NOT_FOUND;
+	} else {
+		rc = store_key_add(s, &row);
+	}
 	if (rc == TS_OK && kid && !(*kid = strdup(row.kid)))
 		rc = TS_SERVER_ERROR;
 out:
@@ -38,24 +49,34 @@ out:
 	return rc;
 }
 
-static ts_err add_key(store *s, const char *alg, int64_t now, char **kid)
+static ts_err add_key(store *s, const char *alg, int64_t now, int64_t signs_from, char **kid)
 {
 	ts_err rc;
 	int tries = 0;
 
 	do
-		rc = add_key_once(s, alg, now, kid);
+		rc = add_key_once(s, alg, now, signs_from, 0, kid);
 	while (rc == TS_CONFLICT && ++tries < 8);
 	return rc;
 }
 
+/* Several processes may start on an empty database at once: the first key is inserted only
+ * while there is none (store_key_add_first), and a process that finds one made meanwhile takes
+ * that one, so they all sign with one key. */
 ts_err keys_ensure(store *s, const char *alg, int64_t now, char **kid)
 {
 	struct key_row *cur = NULL;
-	ts_err rc = store_key_current(s, &cur);
+	ts_err rc;
+	int tries = 0;
 
-	if (rc == TS_NOT_FOUND)
-		return add_key(s, alg, now, kid);
+	for (;;) {
+		rc = store_key_current(s, &cur);
+		if (rc != TS_NOT_FOUND || tries++ >= 8)
+			break;
+		rc = add_key_once(s, alg, now, 0, 1, kid);
+		if (rc != TS_NOT_FOUND && rc != TS_CONFLICT)
+			return rc;
+	}
 	if (rc == TS_OK && kid && !(*kid = strdup(cur->kid)))
 		rc = TS_SERVER_ERROR;
 	store_key_free(cur);
@@ -64,12 +85,18 @@ ts_err keys_ensure(store *s, const char *alg, int64_t now, char **kid)
 
 ts_err keys_rotate(store *s, const char *alg, int64_t now, char **kid)
 {
-	return add_key(s, alg, now, kid);
+	return add_key(s, alg, now, now * 1000, kid);
+}
+
+ts_err keys_rotate_at(store *s, const char *alg, int64_t now, int64_t signs_from, char **kid)
+{
+	return add_key(s, alg, now, signs_from, kid);
 }
 
 struct load_ctx {
 	struct keyring *ring;
-	int64_t oldest;
+	int64_t oldest, now_ms;
+	int signer;      /* the index of the signer in ring->keys, -1 until found */
 	ts_err rc;
 };
 
@@ -90,21 +117,32 @@ static int load_one(const struct key_row *row, void *arg)
 		return 1;
 	}
 	ctx->ring->keys = grown;
-	/* the signer (retired_at == 0) goes first */
-	if (!row->retired_at && ctx->ring->n) {
-		memmove(grown + 1, grown, ctx->ring->n * sizeof *grown);
-		grown[0] = k;
-	} else {
-		grown[ctx->ring->n] = k;
+	grown[ctx->ring->n] = k;
+	/* newest first: the first that signs by now is the signer; the ones before it are
+	 * published and sign later */
+	if (!ctx->ring->newest && !(ctx->ring->newest = strdup(row->kid))) {
+		ctx->rc = TS_SERVER_ERROR;
+		return 1;
 	}
+	if (ctx->signer < 0 && row->signs_from <= ctx->now_ms)
+		ctx->signer = (int)ctx->ring->n;
+	else if (ctx->signer < 0 && (!ctx->ring->next_ms || row->signs_from < ctx->ring->next_ms))
+		ctx->ring->next_ms = row->signs_from;
 	ctx->ring->n++;
 	return 0;
 }
 
 ts_err keyring_load(store *s, int64_t now, int64_t keep, struct keyring **out)
 {
-	struct load_ctx ctx = {calloc(1, sizeof(struct keyring)), now - keep, TS_OK};
+	return keyring_load_ms(s, now * 1000, keep, out);
+}
+
+ts_err keyring_load_ms(store *s, int64_t now_ms, int64_t keep, struct keyring **out)
+{
+	struct load_ctx ctx = {calloc(1, sizeof(struct keyring)), now_ms / 1000 - keep, now_ms, -1,
+	                       TS_OK};
 	json_t *jwks = NULL, *arr;
+	jwt_key *signer;
 	ts_err rc;
 	size_t i;
 
@@ -117,8 +155,12 @@ ts_err keyring_load(store *s, int64_t now, int64_t keep, struct keyring **out)
 	if (rc != TS_OK)
 		goto fail;
 	rc = TS_NOT_FOUND;
-	if (ctx.ring->n == 0)
+	if (ctx.ring->n == 0 || ctx.signer < 0)
 		goto fail;
+	/* the signer goes first */
+	signer = ctx.ring->keys[ctx.signer];
+	memmove(ctx.ring->keys + 1, ctx.ring->keys, (size_t)ctx.signer * sizeof *ctx.ring->keys);
+	ctx.ring->keys[0] = signer;
 	rc = TS_SERVER_ERROR;
 	jwks = json_object();
 	if (!jwks || json_object_set_new(jwks, "keys", arr = json_array()) || !arr)
@@ -148,6 +190,7 @@ void keyring_free(struct keyring *k)
 		jwt_key_free(k->keys[i]);
 	free(k->keys);
 	free(k->jwks);
+	free(k->newest);
 	free(k);
 }
 

@@ -15,6 +15,8 @@ struct keyring {
 	jwt_key **keys;       /* the signer first, then retired keys still published */
 	size_t n;
 	char *jwks;           /* {"keys":[...]} as text, public parts only */
+	char *newest;         /* the kid of the newest key stored (signing, or soon) */
+	int64_t next_ms;      /* when a newer key published here starts signing (Unix ms); 0: none */
 };
 
 /* The length of a new key's kid (the start of its RFC 7638 thumbprint; unique among the keys
@@ -28,10 +30,19 @@ ts_err keys_ensure(store *s, const char *alg, int64_t now, char **kid);
 /* Creates a new key of alg that signs from now on; the previous one is retired (still published
  * until what it signed has expired). *kid (if not NULL) receives a malloc'd copy of its kid. */
 ts_err keys_rotate(store *s, const char *alg, int64_t now, char **kid);
+/* The same, the new key signing from signs_from (Unix ms) on: until then the previous key signs
+ * and the new one is only published. `tessera key rotate` gives it KEYS_PUBLISH_MS ahead, more
+ * than the time every running node takes to load it (each looks every 100 ms), so that no token
+ * is signed with a key some node does not publish yet (docs/nodes.md). */
+#define KEYS_PUBLISH_MS 500
+ts_err keys_rotate_at(store *s, const char *alg, int64_t now, int64_t signs_from, char **kid);
 
 /* Loads the signer and every key retired after now - keep seconds into *out (caller
  * keyring_free's). TS_NOT_FOUND when there is no signing key. */
 ts_err keyring_load(store *s, int64_t now, int64_t keep, struct keyring **out);
+/* The same at now_ms (Unix ms): the signer is the newest key whose signs_from has come; newer
+ * keys are published and set next_ms. */
+ts_err keyring_load_ms(store *s, int64_t now_ms, int64_t keep, struct keyring **out);
 void keyring_free(struct keyring *k); /* NULL is fine */
 
 /* The key that signs (keys[0]). */

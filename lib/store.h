@@ -75,7 +75,9 @@ struct key_row {
 	char *alg;                 /* "ES256" or "RS256" */
 	char *pem;                 /* private key PEM; wipe before free */
 	int64_t created_at;
-	int64_t retired_at;        /* 0 while it is the signing key */
+	int64_t retired_at;        /* 0 while it is the newest key */
+	int64_t signs_from;        /* Unix ms from which it signs (0: at once); a rotated key's is a
+	                            * little ahead, so that every node publishes it first */
 };
 
 /* Opens (creating if needed) the database at path, sets WAL, busy timeout busy_ms and
@@ -134,6 +136,9 @@ ts_err store_user_each(store *s, int (*fn)(const struct user *u, void *arg), voi
  * TS_NOT_FOUND when there is none. prune removes keys retired before `before`. */
 ts_err store_key_add(store *s, const struct key_row *k);
 ts_err store_key_current(store *s, struct key_row **out);
+/* Inserts k as the first key when there is no current key: *added 1, or 0 when another process
+ * made one first (TS_CONFLICT is that too, on an engine where both inserts raced). */
+ts_err store_key_add_first(store *s, const struct key_row *k, int *added);
 ts_err store_key_each(store *s, int (*fn)(const struct key_row *k, void *arg), void *arg);
 ts_err store_key_prune(store *s, int64_t before);
 
@@ -417,5 +422,29 @@ ts_err store_scim_clients(store *s, const struct store_list *q, int64_t *total,
                           int (*fn)(const struct client *c, void *arg), void *arg);
 ts_err store_scim_grants(store *s, const struct store_list *q, int64_t *total,
                          int (*fn)(const struct grant *g, void *arg), void *arg);
+
+/* --- several nodes over one database (schema 017, docs/nodes.md) --- */
+
+/* Failed guesses of a brute-force limit (kind) for key (a SHA-256): get reads the count since
+ * they were last forgotten and the latest one's time (Unix ms), TS_NOT_FOUND when none; add
+ * counts one at now_ms, starting again from 1 when the latest is forget_ms old; clear forgets
+ * them; purge drops those whose latest is before before_ms. */
+ts_err store_failure_get(store *s, const char *kind, const unsigned char key[32], int *failures,
+                         int64_t *last_ms);
+ts_err store_failure_add(store *s, const char *kind, const unsigned char key[32], int64_t now_ms,
+                         int64_t forget_ms);
+ts_err store_failure_clear(store *s, const char *kind, const unsigned char key[32]);
+ts_err store_failures_purge(store *s, int64_t before_ms);
+
+/* Takes the lease name for holder until `until` (seconds) when it ran out by now or holder has
+ * it: *got 1 then, 0 when another holder has it. */
+ts_err store_lease_take(store *s, const char *name, const char *holder, int64_t now,
+                        int64_t until, int *got);
+
+/* Records a poll at now_ms (Unix ms) of the device authorization hash, whichever node answers:
+ * *interval is the interval in force after it, 5 seconds more than before when the poll came
+ * sooner than the interval (less 500 ms) after the previous one (RFC 8628 §3.5 slow_down).
+ * TS_NOT_FOUND when there is no such authorization. */
+ts_err store_device_polled(store *s, const unsigned char hash[32], int64_t now_ms, int *interval);
 
 #endif

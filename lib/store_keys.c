@@ -9,14 +9,20 @@
 #include "store_priv.h"
 
 enum {
-	Q_RETIRE, Q_ADD, Q_CURRENT, Q_EACH, Q_PRUNE, Q_SECRET_GET, Q_SECRET_ADD, Q_COUNT
+	Q_RETIRE, Q_ADD, Q_ADD_FIRST, Q_CURRENT, Q_EACH, Q_PRUNE, Q_SECRET_GET, Q_SECRET_ADD, Q_COUNT
 };
 
-#define KEY_COLS "kid, alg, pem, created_at, retired_at"
+#define KEY_COLS "kid, alg, pem, created_at, retired_at, signs_from"
 
 const struct db_sql store_key_sql[] = {
 	[Q_RETIRE] = {"UPDATE signing_keys SET retired_at = ?1 WHERE retired_at IS NULL", NULL, 0},
-	[Q_ADD] = {"INSERT INTO signing_keys (" KEY_COLS ") VALUES (?1, ?2, ?3, ?4, NULL)", NULL, 0},
+	[Q_ADD] = {"INSERT INTO signing_keys (" KEY_COLS ") VALUES (?1, ?2, ?3, ?4, NULL, ?5)",
+		NULL, 0},
+	/* the first key, only while there is no signing key: of nodes starting together on an
+	 * empty database one inserts, the others change nothing (SQLite: the writes are serial) or
+	 * hit the unique index signing_keys_current (PostgreSQL: racing snapshots) */
+	[Q_ADD_FIRST] = {"INSERT INTO signing_keys (" KEY_COLS ") SELECT ?1, ?2, ?3, ?4, NULL, ?5 "
+		"WHERE NOT EXISTS (SELECT 1 FROM signing_keys WHERE retired_at IS NULL)", NULL, 0},
 	[Q_CURRENT] = {"SELECT " KEY_COLS " FROM signing_keys WHERE retired_at IS NULL", NULL, 0},
 	/* (rowid, the order of insertion among keys of one second, is SQLite's: a dialect
 	 * override for PostgreSQL) */
@@ -62,6 +68,7 @@ static ts_err key_read(db_stmt *st, void *out)
 	}
 	k->created_at = db_int(st, 3);
 	k->retired_at = db_int(st, 4); /* NULL reads as 0 */
+	k->signs_from = db_int(st, 5);
 	*(struct key_row **)out = k;
 	return TS_OK;
 }
@@ -80,11 +87,25 @@ ts_err store_key_add(store *s, const struct key_row *k)
 	e = store_run(s, Q(Q_RETIRE), ARGS(DB_I(k->created_at)));
 	if (!e)
 		e = store_run(s, Q(Q_ADD), ARGS(DB_T(k->kid), DB_T(k->alg), DB_T(k->pem),
-			DB_I(k->created_at)));
+			DB_I(k->created_at), DB_I(k->signs_from)));
 	if (!e)
 		e = store_tx_end(s, nested);
 	if (e)
 		store_tx_abort(s, nested);
+	return e;
+}
+
+ts_err store_key_add_first(store *s, const struct key_row *k, int *added)
+{
+	ts_err e;
+
+	*added = 0;
+	if (!s || !k || !k->kid || !k->alg || !k->pem)
+		return TS_SERVER_ERROR;
+	e = store_run(s, Q(Q_ADD_FIRST), ARGS(DB_T(k->kid), DB_T(k->alg), DB_T(k->pem),
+		DB_I(k->created_at), DB_I(k->signs_from)));
+	if (!e)
+		*added = db_changes(s->db) == 1;
 	return e;
 }
 

@@ -29,7 +29,8 @@ static inline const char *nz(const char *v)
 /* The statement tables of the entity files, for store_open. */
 extern const struct db_sql store_client_sql[], store_user_sql[], store_key_sql[],
 	store_grant_sql[], store_refresh_sql[], store_session_sql[], store_device_sql[],
-	store_scim_sql[], store_reftoken_sql[], store_change_sql[], store_dpop_sql[];
+	store_scim_sql[], store_reftoken_sql[], store_change_sql[], store_dpop_sql[],
+	store_node_sql[];
 extern const struct db_sql store_certbind_sql[]; /* store_certbind.c */
 
 /* What a migration needs done in C after its SQL, in its transaction (lib/store.c's table):

@@ -38,13 +38,15 @@ struct throttle {
 	uint64_t k[2];                    /* the SipHash key, random */
 	atomic_size_t used;               /* keys held: 0 lets the hot path skip the lock */
 	int free_failures, base, max, forget; /* in the caller's unit */
+	const char *kind;                 /* the policy's, or NULL */
 };
 
-const struct throttle_policy throttle_login_user = {4, 1000, 60000, 900000};
-const struct throttle_policy throttle_login_addr = {19, 1000, 300000, 3600000};
-const struct throttle_policy throttle_client_secret = {9, 1000, 60000, 900000};
-const struct throttle_policy throttle_user_code_addr = {4, 60000, 3600000, 3600000};
-const struct throttle_policy throttle_user_code_total = {99, 10000, 300000, 600000};
+const struct throttle_policy throttle_login_user = {4, 1000, 60000, 900000, "login-user"};
+const struct throttle_policy throttle_login_addr = {19, 1000, 300000, 3600000, "login-addr"};
+const struct throttle_policy throttle_client_secret = {9, 1000, 60000, 900000, "client-secret"};
+const struct throttle_policy throttle_user_code_addr = {4, 60000, 3600000, 3600000, "code-addr"};
+const struct throttle_policy throttle_user_code_total = {99, 10000, 300000, 600000,
+	"code-total"};
 
 #define th_rotl(x, b) (((x) << (b)) | ((x) >> (64 - (b))))
 
@@ -120,7 +122,21 @@ throttle *throttle_new(size_t slots, int free_failures, int base, int max, int f
 
 throttle *throttle_with(size_t slots, struct throttle_policy p)
 {
-	return throttle_new(slots, p.free_failures, p.base, p.max, p.forget);
+	throttle *t = throttle_new(slots, p.free_failures, p.base, p.max, p.forget);
+
+	if (t)
+		t->kind = p.kind;
+	return t;
+}
+
+const char *throttle_kind(const throttle *t)
+{
+	return t ? t->kind : NULL;
+}
+
+int throttle_forget(const throttle *t)
+{
+	return t ? t->forget : 0;
 }
 
 void throttle_free(throttle *t)
@@ -333,17 +349,41 @@ void throttle_settle(throttle *t, const char *key, int ok, int64_t now)
 	pthread_mutex_unlock(&t->lock);
 }
 
-void throttle_reset(throttle *t, const char *key)
+int throttle_reset(throttle *t, const char *key)
 {
 	struct th_entry *e;
 	uint64_t h;
+	int had = 0;
 
 	if (!t || !key || atomic_load(&t->used) == 0)
-		return;
+		return 0;
 	h = th_hash(t, key, strlen(key));
 	pthread_mutex_lock(&t->lock);
 	e = th_find(t, key, h);
-	if (e)
+	if (e) {
+		had = e->failures > 0;
 		th_drop(t, e);
+	}
+	pthread_mutex_unlock(&t->lock);
+	return had;
+}
+
+void throttle_merge(throttle *t, const char *key, int failures, int64_t last, int64_t now)
+{
+	struct th_entry *e;
+
+	if (!t || !key || failures <= 0)
+		return;
+	pthread_mutex_lock(&t->lock);
+	e = th_get(t, key, now);
+	if (e) {
+		if (failures > FAILURES_CAP)
+			failures = FAILURES_CAP;
+		if (failures > e->failures)
+			e->failures = failures;
+		if (last > e->last)
+			e->last = last;
+		th_list_push_newest(t, e);
+	}
 	pthread_mutex_unlock(&t->lock);
 }

@@ -11,6 +11,7 @@ typedef struct throttle throttle;
 /* The arguments of throttle_new after slots. */
 struct throttle_policy {
 	int free_failures, base, max, forget;
+	const char *kind;  /* the name its failures are shared under in the store (docs/nodes.md) */
 };
 
 /* The daemon's limits, in milliseconds (README, "Guessing"; tests/unit/test_throttle.c walks
@@ -52,7 +53,14 @@ int throttle_take(throttle *t, const char *key, int64_t now);
  * (ok 1: a success, or nothing was tried). Call it exactly once per take that returned 0. */
 void throttle_settle(throttle *t, const char *key, int ok, int64_t now);
 
-/* Forgets key (after a success). */
-void throttle_reset(throttle *t, const char *key);
+/* Forgets key (after a success): 1 when it had failures to forget, else 0. */
+int throttle_reset(throttle *t, const char *key);
+
+/* Several nodes (docs/nodes.md): the policy's kind (NULL for throttle_new) and forget; and
+ * merge, which makes key count at least `failures`, the latest at `last` (in the table's unit),
+ * as another node's record of key's failures says (nothing when failures <= 0). */
+const char *throttle_kind(const throttle *t);
+int throttle_forget(const throttle *t);
+void throttle_merge(throttle *t, const char *key, int failures, int64_t last, int64_t now);
 
 #endif

@@ -298,10 +298,10 @@ int cli_grant(int argc, char **argv, struct config *cfg)
 
 static int collect_key(const struct key_row *k, void *arg)
 {
-	json_t *o = json_pack("{s:s, s:s, s:I, s:o, s:b}", "kid", k->kid, "alg", k->alg,
+	json_t *o = json_pack("{s:s, s:s, s:I, s:o, s:b, s:I}", "kid", k->kid, "alg", k->alg,
 		"created_at", (json_int_t)k->created_at,
 		"retired_at", k->retired_at ? json_integer(k->retired_at) : json_null(),
-		"signing", k->retired_at == 0);
+		"signing", k->retired_at == 0, "signs_from_ms", (json_int_t)k->signs_from);
 
 	return json_array_append_new(arg, o) ? 1 : 0;
 }
@@ -321,7 +321,12 @@ int cli_key(int argc, char **argv, struct config *cfg)
 	if (cli_open_store(cfg, &s) != TS_OK)
 		return 1;
 	if (strcmp(sub, "rotate") == 0) {
-		err = keys_rotate(s, cfg->signing_alg, (int64_t)time(NULL), &kid);
+		struct timespec ts;
+
+		/* published by every running node before any signs with it (lib/keys.h) */
+		clock_gettime(CLOCK_REALTIME, &ts);
+		err = keys_rotate_at(s, cfg->signing_alg, (int64_t)ts.tv_sec, (int64_t)ts.tv_sec * 1000 +
+		                     ts.tv_nsec / 1000000 + KEYS_PUBLISH_MS, &kid);
 		rc = err == TS_OK ? cli_print(json_pack("{s:s, s:s}", "kid", kid, "alg", cfg->signing_alg)) :
 		                    cli_fail("key rotate", err);
 		free(kid);

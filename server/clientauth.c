@@ -56,7 +56,7 @@ static int secret_throttled(struct request *r, ts_err rc)
 	                "too many failed client authentications, retry after the time in "
 	                "Retry-After"))
 		return 1;
-	throttle_settle(srv->secret_throttle, key, 0, http_now_ms());
+	limit_settle(r, srv->secret_throttle, key, 0);
 	return 0;
 }
 

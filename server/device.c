@@ -184,8 +184,8 @@ static struct device *lookup(struct request *r, store *s, const char *typed)
 	rc = !typed || device_user_code_normalize(typed, code) != 0 ? TS_NOT_FOUND :
 	     s ? store_device_by_user_code(s, code, &d) : TS_UNAVAILABLE;
 	/* only a code that is not there counts (expired or used ones do not) */
-	throttle_settle(srv->code_addr_throttle, key, rc != TS_NOT_FOUND, http_now_ms());
-	throttle_settle(srv->code_total_throttle, "all", rc != TS_NOT_FOUND, http_now_ms());
+	limit_settle(r, srv->code_addr_throttle, key, rc != TS_NOT_FOUND);
+	limit_settle(r, srv->code_total_throttle, "all", rc != TS_NOT_FOUND);
 	if (rc == TS_NOT_FOUND) {
 		show_entry(r, 400, "Unknown code",
 		           "No device is waiting for this code. Check the code shown on your device "

@@ -79,21 +79,21 @@ void login_handle(struct request *r)
 		goto out;
 	rc = s ? store_user_get(s, name, &u) : TS_UNAVAILABLE;
 	if (rc != TS_OK && rc != TS_NOT_FOUND) {
-		throttle_settle(r->srv->user_throttle, ukey, 1, http_now_ms());
-		throttle_settle(r->srv->addr_throttle, akey, 1, http_now_ms());
+		limit_settle(r, r->srv->user_throttle, ukey, 1);
+		limit_settle(r, r->srv->addr_throttle, akey, 1);
 		reply_page_error(r, err_status(rc), "Try again", "The server is busy.");
 		goto out;
 	}
 	/* hash even for an unknown user, so the time taken says nothing about who exists */
 	rc = password_verify(u && u->password_hash ? u->password_hash : r->srv->dummy_hash, pw);
 	ok = rc == TS_OK && u && u->password_hash && u->active;
-	throttle_settle(r->srv->addr_throttle, akey, ok, http_now_ms());
+	limit_settle(r, r->srv->addr_throttle, akey, ok);
 	if (!ok) {
-		throttle_settle(r->srv->user_throttle, ukey, 0, http_now_ms());
+		limit_settle(r, r->srv->user_throttle, ukey, 0);
 		page_login(r, &t, 401, "Wrong username or password.", name);
 		goto out;
 	}
-	throttle_reset(r->srv->user_throttle, ukey);
+	limit_reset(r, r->srv->user_throttle, ukey);
 	free(r->client_id);
 	r->client_id = t.client_id;
 	t.client_id = NULL;

@@ -35,36 +35,91 @@ static int64_t key_keep(const struct config *cfg)
 	return (int64_t)cfg->access_token_ttl + 300;
 }
 
-/* Reloads the keyring when the signing key in the store is not the one in use (after
- * `tessera key rotate`). Called about once a second from the main thread. */
+/* Reloads the keyring when the newest key in the store is not the newest one loaded (after
+ * `tessera key rotate`, here or on another node), or when a key loaded and published comes to
+ * sign. Called every 100 ms from the main thread: a rotated key signs KEYS_PUBLISH_MS after it
+ * was stored, by when every node publishes it (lib/keys.h). */
 static void keys_refresh(struct server *srv, store *s)
 {
 	struct key_row *cur = NULL;
-	struct keyring *ring = NULL;
+	struct keyring *ring = NULL, *in_use;
+	int64_t now_ms = http_wall_ms();
 	int same;
 
 	if (store_key_current(s, &cur) != TS_OK)
 		return;
-	same = strcmp(cur->kid, jwt_key_kid(keyring_signer(keys_acquire(&srv->keys)))) == 0;
+	in_use = keys_acquire(&srv->keys);
+	same = strcmp(cur->kid, in_use->newest) == 0 && !(in_use->next_ms &&
+	                                                   in_use->next_ms <= now_ms);
 	keys_release(&srv->keys);
 	store_key_free(cur);
-	if (same || keyring_load(s, http_now(), key_keep(&srv->cfg), &ring) != TS_OK)
+	if (same || keyring_load_ms(s, now_ms, key_keep(&srv->cfg), &ring) != TS_OK)
 		return;
 	keys_swap(&srv->keys, ring);
 	token_cache_clear();
-	fprintf(stderr, "tessera: now signing with key %s\n", jwt_key_kid(keyring_signer(ring)));
+	fprintf(stderr, "tessera: now signing with key %s%s\n", jwt_key_kid(keyring_signer(ring)),
+	        ring->next_ms ? ", publishing the next one" : "");
 }
 
-/* Drops the in-memory caches when another connection changed the database (the CLI, or this
- * daemon's own workers), so a disabled or removed client is refused within one poll. */
-static void caches_refresh(store *s, int64_t *data_version)
+/* At start, a key rotated a moment ago and not signing yet: waits (at most KEYS_PUBLISH_MS)
+ * for its time, so that the daemon starts signing with it. */
+static struct keyring *keys_settled(store *s, struct keyring *ring, int64_t keep)
 {
-	int64_t v;
+	struct keyring *again = NULL;
+	int64_t wait = ring->next_ms - http_wall_ms();
+	struct timespec nap;
 
-	if (store_data_version(s, &v) != TS_OK || v == *data_version)
+	if (!ring->next_ms || wait <= 0 || wait > KEYS_PUBLISH_MS)
+		return ring;
+	nap.tv_sec = 0;
+	nap.tv_nsec = (long)(wait + 1) * 1000000L;
+	nanosleep(&nap, NULL);
+	if (keyring_load_ms(s, http_wall_ms(), keep, &again) != TS_OK)
+		return ring;
+	keyring_free(ring);
+	return again;
+}
+
+/* The hourly purges, by one node at a time: the node that takes the lease 'purge' for the next
+ * hour purges; the others find it taken until then (docs/nodes.md). */
+static void purge(struct server *srv, store *s, const char *node)
+{
+	int64_t now = http_now();
+	int got = 0;
+
+	if (store_lease_take(s, "purge", node, now, now + 3600 - 60, &got) != TS_OK || !got)
 		return;
-	*data_version = v;
-	client_cache_invalidate();
+	store_revocations_purge(s, now);
+	store_codes_purge(s, now);
+	store_sessions_purge(s, now);
+	store_reftokens_purge(s, now);
+	store_dpop_purge(s, now);
+	store_devices_purge(s, now);
+	store_changes_purge(s, now - 3600); /* brokers away longer: reset */
+	store_failures_purge(s, http_wall_ms() - 3600 * 1000); /* the longest limit's forget */
+	store_key_prune(s, now - key_keep(&srv->cfg));
+}
+
+/* Drops the in-memory caches when another connection changed the database (the CLI, another
+ * node, or this daemon's own workers), so a disabled or removed client is refused within one
+ * poll. Two signals, either enough: the engine's data version, and the change table's last id
+ * (schema 010: every change of a client's scope or state, whichever process made it), which
+ * works the same on every engine. */
+static void caches_refresh(store *s, int64_t *data_version, int64_t *last_change)
+{
+	int64_t v, first, last = *last_change;
+	int changed = 0;
+
+	if (store_data_version(s, &v) == TS_OK && v != *data_version) {
+		*data_version = v;
+		changed = 1;
+	}
+	if (store_changes_bounds(s, &first, &last) == TS_OK && last != *last_change) {
+		*last_change = last;
+		changed = 1;
+	}
+	if (changed)
+		client_cache_invalidate();
 }
 
 static const char *sync_name(int v)
@@ -97,8 +152,9 @@ static int serve(int argc, char **argv, struct config *cfg)
 	sigset_t set;
 	int i, sig, rc = 1, ticks = 0, started, keys_live = 0;
 	struct keyring *ring = NULL;
-	int64_t data_version = 0;
-	char *why = NULL;
+	int64_t data_version = 0, last_change = 0;
+	char *why = NULL, node[2 * 8 + 1];
+	unsigned char node_id[8];
 	struct tls_pem tls = {0};
 	struct timespec poll = {0, 100 * 1000 * 1000};
 	struct throttle_policy code_addr = throttle_user_code_addr;
@@ -178,20 +234,27 @@ static int serve(int argc, char **argv, struct config *cfg)
 	code_total.free_failures = cfg->user_code_attempts_total - 1;
 	srv.code_addr_throttle = throttle_with(65536, code_addr);
 	srv.code_total_throttle = throttle_with(1, code_total);
-	srv.polls = device_polls_new(262144);
 	if (metrics_setup(&srv) != 0)
 		goto out;
 	if (!srv.user_throttle || !srv.addr_throttle || !srv.secret_throttle ||
 	    !srv.code_addr_throttle ||
-	    !srv.code_total_throttle || !srv.polls || RAND_bytes(srv.csrf_key, 32) != 1 ||
+	    !srv.code_total_throttle || RAND_bytes(node_id, sizeof node_id) != 1 ||
 	    password_hash("not a password of anyone", &srv.dummy_hash) != TS_OK)
 		goto out;
 	if (store_open(cfg->db_path, cfg->busy_timeout_ms, cfg->synchronous, &s) != TS_OK) {
 		fprintf(stderr, "tessera: cannot open database %s\n", cfg->db_path);
 		goto out;
 	}
+	for (i = 0; i < (int)sizeof node_id; i++)
+		sprintf(node + 2 * i, "%02x", node_id[i]);
+	/* the CSRF key is the store's: a form served by one node posts to another */
+	if (store_secret(s, "csrf", srv.csrf_key) != TS_OK) {
+		fprintf(stderr, "tessera: cannot read or create the CSRF key\n");
+		goto out;
+	}
 	if (keys_ensure(s, cfg->signing_alg, http_now(), NULL) != TS_OK ||
-	    keyring_load(s, http_now(), key_keep(cfg), &ring) != TS_OK ||
+	    keyring_load_ms(s, http_wall_ms(), key_keep(cfg), &ring) != TS_OK ||
+	    !(ring = keys_settled(s, ring, key_keep(cfg))) ||
 	    keys_live_init(&srv.keys, ring) != 0) {
 		keyring_free(ring);
 		fprintf(stderr, "tessera: cannot create or load the signing keys\n");
@@ -244,24 +307,13 @@ static int serve(int argc, char **argv, struct config *cfg)
 			fprintf(stderr, "tessera: SIGHUP: signing keys and clients re-read; "
 			        "configuration changes need a restart\n");
 		}
-		caches_refresh(s, &data_version);
+		caches_refresh(s, &data_version, &last_change);
 		feed_tick(&srv, s);
-		if (++ticks % 10 == 0) {
-			keys_refresh(&srv, s);
+		keys_refresh(&srv, s);
+		if (++ticks % 10 == 0)
 			memory_release();
-		}
-		if (ticks % 600 == 0)
-			device_polls_purge(srv.polls, http_now());
-		if (ticks % 36000 == 0) {
-			store_revocations_purge(s, http_now());
-			store_codes_purge(s, http_now());
-			store_sessions_purge(s, http_now());
-			store_reftokens_purge(s, http_now());
-			store_dpop_purge(s, http_now());
-			store_devices_purge(s, http_now());
-			store_changes_purge(s, http_now() - 3600); /* brokers away longer: reset */
-			store_key_prune(s, http_now() - key_keep(cfg));
-		}
+		if (ticks % 600 == 0) /* each minute: the node whose hour came purges */
+			purge(&srv, s, node);
 	}
 	fprintf(stderr, "tessera: stopping\n");
 	feed_stop(&srv);
@@ -282,7 +334,6 @@ out:
 	throttle_free(srv.secret_throttle);
 	throttle_free(srv.code_addr_throttle);
 	throttle_free(srv.code_total_throttle);
-	device_polls_free(srv.polls);
 	free(srv.dummy_hash);
 	secret_wipe(srv.csrf_key, sizeof srv.csrf_key);
 	secret_wipe(srv.metrics_token_hash, sizeof srv.metrics_token_hash);

@@ -22,6 +22,14 @@ int64_t http_now_ms(void)
 	return (int64_t)(http_now_ns() / 1000000u);
 }
 
+int64_t http_wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 int64_t http_now(void)
 {
 	return (int64_t)time(NULL);

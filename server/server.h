@@ -18,11 +18,11 @@
 struct server {
 	struct config cfg;
 	int https;                   /* the issuer is https: Secure, __Host- cookies, HSTS */
-	unsigned char csrf_key[32];  /* per process: keys the CSRF tokens of the forms */
+	unsigned char csrf_key[32];  /* the store's secret "csrf": keys the CSRF tokens of the forms
+	                              * (shared by every node over the database) */
 	struct throttle *user_throttle, *addr_throttle;
 	struct throttle *secret_throttle; /* failed client authentications */
 	struct throttle *code_addr_throttle, *code_total_throttle; /* wrong user codes (RFC 8628) */
-	struct device_polls *polls;  /* when each pending device code was last polled */
 	char *dummy_hash;            /* a password hash to check when the user does not exist */
 	unsigned char metrics_token_hash[32]; /* SHA-256 of the /metrics bearer token */
 	struct MHD_Daemon *mhd;
@@ -114,6 +114,7 @@ const char *http_header(struct request *r, const char *name);
 uint64_t http_now_ns(void);
 int64_t http_now_ms(void); /* monotonic, for waits */
 int64_t http_now(void);
+int64_t http_wall_ms(void); /* Unix time in ms: what several nodes compare (shared records) */
 /* The client's address as text (for throttling), into buf. */
 void http_client_addr(struct request *r, char *buf, size_t n);
 
@@ -310,6 +311,10 @@ int dpop_resource_check(struct request *r, const char *token, const json_t *clai
 struct throttle;
 int limit_reply(struct request *r, struct throttle *a, const char *akey, struct throttle *b,
                 const char *bkey, int page, const char *why);
+/* throttle_settle, the failure (ok 0) also counted in the store for every node; and
+ * throttle_reset, the failures (if any) also cleared there (docs/nodes.md). */
+void limit_settle(struct request *r, struct throttle *t, const char *key, int ok);
+void limit_reset(struct request *r, struct throttle *t, const char *key);
 
 /* memory.c: the allocator's settings (once, before any thread), its give-back of freed memory
  * (the main loop, every second), and what it has handed out and what it keeps */

@@ -387,7 +387,6 @@ static void device_redeemed(struct request *r, ts_err rc, void *job)
 		reply_error(r, rc != TS_OK ? rc : j->error, rc != TS_OK ? NULL : j->why);
 		return;
 	}
-	device_polls_forget(r->srv->polls, j->hash);
 	reply_user_tokens(r, r->client, &(struct user_grant){G_DEVICE_CODE, j->d->grant_id,
 	                  j->d->auth_time, j->scope, NULL, j->refresh, j->user});
 }
@@ -403,9 +402,23 @@ static void device_redeem_free(void *job)
 	free(j);
 }
 
+struct device_poll {
+	const unsigned char *hash;
+	int64_t now_ms;
+	int interval;
+};
+
+static ts_err device_poll_job(store *s, void *arg)
+{
+	struct device_poll *p = arg;
+
+	return store_device_polled(s, p->hash, p->now_ms, &p->interval);
+}
+
 /* grant_type=urn:ietf:params:oauth:grant-type:device_code (RFC 8628 §3.4, §3.5). A pending
- * poll only reads: its time is kept in memory (slow_down), never written. An approved one is
- * redeemed by a writer job, so the tokens leave after the redemption is durable. */
+ * poll writes its time to the device code's row, so that slow_down holds whichever node each
+ * poll reaches (docs/nodes.md). An approved one is redeemed by a writer job, so the tokens leave
+ * after the redemption is durable. */
 static void grant_device_code(struct request *r, const struct form *f, struct client *c)
 {
 	const char *text = form_get(f, "device_code"), *why = NULL;
@@ -432,11 +445,17 @@ static void grant_device_code(struct request *r, const struct form *f, struct cl
 	}
 	if (rc == TS_OK)
 		rc = device_poll_state(d, c->client_id, j->now, &why);
-	if (rc == TS_AUTHORIZATION_PENDING &&
-	    device_polls_check(r->srv->polls, j->hash, (int64_t)(r->start_ns / 1000000), d->interval,
-	                       d->expires_at)) {
-		rc = TS_SLOW_DOWN;
-		why = "polling too often: wait 5 seconds more between polls from now on";
+	if (rc == TS_AUTHORIZATION_PENDING) {
+		struct device_poll p = {j->hash, http_wall_ms(), 0};
+		ts_err polled = http_write(r, device_poll_job, &p);
+
+		if (polled != TS_OK && polled != TS_NOT_FOUND) {
+			rc = polled;
+			why = NULL;
+		} else if (polled == TS_OK && p.interval > d->interval) {
+			rc = TS_SLOW_DOWN;
+			why = "polling too often: wait 5 seconds more between polls from now on";
+		}
 	}
 	store_device_free(d);
 	if (rc != TS_OK) {

@@ -297,10 +297,12 @@ class Server:
     tls=(cert file, key file) serves https (--tls-cert, --tls-key); ca is then the CA file the
     harness's HTTP calls verify the server's certificate with."""
 
-    def __init__(self, workdir, config=None, flags=True, name="srv", tls=None, ca=None):
+    def __init__(self, workdir, config=None, flags=True, name="srv", tls=None, ca=None, db=None):
         self.dir = str(workdir)
         self.name = name
-        self.db = os.path.join(self.dir, "tessera.db")
+        # db: another server's database (a second node over it: ServerFactory.peer)
+        self.db = db or os.path.join(self.dir, "tessera.db")
+        self.peer_of = None
         self.config = config_text(config)
         self.config_path = None
         self.flags = flags
@@ -355,7 +357,8 @@ class Server:
 
     @property
     def issuer(self):
-        return self.base
+        # the nodes of one deployment share one issuer (the first node's address here)
+        return self.peer_of.issuer if self.peer_of is not None else self.base
 
     def url(self, path):
         return self.base + path
@@ -363,7 +366,7 @@ class Server:
     def start(self, extra_args=(), port=None):
         """Starts serve. flags=True passes --listen and --issuer, "listen" only --listen, False
         neither (then give the port the config listens on)."""
-        if not os.path.exists(self.db):
+        if self.peer_of is None and not os.path.exists(self.db):
             self.init()
         last = None
         for _attempt in range(1 if port else 3):
@@ -580,6 +583,21 @@ class ServerFactory:
         d = make_tempdir(self.prefix)
         self.dirs.append(d)
         s = Server(d, config=config, flags=flags, name=name, tls=tls, ca=ca)
+        self.servers.append(s)
+        return s
+
+    def peer(self, srv, name=None, config=None):
+        """A second node over srv's database (the same file, or whatever the harness gives srv:
+        docs/nodes.md): its own directory, port, issuer and stderr, srv's configuration unless
+        config is given, srv's clients known. Not started: call start()."""
+        d = make_tempdir(self.prefix)
+        self.dirs.append(d)
+        s = Server(d, config=srv.config if config is None else config, flags=srv.flags,
+                   name=name or srv.name + "-peer", tls=srv.tls,
+                   ca=srv.verify if srv.verify is not True else None, db=srv.db)
+        s.peer_of = srv
+        s.kid = srv.kid
+        s.clients = srv.clients
         self.servers.append(s)
         return s
 
