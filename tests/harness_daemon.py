@@ -363,10 +363,11 @@ class Server:
     def url(self, path):
         return self.base + path
 
-    def start(self, extra_args=(), port=None):
+    def start(self, extra_args=(), port=None, init=True):
         """Starts serve. flags=True passes --listen and --issuer, "listen" only --listen, False
-        neither (then give the port the config listens on)."""
-        if self.peer_of is None and not os.path.exists(self.db):
+        neither (then give the port the config listens on). init=False: serve makes the
+        database itself when there is none (no `tessera init` first)."""
+        if init and self.peer_of is None and not os.path.exists(self.db):
             self.init()
         last = None
         for _attempt in range(1 if port else 3):
