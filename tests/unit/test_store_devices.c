@@ -411,7 +411,8 @@ START_TEST(device_schema)
 			"AND origin = 'u'",
 		"SELECT count(*) = 3 FROM pragma_foreign_key_list('device_codes') "
 			"WHERE on_delete = 'CASCADE'",
-		"SELECT count(*) = 12 FROM pragma_table_info('device_codes')",
+		/* 12, and polled_ms (schema 017) */
+		"SELECT count(*) = 13 FROM pragma_table_info('device_codes')",
 	};
 	size_t i;
 	store *s = open_db();

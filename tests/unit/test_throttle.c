@@ -32,6 +32,41 @@ START_TEST(test_free_failures)
 }
 END_TEST
 
+/* Another node's failures, merged from the store, count here: with 5 free, 3 of ours and 4 of
+ * the other node's (its count, 7 in all) make the next attempt wait; a merged count lower than
+ * ours changes nothing; reset says whether there was something to forget (so that a login
+ * clears the store's row only then). docs/security.md row 121. */
+START_TEST(test_merge)
+{
+	throttle *t = throttle_with(16, (struct throttle_policy){5, 10, 1000, 600, "login-user"});
+	int i;
+
+	ck_assert_ptr_nonnull(t);
+	ck_assert_str_eq(throttle_kind(t), "login-user");
+	ck_assert_int_eq(throttle_forget(t), 600);
+	ck_assert_ptr_null(throttle_kind(NULL));
+	for (i = 0; i < 3; i++)
+		throttle_fail(t, "user:eve", 100);
+	ck_assert_int_eq(throttle_take(t, "user:eve", 101), 0);
+	throttle_settle(t, "user:eve", 1, 101);
+	throttle_merge(t, "user:eve", 7, 100, 101);
+	ck_assert_int_eq(throttle_take(t, "user:eve", 101), 19); /* 2 past the free: 10, 20 */
+	throttle_merge(t, "user:eve", 1, 100, 101);               /* fewer: ours stand */
+	ck_assert_int_eq(throttle_wait(t, "user:eve", 101), 19);
+	throttle_merge(t, "user:new", 0, 100, 101);               /* none: nothing made */
+	ck_assert_int_eq(throttle_reset(t, "user:new"), 0);
+	ck_assert_int_eq(throttle_reset(t, "user:eve"), 1);
+	ck_assert_int_eq(throttle_take(t, "user:eve", 102), 0);
+	throttle_settle(t, "user:eve", 1, 102);
+	ck_assert_int_eq(throttle_reset(t, "user:eve"), 0);       /* taken, never failed */
+	/* merged failures older than forget are forgotten like ours */
+	throttle_merge(t, "user:old", 9, 100, 800);
+	ck_assert_int_eq(throttle_take(t, "user:old", 800), 0);
+	throttle_settle(t, "user:old", 1, 800);
+	throttle_free(t);
+}
+END_TEST
+
 START_TEST(test_exponential_capped)
 {
 	static const int want[] = { 0, 5, 10, 20, 40, 80, 100, 100, 100 };
@@ -480,6 +515,7 @@ static Suite *throttle_suite(void)
 	tcase_add_test(tc, test_daemon_policies);
 	tcase_add_test(tc, test_take_settle);
 	tcase_add_test(tc, test_take_races);
+	tcase_add_test(tc, test_merge);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 	return s;
