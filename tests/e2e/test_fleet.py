@@ -10,6 +10,7 @@ with SIGKILL under write load leaves the other answering and nothing acknowledge
 import argparse
 import os
 import random
+import signal
 import sys
 import threading
 import time
@@ -26,7 +27,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(
                                 "crash"))
 
 from crash_test import CrashRun  # noqa: E402
-from crashload import CB as CRASH_CB, PW as CRASH_PW, SCOPE as CRASH_SCOPE, Model  # noqa: E402
+from crashload import CB as CRASH_CB, PW as CRASH_PW, SCOPE as CRASH_SCOPE, Model, Worker  # noqa: E402,E501
 
 CB = "http://127.0.0.1:9/cb"
 # what "within a second" allows on a loaded machine: the claim, and the slack for scheduling
@@ -304,6 +305,26 @@ class FleetCrash(CrashRun):
         assert r.status_code == 200, r.text
         self.admin_token = r.json()["access_token"]
 
+    def load_and_kill(self):
+        """The crash test's, the kill at a random moment once the load has had some writes
+        acknowledged (however slow the machine), rather than after a random time."""
+        self.killed.clear()
+        workers = [Worker(w, self, random.Random(self.rng.random()))
+                   for w in range(self.args.workers)]
+        for w in workers:
+            w.start()
+        acked = wait_for(lambda: sum(self.model.acks.values()) >= 12, within=30)
+        time.sleep(self.rng.uniform(0, 0.3))    # where in the next writes the kill falls
+        self.killed.set()
+        self.srv.stop(signal.SIGKILL)
+        self.srv.proc = None                     # killed on purpose: not a failed exit
+        for w in workers:
+            w.join(timeout=t(30))
+            if w.is_alive():
+                self.violations.append("worker %d hung after the kill" % w.wid)
+            self.violations.extend(w.errors)
+        return acked, sum(w.n for w in workers)
+
 
 def test_one_node_killed_under_write_load_the_other_answers_and_nothing_is_lost(fresh_factory):
     """docs/security.md row 126."""
@@ -313,22 +334,25 @@ def test_one_node_killed_under_write_load_the_other_answers_and_nothing_is_lost(
     b = fresh_factory.peer(a, name="crash-b").start()
     run = FleetCrash(a, b)
     run.setup()
-    # B answers all along: a token and its introspection, over and over, until told to stop
+    # B answers all along, writes included: a token, introspected active, revoked (a write),
+    # introspected inactive, over and over until told to stop
     stop, answers, failures = threading.Event(), [], []
 
     def probe():
         while not stop.is_set():
             try:
                 r = b.token(run.dev)
-                ok = r.status_code == 200 and b.is_active(run.admin,
-                                                          r.json()["access_token"]) is True
+                tok = r.json()["access_token"] if r.status_code == 200 else None
+                ok = (tok is not None and b.is_active(run.admin, tok) is True and
+                      b.revoke(run.dev, tok).status_code == 200 and
+                      b.is_active(run.admin, tok) is False)
             except Exception as e:      # collected, asserted in the main thread
                 ok, r = False, e
             (answers if ok else failures).append((time.monotonic(), r))
     prober = threading.Thread(target=probe)
     prober.start()
     try:
-        _kill_at, _took, ops = run.load_and_kill()
+        acked, ops = run.load_and_kill()
         killed = time.monotonic()
         wait_for(lambda: any(at > killed + 0.5 for at, _r in answers), within=5)
     finally:
@@ -336,7 +360,7 @@ def test_one_node_killed_under_write_load_the_other_answers_and_nothing_is_lost(
         prober.join(timeout=t(30))
     assert not failures, failures[:3]
     assert any(at > killed + 0.5 for at, _r in answers), "B stopped answering after A died"
-    assert ops > 0
+    assert acked and ops > 0, "no write acknowledged before the kill"
     run.integrity()
     snap = run.snapshot()
     run.srv = b                      # the checks through the node that lived
