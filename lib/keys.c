@@ -73,8 +73,9 @@ ts_err keys_ensure(store *s, const char *alg, int64_t now, char **kid)
 		rc = store_key_current(s, &cur);
 		if (rc != TS_NOT_FOUND || tries++ >= 8)
 			break;
-		rc = add_key_once(s, alg, now, 0, 1, kid);
-		if (rc != TS_NOT_FOUND && rc != TS_CONFLICT)
+		/* made here, or by another process meanwhile: read back either way */
+		rc = add_key_once(s, alg, now, 0, 1, NULL);
+		if (rc != TS_OK && rc != TS_NOT_FOUND && rc != TS_CONFLICT)
 			return rc;
 	}
 	if (rc == TS_OK && kid && !(*kid = strdup(cur->kid)))
