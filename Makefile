@@ -143,11 +143,19 @@ $(FAULT_UNIT): $(BUILD)/tests/%: tests/unit/%.c $(FAULT_SHARED) tests/unit/fault
 # the SCIM filter-to-SQL suites share a database and its helpers (tests/unit/scim_sql_fixture.c)
 SCIM_SQL_UNIT := $(BUILD)/tests/test_scim_sql $(BUILD)/tests/test_scim_sql_text
 $(SCIM_SQL_UNIT): $(BUILD)/tests/%: tests/unit/%.c tests/unit/scim_sql_fixture.c \
-		tests/unit/scim_sql_fixture.h $(BUILD)/libtessera.a
+		tests/unit/scim_sql_fixture.h tests/unit/scim_sql_corpus.h $(BUILD)/libtessera.a
 	@mkdir -p $(@D)
 	@printf '  CC    %s\n' $<
 	@$(CC) $(CFLAGS) -o $@ $< tests/unit/scim_sql_fixture.c $(BUILD)/libtessera.a $(LIBS) \
 		$(CHECK_LIBS) $(LDFLAGS)
+
+# the PostgreSQL dialect's suite runs the same data and filters on a throwaway cluster (libpq)
+$(BUILD)/tests/test_scim_sql_pg: tests/unit/test_scim_sql_pg.c tests/unit/scim_sql_fixture.c \
+		tests/unit/scim_sql_fixture.h tests/unit/scim_sql_corpus.h $(BUILD)/libtessera.a
+	@mkdir -p $(@D)
+	@printf '  CC    %s\n' $<
+	@$(CC) $(CFLAGS) $(shell pkg-config --cflags libpq) -o $@ $< tests/unit/scim_sql_fixture.c \
+		$(BUILD)/libtessera.a $(LIBS) $(shell pkg-config --libs libpq) $(CHECK_LIBS) $(LDFLAGS)
 
 # the JWT suites (and test_dpop.c) share two keys and the forging helpers (tests/unit/jwt_fixture.c)
 JWT_UNIT := $(BUILD)/tests/test_jwt $(BUILD)/tests/test_jwt_sign $(BUILD)/tests/test_jwt_key \

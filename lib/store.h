@@ -405,9 +405,11 @@ ts_err store_group_set_members(store *s, int64_t group_id, const int64_t *ids, s
 struct scim_bind;
 struct store_list {
 	const char *where;
+	const char *where_pg;            /* PostgreSQL's text of where (NULL: where serves) */
 	const struct scim_bind *binds;
 	size_t nbinds;
 	const char *order;
+	const char *order_pg;            /* scim_sql_order_in's PostgreSQL text of order */
 	int descending;
 	int64_t offset, limit;
 };

@@ -116,6 +116,17 @@ void store_tx_abort(store *s, int nested);
 	"(SELECT json_group_array(json_object('value', CAST(g.id AS TEXT), 'display', " \
 	"g.display_name)) FROM group_members m JOIN groups g ON g.id = m.group_id " \
 	"WHERE m.user_id = r.id)"
+/* The same on PostgreSQL, with the same text: no JSON functions, whose output has spaces, but
+ * the JSON written out as SQLite writes it (to_json quotes a string as json_quote does), and the
+ * rows in the order SQLite's index gives them (by group), since the text is hashed (ETags). */
+#define USER_COLS_PG "r.id, r.username, r.password_hash, r.email, r.name, r.scope, r.active, " \
+	"r.created_at, r.updated_at, r.external_id, r.attrs, " \
+	"(SELECT string_agg(g.scope, ' ' ORDER BY m.group_id) FROM group_members m JOIN groups g " \
+	"ON g.id = m.group_id WHERE m.user_id = r.id AND g.scope <> ''), " \
+	"coalesce((SELECT '[' || string_agg('{\"value\":' || CAST(to_json(CAST(g.id AS TEXT)) AS " \
+	"TEXT) || ',\"display\":' || CAST(to_json(g.display_name) AS TEXT) || '}', ',' ORDER BY " \
+	"m.group_id) || ']' FROM group_members m JOIN groups g ON g.id = m.group_id " \
+	"WHERE m.user_id = r.id), '[]')"
 #define GRANT_COLS "id, client_id, user_id, scope, created_at, updated_at, revoked_at, " \
 	"client_record"
 

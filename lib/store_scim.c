@@ -18,9 +18,16 @@ enum {
 #define GROUP_COLS "r.id, r.display_name, r.external_id, r.scope, r.created_at, r.updated_at, " \
 	"(SELECT json_group_array(json_object('value', CAST(u.id AS TEXT), 'display', " \
 	"u.username)) FROM group_members m JOIN users u ON u.id = m.user_id WHERE m.group_id = r.id)"
+/* The same text on PostgreSQL (see USER_COLS_PG): members by user, as SQLite's key gives them. */
+#define GROUP_COLS_PG "r.id, r.display_name, r.external_id, r.scope, r.created_at, r.updated_at, " \
+	"coalesce((SELECT '[' || string_agg('{\"value\":' || CAST(to_json(CAST(u.id AS TEXT)) AS " \
+	"TEXT) || ',\"display\":' || CAST(to_json(u.username) AS TEXT) || '}', ',' ORDER BY " \
+	"m.user_id) || ']' FROM group_members m JOIN users u ON u.id = m.user_id " \
+	"WHERE m.group_id = r.id), '[]')"
 
 const struct db_sql store_scim_sql[] = {
-	[Q_GROUP_GET] = {"SELECT " GROUP_COLS " FROM groups r WHERE r.id = ?1", NULL, 0},
+	[Q_GROUP_GET] = {"SELECT " GROUP_COLS " FROM groups r WHERE r.id = ?1",
+		"SELECT " GROUP_COLS_PG " FROM groups r WHERE r.id = ?1", 0},
 	[Q_GROUP_ADD] = {"INSERT INTO groups (display_name, external_id, scope, created_at, "
 		"updated_at) VALUES (?1, ?2, ?3, ?4, ?5) RETURNING id", NULL, 0},
 	[Q_GROUP_PUT] = {"UPDATE groups SET display_name = ?2, external_id = ?3, scope = ?4, "
@@ -124,9 +131,13 @@ ts_err store_group_set_members(store *s, int64_t group_id, const int64_t *ids, s
 
 /* --- lists --- */
 
+/* cols_pg: PostgreSQL's text of cols (NULL: cols serves); key, key_pg: the order among equals
+ * on SQLite (NULL: r.rowid, which is r.id where there is one) and on PostgreSQL. Clients have
+ * no number: by creation, then id (bytes compared, as SQLite's BINARY). */
 struct list_kind {
 	const char *cols, *from, *fixed; /* fixed: a condition every row must meet, or NULL */
 	const struct store_kind *kind;
+	const char *cols_pg, *key, *key_pg;
 };
 
 /* A grant with its username (the column after GRANT_COLS). */
@@ -164,22 +175,30 @@ static struct db_val *list_values(const struct store_list *q, int count, size_t 
 }
 
 /* The SQL "SELECT what FROM k->from WHERE ..." (what NULL: k->cols, then ORDER BY and
- * LIMIT / OFFSET; else a count), malloc'd. */
-static char *list_sql(const struct list_kind *k, const struct store_list *q, int count)
+ * LIMIT / OFFSET; else a count), malloc'd; in PostgreSQL's dialect when pg: the texts of
+ * scim_sql_where and scim_sql_order_in, TRUE for SQLite's 1 (PostgreSQL refuses an integer as a
+ * condition), NULLs where SQLite puts them (first ascending, last descending). */
+static char *list_sql(const struct list_kind *k, const struct store_list *q, int count, int pg)
 {
-	size_t n = strlen(k->cols) + strlen(k->from) + (k->fixed ? strlen(k->fixed) : 0) +
-	           strlen(q->where ? q->where : "1") + (q->order ? strlen(q->order) : 0) + 160;
+	const char *cols = pg && k->cols_pg ? k->cols_pg : k->cols;
+	const char *where = pg && q->where_pg ? q->where_pg : q->where;
+	const char *order = pg && q->order_pg ? q->order_pg : q->order;
+	const char *key = pg ? k->key_pg : k->key ? k->key : "r.rowid";
+	const char *nulls = !pg || !order ? "" : q->descending ? " NULLS LAST" : " NULLS FIRST";
+	const char *yes = pg ? "TRUE" : "1";
+	size_t n = strlen(cols) + strlen(k->from) + (k->fixed ? strlen(k->fixed) : 0) +
+	           strlen(where ? where : yes) + (order ? strlen(order) : 0) + strlen(key) * 2 + 160;
 	char *sql = malloc(n);
 	int len;
 
 	if (!sql)
 		return NULL;
-	len = snprintf(sql, n, "SELECT %s FROM %s WHERE (%s) AND (%s)", count ? "count(*)" : k->cols,
-	               k->from, k->fixed ? k->fixed : "1", q->where ? q->where : "1");
+	len = snprintf(sql, n, "SELECT %s FROM %s WHERE (%s) AND (%s)", count ? "count(*)" : cols,
+	               k->from, k->fixed ? k->fixed : yes, where ? where : yes);
 	if (!count)
-		snprintf(sql + len, n - (size_t)len, " ORDER BY %s%s, r.rowid LIMIT ?%zu OFFSET ?%zu",
-		         q->order ? q->order : "r.rowid", q->descending ? " DESC" : "",
-		         q->nbinds + 1, q->nbinds + 2);
+		snprintf(sql + len, n - (size_t)len, " ORDER BY %s%s%s, %s LIMIT ?%zu OFFSET ?%zu",
+		         order ? order : key, q->descending ? " DESC" : "", nulls, key, q->nbinds + 1,
+		         q->nbinds + 2);
 	return sql;
 }
 
@@ -188,18 +207,19 @@ static char *list_sql(const struct list_kind *k, const struct store_list *q, int
 static ts_err list_query(store *s, const struct list_kind *k, const struct store_list *q,
                          int count, void (*fn)(void), void *arg, int64_t *got)
 {
-	struct db_sql made = {list_sql(k, q, count), NULL, 1};
+	struct db_sql made = {list_sql(k, q, count, 0), list_sql(k, q, count, 1), 1};
 	struct db_val *v;
 	size_t n = 0;
 	ts_err e = TS_SERVER_ERROR;
 
-	v = made.sql ? list_values(q, count, &n) : NULL;
+	v = made.sql && made.pg ? list_values(q, count, &n) : NULL;
 	if (v && count)
 		e = store_one(s, &made, v, n, store_read_int, got);
 	else if (v)
 		e = store_each_rows(s, &made, v, n, k->kind, fn, arg, got);
 	free(v);
 	free((char *)made.sql);
+	free((char *)made.pg);
 	return e;
 }
 
@@ -228,7 +248,8 @@ static ts_err list_run(store *s, const struct list_kind *k, const struct store_l
 ts_err store_scim_users(store *s, const struct store_list *q, int64_t *total,
                         int (*fn)(const struct user *u, void *arg), void *arg)
 {
-	const struct list_kind k = {USER_COLS, "users r", NULL, &store_user_kind};
+	const struct list_kind k = {USER_COLS, "users r", NULL, &store_user_kind, USER_COLS_PG,
+	                           NULL, "r.id"};
 
 	return list_run(s, &k, q, total, (void (*)(void))fn, arg);
 }
@@ -236,7 +257,8 @@ ts_err store_scim_users(store *s, const struct store_list *q, int64_t *total,
 ts_err store_scim_groups(store *s, const struct store_list *q, int64_t *total,
                          int (*fn)(const struct group *g, void *arg), void *arg)
 {
-	const struct list_kind k = {GROUP_COLS, "groups r", NULL, &group_kind};
+	const struct list_kind k = {GROUP_COLS, "groups r", NULL, &group_kind, GROUP_COLS_PG,
+	                           NULL, "r.id"};
 
 	return list_run(s, &k, q, total, (void (*)(void))fn, arg);
 }
@@ -244,7 +266,9 @@ ts_err store_scim_groups(store *s, const struct store_list *q, int64_t *total,
 ts_err store_scim_clients(store *s, const struct store_list *q, int64_t *total,
                           int (*fn)(const struct client *c, void *arg), void *arg)
 {
-	const struct list_kind k = {CLIENT_COLS, "clients r", NULL, &store_client_kind};
+	const struct list_kind k = {CLIENT_COLS, "clients r", NULL, &store_client_kind, NULL,
+	                           "r.created_at, r.client_id",
+	                           "r.created_at, r.client_id COLLATE \"C\""};
 
 	return list_run(s, &k, q, total, (void (*)(void))fn, arg);
 }
@@ -256,7 +280,8 @@ ts_err store_scim_grants(store *s, const struct store_list *q, int64_t *total,
 	                                      store_grant_kind.call};
 	const struct list_kind k = {"r.id, r.client_id, r.user_id, r.scope, r.created_at, "
 		"r.updated_at, r.revoked_at, r.client_record, u.username",
-		"grants r LEFT JOIN users u ON u.id = r.user_id", "r.revoked_at IS NULL", &grant_kind};
+		"grants r LEFT JOIN users u ON u.id = r.user_id", "r.revoked_at IS NULL", &grant_kind,
+		NULL, NULL, "r.id"};
 
 	return list_run(s, &k, q, total, (void (*)(void))fn, arg);
 }

@@ -15,34 +15,48 @@ enum {
 };
 
 const struct db_sql store_user_sql[] = {
-	[Q_GET] = {"SELECT " USER_COLS " FROM users r WHERE r.name_key = ?1", NULL, 0},
-	[Q_GET_ID] = {"SELECT " USER_COLS " FROM users r WHERE r.id = ?1", NULL, 0},
+	[Q_GET] = {"SELECT " USER_COLS " FROM users r WHERE r.name_key = ?1",
+		"SELECT " USER_COLS_PG " FROM users r WHERE r.name_key = ?1", 0},
+	[Q_GET_ID] = {"SELECT " USER_COLS " FROM users r WHERE r.id = ?1",
+		"SELECT " USER_COLS_PG " FROM users r WHERE r.id = ?1", 0},
 	/* what the token paths need of a user: not the SCIM attributes nor the groups' JSON */
 	[Q_RIGHTS] = {"SELECT r.id, r.username, r.scope, r.active, "
 		"(SELECT group_concat(g.scope, ' ') FROM group_members m JOIN groups g "
 		"ON g.id = m.group_id WHERE m.user_id = r.id AND g.scope <> '') FROM users r "
-		"WHERE r.id = ?1", NULL, 0},
+		"WHERE r.id = ?1",
+		"SELECT r.id, r.username, r.scope, r.active, "
+		"(SELECT string_agg(g.scope, ' ' ORDER BY m.group_id) FROM group_members m JOIN groups g "
+		"ON g.id = m.group_id WHERE m.user_id = r.id AND g.scope <> '') FROM users r "
+		"WHERE r.id = ?1", 0},
 	/* without SCIM attributes, an email becomes the user's one, primary SCIM email */
 	[Q_ADD] = {"INSERT INTO users (username, password_hash, email, name, scope, active, "
 		"created_at, updated_at, external_id, attrs, name_key) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, "
 		"?8, ?9, coalesce(?10, CASE WHEN ?3 IS NULL THEN '{}' ELSE json_object('emails', "
 		"json_array(json_object('value', ?3, 'primary', json('true')))) END), ?11) RETURNING id",
-		NULL, 0},
+		/* the JSON text as SQLite's json_object writes it */
+		"INSERT INTO users (username, password_hash, email, name, scope, active, "
+		"created_at, updated_at, external_id, attrs, name_key) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, "
+		"?8, ?9, coalesce(CAST(?10 AS TEXT), CASE WHEN CAST(?3 AS TEXT) IS NULL THEN '{}' ELSE "
+		"'{\"emails\":[{\"value\":' || CAST(to_json(CAST(?3 AS TEXT)) AS TEXT) || "
+		"',\"primary\":true}]}' END), ?11) RETURNING id", 0},
 	[Q_SET_PASSWORD] = {"UPDATE users SET password_hash = ?2, updated_at = ?3 "
 		"WHERE name_key = ?1", NULL, 0},
 	[Q_SET_ACTIVE] = {"UPDATE users SET active = ?2, updated_at = ?3 WHERE name_key = ?1",
 		NULL, 0},
 	[Q_REMOVE] = {"DELETE FROM users WHERE name_key = ?1", NULL, 0},
 	[Q_REMOVE_ID] = {"DELETE FROM users WHERE id = ?1", NULL, 0},
-	[Q_EACH] = {"SELECT " USER_COLS " FROM users r ORDER BY r.username, r.id", NULL, 0},
+	/* r.username is COLLATE NOCASE in SQLite: lower() under "C" is the same order */
+	[Q_EACH] = {"SELECT " USER_COLS " FROM users r ORDER BY r.username, r.id",
+		"SELECT " USER_COLS_PG " FROM users r ORDER BY lower(r.username COLLATE \"C\"), r.id",
+		0},
 	[Q_PUT] = {"UPDATE users SET username = ?2, email = ?3, name = ?4, scope = ?5, active = ?6, "
 		"updated_at = ?7, external_id = ?8, attrs = ?9, "
-		"password_hash = CASE WHEN ?10 THEN ?11 ELSE password_hash END, name_key = ?12 "
+		"password_hash = CASE WHEN ?10 <> 0 THEN ?11 ELSE password_hash END, name_key = ?12 "
 		"WHERE id = ?1", NULL, 0},
 	/* migration 009: who keeps a key that several users share (store_user_fill_keys) */
 	[Q_NAMES] = {"SELECT id, username FROM users ORDER BY active DESC, created_at, id", NULL, 0},
 	[Q_SET_KEY] = {"UPDATE users SET name_key = ?2 WHERE id = ?1", NULL, 0},
-	[Q_DISABLE_ID] = {"UPDATE users SET active = 0, updated_at = ?2 WHERE id = ?1 AND active",
+	[Q_DISABLE_ID] = {"UPDATE users SET active = 0, updated_at = ?2 WHERE id = ?1 AND active <> 0",
 		NULL, 0},
 	[Q_COUNT] = {NULL, NULL, 0},
 };

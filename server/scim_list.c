@@ -115,7 +115,7 @@ static void list_run(struct request *r, store *s, const struct scim_rtype *t,
 	struct scimf_node *filter = NULL;
 	struct store_list sl = {0};
 	struct list_ctx x = {t, p, NULL, {0}, 0, &e, TS_OK};
-	char *order = NULL, *base = scim_base(r);
+	char *order = NULL, *order_pg = NULL, *base = scim_base(r);
 	const char *why = NULL;
 	int64_t total = 0;
 	ts_err rc = base ? TS_OK : TS_SERVER_ERROR;
@@ -130,15 +130,19 @@ static void list_run(struct request *r, store *s, const struct scim_rtype *t,
 		rc = scim_sql_where(t, filter, &q, &e);
 	if (!rc && p->sort_by)
 		rc = scim_sql_order(t, p->sort_by, &order, &e);
+	if (!rc && p->sort_by)
+		rc = scim_sql_order_in(t, p->sort_by, 1, &order_pg, &e);
 	if (!rc && p->sort_order && strcmp(p->sort_order, "ascending") != 0 &&
 	    strcmp(p->sort_order, "descending") != 0)
 		rc = scim_error_set(&e, SCIM_E_INVALID_VALUE,
 		                    "sortOrder must be ascending or descending");
 	if (!rc) {
 		sl.where = q.where;
+		sl.where_pg = q.where_pg;
 		sl.binds = q.binds;
 		sl.nbinds = q.nbinds;
 		sl.order = order;
+		sl.order_pg = order_pg;
 		sl.descending = p->sort_order && strcmp(p->sort_order, "descending") == 0;
 		sl.offset = p->start - 1;
 		sl.limit = p->count;
@@ -186,6 +190,7 @@ static void list_run(struct request *r, store *s, const struct scim_rtype *t,
 	scimf_free(filter);
 	scim_sql_free(&q);
 	free(order);
+	free(order_pg);
 	free(base);
 	scim_error_clear(&e);
 }

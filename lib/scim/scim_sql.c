@@ -64,8 +64,8 @@ static void vp_place(struct cx *c, const struct vp *vp, const struct scim_found 
 		sq_place_elem_sub(c, p, vp->alias, f->sub->name, d);
 		break;
 	case VP_JSON_OBJ:
-		fmt_expr(c, path, "%s.%s", vp->path, f->sub->name);
-		sq_place_json(c, p, "r.attrs", path, d);
+		sq_json_path_add(c, path, vp->path, f->sub->name);
+		sq_place_json(c, p, doc_attrs(c), path, d);
 		break;
 	case VP_ROWS:
 		sq_place_row(c, p, vp->alias, f->sub_sql, d);
@@ -152,16 +152,20 @@ static void emit_attrexp(struct cx *c, const struct scimf_node *n, const struct 
 	} else if (top->multi) {
 		sq_json_path(c, path, &f, NULL);
 		a = ++c->alias;
-		putf(c, "EXISTS (SELECT 1 FROM json_each(r.attrs, '%s') AS e%d WHERE ", path, a);
+		put(c, "EXISTS (SELECT 1 FROM ");
+		sq_json_each(c, path, a);
+		put(c, " WHERE ");
 		if (top->type == SCIM_COMPLEX && d != top) {
 			/* an element that is not an object is compared itself when no
 			 * sub-attribute was named (as scimf_match does) */
-			putf(c, "CASE WHEN e%d.type = 'object' THEN ", a);
+			put(c, "CASE WHEN ");
+			sq_elem_is_object(c, a);
+			put(c, " THEN ");
 			sq_place_elem_sub(c, &p, a, d->name, d);
 			sq_emit_leaf(c, &p, n, op, pr, secs, 1);
 			put(c, " ELSE ");
 			if (f.sub) {
-				put(c, "0");
+				put(c, D(c, "0", "FALSE"));
 			} else {
 				sq_place_elem(c, &p, a, d);
 				sq_emit_leaf(c, &p, n, op, pr, secs, 1);
@@ -174,7 +178,7 @@ static void emit_attrexp(struct cx *c, const struct scimf_node *n, const struct 
 		put(c, ")");
 	} else {
 		sq_json_path(c, path, &f, d != top ? d->name : NULL);
-		sq_place_json(c, &p, "r.attrs", path, d);
+		sq_place_json(c, &p, doc_attrs(c), path, d);
 		sq_emit_leaf(c, &p, n, op, pr, secs, pos);
 	}
 	if (negate)
@@ -213,16 +217,23 @@ static void emit_valuepath(struct cx *c, const struct scimf_node *n, int pos, in
 		vp.kind = VP_JSON_EACH;
 		vp.alias = ++c->alias;
 		sq_json_path(c, path, &f, NULL);
-		putf(c, "EXISTS (SELECT 1 FROM json_each(r.attrs, '%s') AS e%d WHERE CASE WHEN "
-		     "e%d.type = 'object' THEN ", path, vp.alias, vp.alias);
+		put(c, "EXISTS (SELECT 1 FROM ");
+		sq_json_each(c, path, vp.alias);
+		put(c, " WHERE CASE WHEN ");
+		sq_elem_is_object(c, vp.alias);
+		put(c, " THEN ");
 		emit_node(c, n->kids[0], &vp, 1, depth + 1);
-		put(c, " ELSE 0 END)");
+		put(c, D(c, " ELSE 0 END)", " ELSE FALSE END)"));
 	} else if (f.at == SCIM_AT_JSON) {
 		vp.kind = VP_JSON_OBJ;
 		sq_json_path(c, vp.path, &f, NULL);
-		putf(c, "(CASE WHEN json_type(r.attrs, '%s') = 'object' THEN ", vp.path);
+		if (c->pg)
+			putf(c, "(CASE WHEN jsonb_typeof(jsonb_extract_path(%s, %s)) = 'object' THEN ",
+			     doc_attrs(c), vp.path);
+		else
+			putf(c, "(CASE WHEN json_type(r.attrs, '%s') = 'object' THEN ", vp.path);
 		emit_node(c, n->kids[0], &vp, pos, depth + 1);
-		put(c, " ELSE 0 END)");
+		put(c, D(c, " ELSE 0 END)", " ELSE FALSE END)"));
 	} else
 		invalid(c, "%s cannot be filtered on", n->attr.name);
 }
@@ -268,32 +279,57 @@ static void emit_node(struct cx *c, const struct scimf_node *n, const struct vp 
 	}
 }
 
+/* One dialect's text of n into *where, its binds into c (freed by the caller). */
+static ts_err compile_where(struct cx *c, const struct scim_rtype *t, const struct scimf_node *n,
+                            int pg, struct scim_error *e, char **where)
+{
+	memset(c, 0, sizeof *c);
+	c->t = t;
+	c->e = e;
+	c->pg = pg;
+	if (!n)
+		put(c, D(c, "1", "TRUE"));
+	else
+		emit_node(c, n, NULL, 1, 0);
+	*where = jbuf_take(&c->b, NULL);
+	if (c->err == TS_OK && !*where)
+		c->err = TS_SERVER_ERROR;
+	return c->err;
+}
+
+static void binds_free(struct scim_bind *b, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(b[i].text);
+	free(b);
+}
+
+/* Both dialects from one walk each: the same binds in the same order (the walk does not depend
+ * on the dialect, only the text does), which the second walk checks. */
 ts_err scim_sql_where(const struct scim_rtype *t, const struct scimf_node *n, struct scim_sql *q,
                       struct scim_error *e)
 {
-	struct cx c;
-	size_t i;
+	struct cx c, c2;
+	ts_err err;
 
 	memset(q, 0, sizeof *q);
-	memset(&c, 0, sizeof c);
-	c.t = t;
-	c.e = e;
 	if (!t)
 		return TS_SERVER_ERROR;
-	if (!n)
-		put(&c, "1");
-	else
-		emit_node(&c, n, NULL, 1, 0);
-	q->where = jbuf_take(&c.b, NULL);
-	if (c.err == TS_OK && !q->where)
-		c.err = TS_SERVER_ERROR;
-	if (c.err != TS_OK) {
+	err = compile_where(&c, t, n, 0, e, &q->where);
+	if (!err) {
+		err = compile_where(&c2, t, n, 1, e, &q->where_pg);
+		if (!err && c2.nbinds != c.nbinds)
+			err = TS_SERVER_ERROR;
+		binds_free(c2.binds, c2.nbinds);
+	}
+	if (err != TS_OK) {
 		free(q->where);
-		q->where = NULL;
-		for (i = 0; i < c.nbinds; i++)
-			free(c.binds[i].text);
-		free(c.binds);
-		return c.err;
+		free(q->where_pg);
+		q->where = q->where_pg = NULL;
+		binds_free(c.binds, c.nbinds);
+		return err;
 	}
 	q->binds = c.binds;
 	q->nbinds = c.nbinds;
@@ -302,13 +338,67 @@ ts_err scim_sql_where(const struct scim_rtype *t, const struct scimf_node *n, st
 
 /* ---- sortBy ---- */
 
-/* The ORDER BY expression of resolved attribute f (sub-attribute d of it, or f's attribute). */
+/* The start of a PostgreSQL sort key of the JSON value x.j (the caller writes the FROM item x):
+ * SQLite's json_extract gives numbers (and booleans, as 1 and 0) that sort before any text, and
+ * JSON null as NULL; a record (class, number, text) sorts the same way on PostgreSQL, NULL for
+ * null or nothing. lo, lc: the text's lower( and its collation. */
+static void json_key(struct cx *c, const char *lo, const char *lc)
+{
+	putf(c, "(SELECT CASE WHEN x.j IS NULL OR jsonb_typeof(x.j) = 'null' THEN NULL "
+	     "WHEN jsonb_typeof(x.j) = 'number' THEN ROW(1, CAST(x.j #>> '{}' AS numeric), "
+	     "CAST(NULL AS text)) WHEN jsonb_typeof(x.j) = 'boolean' THEN ROW(1, CAST(CASE WHEN "
+	     "x.j = CAST('true' AS jsonb) THEN 1 ELSE 0 END AS numeric), CAST(NULL AS text)) "
+	     "ELSE ROW(2, CAST(NULL AS numeric), %s(x.j #>> '{}')%s) END FROM ", lo, lc);
+}
+
+/* The ORDER BY expression of resolved attribute f (sub-attribute d of it, or f's attribute).
+ * Case-insensitive text sorts as SQLite's NOCASE does: on PostgreSQL by lower() under the "C"
+ * collation (ASCII letters folded, bytes compared); case-exact text by its bytes. */
 static void order_expr(struct cx *c, const struct scim_found *f, const struct scim_attr_def *d,
                        const char *sub_sql)
 {
-	const char *nc = sq_is_text_type(d->type) && !d->case_exact ? " COLLATE NOCASE" : "";
+	int text = sq_is_text_type(d->type), nocase = text && !d->case_exact;
+	const char *nc = nocase ? " COLLATE NOCASE" : "";
+	const char *lo = c->pg && nocase ? "lower(" : "";
+	const char *lc = !c->pg || !text ? "" : nocase ? " COLLATE \"C\")" : " COLLATE \"C\"";
 	char path[EXPR_MAX];
 
+	if (!c->pg) {
+		/* lo and lc are empty */
+	} else if (f->at == SCIM_AT_LIST) {
+		putf(c, "%ssplit_part(%s, ' ', 1)%s", lo, f->sql, lc);
+		return;
+	} else if (f->at == SCIM_AT_ROWS) {
+		putf(c, "(SELECT %se.%s%s FROM (%s) AS e ORDER BY 1 NULLS FIRST LIMIT 1)", lo, sub_sql,
+		     lc, f->sql);
+		return;
+	} else if (f->attr->multi && f->attr->type == SCIM_COMPLEX) {
+		sq_json_path(c, path, f, NULL);
+		if (!sq_path_safe(d->name))
+			c->err = TS_SERVER_ERROR;
+		json_key(c, lo, lc);
+		putf(c, "(SELECT CASE WHEN jsonb_typeof(e.value) = 'object' THEN e.value -> '%s' END AS j "
+		     "FROM jsonb_path_query(jsonb_extract_path(%s, %s), '$[*]') WITH ORDINALITY AS "
+		     "e(value, key) ORDER BY (CASE WHEN jsonb_typeof(e.value) = 'object' THEN "
+		     "e.value -> 'primary' END) IS DISTINCT FROM CAST('true' AS jsonb), e.key LIMIT 1) "
+		     "AS x)", d->name, doc_attrs(c), path);
+		return;
+	} else if (f->attr->multi) {
+		sq_json_path(c, path, f, NULL);
+		json_key(c, lo, lc);
+		putf(c, "(SELECT e.value AS j FROM jsonb_path_query(jsonb_extract_path(%s, %s), '$[*]') "
+		     "WITH ORDINALITY AS e(value, key) ORDER BY e.key LIMIT 1) AS x)", doc_attrs(c),
+		     path);
+		return;
+	} else if (f->at != SCIM_AT_COLUMN) {
+		sq_json_path(c, path, f, d != f->attr ? d->name : NULL);
+		json_key(c, lo, lc);
+		putf(c, "(SELECT jsonb_extract_path(%s, %s) AS j) AS x)", doc_attrs(c), path);
+		return;
+	} else {
+		putf(c, "%s%s%s", lo, f->sub ? f->sub_sql : f->sql, lc);
+		return;
+	}
 	if (f->at == SCIM_AT_COLUMN) {
 		putf(c, "%s%s", f->sub ? f->sub_sql : f->sql, nc);
 	} else if (f->at == SCIM_AT_LIST) { /* the first word */
@@ -336,6 +426,12 @@ static void order_expr(struct cx *c, const struct scim_found *f, const struct sc
 
 ts_err scim_sql_order(const struct scim_rtype *t, const char *sort_by, char **order,
                       struct scim_error *e)
+{
+	return scim_sql_order_in(t, sort_by, 0, order, e);
+}
+
+ts_err scim_sql_order_in(const struct scim_rtype *t, const char *sort_by, int pg, char **order,
+                         struct scim_error *e)
 {
 	struct scimf_path *sp = NULL;
 	const struct scim_attr_def *d;
@@ -373,6 +469,7 @@ ts_err scim_sql_order(const struct scim_rtype *t, const char *sort_by, char **or
 	memset(&c, 0, sizeof c);
 	c.t = t;
 	c.e = e;
+	c.pg = pg;
 	order_expr(&c, &f, d, sub_sql);
 	*order = jbuf_take(&c.b, NULL);
 	if (c.err != TS_OK || !*order) {

@@ -21,9 +21,11 @@ struct scim_bind {
 	double d;       /* REAL */
 };
 
-/* A compiled WHERE condition: SQL text with ?1 ... ?n placeholders and the n values to bind. */
+/* A compiled WHERE condition: SQL text with ?1 ... ?n placeholders and the n values to bind,
+ * in SQLite's dialect (where) and PostgreSQL's (where_pg), which bind the same values. */
 struct scim_sql {
 	char *where;    /* malloc'd; "1" for no filter */
+	char *where_pg; /* malloc'd; "TRUE" for no filter */
 	struct scim_bind *binds;
 	size_t nbinds;
 };
@@ -62,5 +64,11 @@ ts_err scim_sql_where(const struct scim_rtype *t, const struct scimf_node *n, st
  * (RFC 7644 has no scimType of its own for a bad sortBy). */
 ts_err scim_sql_order(const struct scim_rtype *t, const char *sort_by, char **order,
                       struct scim_error *e);
+/* The same in SQLite's dialect (pg 0) or PostgreSQL's (pg 1), where case-insensitive text is
+ * lower(x COLLATE "C") (ASCII folded as NOCASE does) and case-exact text x COLLATE "C". The
+ * caller adds NULLS FIRST (ascending) or NULLS LAST (descending) on PostgreSQL, where NULLs
+ * would otherwise sort the other way round from SQLite's. */
+ts_err scim_sql_order_in(const struct scim_rtype *t, const char *sort_by, int pg, char **order,
+                         struct scim_error *e);
 
 #endif

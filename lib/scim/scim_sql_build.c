@@ -92,7 +92,9 @@ void scim_sql_free(struct scim_sql *q)
 		free(q->binds[i].text);
 	free(q->binds);
 	free(q->where);
+	free(q->where_pg);
 	q->where = NULL;
+	q->where_pg = NULL;
 	q->binds = NULL;
 	q->nbinds = 0;
 }
@@ -176,7 +178,8 @@ int sq_path_safe(const char *s)
 }
 
 /* The JSON path of f's attribute in r.attrs, with sub-attribute sub (or NULL) appended:
- * $.name.familyName, $."urn:...:User".department. */
+ * SQLite's $.name.familyName, $."urn:...:User".department; PostgreSQL's keys 'name',
+ * 'familyName' and 'urn:...:User', 'department' (jsonb_extract_path's arguments). */
 void sq_json_path(struct cx *c, char *dst, const struct scim_found *f, const char *sub)
 {
 	const struct scim_schema_def *s = f->schema;
@@ -187,8 +190,45 @@ void sq_json_path(struct cx *c, char *dst, const struct scim_found *f, const cha
 		c->err = TS_SERVER_ERROR;
 		return;
 	}
-	fmt_expr(c, dst, "$%s%s%s.%s%s%s", ext ? ".\"" : "", ext ? s->id : "", ext ? "\"" : "",
-		 f->attr->name, sub ? "." : "", sub ? sub : "");
+	if (c->pg)
+		fmt_expr(c, dst, "%s%s%s'%s'%s%s%s", ext ? "'" : "", ext ? s->id : "", ext ? "', " : "",
+			 f->attr->name, sub ? ", '" : "", sub ? sub : "", sub ? "'" : "");
+	else
+		fmt_expr(c, dst, "$%s%s%s.%s%s%s", ext ? ".\"" : "", ext ? s->id : "", ext ? "\"" : "",
+			 f->attr->name, sub ? "." : "", sub ? sub : "");
+}
+
+void sq_json_path_add(struct cx *c, char *dst, const char *path, const char *name)
+{
+	if (!sq_path_safe(name)) {
+		dst[0] = '\0';
+		c->err = TS_SERVER_ERROR;
+		return;
+	}
+	if (c->pg)
+		fmt_expr(c, dst, "%s, '%s'", path, name);
+	else
+		fmt_expr(c, dst, "%s.%s", path, name);
+}
+
+/* SQLite's json_each yields an array's elements, or a scalar itself; PostgreSQL's lax
+ * jsonb_path_query '$[*]' does the same (and no row for a missing path), where
+ * jsonb_array_elements would raise on anything but an array. key: the element's order. */
+void sq_json_each(struct cx *c, const char *path, int alias)
+{
+	if (c->pg)
+		putf(c, "jsonb_path_query(jsonb_extract_path(%s, %s), '$[*]') WITH ORDINALITY AS "
+		     "e%d(value, key)", doc_attrs(c), path, alias);
+	else
+		putf(c, "json_each(%s, '%s') AS e%d", doc_attrs(c), path, alias);
+}
+
+void sq_elem_is_object(struct cx *c, int alias)
+{
+	if (c->pg)
+		putf(c, "jsonb_typeof(e%d.value) = 'object'", alias);
+	else
+		putf(c, "e%d.type = 'object'", alias);
 }
 
 void sq_place_col(struct cx *c, struct place *p, const char *sql,
@@ -208,15 +248,23 @@ void sq_place_col(struct cx *c, struct place *p, const char *sql,
 		}
 }
 
-/* A JSON place: path in the JSON text expression `doc` (r.attrs, or eK.value). */
+/* A JSON place: path in the JSON document expression `doc` (r.attrs, or eK.value). On
+ * PostgreSQL v is the value as text (a string without its quotes, as json_extract gives it), j
+ * the jsonb value and ty jsonb_typeof's name of its type. */
 void sq_place_json(struct cx *c, struct place *p, const char *doc, const char *path,
                    const struct scim_attr_def *def)
 {
 	memset(p, 0, sizeof *p);
 	p->kind = P_JSON;
 	p->def = def;
-	fmt_expr(c, p->v, "json_extract(%s, '%s')", doc, path);
-	fmt_expr(c, p->ty, "json_type(%s, '%s')", doc, path);
+	if (c->pg) {
+		fmt_expr(c, p->v, "jsonb_extract_path_text(%s, %s)", doc, path);
+		fmt_expr(c, p->j, "jsonb_extract_path(%s, %s)", doc, path);
+		fmt_expr(c, p->ty, "jsonb_typeof(%s)", p->j);
+	} else {
+		fmt_expr(c, p->v, "json_extract(%s, '%s')", doc, path);
+		fmt_expr(c, p->ty, "json_type(%s, '%s')", doc, path);
+	}
 }
 
 void sq_place_elem(struct cx *c, struct place *p, int alias, const struct scim_attr_def *def)
@@ -224,8 +272,14 @@ void sq_place_elem(struct cx *c, struct place *p, int alias, const struct scim_a
 	memset(p, 0, sizeof *p);
 	p->kind = P_ELEM;
 	p->def = def;
-	fmt_expr(c, p->v, "e%d.value", alias);
-	fmt_expr(c, p->ty, "e%d.type", alias);
+	if (c->pg) {
+		fmt_expr(c, p->v, "(e%d.value #>> '{}')", alias);
+		fmt_expr(c, p->j, "e%d.value", alias);
+		fmt_expr(c, p->ty, "jsonb_typeof(e%d.value)", alias);
+	} else {
+		fmt_expr(c, p->v, "e%d.value", alias);
+		fmt_expr(c, p->ty, "e%d.type", alias);
+	}
 }
 
 /* An element's sub-attribute: its JSON path in eK.value (an object: the caller checks). */
@@ -239,7 +293,7 @@ void sq_place_elem_sub(struct cx *c, struct place *p, int alias, const char *sub
 		c->err = TS_SERVER_ERROR;
 		sub = "";
 	}
-	fmt_expr(c, path, "$.%s", sub);
+	fmt_expr(c, path, c->pg ? "'%s'" : "$.%s", sub);
 	sq_place_json(c, p, doc, path, def);
 }
 

@@ -65,13 +65,51 @@ static void emit_present(struct cx *c, const struct place *p)
 		putf(c, "(%s <> '')", p->v);
 		break;
 	case P_JSON:
+		if (c->pg) {
+			putf(c, "(CASE %s WHEN 'null' THEN FALSE WHEN 'string' THEN %s <> '' WHEN 'array' "
+			     "THEN jsonb_array_length(%s) > 0 WHEN 'object' THEN %s <> CAST('{}' AS jsonb) "
+			     "ELSE %s IS NOT NULL END)", p->ty, p->v, p->j, p->j, p->ty);
+			break;
+		}
 		putf(c, "(CASE %s WHEN 'null' THEN 0 WHEN 'text' THEN %s <> '' WHEN 'array' THEN "
 		     "json_array_length(%s) > 0 WHEN 'object' THEN %s <> '{}' ELSE %s IS NOT NULL END)",
 		     p->ty, p->v, p->v, p->v, p->ty);
 		break;
 	case P_ELEM: /* an element of an array: arrays in arrays do not count */
+		if (c->pg) {
+			putf(c, "(CASE %s WHEN 'null' THEN FALSE WHEN 'string' THEN %s <> '' WHEN 'array' "
+			     "THEN FALSE WHEN 'object' THEN %s <> CAST('{}' AS jsonb) ELSE TRUE END)", p->ty,
+			     p->v, p->j);
+			break;
+		}
 		putf(c, "(CASE %s WHEN 'null' THEN 0 WHEN 'text' THEN %s <> '' WHEN 'array' THEN 0 "
 		     "WHEN 'object' THEN %s <> '{}' ELSE 1 END)", p->ty, p->v, p->v);
+		break;
+	}
+}
+
+/* emit_str on PostgreSQL, bind expression t. Case-insensitive: lower() under the "C"
+ * collation, which folds ASCII letters only, as SQLite's lower() and NOCASE do (the database's
+ * own collation could fold others too); orderings compare bytes as SQLite's BINARY and NOCASE.
+ * Ends-with takes right(): substr with a negative start counts from the end in SQLite only. */
+static void emit_str_pg(struct cx *c, const char *x, enum scimf_op op, const char *t, int ce)
+{
+	const char *lo = ce ? "" : "lower(", *lc = ce ? "" : " COLLATE \"C\")";
+
+	switch (op) {
+	case SCIMF_CO:
+		putf(c, "strpos(%s%s%s, %s%s%s) > 0", lo, x, lc, lo, t, lc);
+		break;
+	case SCIMF_SW:
+		putf(c, "%ssubstr(%s, 1, length(%s))%s = %s%s%s", lo, x, t, lc, lo, t, lc);
+		break;
+	case SCIMF_EW:
+		putf(c, "length(%s) >= length(%s) AND %sright(%s, length(%s))%s = %s%s%s", x, t, lo, x,
+		     t, lc, lo, t, lc);
+		break;
+	default:
+		putf(c, "%s%s%s %s %s%s%s%s", lo, x, lc, op_sql(op), lo, t, lc,
+		     ce && op != SCIMF_EQ ? " COLLATE \"C\"" : "");
 		break;
 	}
 }
@@ -84,6 +122,10 @@ static void emit_str(struct cx *c, const char *x, enum scimf_op op, size_t k, in
 	const char *coll = ce ? (nocase_col ? " COLLATE BINARY" : "") :
 	                        (nocase_col ? "" : " COLLATE NOCASE");
 
+	if (c->pg) {
+		emit_str_pg(c, x, op, par(c, k, "text"), ce);
+		return;
+	}
 	switch (op) {
 	case SCIMF_CO:
 		if (ce)
@@ -116,6 +158,7 @@ static void emit_sw_range(struct cx *c, const struct place *p, const struct scim
                           size_t k)
 {
 	const char *coll = p->nocase_col ? "" : " COLLATE NOCASE";
+	const char *x = p->v, *xl = "", *xr = "";
 	size_t lo, hi, i;
 	char *low = malloc(v->len + 1);
 
@@ -129,9 +172,47 @@ static void emit_sw_range(struct cx *c, const struct place *p, const struct scim
 	low[v->len - 1]++;
 	hi = sq_bind_text(c, low, v->len);
 	free(low);
-	putf(c, "(%s >= ?%zu%s AND %s < ?%zu%s AND ", p->v, lo, coll, p->v, hi, coll);
+	if (c->pg) { /* the folded value against the folded bounds, bytes compared */
+		coll = " COLLATE \"C\"";
+		xl = "lower(";
+		xr = " COLLATE \"C\")";
+	}
+	putf(c, "(%s%s%s >= %s%s AND ", xl, x, xr, par(c, lo, "text"), coll);
+	putf(c, "%s%s%s < %s%s AND ", xl, x, xr, par(c, hi, "text"), coll);
 	emit_str(c, p->v, SCIMF_SW, k, 0, p->nocase_col);
 	put(c, ")");
+}
+
+/* A JSON date-time's Unix seconds compared with bind k, on PostgreSQL. A cast of text that is
+ * not a timestamp raises there (SQLite's strftime gives NULL), so the text is checked against
+ * RFC 3339 first and the seconds computed with integers only (sq_parse_datetime's rules: days
+ * of the month, leap years, 60 seconds, offsets): NULL for anything else, never an error. The
+ * check is a CASE, whose order PostgreSQL keeps (a WHERE's conditions it may reorder, and
+ * subqueries it flattens). */
+static void emit_datetime_pg(struct cx *c, const struct place *p, enum scimf_op op, size_t k)
+{
+	putf(c, "CASE WHEN %s = 'string' THEN (SELECT CASE WHEN u.mo BETWEEN 1 AND 12 AND u.d >= 1 "
+	     "AND u.d <= CASE WHEN u.mo = 2 THEN CASE WHEN (u.y %% 4 = 0 AND u.y %% 100 <> 0) OR "
+	     "u.y %% 400 = 0 THEN 29 ELSE 28 END WHEN u.mo IN (4, 6, 9, 11) THEN 30 ELSE 31 END AND "
+	     "u.h <= 23 AND u.mi <= 59 AND u.sec <= 60 AND u.oh <= 23 AND u.om <= 59 THEN ", p->ty);
+	/* days_from_civil (scim_sql_build.c) with yp = y - (mo <= 2) >= -1 */
+	put(c, "((CASE WHEN u.yp >= 0 THEN u.yp / 400 ELSE -1 END) * 146097 + (u.yp - (CASE WHEN "
+	    "u.yp >= 0 THEN u.yp / 400 ELSE -1 END) * 400) * 365 + (u.yp - (CASE WHEN u.yp >= 0 "
+	    "THEN u.yp / 400 ELSE -1 END) * 400) / 4 - (u.yp - (CASE WHEN u.yp >= 0 THEN u.yp / 400 "
+	    "ELSE -1 END) * 400) / 100 + (153 * (u.mo + CASE WHEN u.mo > 2 THEN -3 ELSE 9 END) + 2) "
+	    "/ 5 + u.d - 1 - 719468) * 86400 + u.h * 3600 + u.mi * 60 + u.sec - u.sg * (u.oh * 3600 "
+	    "+ u.om * 60) END FROM (SELECT CAST(substr(t.s, 1, 4) AS bigint) AS y, "
+	    "CAST(substr(t.s, 1, 4) AS bigint) - CASE WHEN CAST(substr(t.s, 6, 2) AS int) <= 2 THEN "
+	    "1 ELSE 0 END AS yp, CAST(substr(t.s, 6, 2) AS int) AS mo, CAST(substr(t.s, 9, 2) AS "
+	    "int) AS d, CAST(substr(t.s, 12, 2) AS int) AS h, CAST(substr(t.s, 15, 2) AS int) AS mi, "
+	    "CAST(substr(t.s, 18, 2) AS int) AS sec, CASE WHEN right(t.s, 1) IN ('Z', 'z') THEN 0 "
+	    "WHEN substr(t.s, length(t.s) - 5, 1) = '+' THEN 1 ELSE -1 END AS sg, CASE WHEN "
+	    "right(t.s, 1) IN ('Z', 'z') THEN 0 ELSE CAST(substr(t.s, length(t.s) - 4, 2) AS int) "
+	    "END AS oh, CASE WHEN right(t.s, 1) IN ('Z', 'z') THEN 0 ELSE CAST(right(t.s, 2) AS int) "
+	    "END AS om FROM (SELECT ");
+	putf(c, "CASE WHEN %s ~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}"
+	     "(\\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})$' THEN %s END AS s) AS t) AS u) %s %s "
+	     "ELSE FALSE END", p->v, p->v, op_sql(op), par(c, k, "bigint"));
 }
 
 /* Comparison op (never NE) of the value at p with n's (non-null) value. */
@@ -144,7 +225,9 @@ static void emit_cmp_body(struct cx *c, const struct place *p, const struct scim
 	size_t k;
 
 	if (d->type == SCIM_BOOLEAN) {
-		if (json)
+		if (json && c->pg)
+			putf(c, "%s = CAST('%s' AS jsonb)", p->j, v->type == SCIMF_V_TRUE ? "true" : "false");
+		else if (json)
 			putf(c, "%s = '%s'", p->ty, v->type == SCIMF_V_TRUE ? "true" : "false");
 		else
 			putf(c, "%s = %d", p->v, v->type == SCIMF_V_TRUE);
@@ -152,31 +235,37 @@ static void emit_cmp_body(struct cx *c, const struct place *p, const struct scim
 	}
 	if (d->type == SCIM_INTEGER || d->type == SCIM_DECIMAL) {
 		k = sq_bind_number(c, v);
-		if (json)
-			putf(c, "%s IN ('integer', 'real') AND ", p->ty);
-		putf(c, "%s %s ?%zu", p->v, op_sql(op), k);
+		if (json && c->pg) /* CASE: a cast in an AND could be tried first */
+			putf(c, "CASE WHEN %s = 'number' THEN CAST(%s AS numeric) %s %s ELSE FALSE END",
+			     p->ty, p->v, op_sql(op), par(c, k, "numeric"));
+		else if (json)
+			putf(c, "%s IN ('integer', 'real') AND %s %s ?%zu", p->ty, p->v, op_sql(op), k);
+		else
+			putf(c, "%s %s %s", p->v, op_sql(op), par(c, k, "numeric"));
 		return;
 	}
 	if (d->type == SCIM_DATETIME) {
 		k = sq_bind_int(c, secs);
-		if (json)
+		if (json && c->pg)
+			emit_datetime_pg(c, p, op, k);
+		else if (json)
 			putf(c, "%s = 'text' AND CAST(strftime('%%s', %s) AS INTEGER) %s ?%zu", p->ty,
 			     p->v, op_sql(op), k);
 		else
-			putf(c, "%s %s ?%zu", p->v, op_sql(op), k);
+			putf(c, "%s %s %s", p->v, op_sql(op), par(c, k, "bigint"));
 		return;
 	}
 	/* strings; a text column holding '' is unassigned (the representation leaves it out) */
 	if ((op == SCIMF_CO || op == SCIMF_SW || op == SCIMF_EW) && v->len == 0) {
 		if (json)
-			putf(c, "%s = 'text'", p->ty);
+			putf(c, "%s = '%s'", p->ty, D(c, "text", "string"));
 		else
 			putf(c, "%s <> ''", p->v);
 		return;
 	}
 	k = sq_bind_text(c, v->str, v->len);
 	if (json)
-		putf(c, "%s = 'text' AND ", p->ty);
+		putf(c, "%s = '%s' AND ", p->ty, D(c, "text", "string"));
 	else if (p->kind == P_COL && !p->nocase_idx)
 		putf(c, "%s <> '' AND ", p->v);
 	if (op == SCIMF_SW && p->kind == P_COL && p->nocase_idx && !d->case_exact &&
@@ -191,7 +280,9 @@ static void emit_list(struct cx *c, const struct place *p, const struct scimf_va
                       enum scimf_op op)
 {
 	int ce = p->def->case_exact;
-	const char *lo = ce ? "" : "lower(", *lc = ce ? "" : ")";
+	const char *lo = ce ? "" : "lower(", *lc = ce ? "" : D(c, ")", " COLLATE \"C\")");
+	const char *in = D(c, "instr(", "strpos(");
+	const char *t;
 	size_t k;
 
 	if ((op == SCIMF_CO || op == SCIMF_SW || op == SCIMF_EW) && v->len == 0) {
@@ -199,22 +290,23 @@ static void emit_list(struct cx *c, const struct place *p, const struct scimf_va
 		return;
 	}
 	if (v->len == 0 || memchr(v->str, ' ', v->len)) { /* no word is empty or holds a space */
-		put(c, "0");
+		put(c, D(c, "0", "FALSE"));
 		return;
 	}
 	k = sq_bind_text(c, v->str, v->len);
+	t = par(c, k, "text");
 	switch (op) {
 	case SCIMF_EQ:
-		putf(c, "instr(' ' || %s%s%s || ' ', ' ' || %s?%zu%s || ' ') > 0", lo, p->v, lc, lo, k, lc);
+		putf(c, "%s' ' || %s%s%s || ' ', ' ' || %s%s%s || ' ') > 0", in, lo, p->v, lc, lo, t, lc);
 		break;
 	case SCIMF_CO:
-		putf(c, "instr(%s%s%s, %s?%zu%s) > 0", lo, p->v, lc, lo, k, lc);
+		putf(c, "%s%s%s%s, %s%s%s) > 0", in, lo, p->v, lc, lo, t, lc);
 		break;
 	case SCIMF_SW:
-		putf(c, "instr(' ' || %s%s%s, ' ' || %s?%zu%s) > 0", lo, p->v, lc, lo, k, lc);
+		putf(c, "%s' ' || %s%s%s, ' ' || %s%s%s) > 0", in, lo, p->v, lc, lo, t, lc);
 		break;
 	default: /* EW */
-		putf(c, "instr(%s%s%s || ' ', %s?%zu%s || ' ') > 0", lo, p->v, lc, lo, k, lc);
+		putf(c, "%s%s%s%s || ' ', %s%s%s || ' ') > 0", in, lo, p->v, lc, lo, t, lc);
 		break;
 	}
 }
@@ -240,5 +332,5 @@ void sq_emit_leaf(struct cx *c, const struct place *p, const struct scimf_node *
 		put(c, ")");
 	}
 	if (wrap)
-		put(c, ", 0)");
+		put(c, D(c, ", 0)", ", FALSE)"));
 }

@@ -29,6 +29,7 @@ struct place {
 	const struct scim_attr_def *def; /* type and case_exact of the compared value */
 	char v[EXPR_MAX];                /* the value expression */
 	char ty[EXPR_MAX];               /* P_JSON, P_ELEM: the json_type expression */
+	char j[EXPR_MAX];                /* P_JSON, P_ELEM on PostgreSQL: the jsonb value */
 	int nocase_col, nocase_idx, notnull; /* P_COL (see nocase_cols) */
 };
 
@@ -49,7 +50,38 @@ struct cx {
 	int alias;                       /* the last eK used */
 	struct scim_error *e;
 	ts_err err;                      /* the first error */
+	int pg;                          /* 1: PostgreSQL's dialect, 0: SQLite's */
+	char par[4][48];                 /* what par() returns, used in turn */
+	int npar;
 };
+
+/* ---- dialects ---- */
+
+/* The fragment of c's dialect: lite on SQLite, pg on PostgreSQL. */
+static inline const char *D(const struct cx *c, const char *lite, const char *pg)
+{
+	return c->pg ? pg : lite;
+}
+
+/* Parameter ?k as an expression of SQL type type ("text", "bigint", "numeric"): on PostgreSQL
+ * cast, so that its type never depends on how the engine infers it; on SQLite ?k itself. Valid
+ * until the fourth call after this one. */
+static inline const char *par(struct cx *c, size_t k, const char *type)
+{
+	char *b = c->par[c->npar++ % 4];
+
+	if (c->pg)
+		snprintf(b, sizeof c->par[0], "CAST(?%zu AS %s)", k, type);
+	else
+		snprintf(b, sizeof c->par[0], "?%zu", k);
+	return b;
+}
+
+/* The document of the resource's JSON attributes. */
+static inline const char *doc_attrs(const struct cx *c)
+{
+	return D(c, "r.attrs", "CAST(r.attrs AS jsonb)");
+}
 
 /* ---- output ---- */
 
@@ -114,8 +146,15 @@ int sq_parse_datetime(const char *s, int64_t *out);
 /* 1 if s is safe inside a quoted JSON path in an SQL literal (the definitions' names and URNs). */
 int sq_path_safe(const char *s);
 
-/* The JSON path of f's attribute in r.attrs, with sub-attribute sub (or NULL) appended. */
+/* The JSON path of f's attribute in r.attrs, with sub-attribute sub (or NULL) appended
+ * (SQLite: '$.a.b' without its quotes; PostgreSQL: the keys 'a', 'b' with theirs). */
 void sq_json_path(struct cx *c, char *dst, const struct scim_found *f, const char *sub);
+/* Path path (of sq_json_path) with the member name (safe: sq_path_safe) appended. */
+void sq_json_path_add(struct cx *c, char *dst, const char *path, const char *name);
+/* "FROM"-item of the elements of the array at path in r.attrs as eK (value, type/key). */
+void sq_json_each(struct cx *c, const char *path, int alias);
+/* The JSON type test "eK is an object". */
+void sq_elem_is_object(struct cx *c, int alias);
 
 /* The places: a column expression, a JSON path in document doc, a json_each element eK (or its
  * member sub), a column of the SELECT row eK. */

@@ -439,6 +439,11 @@ void data_teardown(void)
 	rmdir(dir);
 }
 
+const char *data_path(void)
+{
+	return dbpath;
+}
+
 /* Per test (in its own process): a connection of its own. */
 void conn_setup(void)
 {

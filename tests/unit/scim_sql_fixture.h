@@ -56,6 +56,9 @@ void data_setup(void);
 
 void data_teardown(void);
 
+/* The database file of data_setup. */
+const char *data_path(void);
+
 /* Per test (in its own process): a connection of its own. */
 void conn_setup(void);
 
