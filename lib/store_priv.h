@@ -32,6 +32,9 @@ extern const struct db_sql store_client_sql[], store_user_sql[], store_key_sql[]
 	store_scim_sql[], store_reftoken_sql[], store_change_sql[], store_dpop_sql[],
 	store_node_sql[];
 extern const struct db_sql store_certbind_sql[]; /* store_certbind.c */
+/* The text of a SCIM list's page query on resource type t (an enum scim_rtype_id), in SQLite's
+ * dialect or PostgreSQL's (pg); malloc'd (store_scim.c, for the tests). */
+char *store_scim_list_sql(int t, const struct store_list *q, int pg);
 
 /* What a migration needs done in C after its SQL, in its transaction (lib/store.c's table):
  * 009 fills users.name_key (store_users.c). */

@@ -136,8 +136,19 @@ ts_err store_group_set_members(store *s, int64_t group_id, const int64_t *ids, s
  * no number: by creation, then id (bytes compared, as SQLite's BINARY). */
 struct list_kind {
 	const char *cols, *from, *fixed; /* fixed: a condition every row must meet, or NULL */
-	const struct store_kind *kind;
 	const char *cols_pg, *key, *key_pg;
+};
+
+static const struct list_kind kinds[SCIM_R_COUNT] = {
+	[SCIM_R_USER] = {USER_COLS, "users r", NULL, USER_COLS_PG, NULL, "r.id"},
+	[SCIM_R_GROUP] = {GROUP_COLS, "groups r", NULL, GROUP_COLS_PG, NULL, "r.id"},
+	[SCIM_R_CLIENT] = {CLIENT_COLS, "clients r", NULL, NULL, "r.created_at, r.client_id",
+		"r.created_at, r.client_id COLLATE \"C\""},
+	/* a grant with its username (the column after GRANT_COLS) */
+	[SCIM_R_GRANT] = {"r.id, r.client_id, r.user_id, r.scope, r.created_at, r.updated_at, "
+		"r.revoked_at, r.client_record, u.username",
+		"grants r LEFT JOIN users u ON u.id = r.user_id", "r.revoked_at IS NULL", NULL, NULL,
+		"r.id"},
 };
 
 /* A grant with its username (the column after GRANT_COLS). */
@@ -204,8 +215,9 @@ static char *list_sql(const struct list_kind *k, const struct store_list *q, int
 
 /* One query of a list: the page (count 0, fn called on each row, *got set to their number) or
  * the count of all matches into *got. */
-static ts_err list_query(store *s, const struct list_kind *k, const struct store_list *q,
-                         int count, void (*fn)(void), void *arg, int64_t *got)
+static ts_err list_query(store *s, const struct list_kind *k, const struct store_kind *kind,
+                         const struct store_list *q, int count, void (*fn)(void), void *arg,
+                         int64_t *got)
 {
 	struct db_sql made = {list_sql(k, q, count, 0), list_sql(k, q, count, 1), 1};
 	struct db_val *v;
@@ -216,16 +228,22 @@ static ts_err list_query(store *s, const struct list_kind *k, const struct store
 	if (v && count)
 		e = store_one(s, &made, v, n, store_read_int, got);
 	else if (v)
-		e = store_each_rows(s, &made, v, n, k->kind, fn, arg, got);
+		e = store_each_rows(s, &made, v, n, kind, fn, arg, got);
 	free(v);
 	free((char *)made.sql);
 	free((char *)made.pg);
 	return e;
 }
 
-static ts_err list_run(store *s, const struct list_kind *k, const struct store_list *q,
-                       int64_t *total, void (*fn)(void), void *arg)
+char *store_scim_list_sql(int t, const struct store_list *q, int pg)
 {
+	return t >= 0 && t < SCIM_R_COUNT ? list_sql(&kinds[t], q, 0, pg) : NULL;
+}
+
+static ts_err list_run(store *s, enum scim_rtype_id t, const struct store_kind *kind,
+                       const struct store_list *q, int64_t *total, void (*fn)(void), void *arg)
+{
+	const struct list_kind *k = &kinds[t];
 	int64_t got = 0;
 	ts_err e;
 
@@ -233,7 +251,7 @@ static ts_err list_run(store *s, const struct list_kind *k, const struct store_l
 		return TS_SERVER_ERROR;
 	*total = 0;
 	if (q->limit > 0) {
-		if ((e = list_query(s, k, q, 0, fn, arg, &got)))
+		if ((e = list_query(s, k, kind, q, 0, fn, arg, &got)))
 			return e;
 		/* a first page that is not full holds every match: no need to count them */
 		if (q->offset == 0 && got < q->limit) {
@@ -241,36 +259,26 @@ static ts_err list_run(store *s, const struct list_kind *k, const struct store_l
 			return TS_OK;
 		}
 	}
-	e = list_query(s, k, q, 1, NULL, NULL, total);
+	e = list_query(s, k, kind, q, 1, NULL, NULL, total);
 	return e == TS_NOT_FOUND ? TS_SERVER_ERROR : e;
 }
 
 ts_err store_scim_users(store *s, const struct store_list *q, int64_t *total,
                         int (*fn)(const struct user *u, void *arg), void *arg)
 {
-	const struct list_kind k = {USER_COLS, "users r", NULL, &store_user_kind, USER_COLS_PG,
-	                           NULL, "r.id"};
-
-	return list_run(s, &k, q, total, (void (*)(void))fn, arg);
+	return list_run(s, SCIM_R_USER, &store_user_kind, q, total, (void (*)(void))fn, arg);
 }
 
 ts_err store_scim_groups(store *s, const struct store_list *q, int64_t *total,
                          int (*fn)(const struct group *g, void *arg), void *arg)
 {
-	const struct list_kind k = {GROUP_COLS, "groups r", NULL, &group_kind, GROUP_COLS_PG,
-	                           NULL, "r.id"};
-
-	return list_run(s, &k, q, total, (void (*)(void))fn, arg);
+	return list_run(s, SCIM_R_GROUP, &group_kind, q, total, (void (*)(void))fn, arg);
 }
 
 ts_err store_scim_clients(store *s, const struct store_list *q, int64_t *total,
                           int (*fn)(const struct client *c, void *arg), void *arg)
 {
-	const struct list_kind k = {CLIENT_COLS, "clients r", NULL, &store_client_kind, NULL,
-	                           "r.created_at, r.client_id",
-	                           "r.created_at, r.client_id COLLATE \"C\""};
-
-	return list_run(s, &k, q, total, (void (*)(void))fn, arg);
+	return list_run(s, SCIM_R_CLIENT, &store_client_kind, q, total, (void (*)(void))fn, arg);
 }
 
 ts_err store_scim_grants(store *s, const struct store_list *q, int64_t *total,
@@ -278,10 +286,6 @@ ts_err store_scim_grants(store *s, const struct store_list *q, int64_t *total,
 {
 	const struct store_kind grant_kind = {scim_grant_read, store_grant_kind.release,
 	                                      store_grant_kind.call};
-	const struct list_kind k = {"r.id, r.client_id, r.user_id, r.scope, r.created_at, "
-		"r.updated_at, r.revoked_at, r.client_record, u.username",
-		"grants r LEFT JOIN users u ON u.id = r.user_id", "r.revoked_at IS NULL", &grant_kind,
-		NULL, NULL, "r.id"};
 
-	return list_run(s, &k, q, total, (void (*)(void))fn, arg);
+	return list_run(s, SCIM_R_GRANT, &grant_kind, q, total, (void (*)(void))fn, arg);
 }

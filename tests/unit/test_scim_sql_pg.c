@@ -66,7 +66,7 @@ static void pg_exec(const char *sql)
 /* The binds of q as text parameters (libpq's text format: the server infers their types). */
 static const char **pg_values(const struct scim_sql *q, char (*buf)[32])
 {
-	const char **v = calloc(q->nbinds + 1, sizeof *v);
+	const char **v = calloc(q->nbinds + 3, sizeof *v); /* and LIMIT, OFFSET */
 	size_t i;
 
 	ck_assert_ptr_nonnull(v);
@@ -81,27 +81,6 @@ static const char **pg_values(const struct scim_sql *q, char (*buf)[32])
 			snprintf(buf[i], 32, "%.17g", b->d), v[i] = buf[i];
 	}
 	return v;
-}
-
-/* The first column of every row, comma-separated. */
-static void pg_ids(const char *sql, const struct scim_sql *q, char *out, size_t n)
-{
-	char buf[64][32];
-	const char **v;
-	PGresult *res;
-	int i;
-
-	ck_assert(!q || q->nbinds < 64);
-	v = q ? pg_values(q, buf) : NULL;
-	res = pg_run(sql, q ? (int)q->nbinds : 0, v);
-	out[0] = '\0';
-	for (i = 0; i < PQntuples(res); i++) {
-		if (out[0])
-			strncat(out, ",", n - strlen(out) - 1);
-		strncat(out, PQgetvalue(res, i, 0), n - strlen(out) - 1);
-	}
-	PQclear(res);
-	free(v);
 }
 
 /* ---- the data copied from SQLite ---- */
@@ -248,30 +227,81 @@ static void no_sqlite(const char *f, const char *sql)
 			      !strstr(sql, ", 0)")), "%s: %s in %s", f, words[i], sql);
 }
 
+/* ---- the store's list queries (store_scim_list_sql) on both engines ---- */
+
+/* The ids (first column) of list query q on t, in its order: SQLite's text, or PostgreSQL's. */
+static void list_ids(enum scim_rtype_id t, const struct store_list *q, const struct scim_sql *w,
+                     int pg, char *out, size_t n)
+{
+	char *sql = store_scim_list_sql((int)t, q, pg), buf[64][32];
+
+	ck_assert(!w || w->nbinds < 60);
+	sqlite3_stmt *st;
+	int rc;
+
+	ck_assert_ptr_nonnull(sql);
+	if (pg) {
+		const char **v = w ? pg_values(w, buf) : calloc(3, sizeof *v);
+		size_t k = w ? w->nbinds : 0;
+		PGresult *res;
+		int i;
+
+		no_sqlite("list", sql);
+		v[k] = "1000";
+		v[k + 1] = "0";
+		res = pg_run(sql, (int)k + 2, v);
+		out[0] = '\0';
+		for (i = 0; i < PQntuples(res); i++) {
+			if (out[0])
+				strncat(out, ",", n - strlen(out) - 1);
+			strncat(out, PQgetvalue(res, i, 0), n - strlen(out) - 1);
+		}
+		PQclear(res);
+		free(v);
+		free(sql);
+		return;
+	}
+	ck_assert_msg(sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK, "%s: %s", sql,
+		      sqlite3_errmsg(db));
+	if (w)
+		bind_all(st, w);
+	sqlite3_bind_int(st, (int)q->nbinds + 1, 1000);
+	sqlite3_bind_int(st, (int)q->nbinds + 2, 0);
+	out[0] = '\0';
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (out[0])
+			strncat(out, ",", n - strlen(out) - 1);
+		strncat(out, (const char *)sqlite3_column_text(st, 0), n - strlen(out) - 1);
+	}
+	ck_assert_msg(rc == SQLITE_DONE, "%s: %s", sql, sqlite3_errmsg(db));
+	sqlite3_finalize(st);
+	free(sql);
+}
+
 /* ---- filters ---- */
 
-static const char *const pg_select[] = {
-	"SELECT r.id FROM users r WHERE %s ORDER BY r.id",
-	"SELECT r.id FROM groups r WHERE %s ORDER BY r.id",
-	"SELECT r.client_id FROM clients r WHERE %s ORDER BY r.client_id COLLATE \"C\"",
-	"SELECT r.id FROM grants r LEFT JOIN users u ON u.id = r.user_id WHERE %s ORDER BY r.id",
-};
-
-/* Filter f on t: PostgreSQL selects what SQLite does (and ids, when given). */
+/* Filter f on t: PostgreSQL's list selects what SQLite's does, in the same order (and ids, when
+ * given, is what the filter selects on SQLite). */
 static void same(enum scim_rtype_id t, const char *f, const char *ids)
 {
-	char lite[512], got[512], sql[16384];
+	char lite[512], got[512];
 	struct scim_sql q;
 	struct scimf_node *n = compile(t, f, &q);
+	struct store_list l = {0};
 
 	ck_assert_ptr_nonnull(q.where_pg);
 	no_sqlite(f, q.where_pg);
-	sql_ids(&sets[t], f, &q, lite, sizeof lite);
-	if (ids)
+	if (ids) {
+		sql_ids(&sets[t], f, &q, lite, sizeof lite);
 		ck_assert_msg(strcmp(lite, ids) == 0, "%s: SQLite [%s] expected [%s]", f, lite, ids);
+	}
+	l.where = q.where;
+	l.where_pg = q.where_pg;
+	l.binds = q.binds;
+	l.nbinds = q.nbinds;
+	list_ids(t, &l, &q, 0, lite, sizeof lite);
 	if (conninfo[0]) {
-		ck_assert(snprintf(sql, sizeof sql, pg_select[t], q.where_pg) < (int)sizeof sql);
-		pg_ids(sql, &q, got, sizeof got);
+		list_ids(t, &l, &q, 1, got, sizeof got);
 		ck_assert_msg(strcmp(got, lite) == 0, "%s: PostgreSQL [%s] SQLite [%s]\n%s", f, got,
 			      lite, q.where_pg);
 	}
@@ -412,34 +442,12 @@ static const struct {
 static void sorted(enum scim_rtype_id t, const char *order, int desc, int pg, char *out,
                    size_t n)
 {
-	static const char *const from[] = {"users r", "groups r", "clients r",
-		"grants r LEFT JOIN users u ON u.id = r.user_id"};
-	static const char *const id[] = {"r.id", "r.id", "r.client_id", "r.id"};
-	static const char *const key[] = {"r.rowid", "r.rowid", "r.created_at, r.client_id",
-		"r.rowid"};
-	static const char *const key_pg[] = {"r.id", "r.id", "r.created_at, r.client_id "
-		"COLLATE \"C\"", "r.id"};
-	char sql[8192];
-	sqlite3_stmt *st;
-	int rc;
+	struct store_list l = {0};
 
-	snprintf(sql, sizeof sql, "SELECT %s FROM %s ORDER BY %s%s%s, %s", id[t], from[t], order,
-		 desc ? " DESC" : "", !pg ? "" : desc ? " NULLS LAST" : " NULLS FIRST",
-		 pg ? key_pg[t] : key[t]);
-	if (pg) {
-		pg_ids(sql, NULL, out, n);
-		return;
-	}
-	ck_assert_msg(sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK, "%s: %s", sql,
-		      sqlite3_errmsg(db));
-	out[0] = '\0';
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (out[0])
-			strncat(out, ",", n - strlen(out) - 1);
-		strncat(out, (const char *)sqlite3_column_text(st, 0), n - strlen(out) - 1);
-	}
-	ck_assert_int_eq(rc, SQLITE_DONE);
-	sqlite3_finalize(st);
+	l.order = order;
+	l.order_pg = order;
+	l.descending = desc;
+	list_ids(t, &l, NULL, pg, out, n);
 }
 
 START_TEST(test_sort_pg)
