@@ -234,10 +234,10 @@ static void list_ids(enum scim_rtype_id t, const struct store_list *q, const str
                      int pg, char *out, size_t n)
 {
 	char *sql = store_scim_list_sql((int)t, q, pg), buf[64][32];
-
-	ck_assert(!w || w->nbinds < 60);
 	sqlite3_stmt *st;
 	int rc;
+
+	ck_assert(!w || w->nbinds < 60);
 
 	ck_assert_ptr_nonnull(sql);
 	if (pg) {
