@@ -229,6 +229,8 @@ static void emit_cmp_body(struct cx *c, const struct place *p, const struct scim
 			putf(c, "%s = CAST('%s' AS jsonb)", p->j, v->type == SCIMF_V_TRUE ? "true" : "false");
 		else if (json)
 			putf(c, "%s = '%s'", p->ty, v->type == SCIMF_V_TRUE ? "true" : "false");
+		else if (c->pg) /* an integer column, or a condition (a boolean there) */
+			putf(c, "CAST(%s AS integer) = %d", p->v, v->type == SCIMF_V_TRUE);
 		else
 			putf(c, "%s = %d", p->v, v->type == SCIMF_V_TRUE);
 		return;

@@ -85,47 +85,40 @@ static const char **pg_values(const struct scim_sql *q, char (*buf)[32])
 
 /* ---- the data copied from SQLite ---- */
 
-static const struct {
-	const char *table, *create, *cols;
-} tables[] = {
-	{"users", "id bigint PRIMARY KEY, username text NOT NULL, password_hash text, email text, "
-	 "name text, scope text NOT NULL, active bigint NOT NULL, created_at bigint NOT NULL, "
-	 "updated_at bigint NOT NULL, external_id text, attrs text NOT NULL, name_key text UNIQUE",
-	 "id, username, password_hash, email, name, scope, active, created_at, updated_at, "
-	 "external_id, attrs, name_key"},
-	{"groups", "id bigint PRIMARY KEY, display_name text NOT NULL, external_id text, scope text "
-	 "NOT NULL, created_at bigint NOT NULL, updated_at bigint NOT NULL",
-	 "id, display_name, external_id, scope, created_at, updated_at"},
-	{"group_members", "group_id bigint, user_id bigint, PRIMARY KEY (group_id, user_id)",
-	 "group_id, user_id"},
-	{"clients", "client_id text PRIMARY KEY, name text NOT NULL, is_public bigint NOT NULL, "
-	 "secret_hash bytea, redirect_uris text NOT NULL, grant_types text NOT NULL, scope text NOT "
-	 "NULL, refresh_rotation bigint NOT NULL, refresh_grace bigint NOT NULL, active bigint NOT "
-	 "NULL, created_at bigint NOT NULL, updated_at bigint NOT NULL, refresh_idle_ttl bigint NOT "
-	 "NULL, grant_lifetime bigint NOT NULL, external_id text, record bigint NOT NULL, "
-	 "post_logout_redirect_uris text NOT NULL, token_format text NOT NULL",
-	 "client_id, name, is_public, NULL, redirect_uris, grant_types, scope, refresh_rotation, "
-	 "refresh_grace, active, created_at, updated_at, refresh_idle_ttl, grant_lifetime, "
-	 "external_id, record, post_logout_redirect_uris, token_format"},
-	{"grants", "id bigint PRIMARY KEY, client_id text NOT NULL, user_id bigint, scope text NOT "
-	 "NULL, created_at bigint NOT NULL, updated_at bigint NOT NULL, revoked_at bigint, "
-	 "client_record bigint NOT NULL",
-	 "id, client_id, user_id, scope, created_at, updated_at, revoked_at, client_record"},
-};
+/* The tables the SCIM lists read, made on PostgreSQL from SQLite's own columns (INTEGER is
+ * bigint, BLOB bytea, left NULL: no blob is filtered on) and filled with SQLite's rows. */
+static const char *const tables[] = {"users", "groups", "group_members", "clients", "grants"};
 
-static void copy_table(int t)
+static void copy_table(const char *table)
 {
-	char sql[1024], ins[512];
-	const char *v[32];
+	char create[2048], cols[1024], ins[1024], sql[1200];
+	const char *v[64];
 	sqlite3_stmt *st;
-	int i, n;
+	int i, n = 0;
 
-	snprintf(sql, sizeof sql, "CREATE TABLE %s (%s)", tables[t].table, tables[t].create);
-	pg_exec(sql);
-	snprintf(sql, sizeof sql, "SELECT %s FROM %s", tables[t].cols, tables[t].table);
+	snprintf(sql, sizeof sql, "SELECT name, type FROM pragma_table_info('%s')", table);
 	ck_assert_int_eq(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-	n = sqlite3_column_count(st);
-	snprintf(ins, sizeof ins, "INSERT INTO %s VALUES (", tables[t].table);
+	snprintf(create, sizeof create, "CREATE TABLE %s (", table);
+	cols[0] = '\0';
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		const char *name = (const char *)sqlite3_column_text(st, 0);
+		const char *type = (const char *)sqlite3_column_text(st, 1);
+		int blob = strcmp(type, "BLOB") == 0;
+
+		snprintf(create + strlen(create), sizeof create - strlen(create), "%s%s %s", n ? ", " :
+			 "", name, strcmp(type, "INTEGER") == 0 ? "bigint" : blob ? "bytea" :
+			 strcmp(type, "REAL") == 0 ? "double precision" : "text");
+		snprintf(cols + strlen(cols), sizeof cols - strlen(cols), "%s%s", n ? ", " : "",
+			 blob ? "NULL" : name);
+		n++;
+	}
+	sqlite3_finalize(st);
+	ck_assert(n > 0 && n < 64 && strlen(create) < sizeof create - 2);
+	strcat(create, ")");
+	pg_exec(create);
+	snprintf(sql, sizeof sql, "SELECT %s FROM %s", cols, table);
+	ck_assert_int_eq(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+	snprintf(ins, sizeof ins, "INSERT INTO %s VALUES (", table);
 	for (i = 0; i < n; i++)
 		snprintf(ins + strlen(ins), sizeof ins - strlen(ins), "%s?%d", i ? ", " : "", i + 1);
 	strcat(ins, ")");
@@ -179,7 +172,7 @@ static void pg_setup(void)
 	pg_exec("SET search_path = scim_test");
 	conn_setup();
 	for (t = 0; t < sizeof tables / sizeof tables[0]; t++)
-		copy_table((int)t);
+		copy_table(tables[t]);
 	conn_teardown();
 	pg_exec("SET client_min_messages = error");
 }
@@ -435,7 +428,7 @@ static const struct {
 	{U, ENT "manager.displayName"}, {U, TUS "scope"}, {U, "userType"},
 	{G, "displayName"}, {G, "members.display"}, {G, "members.value"}, {G, "externalId"},
 	{G, "id"}, {C, "clientName"}, {C, "grantTypes"}, {C, "redirectUris"},
-	{C, "refreshGraceSeconds"}, {C, "id"}, {C, "externalId"}, {C, "active"},
+	{C, "refreshGraceSeconds"}, {C, "id"}, {C, "externalId"}, {C, "active"}, {C, "public"},
 	{R, "userName"}, {R, "clientId"}, {R, "scope"}, {R, "meta.created"}, {R, "userId"},
 };
 
@@ -593,6 +586,7 @@ START_TEST(test_record_text_pg)
 			"attrs) SELECT 100, 'x', '', 1, 1, 1, '{}'");
 		pg_exec("CREATE TEMP SEQUENCE s START 101");
 		pg_exec("ALTER TABLE users ALTER COLUMN id SET DEFAULT nextval('s')");
+		pg_exec("CREATE UNIQUE INDEX ON users (name_key)");
 		res = pg_run(store_user_sql[3].pg, 11, add);
 		PQclear(res);
 		lite_exec(d, "UPDATE users SET id = 101 WHERE username = 'new'", NULL, 0);
