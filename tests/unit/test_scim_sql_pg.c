@@ -2,9 +2,9 @@
  * PostgreSQL texts of users and groups, give the same answers as SQLite's.
  *
  * The fixture's data (scim_sql_fixture.c) is copied from its SQLite database into a throwaway
- * PostgreSQL cluster (tests/unit/pg_cluster.sh; or the server of the libpq conninfo in
- * TESSERA_TEST_PG), in a database whose default collation is ICU's en-US (it folds letters
- * beyond ASCII; a later conninfo keyword dbname wins over the one given), and
+ * PostgreSQL cluster (tests/unit/pg_cluster.sh; or the server of the libpq conninfo or URI in
+ * TESSERA_TEST_PG or TESSERA_PG, which may create databases), in a database of its own whose
+ * default collation is ICU's en-US (it folds letters beyond ASCII), and
  * each filter of the corpus (scim_sql_corpus.h) is run on both engines: the same resources must
  * come back. Likewise every sortBy in both directions (the same order, NULLs where SQLite puts
  * them), and the JSON texts of a user's and a group's record, which ETags hash. Without a
@@ -24,7 +24,7 @@
 #include "scim_sql_corpus.h"
 #include "scim_sql_priv.h"
 
-static char pgdir[64], conninfo[256];
+static char pgdir[64], conninfo[256], dbname[64];
 static PGconn *pgc;
 
 /* ---- PostgreSQL ---- */
@@ -130,12 +130,21 @@ static void copy_table(const char *table)
 	sqlite3_finalize(st);
 }
 
+/* A connection to conninfo (key=value or a postgresql:// URI), to database dbname if not NULL. */
+static PGconn *connect_to(const char *db_name)
+{
+	const char *const keys[] = {"dbname", db_name ? "dbname" : NULL, NULL};
+	const char *const values[] = {conninfo, db_name, NULL};
+
+	return PQconnectdbParams(keys, values, 1);
+}
+
 /* Once, before the tests fork: SQLite's data, a cluster unless TESSERA_TEST_PG names one, the
  * data copied. No server installed: conninfo stays empty and the live checks are skipped. */
 static void pg_setup(void)
 {
-	const char *env = getenv("TESSERA_TEST_PG");
-	char cmd[160];
+	const char *env = getenv("TESSERA_TEST_PG") ? getenv("TESSERA_TEST_PG") : getenv("TESSERA_PG");
+	char cmd[256];
 	size_t t;
 
 	data_setup();
@@ -153,18 +162,17 @@ static void pg_setup(void)
 		}
 		snprintf(conninfo, sizeof conninfo, "host=%s user=postgres dbname=postgres", pgdir);
 	}
-	pgc = PQconnectdb(conninfo);
+	pgc = connect_to(NULL);
 	ck_assert_msg(PQstatus(pgc) == CONNECTION_OK, "%s", PQerrorMessage(pgc));
 	pg_exec("SET client_min_messages = warning");
 	/* a database whose default collation folds letters beyond ASCII (ICU's en-US), as a real
 	 * deployment's may: the SQL must not depend on it */
-	pg_exec("DROP DATABASE IF EXISTS scim_sql_test");
-	pg_exec("CREATE DATABASE scim_sql_test TEMPLATE template0 ENCODING 'UTF8' "
-		"LOCALE_PROVIDER icu ICU_LOCALE 'en-US' LOCALE 'C.UTF-8'");
+	snprintf(dbname, sizeof dbname, "scim_sql_test_%d", (int)getpid());
+	snprintf(cmd, sizeof cmd, "CREATE DATABASE %s TEMPLATE template0 ENCODING 'UTF8' "
+		 "LOCALE_PROVIDER icu ICU_LOCALE 'en-US' LOCALE 'C.UTF-8'", dbname);
+	pg_exec(cmd);
 	PQfinish(pgc);
-	snprintf(conninfo + strlen(conninfo), sizeof conninfo - strlen(conninfo),
-		 " dbname=scim_sql_test");
-	pgc = PQconnectdb(conninfo);
+	pgc = connect_to(dbname);
 	ck_assert_msg(PQstatus(pgc) == CONNECTION_OK, "%s", PQerrorMessage(pgc));
 	pg_exec("SET client_min_messages = warning");
 	pg_exec("DROP SCHEMA IF EXISTS scim_test CASCADE");
@@ -179,10 +187,17 @@ static void pg_setup(void)
 
 static void pg_teardown(void)
 {
-	char cmd[160];
+	char cmd[256];
 
 	PQfinish(pgc);
 	pgc = NULL;
+	if (conninfo[0] && !pgdir[0]) { /* someone else's server: the database goes */
+		snprintf(cmd, sizeof cmd, "DROP DATABASE %s", dbname);
+		pgc = connect_to(NULL);
+		pg_exec(cmd);
+		PQfinish(pgc);
+		pgc = NULL;
+	}
 	if (pgdir[0]) {
 		snprintf(cmd, sizeof cmd, "sh tests/unit/pg_cluster.sh stop %s", pgdir);
 		ck_assert_int_eq(system(cmd), 0);
@@ -545,7 +560,7 @@ START_TEST(test_record_text_pg)
 	};
 	const char *v[1] = {weird};
 	sqlite3 *d;
-	char id[8];
+	char id[16];
 	size_t i;
 	int u;
 
