@@ -130,7 +130,7 @@ static void copy_table(const char *table)
 	sqlite3_finalize(st);
 }
 
-/* A connection to conninfo (key=value or a postgresql:// URI), to database dbname if not NULL. */
+/* A connection to conninfo (key=value or a postgresql:// URI), to database db_name if not NULL. */
 static PGconn *connect_to(const char *db_name)
 {
 	const char *const keys[] = {"dbname", db_name ? "dbname" : NULL, NULL};
