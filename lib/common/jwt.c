@@ -99,6 +99,15 @@ static EVP_PKEY_CTX *jwt_pkey_ctx(const struct jwt_key *k, int sign)
 	    (EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING) != 1 ||
 	     EVP_PKEY_CTX_set_signature_md(ctx, EVP_sha256()) != 1))
 		goto fail;
+	/* PS256 (RFC 7518 §3.5): MGF1 with SHA-256 and a salt as long as the digest when signing;
+	 * a verifier takes any salt length (the salt does not make a forgery easier) */
+	if (k->alg == JWT_PS256 &&
+	    (EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PSS_PADDING) != 1 ||
+	     EVP_PKEY_CTX_set_signature_md(ctx, EVP_sha256()) != 1 ||
+	     EVP_PKEY_CTX_set_rsa_mgf1_md(ctx, EVP_sha256()) != 1 ||
+	     EVP_PKEY_CTX_set_rsa_pss_saltlen(ctx, sign ? RSA_PSS_SALTLEN_DIGEST :
+	                                                  RSA_PSS_SALTLEN_AUTO) != 1))
+		goto fail;
 	return ctx;
 fail:
 	EVP_PKEY_CTX_free(ctx);
@@ -141,6 +150,32 @@ static EVP_PKEY_CTX *jwt_sign_ctx(const struct jwt_key *k)
 	return jwt_tls.ctx;
 }
 
+/* Ed25519 (RFC 8037 §3.1) signs the message itself, not a digest of it: one-shot
+ * EVP_DigestSign/EVP_DigestVerify without a digest (OpenSSL 3.0 has no EVP_PKEY_sign for it).
+ * Signing when sig is not NULL, else verifying vsig (n bytes). */
+static ts_err jwt_eddsa(const struct jwt_key *k, const void *msg, size_t n, unsigned char *sig,
+                        const unsigned char *vsig, size_t vlen)
+{
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	size_t len = JWT_EDDSA_SIG;
+	ts_err rc = sig ? TS_SERVER_ERROR : TS_INVALID_TOKEN;
+
+	if (!md)
+		return TS_SERVER_ERROR;
+	if (sig) {
+		if (EVP_DigestSignInit(md, NULL, NULL, NULL, k->pkey) == 1 &&
+		    EVP_DigestSign(md, sig, &len, msg, n) == 1 && len == JWT_EDDSA_SIG)
+			rc = TS_OK;
+	} else if (EVP_DigestVerifyInit(md, NULL, NULL, NULL, k->pkey) == 1 &&
+	           EVP_DigestVerify(md, vsig, vlen, msg, n) == 1) {
+		rc = TS_OK;
+	}
+	EVP_MD_CTX_free(md);
+	if (rc != TS_OK)
+		ERR_clear_error();
+	return rc;
+}
+
 ts_err jwt_raw_sign(const struct jwt_key *k, const void *msg, size_t n, unsigned char *sig)
 {
 	unsigned char digest[SHA256_DIGEST_LENGTH], der[JWT_MAX_SIG];
@@ -150,6 +185,8 @@ ts_err jwt_raw_sign(const struct jwt_key *k, const void *msg, size_t n, unsigned
 
 	if (!k->priv)
 		return TS_SERVER_ERROR;
+	if (k->alg == JWT_EDDSA)
+		return jwt_eddsa(k, msg, n, sig, NULL, 0);
 	secret_sha256(msg, n, digest);
 	ctx = jwt_sign_ctx(k);
 	if (!ctx || EVP_PKEY_sign(ctx, der, &len, digest, sizeof digest) != 1)
@@ -181,6 +218,8 @@ ts_err jwt_raw_verify(const struct jwt_key *k, const void *msg, size_t msg_len,
 
 	if (n != k->sig_len)
 		return TS_INVALID_TOKEN;
+	if (k->alg == JWT_EDDSA)
+		return jwt_eddsa(k, msg, msg_len, NULL, sig, n);
 	if (k->alg == JWT_ES256) {
 		if (!(flags & JWT_ALLOW_HIGH_S) && p256_s_is_high(sig + 32))
 			return TS_INVALID_TOKEN;
@@ -366,9 +405,11 @@ ts_err jwt_verify_opts(const jwt_key *const *keys, size_t n, const char *token, 
 			goto out;
 	alg = json_string_value(json_object_get(header, "alg"));
 	kid = json_string_value(json_object_get(header, "kid"));
-	if (!alg || !kid)
+	if (!alg || (!kid && !(flags & JWT_KEY_GIVEN)))
 		goto out;
-	for (i = 0; i < n && !key; i++)
+	if (flags & JWT_KEY_GIVEN)
+		key = n == 1 ? keys[0] : NULL;
+	for (i = 0; i < n && !key && kid; i++)
 		if (keys[i] && strcmp(keys[i]->kid, kid) == 0)
 			key = keys[i];
 	/* the key decides the algorithm; the header may only agree with it */
@@ -471,4 +512,34 @@ out:
 	json_decref(header);
 	free(buf);
 	return rc;
+}
+
+ts_err jwt_peek(const char *token, json_t **header, json_t **payload)
+{
+	const char *dot1, *dot2;
+	unsigned char *buf;
+	size_t len;
+
+	*header = *payload = NULL;
+	if (!token)
+		return TS_INVALID_TOKEN;
+	len = strnlen(token, JWT_MAX_TOKEN + 1);
+	if (len > JWT_MAX_TOKEN)
+		return TS_INVALID_TOKEN;
+	dot1 = memchr(token, '.', len);
+	dot2 = dot1 ? memchr(dot1 + 1, '.', len - (size_t)(dot1 + 1 - token)) : NULL;
+	if (!dot2)
+		return TS_INVALID_TOKEN;
+	buf = malloc(len / 4 * 3 + 4);
+	if (!buf)
+		return TS_SERVER_ERROR;
+	*header = jwt_segment_object(token, (size_t)(dot1 - token), buf);
+	*payload = jwt_segment_object(dot1 + 1, (size_t)(dot2 - dot1 - 1), buf);
+	free(buf);
+	if (*header && *payload)
+		return TS_OK;
+	json_decref(*header);
+	json_decref(*payload);
+	*header = *payload = NULL;
+	return TS_INVALID_TOKEN;
 }

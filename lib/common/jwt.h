@@ -14,7 +14,7 @@
 
 typedef struct jwt_key jwt_key; /* a parsed key; immutable and thread-safe once loaded */
 
-/* Generates a new private key for alg ("ES256" or "RS256") as a PKCS#8 PEM string.
+/* Generates a new private key for alg ("ES256", "RS256", "PS256" or "EdDSA") as a PKCS#8 PEM.
  * *pem is malloc'd; the caller wipes and frees it. TS_INVALID_REQUEST for another alg. */
 ts_err jwt_key_generate(const char *alg, char **pem);
 
@@ -33,7 +33,7 @@ ts_err jwt_key_from_jwk(const json_t *jwk, jwt_key **key);
 void jwt_key_free(jwt_key *key); /* NULL is fine */
 
 const char *jwt_key_kid(const jwt_key *key); /* owned by the key */
-const char *jwt_key_alg(const jwt_key *key); /* "ES256" or "RS256" */
+const char *jwt_key_alg(const jwt_key *key); /* "ES256", "RS256", "PS256" or "EdDSA" */
 
 /* The public JWK of key: {kty, crv, x, y} or {kty, n, e}, plus kid, alg and "use":"sig". Never a
  * private part. New reference; NULL on allocation failure. */
@@ -67,6 +67,10 @@ ts_err jwt_verify(const jwt_key *const *keys, size_t n, const char *token, const
 #define JWT_ALLOW_HIGH_S 1u /* accept ES256 signatures with s > n/2: for JWTs other signers made
                              * (RFC 7518 does not ask for low s), never for Tessera's own */
 
+#define JWT_KEY_GIVEN 2u    /* keys holds the one key to use (n == 1), chosen by the caller: the
+                             * header's kid is not looked at and may be absent; its alg must
+                             * still be the key's */
+
 /* jwt_verify with flags (0: exactly jwt_verify). */
 ts_err jwt_verify_opts(const jwt_key *const *keys, size_t n, const char *token, const char *typ,
                        unsigned flags, json_t **claims);
@@ -83,5 +87,22 @@ ts_err jwt_header_kid(const char *token, char *kid, size_t n);
  * whose header and claims the caller judges itself. TS_INVALID_TOKEN when it does not verify or
  * is malformed. */
 ts_err jwt_verify_signature(const jwt_key *key, const char *token, unsigned flags);
+
+/* The header and payload of a compact JWS decoded WITHOUT verifying anything, for a verifier
+ * that must read who claims to have signed it before it can choose the keys (client assertions:
+ * iss/sub name the client). Both are JSON objects (caller json_decref's). TS_INVALID_TOKEN when
+ * the token is not three dot-separated parts whose first two decode to objects, or is longer
+ * than 16 KiB; TS_SERVER_ERROR when out of memory. */
+ts_err jwt_peek(const char *token, json_t **header, json_t **payload);
+
+/* Parses a public JWK for one algorithm into a verify-only key: ES256 (kty EC, crv P-256),
+ * RS256 and PS256 (kty RSA, 2048 to 8192 bits), EdDSA (kty OKP, crv Ed25519). The JWK's alg, if
+ * present, must be alg; its use, if present, "sig"; a private member (d, p, q, dp, dq, qi, oth,
+ * k) refuses it. The kid is the JWK's, or its RFC 7638 thumbprint when it has none.
+ * TS_INVALID_REQUEST when the JWK does not give a key for alg. */
+ts_err jwt_key_from_jwk_alg(const json_t *jwk, const char *alg, jwt_key **key);
+
+/* 1 when alg is one that jwt_key_from_jwk_alg takes (ES256, RS256, PS256, EdDSA), else 0. */
+int jwt_alg_known(const char *alg);
 
 #endif

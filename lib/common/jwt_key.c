@@ -29,6 +29,8 @@
 const struct jwt_alg_names jwt_algs[] = {
 	[JWT_ES256] = { "ES256", "EC" },
 	[JWT_RS256] = { "RS256", "RSA" },
+	[JWT_PS256] = { "PS256", "RSA" },
+	[JWT_EDDSA] = { "EdDSA", "OKP" },
 };
 
 /* numbers the keys made, so that a thread's signing context (jwt.c) knows which key it holds */
@@ -76,6 +78,8 @@ static int jwt_key_fits(EVP_PKEY *pkey, enum jwt_alg alg)
 			nid = EC_curve_nist2nid(group);
 		return nid == NID_X9_62_prime256v1 && EVP_PKEY_get_bits(pkey) == 256;
 	}
+	if (alg == JWT_EDDSA)
+		return EVP_PKEY_is_a(pkey, "ED25519");
 	if (!EVP_PKEY_is_a(pkey, "RSA"))
 		return 0;
 	bits = EVP_PKEY_get_bits(pkey);
@@ -105,6 +109,19 @@ static ts_err jwt_key_pub_parts(struct jwt_key *k)
 	BIGNUM *a = NULL, *b = NULL;
 	ts_err rc = TS_SERVER_ERROR;
 
+	if (k->alg == JWT_EDDSA) {
+		unsigned char raw[32];
+		size_t len = sizeof raw;
+
+		if (EVP_PKEY_get_raw_public_key(k->pkey, raw, &len) != 1 || len != sizeof raw)
+			goto out;
+		k->pub1 = malloc(B64URL_LEN(sizeof raw));
+		if (!k->pub1)
+			goto out;
+		b64url_encode(raw, sizeof raw, k->pub1);
+		rc = TS_OK;
+		goto out;
+	}
 	if (k->alg == JWT_ES256) {
 		if (!EVP_PKEY_get_bn_param(k->pkey, OSSL_PKEY_PARAM_EC_PUB_X, &a) ||
 		    !EVP_PKEY_get_bn_param(k->pkey, OSSL_PKEY_PARAM_EC_PUB_Y, &b))
@@ -130,13 +147,15 @@ out:
 static ts_err jwt_key_thumbprint(const struct jwt_key *k, char **kid)
 {
 	unsigned char digest[SHA256_DIGEST_LENGTH];
-	size_t len = strlen(k->pub1) + strlen(k->pub2) + 64;
+	size_t len = strlen(k->pub1) + (k->pub2 ? strlen(k->pub2) : 0) + 64;
 	char *json = malloc(len);
 	int n;
 
 	if (!json)
 		return TS_SERVER_ERROR;
-	if (k->alg == JWT_ES256)
+	if (k->alg == JWT_EDDSA)
+		n = snprintf(json, len, "{\"crv\":\"Ed25519\",\"kty\":\"OKP\",\"x\":\"%s\"}", k->pub1);
+	else if (k->alg == JWT_ES256)
 		n = snprintf(json, len, "{\"crv\":\"P-256\",\"kty\":\"EC\",\"x\":\"%s\",\"y\":\"%s\"}",
 			     k->pub1, k->pub2);
 	else
@@ -170,7 +189,8 @@ static ts_err jwt_key_wrap(EVP_PKEY *pkey, enum jwt_alg alg, int priv, const cha
 	k->serial = atomic_fetch_add(&jwt_serials, 1) + 1;
 	k->alg = alg;
 	k->priv = priv;
-	k->sig_len = alg == JWT_ES256 ? JWT_ES256_SIG : (size_t)EVP_PKEY_get_size(pkey);
+	k->sig_len = alg == JWT_ES256 ? JWT_ES256_SIG : alg == JWT_EDDSA ? JWT_EDDSA_SIG :
+	             (size_t)EVP_PKEY_get_size(pkey);
 	rc = jwt_key_pub_parts(k);
 	if (rc != TS_OK)
 		goto out;
@@ -204,6 +224,8 @@ ts_err jwt_key_generate(const char *alg, char **pem)
 		return TS_INVALID_REQUEST;
 	if (a == JWT_ES256)
 		pkey = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	else if (a == JWT_EDDSA)
+		pkey = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
 	else
 		pkey = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)JWT_RSA_MIN_BITS);
 	if (!pkey)
@@ -396,6 +418,66 @@ ts_err jwt_key_from_jwk(const json_t *jwk, jwt_key **key)
 	return jwt_key_wrap(pkey, a, 0, kid, key);
 }
 
+/* Members only a private (or symmetric) JWK has (RFC 7518 §6.2.2, §6.3.2, §6.4; RFC 8037 §2). */
+static const char *const jwt_private_members[] = {"d", "p", "q", "dp", "dq", "qi", "oth", "k"};
+
+static EVP_PKEY *jwt_jwk_okp(const json_t *jwk)
+{
+	unsigned char x[32 + 3];
+	const char *crv = json_string_value(json_object_get(jwk, "crv"));
+
+	if (!crv || strcmp(crv, "Ed25519") != 0 || jwt_jwk_bytes(jwk, "x", x, sizeof x) != 32)
+		return NULL;
+	return EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, x, 32);
+}
+
+int jwt_alg_known(const char *alg)
+{
+	enum jwt_alg a;
+
+	return jwt_alg_lookup(alg, &a) == 0;
+}
+
+ts_err jwt_key_from_jwk_alg(const json_t *jwk, const char *alg, jwt_key **key)
+{
+	const char *kty, *kid, *jalg, *use;
+	json_t *v;
+	enum jwt_alg a;
+	EVP_PKEY *pkey;
+	size_t i;
+
+	*key = NULL;
+	if (!json_is_object(jwk) || jwt_alg_lookup(alg, &a) != 0)
+		return TS_INVALID_REQUEST;
+	for (i = 0; i < sizeof jwt_private_members / sizeof jwt_private_members[0]; i++)
+		if (json_object_get(jwk, jwt_private_members[i]))
+			return TS_INVALID_REQUEST;
+	kty = json_string_value(json_object_get(jwk, "kty"));
+	if (!kty || strcmp(kty, jwt_algs[a].kty) != 0)
+		return TS_INVALID_REQUEST;
+	v = json_object_get(jwk, "kid");
+	kid = json_string_value(v);
+	if (v && (!kid || !*kid || strlen(kid) > JWT_MAX_KID))
+		return TS_INVALID_REQUEST;
+	if ((v = json_object_get(jwk, "alg"))) {
+		jalg = json_string_value(v);
+		if (!jalg || strcmp(jalg, alg) != 0)
+			return TS_INVALID_REQUEST;
+	}
+	if ((v = json_object_get(jwk, "use"))) {
+		use = json_string_value(v);
+		if (!use || strcmp(use, "sig") != 0)
+			return TS_INVALID_REQUEST;
+	}
+	pkey = a == JWT_ES256 ? jwt_jwk_ec(jwk) : a == JWT_EDDSA ? jwt_jwk_okp(jwk) : jwt_jwk_rsa(jwk);
+	if (!pkey || !jwt_key_fits(pkey, a)) {
+		EVP_PKEY_free(pkey);
+		ERR_clear_error();
+		return TS_INVALID_REQUEST;
+	}
+	return jwt_key_wrap(pkey, a, 0, kid, key);
+}
+
 void jwt_key_free(jwt_key *key)
 {
 	if (!key)
@@ -419,6 +501,9 @@ const char *jwt_key_alg(const jwt_key *key)
 
 json_t *jwt_key_public_jwk(const jwt_key *key)
 {
+	if (key->alg == JWT_EDDSA)
+		return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "kty", "OKP", "crv", "Ed25519",
+				 "x", key->pub1, "kid", key->kid, "alg", "EdDSA", "use", "sig");
 	if (key->alg == JWT_ES256)
 		return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "kty", "EC", "crv", "P-256",
 				 "x", key->pub1, "y", key->pub2, "kid", key->kid,

@@ -12,9 +12,10 @@
 
 #define JWT_RSA_MAX_BITS 8192   /* bounds the cost of a verify with a foreign JWK */
 #define JWT_ES256_SIG 64
+#define JWT_EDDSA_SIG 64       /* Ed25519 (RFC 8037) */
 #define JWT_MAX_SIG (JWT_RSA_MAX_BITS / 8)
 
-enum jwt_alg { JWT_ES256, JWT_RS256 };
+enum jwt_alg { JWT_ES256, JWT_RS256, JWT_PS256, JWT_EDDSA };
 
 /* indexed by enum jwt_alg */
 extern const struct jwt_alg_names {
@@ -29,7 +30,7 @@ struct jwt_key {
 	int priv;           /* 1 when pkey holds the private key */
 	size_t sig_len;     /* length of the raw JWS signature */
 	char *kid;
-	char *pub1, *pub2;  /* base64url public parts: EC x and y, or RSA n and e */
+	char *pub1, *pub2;  /* base64url public parts: EC x and y, RSA n and e, or OKP x (pub2 NULL) */
 };
 
 /* Signs msg with k into sig (k->sig_len bytes, the JWS form). */
