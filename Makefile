@@ -4,7 +4,7 @@ DESTDIR ?=
 BUILD ?= build
 CC ?= cc
 
-PKGS := libmicrohttpd jansson libcrypto sqlite3 libargon2 inih libqrencode gnutls
+PKGS := libmicrohttpd jansson libcrypto sqlite3 libargon2 inih libqrencode gnutls libcurl
 
 # Debian 12 packages, one list per target: every target installs what it needs through
 # tools/deps.sh (when missing: as root it runs apt-get, else it prints the apt-get line), and

@@ -59,9 +59,9 @@ const char *client_rules(const struct client *c);
 
 /* How a client authenticates (struct client's auth_method, schema 012; lib/client_methods.c).
  * client_method_known: 1 for client_secret_basic, none, private_key_jwt, tls_client_auth and
- * self_signed_tls_client_auth. The _problem functions return NULL when the value has the right
- * form, else why not (static English): a JWK Set (a JSON object with a non-empty "keys" array of
- * objects with "kty", at most CLIENT_JWKS_MAX bytes), a jwks_uri (https, no fragment), a
+ * self_signed_tls_client_auth. The _problem functions return NULL when the value may be
+ * registered, else why not (static English): a JWK Set of public keys only (lib/client_jwks.c,
+ * client_jwks.h says what it may hold), a jwks_uri (https, a host, no fragment nor user info), a
  * certificate SAN ("dns:", "uri:", "ip:" or "email:" + value). client_method_problem checks a
  * client's method against what it registered: public exactly when none; jwks or jwks_uri (one)
  * with private_key_jwt and self_signed_tls_client_auth only; a subject DN or a SAN (one) with

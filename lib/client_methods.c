@@ -1,10 +1,9 @@
 /* client_methods.c - how a client authenticates (schema 012): the methods, and the form of what
  * each one registers (keys, a key set's URL, a certificate's subject or SAN), checked alike by
- * the CLI and SCIM. Whether an assertion or a certificate then proves the client is the business
+ * the CLI and SCIM; the keys themselves by lib/client_jwks.c. Whether an assertion or a certificate then proves the client is the business
  * of the methods' own modules. */
 #include <stdio.h>
 #include <string.h>
-#include <jansson.h>
 #include "client.h"
 
 static const char *const methods[] = {
@@ -35,32 +34,8 @@ static int printable(const char *s, size_t max)
 	return 1;
 }
 
-const char *client_jwks_problem(const char *text)
-{
-	json_t *j, *keys;
-	const char *why = NULL;
-	size_t i;
-
-	if (!text || strlen(text) > CLIENT_JWKS_MAX)
-		return "a JWK Set is a JSON object of at most 64 KiB";
-	j = json_loads(text, JSON_REJECT_DUPLICATES, NULL);
-	keys = json_object_get(j, "keys");
-	if (!json_is_object(j) || !json_is_array(keys) || json_array_size(keys) == 0)
-		why = "a JWK Set is a JSON object with a non-empty \"keys\" array";
-	for (i = 0; !why && i < json_array_size(keys); i++)
-		if (!json_is_string(json_object_get(json_array_get(keys, i), "kty")))
-			why = "each key of a JWK Set is an object with a \"kty\"";
-	json_decref(j);
-	return why;
-}
-
-const char *client_jwks_uri_problem(const char *u)
-{
-	if (!printable(u, CLIENT_REDIRECT_URI_MAX) || strncmp(u, "https://", 8) != 0 || !u[8] ||
-	    strchr(u, ' ') || strchr(u, '#'))
-		return "a jwks_uri is an https URL of at most 2047 characters, without a fragment";
-	return NULL;
-}
+/* client_jwks_problem and client_jwks_uri_problem: lib/client_jwks.c (what a key set may hold
+ * goes deeper than its form). */
 
 const char *client_tls_san_problem(const char *v)
 {

@@ -38,6 +38,7 @@ static const struct setting {
 	{"server", "tls_client_certificates", K_CLIENT_CERTS,
 	 offsetof(struct config, tls_client_certs), 0, 0},
 	{"server", "tls_client_ca", K_STR, offsetof(struct config, tls_client_ca), 0, 0},
+	{"server", "jwks_ca_file", K_STR, offsetof(struct config, jwks_ca_file), 0, 0},
 	{"database", "path", K_STR, offsetof(struct config, db_path), 0, 0},
 	{"database", "busy_timeout_ms", K_INT, offsetof(struct config, busy_timeout_ms), 0, 600000},
 	{"database", "synchronous", K_SYNC, offsetof(struct config, synchronous), 0, 0},
@@ -239,7 +240,8 @@ void config_free(struct config *c)
 	c->tls_client_ca = NULL;
 	free(c->proxy_addresses);
 	free(c->metrics_token_file);
-	c->proxy_addresses = c->metrics_token_file = NULL;
+	free(c->jwks_ca_file);
+	c->proxy_addresses = c->metrics_token_file = c->jwks_ca_file = NULL;
 	c->listen = c->issuer = c->db_path = c->audience = c->signing_alg = NULL;
 	c->tls_cert = c->tls_key = NULL;
 }

@@ -26,6 +26,7 @@ struct config {
 	int tls_client_certs;    /* tls_client_certificates = request: ask clients for a
 	                          * certificate (RFC 8705 mutual TLS); 0 = off */
 	char *tls_client_ca;     /* CA certificates (PEM) tls_client_auth chains verify to */
+	char *jwks_ca_file;      /* CA bundle for clients' jwks_uri fetches; NULL: the system's */
 	/* [database] */
 	char *db_path;           /* default ./tessera.db */
 	int busy_timeout_ms;     /* bounded wait for a locked database, then 503 */

@@ -238,6 +238,11 @@ ts_err store_refresh_bind(store *s, const unsigned char hash[32], const char *x5
 ts_err store_refresh_bind_inherit(store *s, const unsigned char hash[32],
                                   const unsigned char prev[32]);
 ts_err store_refresh_binding(store *s, const unsigned char hash[32], char x5t[44]);
+/* Records the jti of a client assertion of client_id that expires at exp: TS_CONFLICT when the
+ * client used this jti before (a replay), while its row is kept (until store_assertions_purge
+ * with a time past exp). */
+ts_err store_assertion_use(store *s, const char *client_id, const char *jti, int64_t exp);
+ts_err store_assertions_purge(store *s, int64_t before);
 
 /* DPoP proofs (schema 014): the single use of a proof's jti with its key (replay: lib/dpop.h's
  * dpop_proof.replay). use records it until expires_at: TS_OK the first time, TS_CONFLICT while

@@ -30,7 +30,7 @@ static inline const char *nz(const char *v)
 extern const struct db_sql store_client_sql[], store_user_sql[], store_key_sql[],
 	store_grant_sql[], store_refresh_sql[], store_session_sql[], store_device_sql[],
 	store_scim_sql[], store_reftoken_sql[], store_change_sql[], store_dpop_sql[],
-	store_node_sql[];
+	store_node_sql[], store_assertion_sql[];
 extern const struct db_sql store_certbind_sql[]; /* store_certbind.c */
 /* The text of a SCIM list's page query on resource type t (an enum scim_rtype_id), in SQLite's
  * dialect or PostgreSQL's (pg); malloc'd (store_scim.c, for the tests). */

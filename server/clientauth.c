@@ -1,12 +1,13 @@
 /* clientauth.c - what a client's form endpoint needs before its handler runs, run by the router
  * (router.c, the form and client columns): the body parsed as a form, and the client
- * authenticated (Basic, client_secret_post, or client_id alone for a public client) under the
- * guessing limit for client secrets. */
+ * authenticated (Basic, client_secret_post, a private_key_jwt assertion, a client certificate,
+ * or client_id alone for a public client) under the guessing limit for client secrets. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include "client.h"
+#include "client_assertion.h"
 #include "form.h"
 #include "throttle.h"
 #include "server.h"
@@ -60,6 +61,42 @@ static int secret_throttled(struct request *r, ts_err rc)
 	return 0;
 }
 
+/* Copies s into out (n bytes) with anything but printable ASCII as '?', for a log line. */
+static void log_safe(const char *s, char *out, size_t n)
+{
+	size_t i;
+
+	for (i = 0; s && s[i] && i + 1 < n; i++)
+		out[i] = s[i] > 0x20 && s[i] < 0x7f ? s[i] : '?';
+	out[i] = '\0';
+}
+
+/* private_key_jwt (RFC 7523 §2.2): the client answers invalid_client whatever failed; the log
+ * says what. Never with another client authentication in the same request. */
+static ts_err assertion_auth(struct request *r, store *s)
+{
+	const char *issuer = r->srv->cfg.issuer, *why = NULL;
+	char token_endpoint[2100], id[120];
+	struct assertion_env env;
+	ts_err rc;
+
+	if (http_header(r, MHD_HTTP_HEADER_AUTHORIZATION) || form_get(r->form, "client_secret"))
+		return TS_INVALID_REQUEST;
+	snprintf(token_endpoint, sizeof token_endpoint, "%s%s", issuer,
+	         issuer[0] && issuer[strlen(issuer) - 1] == '/' ? "token" : "/token");
+	env.w = r->srv->writer;
+	env.issuer = issuer;
+	env.token_endpoint = token_endpoint;
+	env.now = r->now;
+	rc = client_assertion_authenticate(s, &env, r->form, &r->client, &r->client_id, &why);
+	if (rc != TS_OK && why) {
+		log_safe(r->client_id, id, sizeof id);
+		fprintf(stderr, "tessera: client assertion%s%s refused: %s\n", *id ? " of " : "", id,
+		        why);
+	}
+	return rc;
+}
+
 int endpoint_client(struct request *r)
 {
 	store *s = http_store(r);
@@ -67,11 +104,17 @@ int endpoint_client(struct request *r)
 
 	free(r->client_id);
 	r->client_id = NULL;
-	/* a client with a certificate method (clientcert.c), else the others */
-	rc = s ? clientcert_client(r, s, &r->client, &r->client_id) : TS_UNAVAILABLE;
-	if (rc == TS_NOT_FOUND)
-		rc = client_authenticate(s, http_header(r, MHD_HTTP_HEADER_AUTHORIZATION), r->form,
-		                         &r->client, &r->client_id);
+	if (!s) {
+		rc = TS_UNAVAILABLE;
+	} else if (client_assertion_present(r->form)) {
+		rc = assertion_auth(r, s);
+	} else {
+		/* a client with a certificate method (clientcert.c), else the others */
+		rc = clientcert_client(r, s, &r->client, &r->client_id);
+		if (rc == TS_NOT_FOUND)
+			rc = client_authenticate(s, http_header(r, MHD_HTTP_HEADER_AUTHORIZATION),
+			                         r->form, &r->client, &r->client_id);
+	}
 	if (secret_throttled(r, rc)) {
 		store_client_free(r->client);
 		r->client = NULL;

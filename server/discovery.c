@@ -20,11 +20,32 @@ static json_t *endpoint(const char *issuer, const char *path)
 	return j;
 }
 
+/* The client authentications that work at /token, /introspect and /revoke (clientauth.c), and
+ * the algorithms a private_key_jwt assertion may be signed with (lib/client_assertion.c). /token
+ * also takes public clients ("none"). */
+static const char *const auth_methods[] = {"client_secret_basic", "client_secret_post",
+                                           "private_key_jwt"};
+static const char *const assertion_algs[] = {"ES256", "RS256", "PS256", "EdDSA", "Ed25519"};
+
+static json_t *strings(const char *const *v, size_t n, const char *more)
+{
+	json_t *a = json_array();
+	size_t i;
+
+	for (i = 0; a && i < n; i++)
+		json_array_append_new(a, json_string(v[i]));
+	if (a && more)
+		json_array_append_new(a, json_string(more));
+	return a;
+}
+
+#define STRINGS(v, more) strings(v, sizeof v / sizeof v[0], more)
+
 char *discovery_build(const struct config *cfg)
 {
 	const char *iss = cfg->issuer;
 	json_t *d = json_pack("{s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o,"
-	                      " s:[s,s,s,s], s:[s,s,s], s:[s,s], s:[s,s],"
+	                      " s:[s,s,s,s], s:o, s:o, s:o, s:o, s:o, s:o,"
 	                      " s:[s,s,s,s], s:[s], s:[s], s:[s], s:[s], s:[s],"
 	                      " s:[s,s,s,s,s,s,s,s,s,s,s,s,s], s:[s,s,s], s:b, s:b, s:[s,s]}",
 		"issuer", iss,
@@ -38,12 +59,13 @@ char *discovery_build(const struct config *cfg)
 		"end_session_endpoint", endpoint(iss, "/logout"),
 		"grant_types_supported", "client_credentials", "authorization_code", "refresh_token",
 		"urn:ietf:params:oauth:grant-type:device_code",
-		"token_endpoint_auth_methods_supported", "client_secret_basic", "client_secret_post",
-		"none",
-		"introspection_endpoint_auth_methods_supported", "client_secret_basic",
-		"client_secret_post",
-		"revocation_endpoint_auth_methods_supported", "client_secret_basic",
-		"client_secret_post",
+		"token_endpoint_auth_methods_supported", STRINGS(auth_methods, "none"),
+		"introspection_endpoint_auth_methods_supported", STRINGS(auth_methods, NULL),
+		"revocation_endpoint_auth_methods_supported", STRINGS(auth_methods, NULL),
+		"token_endpoint_auth_signing_alg_values_supported", STRINGS(assertion_algs, NULL),
+		"introspection_endpoint_auth_signing_alg_values_supported",
+		STRINGS(assertion_algs, NULL),
+		"revocation_endpoint_auth_signing_alg_values_supported", STRINGS(assertion_algs, NULL),
 		"scopes_supported", "openid", "profile", "email", "introspect",
 		"response_types_supported", "code",
 		"response_modes_supported", "query",

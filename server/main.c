@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include "cli.h"
 #include "client.h"
+#include "client_assertion.h"
 #include "device.h"
 #include "keys.h"
 #include "writer.h"
@@ -94,6 +95,7 @@ static void purge(struct server *srv, store *s, const char *node)
 	store_sessions_purge(s, now);
 	store_reftokens_purge(s, now);
 	store_dpop_purge(s, now);
+	store_assertions_purge(s, now);
 	store_devices_purge(s, now);
 	store_changes_purge(s, now - 3600); /* brokers away longer: reset */
 	store_failures_purge(s, http_wall_ms() - 3600 * 1000); /* the longest limit's forget */
@@ -287,6 +289,7 @@ static int serve(int argc, char **argv, struct config *cfg)
 	if (feed_hub_new(&srv, s) != 0)
 		goto out;
 	raise_fd_limit(cfg);
+	client_jwks_set_ca_file(cfg->jwks_ca_file);
 	started = http_start(&srv, cfg->tls_cert ? &tls : NULL);
 	/* GnuTLS holds its own parsed copy of the key now: ours goes at once */
 	tls_pem_wipe(&tls);

@@ -413,7 +413,7 @@ ts_err jwt_verify_opts(const jwt_key *const *keys, size_t n, const char *token, 
 		if (keys[i] && strcmp(keys[i]->kid, kid) == 0)
 			key = keys[i];
 	/* the key decides the algorithm; the header may only agree with it */
-	if (!key || strcmp(alg, jwt_algs[key->alg].name) != 0)
+	if (!key || strcmp(jwt_alg_canonical(alg), jwt_algs[key->alg].name) != 0)
 		goto out;
 	if (typ) {
 		htyp = json_string_value(json_object_get(header, "typ"));

@@ -97,12 +97,18 @@ ts_err jwt_peek(const char *token, json_t **header, json_t **payload);
 
 /* Parses a public JWK for one algorithm into a verify-only key: ES256 (kty EC, crv P-256),
  * RS256 and PS256 (kty RSA, 2048 to 8192 bits), EdDSA (kty OKP, crv Ed25519). The JWK's alg, if
- * present, must be alg; its use, if present, "sig"; a private member (d, p, q, dp, dq, qi, oth,
+ * present, must be alg (Ed25519 and EdDSA are one); its use, if present, "sig"; a private member (d, p, q, dp, dq, qi, oth,
  * k) refuses it. The kid is the JWK's, or its RFC 7638 thumbprint when it has none.
  * TS_INVALID_REQUEST when the JWK does not give a key for alg. */
 ts_err jwt_key_from_jwk_alg(const json_t *jwk, const char *alg, jwt_key **key);
 
-/* 1 when alg is one that jwt_key_from_jwk_alg takes (ES256, RS256, PS256, EdDSA), else 0. */
+/* 1 when alg is one that jwt_key_from_jwk_alg takes (ES256, RS256, PS256, EdDSA, and Ed25519),
+ * else 0. */
 int jwt_alg_known(const char *alg);
+
+/* "EdDSA" for "Ed25519" (RFC 9864's fully-specified name of EdDSA with Ed25519, which
+ * oauth4webapi and openid-client write), else alg itself: an Ed25519 key takes either name, in a
+ * header and in a JWK's alg. */
+const char *jwt_alg_canonical(const char *alg);
 
 #endif

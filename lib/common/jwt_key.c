@@ -36,10 +36,16 @@ const struct jwt_alg_names jwt_algs[] = {
 /* numbers the keys made, so that a thread's signing context (jwt.c) knows which key it holds */
 static atomic_uint_fast64_t jwt_serials;
 
+const char *jwt_alg_canonical(const char *alg)
+{
+	return alg && strcmp(alg, "Ed25519") == 0 ? "EdDSA" : alg;
+}
+
 static int jwt_alg_lookup(const char *name, enum jwt_alg *alg)
 {
 	size_t i;
 
+	name = jwt_alg_canonical(name);
 	if (!name)
 		return -1;
 	for (i = 0; i < sizeof jwt_algs / sizeof jwt_algs[0]; i++) {
@@ -460,8 +466,8 @@ ts_err jwt_key_from_jwk_alg(const json_t *jwk, const char *alg, jwt_key **key)
 	if (v && (!kid || !*kid || strlen(kid) > JWT_MAX_KID))
 		return TS_INVALID_REQUEST;
 	if ((v = json_object_get(jwk, "alg"))) {
-		jalg = json_string_value(v);
-		if (!jalg || strcmp(jalg, alg) != 0)
+		jalg = jwt_alg_canonical(json_string_value(v));
+		if (!jalg || strcmp(jalg, jwt_algs[a].name) != 0)
 			return TS_INVALID_REQUEST;
 	}
 	if ((v = json_object_get(jwk, "use"))) {

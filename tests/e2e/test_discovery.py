@@ -28,11 +28,19 @@ def test_discovery_document_lists_endpoints_under_the_exact_issuer(srv, path):
     assert d["revocation_endpoint"] == srv.issuer + "/revoke"
     assert "client_credentials" in d["grant_types_supported"]
     # "none": public clients redeem codes with client_id and PKCE only
-    assert d["token_endpoint_auth_methods_supported"] == [
-        "client_secret_basic", "client_secret_post", "none"]
+    assert {"client_secret_basic", "client_secret_post", "private_key_jwt", "none"} <= \
+        set(d["token_endpoint_auth_methods_supported"]), d
     for k in ("introspection_endpoint_auth_methods_supported",
               "revocation_endpoint_auth_methods_supported"):
-        assert {"client_secret_basic", "client_secret_post"} <= set(d[k]), (k, d.get(k))
+        assert {"client_secret_basic", "client_secret_post", "private_key_jwt"} <= set(d[k]), \
+            (k, d.get(k))
+        assert "none" not in d[k], (k, d[k])
+    # docs/security.md row 91: what private_key_jwt assertions may be signed with; never none
+    # nor an HMAC
+    for k in ("token_endpoint_auth_signing_alg_values_supported",
+              "introspection_endpoint_auth_signing_alg_values_supported",
+              "revocation_endpoint_auth_signing_alg_values_supported"):
+        assert d[k] == ["ES256", "RS256", "PS256", "EdDSA", "Ed25519"], (k, d.get(k))
     assert isinstance(d["scopes_supported"], list) and d["scopes_supported"]
     assert d["response_types_supported"] == ["code"]
     assert d["authorization_endpoint"] == srv.issuer + "/authorize"
