@@ -106,7 +106,7 @@ static ts_err save_client(store *s, struct job *j, const char **id)
 {
 	struct client c = {0}, *cur = NULL;
 	const json_t *pub = json_object_get(j->n, "public");
-	int set_secret = 0;
+	int set_secret = 0, has_secret;
 	ts_err rc;
 
 	if (j->kind == J_CREATE) {
@@ -131,8 +131,21 @@ static ts_err save_client(store *s, struct job *j, const char **id)
 		memcpy(c.secret_hash, cur->secret_hash, sizeof c.secret_hash);
 	}
 	rc = scim_client_from(j->n, &c, &j->e);
-	if (!rc && !c.is_public && (j->kind == J_CREATE || j->gen_secret)) {
+	if (!rc && cur && c.is_public != cur->is_public)
+		rc = scim_error_set(&j->e, SCIM_E_MUTABILITY, "public cannot be changed (nor "
+		                    "tokenEndpointAuthMethod to or from none)");
+	has_secret = c.auth_method && strcmp(c.auth_method, "client_secret_basic") == 0;
+	if (!rc && j->gen_secret && !has_secret)
+		rc = scim_error_set(&j->e, SCIM_E_INVALID_VALUE, "generateSecret: the client's "
+		                    "tokenEndpointAuthMethod has no secret");
+	/* a new secret when one is made or asked for, or the client moves to a secret; none kept
+	 * for the methods without one (nothing secret about such a device is stored) */
+	if (!rc && has_secret && (j->kind == J_CREATE || j->gen_secret ||
+	                          strcmp(cur->auth_method, "client_secret_basic") != 0)) {
 		rc = client_new_secret(&c, j->secret);
+		set_secret = 1;
+	} else if (!rc && !has_secret && !c.is_public) {
+		memset(c.secret_hash, 0, sizeof c.secret_hash);
 		set_secret = 1;
 	}
 	c.updated_at = j->now;

@@ -329,6 +329,14 @@ char *scim_client_text(const struct client *c, const char *base)
 	jbuf_kv_int(&b, "grantLifetimeSeconds", c->grant_lifetime, 0);
 	jbuf_kv_str(&b, "accessTokenFormat", c->token_reference ? "reference" : "jwt", 0);
 	jbuf_kv_bool(&b, "active", c->active, 0);
+	jbuf_kv_str(&b, "tokenEndpointAuthMethod", c->auth_method ? c->auth_method :
+	            c->is_public ? "none" : "client_secret_basic", 0);
+	opt_str(&b, "jwks", c->jwks);
+	opt_str(&b, "jwksUri", c->jwks_uri);
+	opt_str(&b, "tlsClientAuthSubjectDn", c->tls_subject_dn);
+	opt_str(&b, "tlsClientAuthSan", c->tls_san);
+	jbuf_kv_bool(&b, "tlsClientCertificateBoundAccessTokens", c->cert_bound, 0);
+	jbuf_kv_bool(&b, "dpopBoundAccessTokens", c->dpop_bound, 0);
 	vstr(&v, c->client_id);
 	vstr(&v, c->name);
 	vstr(&v, c->external_id);
@@ -343,6 +351,13 @@ char *scim_client_text(const struct client *c, const char *base)
 	vint(&v, c->grant_lifetime);
 	vint(&v, c->token_reference);
 	vint(&v, c->active);
+	vstr(&v, c->auth_method);
+	vstr(&v, c->jwks);
+	vstr(&v, c->jwks_uri);
+	vstr(&v, c->tls_subject_dn);
+	vstr(&v, c->tls_san);
+	vint(&v, c->cert_bound);
+	vint(&v, c->dpop_bound);
 	vint(&v, c->created_at);
 	vint(&v, c->updated_at);
 	put_meta(&b, "Client", base, "/Clients", c->client_id, c->created_at, c->updated_at, &v);

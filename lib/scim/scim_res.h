@@ -40,9 +40,12 @@ ts_err scim_user_from(const json_t *n, struct user *u, struct scim_error *e);
 ts_err scim_group_from(const json_t *n, struct group *g, int64_t **ids, size_t *nids,
                        struct scim_error *e);
 
-/* Fills c from n, keeping c->client_id, c->is_public when n has no "public", and the secret hash:
- * name, redirect_uris, grant_types (default: authorization_code for a public client, else
- * client_credentials), scope, refresh settings, active, external_id; then checks client_rules. */
+/* Fills c from n, keeping c->client_id, c->is_public when n has no "public" nor
+ * "tokenEndpointAuthMethod", and the secret hash: name, redirect_uris, grant_types (default:
+ * authorization_code for a public client, else client_credentials), scope, refresh settings,
+ * active, external_id, the authentication method (default none for a public client, else
+ * client_secret_basic) with its jwks, jwks_uri, tls names, cert_bound and dpop_bound; then
+ * checks client_rules (with the method's rules, lib/client_methods.c). */
 ts_err scim_client_from(const json_t *n, struct client *c, struct scim_error *e);
 
 /* Frees the strings of records filled by the _from functions (not the records themselves). */

@@ -280,6 +280,34 @@ static ts_err seconds(const json_t *n, const char *key, int *out, struct scim_er
 	return TS_OK;
 }
 
+/* How the client authenticates: tokenEndpointAuthMethod (default: none for a public client,
+ * else client_secret_basic; "public", when sent, must agree), the keys or certificate names it
+ * registers, and how its tokens are bound. client_rules checks that they fit together. */
+static ts_err auth_from(const json_t *n, struct client *c, struct scim_error *e)
+{
+	const json_t *pub = json_object_get(n, "public");
+	const char *m = get_str(n, "tokenEndpointAuthMethod");
+	int oom = 0;
+
+	if (json_object_get(n, "tokenEndpointAuthMethod") && !client_method_known(m))
+		return scim_error_set(e, SCIM_E_INVALID_VALUE, "tokenEndpointAuthMethod must be "
+		                      "client_secret_basic, none, private_key_jwt, tls_client_auth or "
+		                      "self_signed_tls_client_auth");
+	if (m && pub && json_is_true(pub) != (strcmp(m, "none") == 0))
+		return scim_error_set(e, SCIM_E_INVALID_VALUE, "public is true exactly when "
+		                      "tokenEndpointAuthMethod is none");
+	if (m)
+		c->is_public = strcmp(m, "none") == 0;
+	c->auth_method = strdup(m ? m : c->is_public ? "none" : "client_secret_basic");
+	c->jwks = dup_or_null(get_str(n, "jwks"), &oom);
+	c->jwks_uri = dup_or_null(get_str(n, "jwksUri"), &oom);
+	c->tls_subject_dn = dup_or_null(get_str(n, "tlsClientAuthSubjectDn"), &oom);
+	c->tls_san = dup_or_null(get_str(n, "tlsClientAuthSan"), &oom);
+	c->cert_bound = json_is_true(json_object_get(n, "tlsClientCertificateBoundAccessTokens"));
+	c->dpop_bound = json_is_true(json_object_get(n, "dpopBoundAccessTokens"));
+	return oom || !c->auth_method ? TS_SERVER_ERROR : TS_OK;
+}
+
 ts_err scim_client_from(const json_t *n, struct client *c, struct scim_error *e)
 {
 	const json_t *pub = json_object_get(n, "public"), *rot = json_object_get(n, "refreshTokenRotation");
@@ -290,6 +318,7 @@ ts_err scim_client_from(const json_t *n, struct client *c, struct scim_error *e)
 
 	c->name = c->redirect_uris = c->grant_types = c->scope = c->external_id = NULL;
 	c->post_logout_redirect_uris = NULL;
+	c->auth_method = c->jwks = c->jwks_uri = c->tls_subject_dn = c->tls_san = NULL;
 	if (pub)
 		c->is_public = json_is_true(pub);
 	c->refresh_rotation = rot ? json_is_true(rot) : 1;
@@ -301,7 +330,9 @@ ts_err scim_client_from(const json_t *n, struct client *c, struct scim_error *e)
 		return scim_error_set(e, SCIM_E_INVALID_VALUE, "accessTokenFormat must be jwt or "
 		                      "reference");
 	c->token_reference = fmt && strcmp(fmt, "reference") == 0;
-	rc = seconds(n, "refreshGraceSeconds", &c->refresh_grace, e);
+	rc = auth_from(n, c, e);
+	if (!rc)
+		rc = seconds(n, "refreshGraceSeconds", &c->refresh_grace, e);
 	if (!rc)
 		rc = seconds(n, "refreshIdleSeconds", &c->refresh_idle_ttl, e);
 	if (!rc)
