@@ -114,6 +114,22 @@ run "client_credentials (ES256 JWT)" /token "$(b64 "bench-device:$dev")" \
 	"grant_type=client_credentials&scope=mqtt%3Apub%3Abench%2Fbench-device%2Fa"
 half "client_credentials" /token "$(b64 "bench-device:$dev")" \
 	"grant_type=client_credentials&scope=mqtt%3Apub%3Abench%2Fbench-device%2Fa" "$rps"
+# private_key_jwt (RFC 7523): the same flow, the client proving itself with an ES256 assertion
+# (one verification more, and its jti recorded: synchronous=FULL) instead of a secret; each
+# assertion is sent once (tests/bench/private_key_jwt.py makes them)
+pk_n=$((${PKJWT_SECS:-3} * 20000))
+/usr/bin/python3 "$(dirname "$0")/../tests/bench/private_key_jwt.py" "$work/pk.jwks" \
+	"$work/assertions" bench-pk "$url" "$pk_n"
+"$bin" client add bench-pk --auth-method private_key_jwt --jwks-file "$work/pk.jwks" \
+	--scope 'mqtt:pub:bench/${clientid}/#' --db "$db" >/dev/null
+{ once_each "$work/assertions"; cat <<EOT
+request = function() return wrk.format(nil, nil, nil, next_item() or "grant_type=client_credentials") end
+$(result_done)
+EOT
+} >"$work/pk.lua"
+read -r _ rps p50 p99 errs <<<"$(prof pkjwt wrk -t2 -c"$conns" -d"${PKJWT_SECS:-3}s" --latency -s "$work/pk.lua" "$url/token" 2>&1 | grep RESULT)"
+row "client_credentials, private_key_jwt" "$rps" "$p50" "$p99" "$errs"
+[ "$errs" = 0 ] || echo "  (errors: the $pk_n assertions ran out, or some were refused)"
 # devices seeded by tessera_seed (device0000001 ..., secret "bench-secret"): each request from
 # another device, so that the client cache does not hold it
 if [ -n "${BENCH_DEVICES:-}" ]; then
