@@ -166,6 +166,12 @@ def token_with(srv, a, client_id=None, extra=(), headers=None):
     return srv.post("/token", data + list(extra), headers=headers)
 
 
+def works(srv, key, cid):
+    """The positive control of a refusal test: the same client with a right assertion."""
+    r = token_with(srv, assertion(key, cid, srv.issuer))
+    assert r.status_code == 200, r.text
+
+
 def refused(r):
     assert r.status_code == 401, (r.status_code, r.text)
     body = r.json()
@@ -285,6 +291,7 @@ def test_claim_refusals(srv, case):
     aud = over.pop("aud", srv.issuer)
     a = assertion(k, cid, aud, **over)
     refused(token_with(srv, a, client_id="dev-es256" if case == "client_id_differs" else None))
+    works(srv, k, cid)
 
 
 def test_alg_none_refused(srv):
@@ -310,6 +317,7 @@ def test_hmac_with_public_key_refused(srv):
             a = jws(h, claims_for(cid, srv.issuer),
                     lambda d: hmac.new(secret, d, hashlib.sha256).digest())
             refused(token_with(srv, a))
+        works(srv, k, cid)
 
 
 def test_wrong_key_refused(srv):
@@ -321,12 +329,14 @@ def test_wrong_key_refused(srv):
     refused(token_with(srv, assertion(other, cid, srv.issuer, header={"kid": KEYS["ES256"].kid})))
     refused(token_with(srv, assertion(other, cid, srv.issuer, header={"kid": None})))
     refused(token_with(srv, assertion(KEYS["RS256"], cid, srv.issuer)))
+    works(srv, KEYS["ES256"], cid)
 
 
 def test_unknown_kid_refused(srv):
     k = KEYS["ES256"]
     cid = fresh(srv, k)
     refused(token_with(srv, assertion(k, cid, srv.issuer, header={"kid": "nope"})))
+    works(srv, k, cid)
 
 
 def test_alg_not_fitting_key_refused(srv):
@@ -340,12 +350,14 @@ def test_alg_not_fitting_key_refused(srv):
     cid = fresh(srv, k)
     refused(token_with(srv, jws({"alg": "EdDSA", "kid": k.kid}, claims_for(cid, srv.issuer),
                                 k.sign)))
+    works(srv, k, cid)
 
 
 def test_unknown_client_and_secret_client_refused(srv):
     k = KEYS["ES256"]
     refused(token_with(srv, assertion(k, "nobody", srv.issuer)))
     refused(token_with(srv, assertion(k, "secret-app", srv.issuer)))
+    works(srv, k, fresh(srv, k))
 
 
 def test_private_key_jwt_client_cannot_use_a_secret(srv):
@@ -356,6 +368,7 @@ def test_private_key_jwt_client_cannot_use_a_secret(srv):
     r = srv.post("/token", [("grant_type", "client_credentials")],
                  headers={"Authorization": "Basic " + b64("dev-es256:")})
     assert r.status_code == 401, r.text
+    works(srv, KEYS["ES256"], "dev-es256")
 
 
 def test_two_methods_at_once_refused(srv):
@@ -371,6 +384,7 @@ def test_two_methods_at_once_refused(srv):
     r = srv.post("/token", [("grant_type", "client_credentials"),
                             ("client_assertion_type", "urn:x"), ("client_assertion", a)])
     refused(r)
+    assert token_with(srv, a).status_code == 200  # the same assertion, alone
 
 
 def test_garbage_assertions_refused(srv):
@@ -380,6 +394,7 @@ def test_garbage_assertions_refused(srv):
         r = token_with(srv, a)
         assert r.status_code in (400, 401), (a[:30], r.text)
         assert r.json()["error"] in ("invalid_client", "invalid_request"), r.text
+    works(srv, KEYS["ES256"], cid)
 
 
 # ---------------------------------------------------------------- registration
@@ -467,10 +482,18 @@ def test_jwks_uri_unreachable_is_invalid_client(fresh_factory, jwks_server):
     trust) is invalid_client, and the daemon keeps answering."""
     k = Key("ES256")
     jwks_server.jwks = {"keys": [k.jwk]}
-    s = fresh_factory.new()
+    s = fresh_factory.new(config={"server": {"jwks_ca_file": "/etc/ssl/certs/ca-certificates.crt"}})
     s.init()
     register(s, "dev", jwks_uri=jwks_server.url)
     s.start()
-    refused(token_with(s, assertion(k, "dev", s.issuer)))
+    a = assertion(k, "dev", s.issuer)
+    refused(token_with(s, a))
     assert jwks_server.hits == 0
     assert s.get("/healthz").status_code == 200
+    # the control: trusting the test CA, the same assertion works
+    s.stop()
+    with open(s.config_path, "w") as f:
+        f.write("[server]\njwks_ca_file = %s\n" % jwks_server.ca)
+    s.start(port=s.port)
+    assert token_with(s, a).status_code == 200
+    assert jwks_server.hits == 1
