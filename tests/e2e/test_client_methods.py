@@ -9,9 +9,10 @@ import pytest
 
 from tessera_harness import Client, cli_ok, run_cli
 
+# a point on P-256 (lib/client_jwks.c refuses keys that are not: docs/client-auth.md)
 JWKS = {"keys": [{"kty": "EC", "crv": "P-256", "kid": "k1",
-                  "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",
-                  "y": "x_FEzRjAm4OMM5R0H0XhYQ5hHl1iCqxSeALpg4HZdtA"}]}
+                  "x": "0R0lts92IDs-9WnqohajD_94C5wcSxGkt5adj1gU3GA",
+                  "y": "8kAB7Pyw1mPTt9N3M6Dart2gbzbFFRXzSOGPbP_r3uE"}]}
 
 
 @pytest.fixture
