@@ -135,18 +135,6 @@ int client_assertion_present(const struct form *f)
 	return f && (form_get(f, "client_assertion_type") || form_get(f, "client_assertion"));
 }
 
-struct jti_job {
-	const char *client_id, *jti;
-	int64_t exp;
-};
-
-static ts_err jti_record(store *s, void *arg)
-{
-	struct jti_job *j = arg;
-
-	return store_assertion_use(s, j->client_id, j->jti, j->exp);
-}
-
 /* The keys of c and the verified claims of token: TS_OK with *claims, or an error with *why. */
 static ts_err verify_for(const struct client *c, const char *token, int64_t now, json_t **claims,
                          const char **why)
@@ -176,7 +164,6 @@ ts_err client_assertion_authenticate(store *s, const struct assertion_env *env,
 	const char *body_id = form_get(f, "client_id"), *id, *jti;
 	json_t *header = NULL, *payload = NULL, *claims = NULL;
 	struct client *c = NULL;
-	struct jti_job job;
 	int64_t exp;
 	ts_err rc;
 
@@ -230,10 +217,7 @@ ts_err client_assertion_authenticate(store *s, const struct assertion_env *env,
 	                                       env->token_endpoint, env->now, &jti, &exp);
 	if (*why)
 		goto out;
-	job.client_id = c->client_id;
-	job.jti = jti;
-	job.exp = exp;
-	rc = writer_run(env->w, jti_record, &job);
+	rc = client_assertion_jti_use(s, env->w, c->client_id, jti, exp, env->now);
 	if (rc == TS_CONFLICT) {
 		rc = TS_INVALID_CLIENT;
 		*why = "the assertion's jti was used before (a replay)";

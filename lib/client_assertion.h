@@ -35,6 +35,13 @@ const char *client_assertion_claims_problem(const json_t *claims, const char *cl
 ts_err client_assertion_verify(const struct client_keys *keys, const char *token,
                                json_t **claims, int *unknown_kid, const char **why);
 
+/* Records that client_id used jti, an assertion's that may be accepted until exp: TS_CONFLICT
+ * when it was used before (in this process, or recorded in the database and not expired at now);
+ * else the record is handed to the writer w (client_assertion_jti.c says why the answer does not
+ * wait for its commit). TS_UNAVAILABLE / TS_SERVER_ERROR when it cannot be recorded. */
+ts_err client_assertion_jti_use(store *s, writer *w, const char *client_id, const char *jti,
+                                int64_t exp, int64_t now);
+
 /* Where and when an assertion is checked: the accepted audiences and the time. */
 struct assertion_env {
 	writer *w;                  /* records the jtis (group commit) */
@@ -49,8 +56,7 @@ int client_assertion_present(const struct form *f);
 /* Authenticates a client by the client_assertion of the form f (client_assertion_type the
  * jwt-bearer URN; client_id, when sent, the assertion's sub): a known, active client whose
  * auth_method is private_key_jwt, a signature by one of its registered keys, the claims above,
- * and a jti the client has not used before (recorded through env->w, durable before this
- * returns). On TS_OK *out is the client (store_client_free). TS_INVALID_REQUEST when only one of
+ * and a jti the client has not used before (client_assertion_jti_use). On TS_OK *out is the client (store_client_free). TS_INVALID_REQUEST when only one of
  * the two parameters is sent; TS_INVALID_CLIENT for any other failure, with *why (static
  * English) for the log only; TS_UNAVAILABLE / TS_SERVER_ERROR from the store. *id_out (if not
  * NULL) receives the claimed client id (malloc'd, may be set on failure, for logs). */

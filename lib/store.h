@@ -242,6 +242,8 @@ ts_err store_refresh_binding(store *s, const unsigned char hash[32], char x5t[44
  * client used this jti before (a replay), while its row is kept (until store_assertions_purge
  * with a time past exp). */
 ts_err store_assertion_use(store *s, const char *client_id, const char *jti, int64_t exp);
+/* TS_OK when client_id's jti is recorded and not expired at now, TS_NOT_FOUND when not. */
+ts_err store_assertion_seen(store *s, const char *client_id, const char *jti, int64_t now);
 ts_err store_assertions_purge(store *s, int64_t before);
 
 /* DPoP proofs (schema 014): the single use of a proof's jti with its key (replay: lib/dpop.h's
