@@ -46,8 +46,9 @@ static struct client_keys *keys_ref(struct client_keys *ks)
 	return ks;
 }
 
-/* Adds the keys one JWK gives to ks (room for two more is there): 0, or -1 with *why when it
- * gives none or is refused outright. */
+/* Adds the keys one JWK gives to ks (room for two more is there): 0; 1 for a JWK of a
+ * certificate alone (x5c, no key members), which gives none; -1 with *why when it gives none or
+ * is refused outright. */
 static int jwk_add(struct client_keys *ks, const json_t *jwk, const char **why)
 {
 	const char *kty, *kid, *alg;
@@ -86,6 +87,11 @@ static int jwk_add(struct client_keys *ks, const json_t *jwk, const char **why)
 	}
 	if (ks->n > before)
 		return 0;
+	/* a certificate alone (x5c), as self_signed_tls_client_auth may register (RFC 8705 §2.2):
+	 * no key to verify an assertion with, but nothing wrong with it either */
+	if (kty && json_is_array(json_object_get(jwk, "x5c")) &&
+	    !json_object_get(jwk, "x") && !json_object_get(jwk, "n"))
+		return 1;
 	for (i = 0; kty && i < sizeof kty_algs / sizeof kty_algs[0]; i++)
 		if (strcmp(kty, kty_algs[i].kty) == 0) {
 			*why = "a JWK is not a usable signature key (EC P-256 for ES256, RSA of 2048 to "
@@ -103,7 +109,7 @@ ts_err client_keys_parse(const char *text, size_t len, int strict, struct client
 	json_error_t jerr;
 	json_t *doc, *arr;
 	struct client_keys *ks = NULL;
-	size_t i, j, m;
+	size_t i, j, m, certs = 0;
 	const char *skip;
 	ts_err rc = TS_INVALID_REQUEST;
 
@@ -129,10 +135,14 @@ ts_err client_keys_parse(const char *text, size_t len, int strict, struct client
 		goto out;
 	ks->refs = 1;
 	rc = TS_INVALID_REQUEST;
-	for (i = 0; i < m; i++)
-		if (jwk_add(ks, json_array_get(arr, i), strict ? why : &skip) != 0 && strict)
+	for (i = 0; i < m; i++) {
+		int r = jwk_add(ks, json_array_get(arr, i), strict ? why : &skip);
+
+		if (r < 0 && strict)
 			goto out;
-	if (ks->n == 0) {
+		certs += r == 1;
+	}
+	if (ks->n == 0 && !(strict && certs)) {
 		*why = "a JWK Set holds no usable public signature key";
 		goto out;
 	}

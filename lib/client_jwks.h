@@ -21,7 +21,9 @@
 /* Why text may not be registered as a client's jwks (static English), or NULL when it may: a
  * JSON object (at most 64 KiB) with a "keys" array of 1 to 16 public JWKs, each usable for one of
  * ES256 (EC P-256), RS256/PS256 (RSA 2048-8192), EdDSA (OKP Ed25519); never a private member
- * (d, p, q, dp, dq, qi, oth), a symmetric "oct" key or an unknown kty; kids, when given, distinct. */
+ * (d, p, q, dp, dq, qi, oth), a symmetric "oct" key or an unknown kty; kids, when given, distinct.
+ * A JWK of a certificate alone (x5c without key members, for self_signed_tls_client_auth) passes
+ * but gives no key to verify assertions with. */
 const char *client_jwks_problem(const char *text);
 
 /* Why uri may not be registered as a jwks_uri (static English), or NULL: an https URL with a
@@ -42,7 +44,8 @@ struct client_keys {
 
 /* Parses a JWK Set's text. strict (a registered set): any JWK that is not usable makes the set
  * unusable (*why); else (a fetched set) unusable JWKs -- encryption keys, other curves -- are
- * skipped, and a set with no usable key is refused. */
+ * skipped, and a set with no usable key is refused (a registered set of certificates alone
+ * parses to no keys). */
 ts_err client_keys_parse(const char *text, size_t len, int strict, struct client_keys **out,
                          const char **why);
 void client_keys_release(struct client_keys *ks); /* NULL is fine */

@@ -348,6 +348,10 @@ START_TEST(test_jwks_registration)
 		"{\"keys\":[{\"kty\":\"oct\",\"k\":\"c2VjcmV0\",\"alg\":\"HS256\"}]}"));
 	ck_assert_ptr_nonnull(client_jwks_problem("{\"keys\":[{\"kty\":\"XYZ\",\"x\":\"AA\"}]}"));
 	ck_assert_ptr_nonnull(client_jwks_problem("{\"keys\":[{\"x\":\"AA\"}]}"));
+	/* a certificate alone (self_signed_tls_client_auth) passes, but gives no key */
+	ck_assert_ptr_null(client_jwks_problem("{\"keys\":[{\"kty\":\"EC\",\"x5c\":[\"AAAA\"]}]}"));
+	ck_assert_ptr_nonnull(client_jwks_problem("{\"keys\":[{\"kty\":\"EC\",\"x\":\"AA\","
+	                                          "\"x5c\":[\"AAAA\"]}]}"));
 	/* a private member, whatever its value */
 	priv = json_deep_copy(es.jwk);
 	json_object_set_new(priv, "d", json_string("AAAA"));
