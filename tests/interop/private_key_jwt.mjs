@@ -1,6 +1,6 @@
 // private_key_jwt.mjs keys|run CONFIG.json - private_key_jwt (RFC 7523 §2.2) between Tessera
 // and two standard pieces of software: openid-client (its PrivateKeyJwt client authentication)
-// and jose (assertions made by hand with SignJWT). For tests/interop/test_private_key_jwt.py.
+// and jose (assertions made by hand with SignJWT). For tests/interop/test_pkjwt_libraries.py.
 //
 // keys: makes a key pair for each of ES256, RS256, PS256 and EdDSA with jose, and writes
 //       CONFIG.out_dir/keys.json: {alg: {public: JWK, private: JWK}} (the test registers the
