@@ -368,6 +368,7 @@ ts_err store_open(const char *path, int busy_ms, int synchronous, store **out)
 		store_session_sql, store_device_sql, store_scim_sql, store_reftoken_sql,
 		store_change_sql, store_certbind_sql, store_dpop_sql, store_node_sql,
 		store_assertion_sql,
+		store_enroll_sql,
 	};
 	const struct db_sql *q;
 	db_stmt *st;

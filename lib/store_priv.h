@@ -35,6 +35,7 @@ extern const struct db_sql store_certbind_sql[]; /* store_certbind.c */
 /* The text of a SCIM list's page query on resource type t (an enum scim_rtype_id), in SQLite's
  * dialect or PostgreSQL's (pg); malloc'd (store_scim.c, for the tests). */
 char *store_scim_list_sql(int t, const struct store_list *q, int pg);
+extern const struct db_sql store_enroll_sql[]; /* store_enroll.c */
 
 /* What a migration needs done in C after its SQL, in its transaction (lib/store.c's table):
  * 009 fills users.name_key (store_users.c). */

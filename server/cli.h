@@ -16,6 +16,9 @@ int cli_client(int argc, char **argv, struct config *cfg);
 int cli_user(int argc, char **argv, struct config *cfg);
 int cli_key(int argc, char **argv, struct config *cfg);
 int cli_grant(int argc, char **argv, struct config *cfg);
+/* cli_enroll.c: enrollment tokens; cli_provision.c: tessera device provision */
+int cli_enrollment(int argc, char **argv, struct config *cfg);
+int cli_device(int argc, char **argv, struct config *cfg);
 
 /* Shared by the cli_*.c files: a failure's line on stderr (returns 1); a usage error's (returns
  * 2); j printed as indented JSON on stdout and freed (0, or 1 when it could not be); the database

@@ -79,8 +79,13 @@ char *discovery_build(const struct config *cfg)
 		"claims_parameter_supported", 0,
 		/* RFC 9449 §5.1: lib/dpop.h DPOP_ALGS */
 		"dpop_signing_alg_values_supported", "ES256", "RS256");
-	char *text = d && clientcert_discovery(cfg, d) == 0 ?
-	             json_dumps(d, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+	char *text = NULL;
+
+	/* RFC 7591: devices register themselves there with an enrollment token (register.c) */
+	if (d)
+		json_object_set_new(d, "registration_endpoint", endpoint(iss, "/register"));
+	if (d && clientcert_discovery(cfg, d) == 0)
+		text = json_dumps(d, JSON_COMPACT | JSON_SORT_KEYS);
 
 	json_decref(d);
 	return text;

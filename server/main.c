@@ -28,6 +28,10 @@ static const char usage[] =
 	"       tessera user add|list|show|rm|passwd|disable|enable ... [--db FILE]\n"
 	"       tessera key rotate|list|jwks [--db FILE]\n"
 	"       tessera grant list [--user NAME] [--client ID] | scope ID \"SCOPES\" | revoke ID\n"
+	"       tessera enrollment add --max-uses N --expires 30d [--template FILE] [--grant G]...\n"
+	"                  [--scope S] [--auth-method M] [--token-format F] | list | show|revoke|rm ID\n"
+	"       tessera device provision ID --format c-header|json [--out FILE] [--broker-ca FILE]\n"
+	"                  [--enrollment-token T --url URL | --scope S --grant G ...]\n"
 	"Every command also takes --config FILE. See tessera(8) and tessera.conf(5).\n";
 
 /* Seconds a retired key stays published: the longest a token it signed can live, plus margin. */
@@ -232,13 +236,14 @@ static int serve(int argc, char **argv, struct config *cfg)
 	srv.user_throttle = throttle_with(65536, throttle_login_user);
 	srv.addr_throttle = throttle_with(65536, throttle_login_addr);
 	srv.secret_throttle = throttle_with(65536, throttle_client_secret);
+	srv.enroll_throttle = throttle_with(4096, register_throttle_policy);
 	code_addr.free_failures = cfg->user_code_attempts - 1;
 	code_total.free_failures = cfg->user_code_attempts_total - 1;
 	srv.code_addr_throttle = throttle_with(65536, code_addr);
 	srv.code_total_throttle = throttle_with(1, code_total);
 	if (metrics_setup(&srv) != 0)
 		goto out;
-	if (!srv.user_throttle || !srv.addr_throttle || !srv.secret_throttle ||
+	if (!srv.user_throttle || !srv.addr_throttle || !srv.secret_throttle || !srv.enroll_throttle ||
 	    !srv.code_addr_throttle ||
 	    !srv.code_total_throttle || RAND_bytes(node_id, sizeof node_id) != 1 ||
 	    password_hash("not a password of anyone", &srv.dummy_hash) != TS_OK)
@@ -335,6 +340,7 @@ out:
 	throttle_free(srv.user_throttle);
 	throttle_free(srv.addr_throttle);
 	throttle_free(srv.secret_throttle);
+	throttle_free(srv.enroll_throttle);
 	throttle_free(srv.code_addr_throttle);
 	throttle_free(srv.code_total_throttle);
 	free(srv.dummy_hash);
@@ -356,6 +362,7 @@ int main(int argc, char **argv)
 	} commands[] = {
 		{"serve", serve}, {"init", cli_init}, {"client", cli_client},
 		{"user", cli_user}, {"key", cli_key}, {"grant", cli_grant},
+		{"enrollment", cli_enrollment}, {"device", cli_device},
 	};
 	struct config cfg;
 	size_t i;

@@ -44,7 +44,7 @@ const char *router_path(enum route_id id)
 	for (i = 0; i < sizeof routes / sizeof routes[0]; i++)
 		if (routes[i].id == id)
 			return routes[i].path;
-	return id == R_SCIM ? "/scim/v2" : "other";
+	return id == R_SCIM ? "/scim/v2" : id == R_REGISTER ? "/register" : "other";
 }
 
 /* 1 if method is one of the comma-separated methods (HEAD goes with GET). */
@@ -94,6 +94,14 @@ void router_dispatch(struct request *r)
 		}
 		if (prerequisites(r, &routes[i]) == 0)
 			routes[i].handler(r);
+		if (!r->status && !r->then) /* a handler that answered nothing, nor will */
+			reply_error(r, TS_SERVER_ERROR, NULL);
+		return;
+	}
+	/* dynamic registration: /register and /register/CLIENT_ID (register.c) */
+	if (strncmp(r->url, "/register", 9) == 0 && (!r->url[9] || r->url[9] == '/')) {
+		r->route = R_REGISTER;
+		register_handle(r);
 		if (!r->status && !r->then) /* a handler that answered nothing, nor will */
 			reply_error(r, TS_SERVER_ERROR, NULL);
 		return;

@@ -36,12 +36,13 @@ struct server {
 	struct feed_hub *feeds;      /* the open GET /changes (feed.c) */
 	struct client_ca *client_ca; /* tls_client_ca: what tls_client_auth chains verify to */
 	unsigned char dpop_nonce_key[32]; /* the database's "dpop-nonce" secret (dpop.c) */
+	struct throttle *enroll_throttle; /* registrations per enrollment token (register.c) */
 };
 
 enum route_id {
 	R_OTHER, R_TOKEN, R_INTROSPECT, R_REVOKE, R_JWKS, R_OIDC_CONFIG, R_OAUTH_CONFIG,
 	R_HEALTHZ, R_METRICS, R_AUTHORIZE, R_LOGIN, R_CONSENT, R_USERINFO, R_STATIC,
-	R_DEVICE_AUTHORIZATION, R_DEVICE, R_DEVICE_QR, R_LOGOUT, R_SCIM, R_CHANGES, R_COUNT
+	R_DEVICE_AUTHORIZATION, R_DEVICE, R_DEVICE_QR, R_LOGOUT, R_SCIM, R_CHANGES, R_REGISTER, R_COUNT
 };
 
 struct request {
@@ -203,6 +204,10 @@ void device_page_handle(struct request *r);
 void device_qr_handle(struct request *r);
 void logout_handle(struct request *r);
 void changes_handle(struct request *r);
+/* register.c: /register and /register/ID (RFC 7591, 7592), and the limit of registrations per
+ * enrollment token */
+void register_handle(struct request *r);
+extern const struct throttle_policy register_throttle_policy;
 
 /* feed.c: the change feed. new reads the last change id (0, or -1 when out of memory); tick
  * (main loop, every 100 ms) wakes the feeds when there are new changes or a heartbeat is due;

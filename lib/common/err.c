@@ -34,6 +34,8 @@ static const struct {
 	[TS_SERVER_ERROR] = {"server_error", 500},
 	[TS_INVALID_DPOP_PROOF] = {"invalid_dpop_proof", 400},
 	[TS_USE_DPOP_NONCE] = {"use_dpop_nonce", 400},
+	[TS_INVALID_CLIENT_METADATA] = {"invalid_client_metadata", 400},
+	[TS_INVALID_REDIRECT_URI] = {"invalid_redirect_uri", 400},
 };
 
 const char *err_name(ts_err e)

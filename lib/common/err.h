@@ -33,6 +33,8 @@ typedef enum ts_err {
 	TS_SERVER_ERROR,             /* 500 server_error (out of memory, I/O, bug) */
 	TS_INVALID_DPOP_PROOF,       /* 400 invalid_dpop_proof (RFC 9449 §5) */
 	TS_USE_DPOP_NONCE,           /* 400 use_dpop_nonce (RFC 9449 §8): retry with the DPoP-Nonce */
+	TS_INVALID_CLIENT_METADATA,  /* 400 invalid_client_metadata (RFC 7591 §3.2.2) */
+	TS_INVALID_REDIRECT_URI,     /* 400 invalid_redirect_uri (RFC 7591 §3.2.2) */
 	TS_ERR_COUNT
 } ts_err;
 
