@@ -150,7 +150,12 @@ static int register_direct(struct provision *p, const struct config *cfg)
 		        e == TS_UNAVAILABLE ? "database is locked, try again" : "failed");
 		goto out;
 	}
-	p->issuer = strdup(p->issuer_opt ? p->issuer_opt : cfg->issuer);
+	/* the issuer the daemon would take: --issuer, the configuration's, or its default */
+	if (p->issuer_opt || cfg->issuer)
+		p->issuer = strdup(p->issuer_opt ? p->issuer_opt : cfg->issuer);
+	else if (asprintf(&p->issuer, "%s://%s", cfg->tls_cert ? "https" : "http",
+	                  cfg->listen) < 0)
+		p->issuer = NULL;
 	p->token_endpoint = p->issuer ? endpoint(p->issuer, "/token") : NULL;
 	p->client_id = strdup(p->id);
 	rc = p->issuer && p->token_endpoint && p->client_id ? 0 : 1;
