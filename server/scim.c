@@ -174,6 +174,10 @@ void scim_handle(struct request *r)
 			discovery(r, what, n == 2 ? id : NULL);
 		return;
 	}
+	if (n && strcmp(what, "EnrollmentTokens") == 0) { /* scim_enroll.c */
+		scim_enroll_handle(r, s, n == 2 ? id : NULL);
+		return;
+	}
 	t = n ? scim_rtype_by_endpoint(what) : NULL;
 	if (!t) {
 		reply_scim_error(r, TS_NOT_FOUND, NULL, "no such endpoint");

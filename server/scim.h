@@ -44,4 +44,7 @@ void scim_create(struct request *r, const struct scim_rtype *t);
 void scim_modify(struct request *r, const struct scim_rtype *t, const char *id, int patch);
 void scim_delete(struct request *r, const struct scim_rtype *t, const char *id);
 
+/* scim_enroll.c: /EnrollmentTokens (id NULL) and /EnrollmentTokens/id. */
+void scim_enroll_handle(struct request *r, store *s, const char *id);
+
 #endif

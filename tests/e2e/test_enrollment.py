@@ -14,7 +14,8 @@ import requests
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from tessera_harness import b64url_encode, cli_ok, http_timeout, run_cli, sign_jwt, t
+from scim_client import ADMIN_CLIENTS, Scim, err, ok, op
+from tessera_harness import b64url_encode, http_timeout, run_cli, t
 
 SCOPE = "mqtt:pub:devices/${clientid}/# mqtt:sub:devices/${clientid}/cmd/#"
 
@@ -35,6 +36,9 @@ def device_key():
 def srv(server_factory):
     s = server_factory.new(name="enroll")
     s.init()
+    for c in ADMIN_CLIENTS:
+        c = dict(c)
+        s.add_client(c.pop("client_id"), **c)
     return s.start()
 
 
@@ -619,3 +623,53 @@ def test_provision_usage_errors(srv, tdir):
         r = provision(srv, tdir, *args)
         assert r.rc == 2, (args, r)
     assert os.listdir(tdir) == []
+
+
+# ------------------------------------------------------------------ SCIM (row 107)
+
+
+def test_row107_enrollment_tokens_over_scim(srv):
+    """docs/security.md row 107: the same tokens through SCIM: made with the secret shown once,
+    listed and read without it, deactivated for good, deleted; only the scim scope may."""
+    api = Scim(srv)
+    body = {"schemas": ["urn:tessera:params:scim:schemas:2.0:EnrollmentToken"],
+            "displayName": "line 4", "scope": SCOPE, "maxUses": 5, "expiresIn": 3600,
+            "grantTypes": ["client_credentials"]}
+    made = ok(api.post("/EnrollmentTokens", body), 201)
+    tok, eid = made["enrollmentToken"], made["id"]
+    assert tok.startswith(eid + ".") and made["active"] is True and made["maxUses"] == 5
+    assert made["tokenEndpointAuthMethod"] == "private_key_jwt"
+    assert made["meta"]["location"].endswith("/EnrollmentTokens/" + eid)
+    secret = tok[len(eid) + 1:]
+    got = ok(api.get("/EnrollmentTokens/" + eid))
+    assert got["displayName"] == "line 4" and secret not in json.dumps(got)
+    listed = ok(api.get("/EnrollmentTokens"))
+    assert eid in [x["id"] for x in listed["Resources"]]
+    assert secret not in json.dumps(listed)
+    assert srv.cli(["enrollment", "show", eid]).json()["max_uses"] == 5
+    assert register(srv, tok, metadata()).status_code == 201
+    assert ok(api.get("/EnrollmentTokens/" + eid))["uses"] == 1
+    # a template with a shared secret, or without its limits, is refused
+    for bad in ({"tokenEndpointAuthMethod": "client_secret_basic"}, {"maxUses": 0},
+                {"expiresIn": None}, {"scope": 7}, {"grantTypes": ["password"]}):
+        b = dict(body)
+        b.update(bad)
+        b = {k: v for k, v in b.items() if v is not None}
+        err(api.post("/EnrollmentTokens", b), 400, "invalidValue")
+    # deactivated: revoked for good
+    err(api.patch("/EnrollmentTokens/" + eid, op("replace", "displayName", "x")), 400,
+        "invalidValue")
+    got = ok(api.patch("/EnrollmentTokens/" + eid, op("replace", "active", False)))
+    assert got["active"] is False and got["revokedAt"]
+    assert register(srv, tok, metadata()).status_code == 401
+    err(api.patch("/EnrollmentTokens/" + eid, op("replace", "active", True)), 400, "mutability")
+    assert srv.cli(["enrollment", "show", eid]).json()["state"] == "revoked"
+    # deleted
+    assert api.delete("/EnrollmentTokens/" + eid).status_code == 204
+    err(api.get("/EnrollmentTokens/" + eid), 404)
+    err(api.delete("/EnrollmentTokens/" + eid), 404)
+    assert srv.cli(["enrollment", "show", eid]).rc == 1
+    # the scim scope is needed
+    noscim = srv.access_token(srv.clients["noscim"], scope="introspect")
+    err(Scim(srv, token=noscim).get("/EnrollmentTokens"), 403)
+    err(Scim(srv, token="garbage").post("/EnrollmentTokens", body), 401)
