@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from scim_client import ADMIN_CLIENTS, Scim, err, ok, op
-from tessera_harness import b64url_encode, http_timeout, run_cli, t
+from tessera_harness import INACTIVE, b64url_encode, http_timeout, run_cli, sign_jwt, t
 
 SCOPE = "mqtt:pub:devices/${clientid}/# mqtt:sub:devices/${clientid}/cmd/#"
 
@@ -81,6 +81,20 @@ def assert_error(r, status, error):
     assert r.status_code == status, (r.status_code, r.text)
     assert r.json()["error"] == error, r.text
     assert r.headers["Cache-Control"] == "no-store"
+
+
+def assertion_token(srv, client_id, pem, kid, scope=None):
+    """POST /token with client credentials and a private_key_jwt assertion (RFC 7523 §2.2)
+    signed by the device's key."""
+    now = int(time.time())
+    jws = sign_jwt(pem, kid, {"iss": client_id, "sub": client_id, "aud": srv.url("/token"),
+                              "iat": now, "exp": now + 60, "jti": uuid.uuid4().hex}, typ=None)
+    data = [("grant_type", "client_credentials"),
+            ("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"),
+            ("client_assertion", jws)]
+    if scope is not None:
+        data.append(("scope", scope))
+    return srv.post("/token", data)
 
 
 # ------------------------------------------------------------------ enrollment tokens (row 107)
@@ -252,6 +266,32 @@ def test_row108_a_device_registers_itself_and_gets_its_own_client_id(srv):
     other = register(srv, e["enrollment_token"], metadata()).json()["client_id"]
     assert other != cid
     assert uses(srv, e["id"]) == 2
+
+
+def test_row108_a_registered_device_gets_tokens_with_its_own_key_only(srv):
+    """docs/security.md row 108, end to end: a device registered through an enrollment token
+    gets an access token with a private_key_jwt assertion signed by its own key, for its own
+    topics only; another key, or the device's key once its registration is deleted, gets
+    nothing."""
+    e = enrollment(srv)
+    pem, jwk = device_key()
+    d = register(srv, e["enrollment_token"], metadata(jwk)).json()
+    cid = d["client_id"]
+    r = assertion_token(srv, cid, pem, jwk["kid"])
+    assert r.status_code == 200, r.text
+    tok = r.json()["access_token"]
+    d2 = srv.introspect(srv.clients["admin"], tok).json()
+    assert d2["active"] is True and d2["sub"] == d2["client_id"] == cid, d2
+    assert set(d2["scope"].split()) == {"mqtt:pub:devices/%s/#" % cid,
+                                        "mqtt:sub:devices/%s/cmd/#" % cid}, d2
+    r = assertion_token(srv, cid, pem, jwk["kid"], scope="mqtt:pub:#")
+    assert r.status_code == 200 and r.json()["scope"] == "mqtt:pub:devices/%s/#" % cid, r.text
+    assert_error(assertion_token(srv, cid, pem, jwk["kid"], scope="scim"), 400, "invalid_scope")
+    other_pem, _ = device_key()
+    assert_error(assertion_token(srv, cid, other_pem, jwk["kid"]), 401, "invalid_client")
+    assert manage(srv, "DELETE", cid, d["registration_access_token"]).status_code == 204
+    assert_error(assertion_token(srv, cid, pem, jwk["kid"]), 401, "invalid_client")
+    assert srv.introspect(srv.clients["admin"], tok).json() == INACTIVE
 
 
 def test_row108_scope_is_narrowed_to_the_template(srv):
@@ -614,6 +654,9 @@ def test_row111_provision_through_an_enrollment_token(srv, tdir):
                   e["enrollment_token"], "--url", srv.base)
     assert r.rc == 1 and "invalid_token" in r.stderr, r
     assert not os.path.exists(os.path.join(tdir, "sensor-http-2.json"))
+    # the provisioned device gets a token with the key in its file
+    r = assertion_token(srv, d["client_id"], d["private_key_pem"], d["kid"])
+    assert r.status_code == 200, r.text
 
 
 def test_provision_usage_errors(srv, tdir):
