@@ -32,8 +32,8 @@ int enroll_secret_matches(const unsigned char hash[32], const char *secret);
  * used up. */
 const char *enroll_unusable(const struct enrollment *e, int64_t now);
 
-/* NULL when t may be a template, else why not (static English; *bad, when not NULL, may point
- * into t at the offending grant type or be set to a malloc'd copy of a bad scope token -- free it):
+/* NULL when t may be a template, else why not (static English; *bad, when bad is not NULL, is
+ * set to a malloc'd copy of a malformed scope token, or NULL -- free it):
  * one or more known grant types (client_credentials authorization_code refresh_token
  * device_code), a valid non-empty allowed scope (may hold ${clientid}), the auth method
  * private_key_jwt or self_signed_tls_client_auth (never a shared secret), within the limits. */
