@@ -222,9 +222,9 @@ static ts_err keys(const json_t *md, struct client *c, char *why, size_t n)
 		           "%s needs the client's public keys: jwks or jwks_uri", c->auth_method);
 	if (uri) {
 		u = json_string_value(uri);
-		if (!u || strncmp(u, "https://", 8) || client_redirect_uri_problem(u))
+		if (!u || client_jwks_uri_problem(u) || client_redirect_uri_problem(u))
 			return bad(TS_INVALID_CLIENT_METADATA, why, n,
-			           "jwks_uri must be an absolute https URL");
+			           "jwks_uri must be an absolute https URL without a fragment");
 		return (c->jwks_uri = strdup(u)) ? TS_OK : TS_SERVER_ERROR;
 	}
 	k = json_object_get(jwks, "keys");
@@ -278,6 +278,7 @@ static ts_err other_fields(const json_t *md, char *why, size_t n)
 ts_err enroll_metadata(const json_t *md, const struct enroll_template *t, struct client *c,
                        char *why, size_t n)
 {
+	const char *problem;
 	const json_t *v;
 	ts_err e;
 
@@ -314,6 +315,9 @@ ts_err enroll_metadata(const json_t *md, const struct enroll_template *t, struct
 		return e;
 	if (!(c->post_logout_redirect_uris = strdup("")))
 		return TS_SERVER_ERROR;
+	/* and every rule a client keeps, however it was made (lib/client.h) */
+	if ((problem = client_rules(c)))
+		return bad(TS_INVALID_CLIENT_METADATA, why, n, "%s", problem);
 	return TS_OK;
 }
 

@@ -13,32 +13,6 @@
 #include "store.h"
 #include "store_enroll.h"
 
-static int enroll_fail(const char *what, ts_err rc)
-{
-	fprintf(stderr, "tessera: %s: %s\n", what,
-	        rc == TS_NOT_FOUND ? "not found" :
-	        rc == TS_CONFLICT ? "already exists" :
-	        rc == TS_UNAVAILABLE ? "database is locked, try again" : "failed");
-	return 1;
-}
-
-static int enroll_usage(const char *msg, const char *arg)
-{
-	fprintf(stderr, "tessera: %s%s%s (see tessera --help)\n", msg, arg ? ": " : "",
-	        arg ? arg : "");
-	return 2;
-}
-
-static int enroll_print(json_t *j)
-{
-	if (!j)
-		return enroll_fail("output", TS_SERVER_ERROR);
-	json_dumpf(j, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-	fputc('\n', stdout);
-	json_decref(j);
-	return fflush(stdout) == 0 ? 0 : 1;
-}
-
 static json_t *word_array(const char *list)
 {
 	json_t *a = json_array();
@@ -150,7 +124,7 @@ static int enrollment_add(int argc, char **argv, store *s)
 		const char *opt = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
 
 		if (!val) {
-			enroll_usage("unknown option or missing value", opt);
+			cli_usage("unknown option or missing value", opt);
 			goto out;
 		}
 		i++;
@@ -176,7 +150,7 @@ static int enrollment_add(int argc, char **argv, store *s)
 				goto out;
 		} else if (strcmp(opt, "--token-format") == 0) {
 			if (strcmp(val, "jwt") && strcmp(val, "reference")) {
-				enroll_usage("--token-format takes jwt or reference", val);
+				cli_usage("--token-format takes jwt or reference", val);
 				goto out;
 			}
 			e.t.token_reference = strcmp(val, "reference") == 0;
@@ -187,21 +161,21 @@ static int enrollment_add(int argc, char **argv, store *s)
 			e.max_uses = strtoll(val, &end, 10);
 			if (*end || end == val || val[0] == '-' || e.max_uses < 1 ||
 			    e.max_uses > 100000000) {
-				enroll_usage("--max-uses takes a number from 1 to 100000000", val);
+				cli_usage("--max-uses takes a number from 1 to 100000000", val);
 				goto out;
 			}
 		} else if (strcmp(opt, "--expires") == 0) {
 			if (enroll_duration(val, &ttl)) {
-				enroll_usage("--expires takes a duration such as 30d, 12h, 90m or 3600", val);
+				cli_usage("--expires takes a duration such as 30d, 12h, 90m or 3600", val);
 				goto out;
 			}
 		} else {
-			enroll_usage("unknown option", opt);
+			cli_usage("unknown option", opt);
 			goto out;
 		}
 	}
 	if (!e.max_uses || !ttl) {
-		enroll_usage("enrollment add needs --max-uses N and --expires DURATION", NULL);
+		cli_usage("enrollment add needs --max-uses N and --expires DURATION", NULL);
 		goto out;
 	}
 	rc = 1;
@@ -221,11 +195,11 @@ static int enrollment_add(int argc, char **argv, store *s)
 		goto out;
 	err = store_enrollment_add(s, &e);
 	if (err) {
-		rc = enroll_fail(e.id, err);
+		rc = cli_fail(e.id, err);
 		goto out;
 	}
 	/* the token is shown this once: only the hash of its secret is kept */
-	rc = enroll_print(json_pack("{s:s, s:s, s:I, s:I}", "id", e.id, "enrollment_token", text,
+	rc = cli_print(json_pack("{s:s, s:s, s:I, s:I}", "id", e.id, "enrollment_token", text,
 	                            "max_uses", (json_int_t)e.max_uses,
 	                            "expires_at", (json_int_t)e.expires_at));
 out:
@@ -251,8 +225,8 @@ static int enrollment_show(store *s, const char *id)
 	int ret;
 
 	if (rc)
-		return enroll_fail(id, rc);
-	ret = enroll_print(cli_enrollment_json(e, (int64_t)time(NULL)));
+		return cli_fail(id, rc);
+	ret = cli_print(cli_enrollment_json(e, (int64_t)time(NULL)));
 	store_enrollment_free(e);
 	return ret;
 }
@@ -267,28 +241,26 @@ int cli_enrollment(int argc, char **argv, struct config *cfg)
 
 	if (strcmp(sub, "add") && strcmp(sub, "list") && strcmp(sub, "show") &&
 	    strcmp(sub, "revoke") && strcmp(sub, "rm"))
-		return enroll_usage("enrollment takes add, list, show, revoke or rm", sub);
+		return cli_usage("enrollment takes add, list, show, revoke or rm", sub);
 	if (strcmp(sub, "list") == 0 ? argc != 1 : strcmp(sub, "add") != 0 && argc != 2)
-		return enroll_usage("wrong number of arguments for enrollment", sub);
-	if (store_open(cfg->db_path, cfg->busy_timeout_ms, cfg->synchronous, &s) != TS_OK) {
-		fprintf(stderr, "tessera: cannot open database %s\n", cfg->db_path);
+		return cli_usage("wrong number of arguments for enrollment", sub);
+	if (cli_open_store(cfg, &s) != TS_OK)
 		return 1;
-	}
 	if (strcmp(sub, "add") == 0) {
 		rc = enrollment_add(argc - 1, argv + 1, s);
 	} else if (strcmp(sub, "list") == 0) {
 		list = json_array();
 		err = list ? store_enrollment_each(s, collect, list) : TS_SERVER_ERROR;
-		rc = err == TS_OK ? enroll_print(list) : (json_decref(list), enroll_fail("list", err));
+		rc = err == TS_OK ? cli_print(list) : (json_decref(list), cli_fail("list", err));
 	} else if (strcmp(sub, "show") == 0) {
 		rc = enrollment_show(s, argv[1]);
 	} else if (strcmp(sub, "revoke") == 0) {
 		err = store_enrollment_revoke(s, argv[1], (int64_t)time(NULL));
-		rc = err == TS_OK ? enrollment_show(s, argv[1]) : enroll_fail(argv[1], err);
+		rc = err == TS_OK ? enrollment_show(s, argv[1]) : cli_fail(argv[1], err);
 	} else {
 		err = store_enrollment_remove(s, argv[1]);
-		rc = err == TS_OK ? enroll_print(json_pack("{s:s}", "removed", argv[1]))
-		                  : enroll_fail(argv[1], err);
+		rc = err == TS_OK ? cli_print(json_pack("{s:s}", "removed", argv[1]))
+		                  : cli_fail(argv[1], err);
 	}
 	store_close(s);
 	return rc;

@@ -46,13 +46,6 @@ static void provision_clear(struct provision *p)
 	json_decref(p->jwk);
 }
 
-static int usage(const char *msg, const char *arg)
-{
-	fprintf(stderr, "tessera: %s%s%s (see tessera --help)\n", msg, arg ? ": " : "",
-	        arg ? arg : "");
-	return 2;
-}
-
 static char *read_file(const char *path)
 {
 	FILE *f = fopen(path, "rb");
@@ -141,10 +134,8 @@ static int register_direct(struct provision *p, const struct config *cfg)
 	c.created_at = c.updated_at = (int64_t)time(NULL);
 	if (!c.jwks)
 		goto out;
-	if (store_open(cfg->db_path, cfg->busy_timeout_ms, cfg->synchronous, &s) != TS_OK) {
-		fprintf(stderr, "tessera: cannot open database %s\n", cfg->db_path);
+	if (cli_open_store(cfg, &s) != TS_OK)
 		goto out;
-	}
 	if ((e = store_client_add(s, &c))) {
 		fprintf(stderr, "tessera: %s: %s\n", p->id, e == TS_CONFLICT ? "already exists" :
 		        e == TS_UNAVAILABLE ? "database is locked, try again" : "failed");
@@ -434,7 +425,7 @@ static int provision(int argc, char **argv, const struct config *cfg)
 	int i, rc = 2;
 
 	if (argc < 1 || argv[0][0] == '-')
-		return usage("device provision needs a device ID", NULL);
+		return cli_usage("device provision needs a device ID", NULL);
 	p.id = argv[0];
 	for (i = 1; i < argc; i++) {
 		const char *opt = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
@@ -464,7 +455,7 @@ static int provision(int argc, char **argv, const struct config *cfg)
 		} else if (strcmp(opt, "--grant") == 0) {
 			if (strcmp(val, "client_credentials") && strcmp(val, "device_code") &&
 			    strcmp(val, "refresh_token")) {
-				usage("--grant takes client_credentials, device_code or refresh_token", val);
+				cli_usage("--grant takes client_credentials, device_code or refresh_token", val);
 				goto out;
 			}
 			if (!client_list_has(p.grants, val) && append_word(&p.grants, val))
@@ -476,21 +467,21 @@ static int provision(int argc, char **argv, const struct config *cfg)
 			goto bad_opt;
 	}
 	if (!p.format || (strcmp(p.format, "c-header") && strcmp(p.format, "json"))) {
-		usage("device provision needs --format c-header or --format json", p.format);
+		cli_usage("device provision needs --format c-header or --format json", p.format);
 		goto out;
 	}
 	if (!p.token != !p.url) {
-		usage("--enrollment-token and --url go together", NULL);
+		cli_usage("--enrollment-token and --url go together", NULL);
 		goto out;
 	}
 	if (p.token && p.issuer_opt) {
-		usage("--issuer is for registering directly in the database", NULL);
+		cli_usage("--issuer is for registering directly in the database", NULL);
 		goto out;
 	}
 	if (!p.out) { /* ID.h or ID.json here, for an ID that is a plain file name */
 		if (!p.id[0] || p.id[0] == '.' || strspn(p.id, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 		    "abcdefghijklmnopqrstuvwxyz0123456789._-") != strlen(p.id)) {
-			usage("this device ID is not a plain file name: give --out FILE", p.id);
+			cli_usage("this device ID is not a plain file name: give --out FILE", p.id);
 			goto out;
 		}
 		if (asprintf(&path, "%s.%s", p.id, strcmp(p.format, "json") ? "h" : "json") < 0)
@@ -519,7 +510,7 @@ static int provision(int argc, char **argv, const struct config *cfg)
 	rc = summary && fflush(stdout) == 0 ? 0 : 1;
 	goto out;
 bad_opt:
-	usage("unknown option or missing value", opt_bad);
+	cli_usage("unknown option or missing value", opt_bad);
 out:
 	free(path);
 	provision_clear(&p);
@@ -529,6 +520,6 @@ out:
 int cli_device(int argc, char **argv, struct config *cfg)
 {
 	if (argc < 1 || strcmp(argv[0], "provision") != 0)
-		return usage("device takes provision", argc ? argv[0] : NULL);
+		return cli_usage("device takes provision", argc ? argv[0] : NULL);
 	return provision(argc - 1, argv + 1, cfg);
 }

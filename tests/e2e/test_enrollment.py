@@ -588,7 +588,10 @@ def test_row111_provision_writes_a_json_file_0600_and_registers_the_device(srv, 
     assert isinstance(key.curve, ec.SECP256R1)
     shown = srv.cli(["client", "show", "sensor-json-1"]).json()
     assert shown["client_id"] == "sensor-json-1"
-    assert "private" not in json.dumps(shown).lower()
+    # Tessera keeps the public key only
+    assert shown["auth_method"] == "private_key_jwt", shown
+    assert "PRIVATE KEY" not in json.dumps(shown) and '"d"' not in json.dumps(shown)
+    assert [k["kid"] for k in shown["jwks"]["keys"]] == [d["kid"]], shown
     assert provision(srv, tdir, "sensor-json-1", "--format", "json").rc == 1  # taken
     # an existing file is rewritten 0600
     other = os.path.join(tdir, "o.json")
