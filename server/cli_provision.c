@@ -134,6 +134,10 @@ static int register_direct(struct provision *p, const struct config *cfg)
 	c.created_at = c.updated_at = (int64_t)time(NULL);
 	if (!c.jwks)
 		goto out;
+	if ((why = client_rules(&c))) {
+		fprintf(stderr, "tessera: %s\n", why);
+		goto out;
+	}
 	if (cli_open_store(cfg, &s) != TS_OK)
 		goto out;
 	if ((e = store_client_add(s, &c))) {
