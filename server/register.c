@@ -178,6 +178,8 @@ static void register_create(struct request *r)
 		reply_error(r, rc, NULL);
 	else {
 		client_cache_invalidate();
+		if (!r->client_id) /* for the log line */
+			r->client_id = strdup(j.c->client_id);
 		reply_client(r, 201, j.c, rat);
 	}
 out:
@@ -307,6 +309,8 @@ static void register_manage(struct request *r, const char *id)
 	}
 	if (registration_of(r, s, id, &g, &c))
 		return;
+	if (!r->client_id) /* for the log line */
+		r->client_id = strdup(c->client_id);
 	if (strcmp(r->method, "GET") == 0 || strcmp(r->method, "HEAD") == 0) {
 		reply_client(r, 200, c, NULL);
 	} else if (strcmp(r->method, "PUT") == 0) {

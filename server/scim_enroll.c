@@ -226,9 +226,12 @@ static void create(struct request *r, const char *base)
 		reply_scim_error(r, TS_SERVER_ERROR, NULL, NULL);
 	} else {
 		/* the one time its secret is shown: only its hash is kept */
+		char *loc = strdup(json_string_value(json_object_get(json_object_get(res, "meta"),
+		                                                     "location")));
+
 		json_object_set_new(res, "enrollmentToken", json_string(text));
-		reply_scim(r, 201, res, NULL, json_string_value(json_object_get(
-		           json_object_get(res, "meta"), "location")));
+		reply_scim(r, 201, res, NULL, loc); /* (which frees res) */
+		free(loc);
 	}
 	secret_wipe(text, sizeof text);
 	free(bad);

@@ -681,7 +681,9 @@ def test_row107_enrollment_tokens_over_scim(srv):
     body = {"schemas": ["urn:tessera:params:scim:schemas:2.0:EnrollmentToken"],
             "displayName": "line 4", "scope": SCOPE, "maxUses": 5, "expiresIn": 3600,
             "grantTypes": ["client_credentials"]}
-    made = ok(api.post("/EnrollmentTokens", body), 201)
+    r = api.post("/EnrollmentTokens", body)
+    made = ok(r, 201)
+    assert r.headers["Location"] == made["meta"]["location"]
     tok, eid = made["enrollmentToken"], made["id"]
     assert tok.startswith(eid + ".") and made["active"] is True and made["maxUses"] == 5
     assert made["tokenEndpointAuthMethod"] == "private_key_jwt"
