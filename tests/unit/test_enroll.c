@@ -9,7 +9,10 @@
 
 #define N(a) ((int)(sizeof(a) / sizeof((a)[0])))
 #define SCOPE "mqtt:pub:devices/${clientid}/# mqtt:sub:devices/${clientid}/cmd/#"
-#define JWKS "{\"keys\": [{\"kty\": \"EC\", \"crv\": \"P-256\", \"x\": \"AAAA\", \"y\": \"BBBB\"}]}"
+/* the P-256 key of RFC 7515 appendix A.3: a point on the curve */
+#define JWKS "{\"keys\": [{\"kty\": \"EC\", \"crv\": \"P-256\", " \
+	"\"x\": \"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU\", " \
+	"\"y\": \"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0\"}]}"
 
 static struct enroll_template tmpl(const char *grants, const char *scope, const char *method)
 {
