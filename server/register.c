@@ -17,8 +17,9 @@
 #include "server.h"
 
 /* Per enrollment token: 30 registrations at once, then one every 100 ms doubling up to one a
- * second; after 10 s without one the burst is free again. */
-const struct throttle_policy register_throttle_policy = {30, 100, 1000, 10000};
+ * second; after 10 s without one the burst is free again. Several nodes share the count
+ * (limits.c, docs/nodes.md). */
+const struct throttle_policy register_throttle_policy = {30, 100, 1000, 10000, "enrollment"};
 
 /* The bearer token of the Authorization header; replies 401 invalid_token when there is none. */
 static const char *bearer(struct request *r)
@@ -183,7 +184,7 @@ static void register_create(struct request *r)
 		reply_client(r, 201, j.c, rat);
 	}
 out:
-	throttle_settle(r->srv->enroll_throttle, e->id, 0, http_now_ms());
+	limit_settle(r, r->srv->enroll_throttle, e->id, 0);
 	secret_wipe(rat, sizeof rat);
 	secret_wipe(j.g.hash, sizeof j.g.hash);
 	store_client_free(j.c);
