@@ -83,15 +83,6 @@ def assert_error(r, status, error):
     assert r.headers["Cache-Control"] == "no-store"
 
 
-def needs_private_key_jwt(srv):
-    """Skips a test of a device's token when this build does not say (discovery) that it takes
-    private_key_jwt assertions: that client authentication comes from its own change (RFC 7523,
-    tests/e2e/test_private_key_jwt.py), which registration and provisioning do not depend on."""
-    d = srv.get("/.well-known/oauth-authorization-server").json()
-    if "private_key_jwt" not in d.get("token_endpoint_auth_methods_supported", []):
-        pytest.skip("this build does not authenticate clients with private_key_jwt")
-
-
 def assertion_token(srv, client_id, pem, kid, scope=None):
     """POST /token with client credentials and a private_key_jwt assertion (RFC 7523 §2.2)
     signed by the device's key."""
@@ -282,7 +273,6 @@ def test_row108_a_registered_device_gets_tokens_with_its_own_key_only(srv):
     gets an access token with a private_key_jwt assertion signed by its own key, for its own
     topics only; another key, or the device's key once its registration is deleted, gets
     nothing."""
-    needs_private_key_jwt(srv)
     e = enrollment(srv)
     pem, jwk = device_key()
     d = register(srv, e["enrollment_token"], metadata(jwk)).json()
@@ -668,7 +658,6 @@ def test_row111_provision_through_an_enrollment_token(srv, tdir):
     assert r.rc == 1 and "invalid_token" in r.stderr, r
     assert not os.path.exists(os.path.join(tdir, "sensor-http-2.json"))
     # the provisioned device gets a token with the key in its file
-    needs_private_key_jwt(srv)
     r = assertion_token(srv, d["client_id"], d["private_key_pem"], d["kid"])
     assert r.status_code == 200, r.text
 
