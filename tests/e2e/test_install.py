@@ -241,7 +241,7 @@ def test_man_pages_render_without_warnings(usr, page):
 
 def test_man_pages_name_every_setting_and_option():
     """Every key of lib/config.c's table is an item of tessera.conf(5), listed in the sample
-    etc/tessera.conf, and every option server/cli.c and server/main.c accept is in tessera(8)."""
+    etc/tessera.conf, and every option server/cli*.c and server/main.c accept is in tessera(8)."""
     with open(os.path.join(REPO, "lib/config.c")) as f:
         keys = re.findall(r'\{"(server|database|tokens)", "(\w+)"', f.read())
     assert len(keys) >= 23, keys
@@ -254,7 +254,9 @@ def test_man_pages_name_every_setting_and_option():
     missing = [k for _s, k in keys if not re.search(r"^#?%s = " % k, sample, re.M)]
     assert not missing, "not in etc/tessera.conf: %s" % missing
     code = ""
-    for src in ("server/cli.c", "server/main.c"):
+    srcs = sorted(glob.glob(os.path.join(REPO, "server/cli*.c"))) + ["server/main.c"]
+    assert os.path.join(REPO, "server/cli_client.c") in srcs, srcs
+    for src in srcs:
         with open(os.path.join(REPO, src)) as f:
             code += f.read()
     options = set(re.findall(r'"(--[a-z-]+)"', code))
