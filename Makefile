@@ -4,7 +4,7 @@ DESTDIR ?=
 BUILD ?= build
 CC ?= cc
 
-PKGS := libmicrohttpd jansson libcrypto sqlite3 libargon2 inih libqrencode gnutls libcurl
+PKGS := libmicrohttpd jansson libcrypto sqlite3 libargon2 inih libqrencode gnutls libcurl libpq
 
 # Debian 12 packages, one list per target: every target installs what it needs through
 # tools/deps.sh (when missing: as root it runs apt-get, else it prints the apt-get line), and
@@ -70,6 +70,8 @@ LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 SERVER_OBJ := $(SERVER_SRC:%.c=$(BUILD)/obj/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 SCHEMA := $(sort $(wildcard schema/*.sql))
+# PostgreSQL's twins of the migrations, one for one (docs/postgresql.md)
+SCHEMA_PG := $(sort $(wildcard schema/pg/*.sql))
 TEMPLATES := $(sort $(wildcard templates/*.html templates/*.css))
 
 PY := /usr/bin/python3
@@ -87,7 +89,11 @@ $(BUILD)/gen/schema.h: $(SCHEMA) tools/embed.sh
 	@mkdir -p $(@D)
 	sh tools/embed.sh schema_sql $(SCHEMA) > $@
 
-$(BUILD)/obj/lib/store.o: $(BUILD)/gen/schema.h
+$(BUILD)/gen/schema_pg.h: $(SCHEMA_PG) tools/embed.sh
+	@mkdir -p $(@D)
+	sh tools/embed.sh schema_pg_sql $(SCHEMA_PG) > $@
+
+$(BUILD)/obj/lib/store.o: $(BUILD)/gen/schema.h $(BUILD)/gen/schema_pg.h
 
 $(BUILD)/gen/templates.h: $(TEMPLATES) tools/embed.sh
 	@mkdir -p $(@D)

@@ -1,9 +1,10 @@
 /* db.h - the database seam: every SQL call of the store goes through it.
  *
  * The store (lib/store*.c) speaks SQL through this small interface; lib/db_sqlite.c implements it
- * on SQLite and is the only file that includes sqlite3.h. A second engine (PostgreSQL, a later
- * issue) is one more file implementing the same functions, plus a few dialect overrides in the
- * store's statement tables (struct db_sql's `pg`).
+ * on SQLite and is the only file that includes sqlite3.h, lib/db_pg.c on PostgreSQL (libpq) and
+ * is the only file that includes libpq-fe.h; lib/db.c picks one by what db_open is given (a file
+ * path, or a postgresql:// URI) and dispatches to it. The store's statement tables give
+ * PostgreSQL's own text where the dialects differ (struct db_sql's `pg`).
  *
  * A connection (db) belongs to one thread at a time. Statements are prepared once and kept in the
  * connection's one statement cache (db_prepare); db_done hands a statement back (its bindings
@@ -51,8 +52,17 @@ struct db_val {
 
 /* --- connections --- */
 
+enum db_dialect { DB_SQLITE, DB_PG };
+/* 1 when path is a PostgreSQL connection URI (postgresql:// or postgres://). */
+int db_is_uri(const char *path);
+/* path as logs may show it: a URI's password replaced by ***; buf holds it when it is not path. */
+const char *db_shown(const char *path, char *buf, size_t n);
+/* Which engine d runs on (the schema's migrations differ). */
+enum db_dialect db_dialect_of(db *d);
+
 /* Opens (creating if needed, mode 0600) the database at path with the busy timeout busy_ms and
- * synchronous (0 OFF, 1 NORMAL, 2 FULL); *out is freed with db_close (NULL is fine). */
+ * synchronous (0 OFF, 1 NORMAL, 2 FULL); *out is freed with db_close (NULL is fine). A
+ * PostgreSQL URI connects (busy_ms: its lock_timeout; synchronous 0: synchronous_commit off). */
 ts_err db_open(const char *path, int busy_ms, int synchronous, db **out);
 void db_close(db *d);
 /* Runs a script of statements without parameters (the schema's migrations). */

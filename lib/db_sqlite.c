@@ -16,8 +16,41 @@
 #include <sqlite3.h>
 
 #include "db.h"
+#include "db_engine.h"
+
+/* the engine's functions, in db_sqlite_engine at the end */
+static ts_err sq_open(const char *path, int busy_ms, int synchronous, db **out);
+static void sq_close(db *d);
+static ts_err sq_exec(db *d, const char *sql);
+static void sq_busy_timeout(db *d, int ms);
+static ts_err sq_setup(db *d);
+static ts_err sq_schema_version(db *d, int *v);
+static ts_err sq_set_schema_version(db *d, int v);
+static ts_err sq_data_version(db *d, int64_t *v);
+static int sq_synchronous(db *d);
+static void sq_tune_writer(db *d, int checkpoint_pages);
+static ts_err sq_prepare(db *d, const struct db_sql *q, db_stmt **out);
+static ts_err sq_bind(db_stmt *st, const struct db_val *v, size_t n);
+static ts_err sq_step(db_stmt *st, int *row);
+static void sq_done(db_stmt *st);
+static int sq_readonly(db_stmt *st);
+static int64_t sq_changes(db *d);
+static enum db_type sq_type(db_stmt *st, int i);
+static int64_t sq_int(db_stmt *st, int i);
+static const char *sq_errmsg(db *d);
+static const char *sq_text(db_stmt *st, int i);
+static const void *sq_blob(db_stmt *st, int i);
+static int sq_bytes(db_stmt *st, int i);
+static ts_err sq_begin(db *d);
+static ts_err sq_commit(db *d);
+static ts_err sq_rollback(db *d);
+static int sq_in_transaction(db *d);
+static ts_err sq_savepoint(db *d, int level);
+static ts_err sq_release(db *d, int level);
+static ts_err sq_rollback_to(db *d, int level);
 
 struct db_stmt {
+	const struct db_engine *eng; /* (struct db_head) */
 	sqlite3_stmt *st;
 	int own;                  /* a private copy (the cached one was busy): db_done frees it */
 };
@@ -50,6 +83,7 @@ static const char *const tx_sql[TX_COUNT] = {
 };
 
 struct db {
+	const struct db_engine *eng; /* (struct db_head) */
 	sqlite3 *h;
 	int memory;               /* an in-memory or temporary database */
 	sqlite3_stmt *tx[TX_COUNT];
@@ -97,7 +131,7 @@ static void sqlite_setup(void)
 	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 }
 
-ts_err db_open(const char *path, int busy_ms, int synchronous, db **out)
+static ts_err sq_open(const char *path, int busy_ms, int synchronous, db **out)
 {
 	static pthread_once_t once = PTHREAD_ONCE_INIT;
 	static const char *const sync_sql[] = {
@@ -126,6 +160,7 @@ ts_err db_open(const char *path, int busy_ms, int synchronous, db **out)
 	d = calloc(1, sizeof(*d));
 	if (!d)
 		return TS_SERVER_ERROR;
+	d->eng = &db_sqlite_engine;
 	d->memory = is_memory(path);
 	rc = sqlite3_open_v2(path, &d->h, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
 			SQLITE_OPEN_NOMUTEX, NULL);
@@ -144,9 +179,9 @@ ts_err db_open(const char *path, int busy_ms, int synchronous, db **out)
 	 * of cache kept per connection, SQLITE_CONFIG_PAGECACHE, kept it flat, but every temporary
 	 * B-tree got such a block too, and the writer ran at a fraction of its speed: device
 	 * authorizations 2,900/s against 9,100-14,000/s, not traced further.) */
-	if ((e = db_exec(d, "PRAGMA cache_size = -256; PRAGMA foreign_keys = ON; "
+	if ((e = sq_exec(d, "PRAGMA cache_size = -256; PRAGMA foreign_keys = ON; "
 			"PRAGMA trusted_schema = OFF; PRAGMA secure_delete = ON")) ||
-	    (e = db_exec(d, sync_sql[synchronous])))
+	    (e = sq_exec(d, sync_sql[synchronous])))
 		goto fail;
 	/* The statements that end a transaction are prepared now: a ROLLBACK that could not be
 	 * prepared when memory runs short would leave the transaction open and the write lock
@@ -161,11 +196,11 @@ ts_err db_open(const char *path, int busy_ms, int synchronous, db **out)
 	*out = d;
 	return TS_OK;
 fail:
-	db_close(d);
+	sq_close(d);
 	return e;
 }
 
-void db_close(db *d)
+static void sq_close(db *d)
 {
 	int i;
 
@@ -181,19 +216,19 @@ void db_close(db *d)
 	free(d);
 }
 
-ts_err db_exec(db *d, const char *sql)
+static ts_err sq_exec(db *d, const char *sql)
 {
 	int rc = sqlite3_exec(d->h, sql, NULL, NULL, NULL);
 
 	return rc == SQLITE_OK ? TS_OK : rc_err(rc);
 }
 
-const char *db_errmsg(db *d)
+static const char *sq_errmsg(db *d)
 {
 	return sqlite3_errmsg(d->h);
 }
 
-void db_busy_timeout(db *d, int ms)
+static void sq_busy_timeout(db *d, int ms)
 {
 	sqlite3_busy_timeout(d->h, ms);
 }
@@ -225,7 +260,7 @@ static ts_err pragma(db *d, const char *sql, int64_t *v, char *buf, size_t n)
 }
 
 /* Switches to WAL; an in-memory or temporary database keeps its own mode. */
-ts_err db_setup(db *d)
+static ts_err sq_setup(db *d)
 {
 	char mode[16];
 	ts_err e = pragma(d, "PRAGMA journal_mode = WAL", NULL, mode, sizeof(mode));
@@ -242,19 +277,19 @@ static ts_err cached_int(db *d, const struct db_sql *q, int64_t *v)
 	ts_err e;
 	int row;
 
-	if ((e = db_prepare(d, q, &st)))
+	if ((e = sq_prepare(d, q, &st)))
 		return e;
-	if (!(e = db_step(st, &row))) {
+	if (!(e = sq_step(st, &row))) {
 		if (row)
-			*v = db_int(st, 0);
+			*v = sq_int(st, 0);
 		else
 			e = TS_SERVER_ERROR;
 	}
-	db_done(st);
+	sq_done(st);
 	return e;
 }
 
-ts_err db_schema_version(db *d, int *v)
+static ts_err sq_schema_version(db *d, int *v)
 {
 	static const struct db_sql q = {"PRAGMA user_version", NULL, 0};
 	int64_t x = 0;
@@ -264,22 +299,22 @@ ts_err db_schema_version(db *d, int *v)
 	return e;
 }
 
-ts_err db_set_schema_version(db *d, int v)
+static ts_err sq_set_schema_version(db *d, int v)
 {
 	char sql[64];
 
 	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", v);
-	return db_exec(d, sql);
+	return sq_exec(d, sql);
 }
 
-ts_err db_data_version(db *d, int64_t *v)
+static ts_err sq_data_version(db *d, int64_t *v)
 {
 	static const struct db_sql q = {"PRAGMA data_version", NULL, 0};
 
 	return cached_int(d, &q, v);
 }
 
-int db_synchronous(db *d)
+static int sq_synchronous(db *d)
 {
 	int64_t v;
 
@@ -313,7 +348,7 @@ static int wal_hook(void *arg, sqlite3 *h, const char *name, int frames)
 	return SQLITE_OK;
 }
 
-void db_tune_writer(db *d, int checkpoint_pages)
+static void sq_tune_writer(db *d, int checkpoint_pages)
 {
 	d->checkpoint_pages = d->checkpoint_at = checkpoint_pages > 0 ? checkpoint_pages : 1;
 	sqlite3_wal_hook(d->h, wal_hook, d);
@@ -367,12 +402,13 @@ static ts_err prepare_private(db *d, const char *sql, db_stmt **out)
 		free(p);
 		return rc_err(rc);
 	}
+	p->eng = &db_sqlite_engine;
 	p->own = 1;
 	*out = p;
 	return TS_OK;
 }
 
-ts_err db_prepare(db *d, const struct db_sql *q, db_stmt **out)
+static ts_err sq_prepare(db *d, const struct db_sql *q, db_stmt **out)
 {
 	unsigned h = hash_of(q), i;
 	struct slot *sl, *free_sl = NULL, *v;
@@ -422,13 +458,14 @@ ts_err db_prepare(db *d, const struct db_sql *q, db_stmt **out)
 	free_sl->tomb = 0;
 	free_sl->used = ++d->clock;
 	free_sl->st.st = st;
+	free_sl->st.eng = &db_sqlite_engine;
 	free_sl->st.own = 0;
 	d->made += q->made != 0;
 	*out = &free_sl->st;
 	return TS_OK;
 }
 
-ts_err db_bind(db_stmt *st, const struct db_val *v, size_t n)
+static ts_err sq_bind(db_stmt *st, const struct db_val *v, size_t n)
 {
 	sqlite3_stmt *s = st->st;
 	size_t i;
@@ -461,7 +498,7 @@ ts_err db_bind(db_stmt *st, const struct db_val *v, size_t n)
 	return rc == SQLITE_OK ? TS_OK : rc_err(rc);
 }
 
-ts_err db_step(db_stmt *st, int *row)
+static ts_err sq_step(db_stmt *st, int *row)
 {
 	int rc = sqlite3_step(st->st);
 
@@ -469,7 +506,7 @@ ts_err db_step(db_stmt *st, int *row)
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? TS_OK : rc_err(rc);
 }
 
-void db_done(db_stmt *st)
+static void sq_done(db_stmt *st)
 {
 	if (!st)
 		return;
@@ -482,17 +519,17 @@ void db_done(db_stmt *st)
 	sqlite3_clear_bindings(st->st);
 }
 
-int db_readonly(db_stmt *st)
+static int sq_readonly(db_stmt *st)
 {
 	return sqlite3_stmt_readonly(st->st);
 }
 
-int64_t db_changes(db *d)
+static int64_t sq_changes(db *d)
 {
 	return sqlite3_changes64(d->h);
 }
 
-enum db_type db_type(db_stmt *st, int i)
+static enum db_type sq_type(db_stmt *st, int i)
 {
 	switch (sqlite3_column_type(st->st, i)) {
 	case SQLITE_INTEGER:
@@ -508,22 +545,22 @@ enum db_type db_type(db_stmt *st, int i)
 	}
 }
 
-int64_t db_int(db_stmt *st, int i)
+static int64_t sq_int(db_stmt *st, int i)
 {
 	return sqlite3_column_int64(st->st, i);
 }
 
-const char *db_text(db_stmt *st, int i)
+static const char *sq_text(db_stmt *st, int i)
 {
 	return (const char *)sqlite3_column_text(st->st, i);
 }
 
-const void *db_blob(db_stmt *st, int i)
+static const void *sq_blob(db_stmt *st, int i)
 {
 	return sqlite3_column_blob(st->st, i);
 }
 
-int db_bytes(db_stmt *st, int i)
+static int sq_bytes(db_stmt *st, int i)
 {
 	return sqlite3_column_bytes(st->st, i);
 }
@@ -539,37 +576,45 @@ static ts_err tx_run(db *d, enum tx_id id)
 	return rc == SQLITE_DONE ? TS_OK : rc_err(rc);
 }
 
-ts_err db_begin(db *d)
+static ts_err sq_begin(db *d)
 {
 	return tx_run(d, TX_BEGIN);
 }
 
-ts_err db_commit(db *d)
+static ts_err sq_commit(db *d)
 {
 	return tx_run(d, TX_COMMIT);
 }
 
-ts_err db_rollback(db *d)
+static ts_err sq_rollback(db *d)
 {
 	return sqlite3_get_autocommit(d->h) ? TS_OK : tx_run(d, TX_ROLLBACK);
 }
 
-int db_in_transaction(db *d)
+static int sq_in_transaction(db *d)
 {
 	return !sqlite3_get_autocommit(d->h);
 }
 
-ts_err db_savepoint(db *d, int level)
+static ts_err sq_savepoint(db *d, int level)
 {
 	return tx_run(d, level ? TX_SAVEPOINT1 : TX_SAVEPOINT0);
 }
 
-ts_err db_release(db *d, int level)
+static ts_err sq_release(db *d, int level)
 {
 	return tx_run(d, level ? TX_RELEASE1 : TX_RELEASE0);
 }
 
-ts_err db_rollback_to(db *d, int level)
+static ts_err sq_rollback_to(db *d, int level)
 {
 	return tx_run(d, level ? TX_ROLLBACK_TO1 : TX_ROLLBACK_TO0);
 }
+
+const struct db_engine db_sqlite_engine = {
+	DB_SQLITE, sq_open, sq_close, sq_exec, sq_errmsg, sq_busy_timeout, sq_setup,
+	sq_schema_version, sq_set_schema_version, sq_data_version, sq_synchronous, sq_tune_writer,
+	sq_prepare, sq_bind, sq_step, sq_done, sq_readonly, sq_changes, sq_type, sq_int, sq_text,
+	sq_blob, sq_bytes, sq_begin, sq_commit, sq_rollback, sq_in_transaction, sq_savepoint,
+	sq_release, sq_rollback_to,
+};

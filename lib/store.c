@@ -15,6 +15,12 @@
 #include "store.h"
 #include "store_priv.h"
 #include "schema.h"
+#include "schema_pg.h"
+
+/* PostgreSQL has a twin of every migration (schema/pg/) */
+_Static_assert(sizeof schema_sql / sizeof schema_sql[0] ==
+               sizeof schema_pg_sql / sizeof schema_pg_sql[0],
+               "schema/pg/ must have a twin of every schema/*.sql");
 
 /* --- the skeleton --- */
 
@@ -302,7 +308,8 @@ static ts_err migrate(store *s)
 		if ((e = db_schema_version(s->db, &v)))
 			goto fail;
 		if (v < i) {
-			e = db_exec(s->db, schema_sql[i - 1]);
+			e = db_exec(s->db, db_dialect_of(s->db) == DB_PG ? schema_pg_sql[i - 1] :
+			            schema_sql[i - 1]);
 			if (!e)
 				e = migrate_after(s, i);
 			if (!e)
@@ -422,6 +429,11 @@ int store_schema_version(store *s)
 	if (!s || db_schema_version(s->db, &v))
 		return -1;
 	return v;
+}
+
+const char *store_shown(const char *path, char *buf, size_t n)
+{
+	return db_shown(path, buf, n);
 }
 
 int store_schema_latest(void)

@@ -88,6 +88,9 @@ void store_close(store *s); /* NULL is fine */
 /* The schema version the database is at (PRAGMA user_version) and the newest this build knows. */
 int store_schema_version(store *s);
 int store_schema_latest(void);
+/* The database's path or URI as logs and output may show it (a URI's password as ***; buf holds
+ * the text when it differs from path). */
+const char *store_shown(const char *path, char *buf, size_t n);
 
 /* PRAGMA data_version: *v changes between two calls on the same store exactly when another
  * connection (another thread's or process's) committed a change in between. The daemon polls it

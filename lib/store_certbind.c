@@ -10,9 +10,15 @@ enum { Q_BIND, Q_INHERIT, Q_GET, Q_COUNT };
 
 const struct db_sql store_certbind_sql[] = {
 	[Q_BIND] = {"INSERT OR REPLACE INTO refresh_cert_bindings (token_hash, x5t) "
-		"VALUES (?1, ?2)", NULL, 0},
+		"VALUES (?1, ?2)",
+		/* (PostgreSQL has no INSERT OR REPLACE: an upsert) */
+		"INSERT INTO refresh_cert_bindings (token_hash, x5t) VALUES (?1, ?2) "
+		"ON CONFLICT (token_hash) DO UPDATE SET x5t = excluded.x5t", 0},
 	[Q_INHERIT] = {"INSERT OR REPLACE INTO refresh_cert_bindings (token_hash, x5t) "
-		"SELECT ?1, x5t FROM refresh_cert_bindings WHERE token_hash = ?2", NULL, 0},
+		"SELECT ?1, x5t FROM refresh_cert_bindings WHERE token_hash = ?2",
+		"INSERT INTO refresh_cert_bindings (token_hash, x5t) "
+		"SELECT ?1, x5t FROM refresh_cert_bindings WHERE token_hash = ?2 "
+		"ON CONFLICT (token_hash) DO UPDATE SET x5t = excluded.x5t", 0},
 	[Q_GET] = {"SELECT x5t FROM refresh_cert_bindings WHERE token_hash = ?1", NULL, 0},
 	[Q_COUNT] = {NULL, NULL, 0},
 };

@@ -8,7 +8,10 @@ enum { Q_LAST, Q_FIRST, Q_AFTER, Q_PURGE, Q_COUNT };
 const struct db_sql store_change_sql[] = {
 	/* the highest id ever handed out, kept by AUTOINCREMENT even when its row is purged */
 	[Q_LAST] = {"SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'changes'), 0)",
-		NULL, 0},
+		/* (PostgreSQL: the newest row, else the sequence, which another transaction may
+		 * have moved past rows not yet committed) */
+		"SELECT coalesce((SELECT max(id) FROM changes), (SELECT CASE WHEN is_called "
+		"THEN last_value ELSE 0 END FROM changes_id_seq))", 0},
 	[Q_FIRST] = {"SELECT min(id) FROM changes", NULL, 0},
 	[Q_AFTER] = {"SELECT id, kind, grant_id, client_id, sub, jti, scope, revoked, removed FROM changes "
 		"WHERE id > ?1 ORDER BY id LIMIT ?2",

@@ -21,7 +21,9 @@ const struct db_sql store_client_sql[] = {
 	[Q_EACH] = {"SELECT " CLIENT_COLS " FROM clients ORDER BY client_id", NULL, 0},
 	/* the next number of a counter (1 the first time), in the caller's transaction */
 	[Q_COUNTER_NEXT] = {"INSERT INTO counters (name, value) VALUES (?1, 1) "
-		"ON CONFLICT (name) DO UPDATE SET value = value + 1 RETURNING value", NULL, 0},
+		"ON CONFLICT (name) DO UPDATE SET value = value + 1 RETURNING value",
+		"INSERT INTO counters (name, value) VALUES (?1, 1) "
+		"ON CONFLICT (name) DO UPDATE SET value = counters.value + 1 RETURNING value", 0},
 	/* a method other than client_secret_basic keeps no secret (schema 012) */
 	[Q_PUT] = {"UPDATE clients SET name = ?2, is_public = ?3, "
 		"secret_hash = CASE WHEN ?3 THEN NULL WHEN ?4 THEN ?5 ELSE secret_hash END, "
@@ -30,7 +32,16 @@ const struct db_sql store_client_sql[] = {
 		"updated_at = ?12, refresh_idle_ttl = ?13, grant_lifetime = ?14, external_id = ?15, "
 		"post_logout_redirect_uris = ?16, token_format = ?17, auth_method = ?18, jwks = ?19, "
 		"jwks_uri = ?20, tls_subject_dn = ?21, tls_san = ?22, cert_bound = ?23, dpop_bound = ?24 "
-		"WHERE client_id = ?1", NULL, 0},
+		"WHERE client_id = ?1",
+		/* (PostgreSQL: an integer is no condition) */
+		"UPDATE clients SET name = ?2, is_public = ?3, "
+		"secret_hash = CASE WHEN ?3 <> 0 THEN NULL WHEN ?4 <> 0 THEN ?5 ELSE secret_hash END, "
+		"redirect_uris = ?6, "
+		"grant_types = ?7, scope = ?8, refresh_rotation = ?9, refresh_grace = ?10, active = ?11, "
+		"updated_at = ?12, refresh_idle_ttl = ?13, grant_lifetime = ?14, external_id = ?15, "
+		"post_logout_redirect_uris = ?16, token_format = ?17, auth_method = ?18, jwks = ?19, "
+		"jwks_uri = ?20, tls_subject_dn = ?21, tls_san = ?22, cert_bound = ?23, dpop_bound = ?24 "
+		"WHERE client_id = ?1", 0},
 	[Q_COUNT] = {NULL, NULL, 0},
 };
 

@@ -7,12 +7,12 @@
 
 enum { Q_ADD, Q_GET, Q_BY_USER_CODE, Q_DECIDE, Q_REDEEM, Q_PURGE, Q_COUNT };
 
-#define DEVICE_COLS "device_hash, user_code, client_id, scope, created_at, expires_at, interval, " \
+#define DEVICE_COLS "device_hash, user_code, client_id, scope, created_at, expires_at, \"interval\", " \
 	"status, user_id, grant_id, granted, auth_time"
 
 const struct db_sql store_device_sql[] = {
 	[Q_ADD] = {"INSERT INTO device_codes (device_hash, user_code, client_id, scope, "
-		"created_at, expires_at, interval, status) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0)",
+		"created_at, expires_at, \"interval\", status) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0)",
 		NULL, 0},
 	[Q_GET] = {"SELECT " DEVICE_COLS " FROM device_codes WHERE device_hash = ?1", NULL, 0},
 	[Q_BY_USER_CODE] = {"SELECT " DEVICE_COLS " FROM device_codes WHERE user_code = ?1",

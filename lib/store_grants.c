@@ -22,7 +22,9 @@ enum {
 const struct db_sql store_grant_sql[] = {
 	/* ?1 NULL finds a client-only grant (several may be active: the newest) */
 	[Q_FIND] = {"SELECT " GRANT_COLS " FROM grants WHERE user_id IS ?1 AND client_id = ?2 "
-		"AND revoked_at IS NULL ORDER BY id DESC LIMIT 1", NULL, 0},
+		"AND revoked_at IS NULL ORDER BY id DESC LIMIT 1",
+		"SELECT " GRANT_COLS " FROM grants WHERE user_id IS NOT DISTINCT FROM ?1 "
+		"AND client_id = ?2 AND revoked_at IS NULL ORDER BY id DESC LIMIT 1", 0},
 	[Q_GET] = {"SELECT " GRANT_COLS " FROM grants WHERE id = ?1", NULL, 0},
 	[Q_ADD] = {"INSERT INTO grants (client_id, user_id, scope, created_at, updated_at, "
 		"revoked_at, client_record) VALUES (?1, ?2, ?3, ?4, ?4, ?5, "
@@ -37,7 +39,10 @@ const struct db_sql store_grant_sql[] = {
 	[Q_EACH_USER] = {"SELECT " GRANT_COLS " FROM grants WHERE user_id IN "
 		"(SELECT id FROM users WHERE name_key = ?1) ORDER BY id", NULL, 0},
 	[Q_EACH_CLIENT] = {"SELECT " GRANT_COLS " FROM grants WHERE client_id = ?2 "
-		"ORDER BY id", NULL, 0},
+		"ORDER BY id",
+		/* (PostgreSQL must be told the type of the ?1 it is given and does not use) */
+		"SELECT " GRANT_COLS " FROM grants WHERE client_id = ?2 AND ?1::text IS NULL "
+		"ORDER BY id", 0},
 	[Q_EACH_BOTH] = {"SELECT " GRANT_COLS " FROM grants WHERE user_id IN "
 		"(SELECT id FROM users WHERE name_key = ?1) AND client_id = ?2 "
 		"ORDER BY id", NULL, 0},
@@ -53,7 +58,9 @@ const struct db_sql store_grant_sql[] = {
 	[Q_CONSENT_ADD] = {"INSERT INTO consents (user_id, client_id, scope_token, created_at) "
 		"VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING", NULL, 0},
 	[Q_JTI_REVOKE] = {"INSERT INTO revocations (jti, exp) VALUES (?1, ?2) "
-		"ON CONFLICT (jti) DO UPDATE SET exp = max(exp, excluded.exp)", NULL, 0},
+		"ON CONFLICT (jti) DO UPDATE SET exp = max(exp, excluded.exp)",
+		"INSERT INTO revocations (jti, exp) VALUES (?1, ?2) "
+		"ON CONFLICT (jti) DO UPDATE SET exp = GREATEST(revocations.exp, excluded.exp)", 0},
 	[Q_JTI_IS_REVOKED] = {"SELECT 1 FROM revocations WHERE jti = ?1", NULL, 0},
 	[Q_JTI_PURGE] = {"DELETE FROM revocations WHERE exp < ?1", NULL, 0},
 	[Q_COUNT] = {NULL, NULL, 0},

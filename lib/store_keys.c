@@ -27,7 +27,7 @@ const struct db_sql store_key_sql[] = {
 	/* (rowid, the order of insertion among keys of one second, is SQLite's: a dialect
 	 * override for PostgreSQL) */
 	[Q_EACH] = {"SELECT " KEY_COLS " FROM signing_keys ORDER BY created_at DESC, rowid DESC",
-		NULL, 0},
+		"SELECT " KEY_COLS " FROM signing_keys ORDER BY created_at DESC, ord DESC", 0},
 	[Q_PRUNE] = {"DELETE FROM signing_keys WHERE retired_at IS NOT NULL AND retired_at < ?1",
 		NULL, 0},
 	[Q_SECRET_GET] = {"SELECT value FROM secrets WHERE name = ?1", NULL, 0},

@@ -17,7 +17,7 @@
 int cli_init(int argc, char **argv, struct config *cfg)
 {
 	store *s = NULL;
-	char *kid = NULL;
+	char *kid = NULL, shown[512];
 	int rc;
 
 	(void)argv;
@@ -29,8 +29,9 @@ int cli_init(int argc, char **argv, struct config *cfg)
 		store_close(s);
 		return cli_fail("creating the signing key", TS_SERVER_ERROR);
 	}
-	rc = cli_print(json_pack("{s:s, s:i, s:s}", "db", cfg->db_path, "schema_version",
-	                     store_schema_version(s), "kid", kid));
+	rc = cli_print(json_pack("{s:s, s:i, s:s}", "db",
+	                         store_shown(cfg->db_path, shown, sizeof shown), "schema_version",
+	                         store_schema_version(s), "kid", kid));
 	free(kid);
 	store_close(s);
 	return rc;

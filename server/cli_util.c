@@ -64,9 +64,11 @@ int cli_common(int *argc, char **argv, struct config *cfg)
 ts_err cli_open_store(const struct config *cfg, store **s)
 {
 	ts_err rc = store_open(cfg->db_path, cfg->busy_timeout_ms, cfg->synchronous, s);
+	char shown[512];
 
 	if (rc != TS_OK)
-		fprintf(stderr, "tessera: cannot open database %s%s\n", cfg->db_path,
-		        rc == TS_UNAVAILABLE ? ": it is locked" : "");
+		fprintf(stderr, "tessera: cannot open database %s%s\n",
+		        store_shown(cfg->db_path, shown, sizeof shown),
+		        rc == TS_UNAVAILABLE ? ": it is locked or unreachable" : "");
 	return rc;
 }

@@ -159,7 +159,7 @@ static int serve(int argc, char **argv, struct config *cfg)
 	int i, sig, rc = 1, ticks = 0, started, keys_live = 0;
 	struct keyring *ring = NULL;
 	int64_t data_version = 0, last_change = 0;
-	char *why = NULL, node[2 * 8 + 1];
+	char *why = NULL, node[2 * 8 + 1], shown[512];
 	unsigned char node_id[8];
 	struct tls_pem tls = {0};
 	struct timespec poll = {0, 100 * 1000 * 1000};
@@ -249,7 +249,8 @@ static int serve(int argc, char **argv, struct config *cfg)
 	    password_hash("not a password of anyone", &srv.dummy_hash) != TS_OK)
 		goto out;
 	if (store_open(cfg->db_path, cfg->busy_timeout_ms, cfg->synchronous, &s) != TS_OK) {
-		fprintf(stderr, "tessera: cannot open database %s\n", cfg->db_path);
+		fprintf(stderr, "tessera: cannot open database %s\n",
+		        store_shown(cfg->db_path, shown, sizeof shown));
 		goto out;
 	}
 	for (i = 0; i < (int)sizeof node_id; i++)
@@ -284,7 +285,8 @@ static int serve(int argc, char **argv, struct config *cfg)
 		goto out;
 	}
 	if (writer_start(cfg->db_path, cfg->busy_timeout_ms, cfg->synchronous, &srv.writer) != TS_OK) {
-		fprintf(stderr, "tessera: cannot open database %s for writing\n", cfg->db_path);
+		fprintf(stderr, "tessera: cannot open database %s for writing\n",
+		        store_shown(cfg->db_path, shown, sizeof shown));
 		goto out;
 	}
 	/* what SQLite says, so that the log shows the durability actually in force */
@@ -301,7 +303,8 @@ static int serve(int argc, char **argv, struct config *cfg)
 	if (started != 0)
 		goto out;
 	fprintf(stderr, "tessera: listening on %s (%s), issuer %s, database %s\n", cfg->listen,
-	        cfg->tls_cert ? "https" : "http", cfg->issuer, cfg->db_path);
+	        cfg->tls_cert ? "https" : "http", cfg->issuer,
+	        store_shown(cfg->db_path, shown, sizeof shown));
 	for (;;) {
 		sig = sigtimedwait(&set, NULL, &poll);
 		if (sig == SIGTERM || sig == SIGINT)

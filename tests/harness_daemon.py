@@ -8,6 +8,10 @@ stderr goes to a file that is shown when a test fails, and at teardown each serv
 SIGTERM with no AddressSanitizer / LeakSanitizer / UBSan report in its stderr.
 
 Set TESSERA_ASAN=1 (the Makefile's `asan` target does) to stretch every timeout for a slow build.
+
+Set TESSERA_PG to a PostgreSQL URI that may create databases (`make test-pg` does, on a throwaway
+cluster): every Server then gets a database of its own on it (new_database) instead of a file,
+and tests marked sqlite_only (what is SQLite's by nature: its file, its locks) are skipped.
 """
 import base64
 import hashlib
@@ -36,6 +40,59 @@ SLOW = 3.0 if SANITIZERS else 1.0
 SANITIZER_MARKERS = ("AddressSanitizer", "LeakSanitizer", "runtime error:")
 VSCHAR = re.compile(r"^[\x20-\x7e]+$")
 B64URL = re.compile(r"^[A-Za-z0-9_-]+$")
+
+# PostgreSQL: the URI of a database that may create others (docs/postgresql.md, make test-pg)
+PG = os.environ.get("TESSERA_PG")
+PG_DATABASES = [0]
+
+
+def psql(uri, sql, *args):
+    """Runs one statement through psql (-v values :'1'...) and returns its rows (tab-separated)."""
+    argv = ["psql", "-X", "-qAt", "-F", "\x1f", "-0", "-v", "ON_ERROR_STOP=1", "-d", uri]
+    for i, a in enumerate(args, 1):
+        argv += ["-v", "%d=%s" % (i, a)]
+    p = subprocess.run(argv, input=sql, capture_output=True, text=True, timeout=t(30))
+    assert p.returncode == 0, "psql: %s" % p.stderr
+    return [rec.split("\x1f") for rec in p.stdout.split("\0") if rec]
+
+
+def pg_uri(base, dbname):
+    """base (a postgresql:// URI) naming the database dbname instead."""
+    u = urllib.parse.urlsplit(base)
+    return urllib.parse.urlunsplit((u.scheme, u.netloc, "/" + dbname, u.query, u.fragment))
+
+
+def new_database(path):
+    """The database a test's daemon uses: the file path on SQLite; on PostgreSQL (TESSERA_PG) a
+    new empty database (a copy of template0, ~25 ms), whose URI is returned."""
+    if not PG:
+        return path
+    PG_DATABASES[0] += 1
+    name = "t%d_%d" % (os.getpid(), PG_DATABASES[0])
+    psql(PG, "CREATE DATABASE %s TEMPLATE template0 STRATEGY FILE_COPY" % name)
+    return pg_uri(PG, name)
+
+
+def db_rows(db, sql, *args):
+    """The rows of a query (parameters ?) on db, a file or a PostgreSQL URI, read outside the daemon."""
+    if db_is_pg(db):
+        q = sql
+        for i in range(len(args)):
+            q = q.replace("?", ":'%d'" % (i + 1), 1)
+        return [tuple(r) for r in psql(db, q, *args)]
+    con = sqlite3.connect("file:%s?mode=ro" % db, uri=True, timeout=t(5))
+    try:
+        return con.execute(sql, args).fetchall()
+    finally:
+        con.close()
+
+
+def db_is_pg(db):
+    return str(db).startswith(("postgresql://", "postgres://"))
+
+
+sqlite_only = pytest.mark.sqlite_only
+
 
 # Servers alive right now, so that a failing test can show their stderr.
 LIVE_SERVERS = []
@@ -193,11 +250,8 @@ def verify_jwt(token, jwks, algs=("ES256",)):
 
 def signing_key_from_db(db, kid):
     """(alg, pem) of the signing key kid, read straight from the database."""
-    con = sqlite3.connect("file:%s?mode=ro" % db, uri=True, timeout=t(5))
-    try:
-        row = con.execute("SELECT alg, pem FROM signing_keys WHERE kid = ?", (kid,)).fetchone()
-    finally:
-        con.close()
+    rows = db_rows(db, "SELECT alg, pem FROM signing_keys WHERE kid = ?", kid)
+    row = rows[0] if rows else None
     assert row, "no signing key %r in %s" % (kid, db)
     pem = row[1]
     if isinstance(pem, bytes):
@@ -301,7 +355,8 @@ class Server:
         self.dir = str(workdir)
         self.name = name
         # db: another server's database (a second node over it: ServerFactory.peer)
-        self.db = db or os.path.join(self.dir, "tessera.db")
+        self.db = db or new_database(os.path.join(self.dir, "tessera.db"))
+        self.inited = db is not None
         self.peer_of = None
         self.config = config_text(config)
         self.config_path = None
@@ -324,6 +379,7 @@ class Server:
     # -- setup through the CLI
     def init(self):
         out = cli_ok(["init"], db=self.db)
+        self.inited = True
         self.kid = out.get("kid")
         return out
 
@@ -367,7 +423,7 @@ class Server:
         """Starts serve. flags=True passes --listen and --issuer, "listen" only --listen, False
         neither (then give the port the config listens on). init=False: serve makes the
         database itself when there is none (no `tessera init` first)."""
-        if init and self.peer_of is None and not os.path.exists(self.db):
+        if init and self.peer_of is None and not (self.inited if PG else os.path.exists(self.db)):
             self.init()
         last = None
         for _attempt in range(1 if port else 3):
@@ -654,6 +710,17 @@ def failure_sections():
 
 
 @pytest.hookimpl(hookwrapper=True)
+def pytest_collection_modifyitems(config, items):
+    """On PostgreSQL (TESSERA_PG), skips the tests marked sqlite_only, with their reason."""
+    if not PG:
+        return
+    for item in items:
+        m = item.get_closest_marker("sqlite_only")
+        if m:
+            why = m.args[0] if m.args else m.kwargs.get("reason", "SQLite's by nature")
+            item.add_marker(pytest.mark.skip(reason="SQLite only: " + why))
+
+
 def pytest_runtest_makereport(item, call):
     outcome = yield
     rep = outcome.get_result()
@@ -666,5 +733,7 @@ def pytest_configure(config):
         raise pytest.UsageError("TESSERA_BIN %s does not exist: run `make` first" % BIN)
     # an exception (a failed assertion) escaping a thread fails the test instead of being a
     # warning; tests still collect what their threads see and assert in the main thread
+    config.addinivalue_line("markers", "sqlite_only(reason): SQLite's by nature (its file, "
+                            "its locks): skipped on PostgreSQL (TESSERA_PG)")
     config.addinivalue_line("filterwarnings",
                             "error::pytest.PytestUnhandledThreadExceptionWarning")

@@ -13,6 +13,7 @@ from tessera_harness import (  # noqa: E402,F401  (fixtures and hooks pytest pic
     failure_sections,
     ServerFactory,
     fresh_factory,
+    pytest_collection_modifyitems,
     pytest_configure,
     tdir,
 )
