@@ -16,7 +16,7 @@ PKGS := libmicrohttpd jansson libcrypto sqlite3 libargon2 inih libqrencode gnutl
 # of a connection, which libmicrohttpd hands over as a GnuTLS session).
 DEB_RUN := make gcc libc6-dev pkg-config libmicrohttpd-dev libjansson-dev libssl-dev \
 	libsqlite3-dev libargon2-dev libinih-dev libqrencode-dev libjemalloc-dev libcurl4-openssl-dev \
-	libmosquitto-dev mosquitto-dev libunistring-dev libgnutls28-dev
+	libmosquitto-dev mosquitto-dev libunistring-dev libgnutls28-dev libpq-dev
 # test: the Check suites, pytest with its clients, the peers of the interop and broker tests, the
 # tools the tests run (man and mandoc's linter for the man pages in test_install.py); Debian's
 # nodejs (18) runs npm for tests/interop's lock and test_tls.py's TLS client, while the browser
@@ -24,6 +24,9 @@ DEB_RUN := make gcc libc6-dev pkg-config libmicrohttpd-dev libjansson-dev libssl
 DEB_TEST := check libsubunit-dev python3 python3-pytest python3-requests python3-authlib \
 	python3-cryptography python3-paho-mqtt mosquitto curl openssl gnutls-bin sqlite3 strace \
 	systemd man-db mandoc chromium fonts-liberation nodejs npm
+# test-pg: the PostgreSQL server (initdb, pg_ctl: tools/pg-cluster.sh) and psql (the harness
+# makes a database per test with it)
+DEB_TESTPG := postgresql postgresql-client
 # bench, bench-scale: the load tools (mqtt_bench links libmosquitto, in DEB_RUN; the DPoP proofs
 # of tools/bench-dpop.sh are made with python3-cryptography)
 DEB_BENCH := wrk curl mosquitto python3 python3-requests python3-pytest python3-paho-mqtt \
@@ -36,11 +39,12 @@ DEPS_run = $(DEB_RUN)
 DEPS_install = $(DEB_RUN)
 DEPS_test = $(DEB_RUN) $(DEB_TEST)
 DEPS_asan = $(DEB_RUN) $(DEB_TEST) $(DEB_ASAN)
+DEPS_test-pg = $(DEB_RUN) $(DEB_TEST) $(DEB_TESTPG)
 DEPS_bench = $(DEB_RUN) $(DEB_BENCH)
 DEPS_soak = $(DEB_RUN) $(DEB_TEST) $(DEB_BENCH)
 DEPS_fuzz = $(DEB_RUN) $(DEB_FUZZ)
-DEPS_TARGETS := run install test asan bench soak fuzz
-DEPCHECK_TARGETS := run test bench soak fuzz
+DEPS_TARGETS := run install test test-pg asan bench soak fuzz
+DEPCHECK_TARGETS := run test test-pg bench soak fuzz
 
 OPT ?= -O2
 SAN ?=
@@ -65,7 +69,8 @@ BROKER_SRC := $(wildcard broker/*.c)
 BROKER_LIB_SRC := $(wildcard lib/common/*.c)
 BROKER_OBJ := $(BROKER_SRC:%.c=$(BUILD)/pic/%.o) $(BROKER_LIB_SRC:%.c=$(BUILD)/pic/%.o)
 BROKER_LIBS := $(shell pkg-config --libs jansson libcrypto libcurl 2>/dev/null) -lpthread
-UNIT_SRC := $(wildcard tests/unit/test_*.c)
+# (test_db_pg needs a PostgreSQL server: make test-pg runs it)
+UNIT_SRC := $(filter-out tests/unit/test_db_pg.c,$(wildcard tests/unit/test_*.c))
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 SERVER_OBJ := $(SERVER_SRC:%.c=$(BUILD)/obj/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
@@ -78,7 +83,7 @@ PY := /usr/bin/python3
 
 # The targets a person runs install their packages first (deps-TARGET), then build in a second
 # make: the flags above come from pkg-config, which may only just have been installed.
-.PHONY: all binaries run test depcheck layers unit unit-bins e2e interop broker asan bench bench-scale \
+.PHONY: all binaries run test test-pg depcheck layers unit unit-bins e2e interop broker asan bench bench-scale \
 	install clean deps $(DEPS_TARGETS:%=deps-%) crash-test soak
 all: deps-run
 	@$(MAKE) --no-print-directory binaries
@@ -228,6 +233,17 @@ test: deps-test
 	@$(MAKE) --no-print-directory fuzz-replay
 	$(PYTEST) tests/e2e tests/interop tests/broker
 	@$(MAKE) --no-print-directory crash-test ROUNDS=10
+
+# The seam's unit suite on PostgreSQL, then the whole end-to-end suite with every daemon on
+# PostgreSQL, on a throwaway cluster (tools/test-pg.sh); `make test` stays on SQLite.
+$(BUILD)/tests/test_db_pg: tests/unit/test_db_pg.c $(BUILD)/libtessera.a
+	@mkdir -p $(@D)
+	@printf '  CC    %s\n' $<
+	@$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libtessera.a $(LIBS) $(CHECK_LIBS) $(LDFLAGS)
+
+test-pg: deps-test-pg
+	@$(MAKE) --no-print-directory binaries $(BUILD)/tests/test_db_pg
+	@sh tools/test-pg.sh $(BUILD)/tests/test_db_pg $(PYTEST) tests/e2e
 
 # SIGKILL under a write-heavy load, ROUNDS times (seeded by SEED), then every acknowledged write
 # is checked (tests/crash/crash_test.py); `make test` runs 10 rounds.

@@ -47,7 +47,8 @@ PG_DATABASES = [0]
 
 
 def psql(uri, sql, *args):
-    """Runs one statement through psql (-v values :'1'...) and returns its rows (tab-separated)."""
+    """(depcheck: optional psql, under make test-pg only, whose list names postgresql-client)
+    Runs one statement through psql (-v values :'1'...) and returns its rows (tab-separated)."""
     argv = ["psql", "-X", "-qAt", "-F", "\x1f", "-0", "-v", "ON_ERROR_STOP=1", "-d", uri]
     for i, a in enumerate(args, 1):
         argv += ["-v", "%d=%s" % (i, a)]
@@ -709,7 +710,6 @@ def failure_sections():
             for s in list(LIVE_SERVERS)]
 
 
-@pytest.hookimpl(hookwrapper=True)
 def pytest_collection_modifyitems(config, items):
     """On PostgreSQL (TESSERA_PG), skips the tests marked sqlite_only, with their reason."""
     if not PG:
@@ -721,6 +721,7 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.skip(reason="SQLite only: " + why))
 
 
+@pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
     outcome = yield
     rep = outcome.get_result()

@@ -27,7 +27,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # Which target compiles or runs a file: the first prefix that matches. run: make run / all /
 # install; test: make test (make asan runs the same files); fuzz: the libFuzzer builds of
 # tests/fuzz (make test compiles them too, with $(CC), as fuzz-replay); bench: make bench and
-# bench-scale; soak: make soak.
+# bench-scale; soak: make soak; test-pg: make test-pg (the suite on PostgreSQL).
 FILES = [
     ("lib/", ("run",)),
     ("server/", ("run",)),
@@ -35,6 +35,9 @@ FILES = [
     ("tools/run.sh", ("run",)),
     ("tools/embed.sh", ("run",)),
     ("tools/deps.sh", ("run",)),
+    ("tools/pg-cluster.sh", ("test-pg",)),
+    ("tools/test-pg.sh", ("test-pg",)),
+    ("tests/unit/test_db_pg.c", ("test-pg",)),
     ("tools/bench", ("bench",)),
     ("tests/bench/", ("bench",)),
     ("tests/crash/soak.py", ("soak",)),
