@@ -1,10 +1,10 @@
 /* db.h - the database seam: every SQL call of the store goes through it.
  *
  * The store (lib/store*.c) speaks SQL through this small interface; lib/db_sqlite.c implements it
- * on SQLite and is the only file that includes sqlite3.h, lib/db_pg.c on PostgreSQL (libpq) and
- * is the only file that includes libpq-fe.h; lib/db.c picks one by what db_open is given (a file
- * path, or a postgresql:// URI) and dispatches to it. The store's statement tables give
- * PostgreSQL's own text where the dialects differ (struct db_sql's `pg`).
+ * on SQLite and is the only file that includes sqlite3.h; lib/db_pg.c and db_pg_stmt.c implement
+ * it on PostgreSQL (libpq) and are the only ones that include libpq-fe.h. lib/db.c picks one by
+ * what db_open is given (a file path, or a postgresql:// URI) and dispatches to it. The store's
+ * statement tables give PostgreSQL's own text where the dialects differ (struct db_sql's `pg`).
  *
  * A connection (db) belongs to one thread at a time. Statements are prepared once and kept in the
  * connection's one statement cache (db_prepare); db_done hands a statement back (its bindings

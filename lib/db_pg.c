@@ -1,5 +1,6 @@
-/* db_pg.c - the database seam (db.h) on PostgreSQL through libpq: the only file that includes
- * libpq-fe.h.
+/* db_pg.c - the database seam (db.h) on PostgreSQL through libpq: the connection, errors,
+ * transactions; its statements are in db_pg_stmt.c. These two (through db_pg_priv.h) are the only
+ * files of lib/ that include libpq-fe.h.
  *
  * Statements: the store's ?N parameters become $N, and a statement's `pg` text replaces its
  * portable one where the dialects differ. Each is prepared once per connection (PQprepare) and
@@ -28,83 +29,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <libpq-fe.h>
 
-#include "db.h"
-#include "db_engine.h"
-
-/* Advisory lock keys (pg_advisory_xact_lock): every write transaction, and so every migration. */
-#define WRITE_LOCK "7165636549"
-#define SLOTS 256
-#define MADE_MAX 16
-#define OID_BOOL 16
-#define OID_BYTEA 17
-#define OID_INT8 20
-#define OID_INT2 21
-#define OID_INT4 23
-#define OID_FLOAT4 700
-#define OID_FLOAT8 701
-#define OID_NUMERIC 1700
-
-struct pg_db;
-
-/* A server-side prepared statement: its name, its text in PostgreSQL's dialect, and the
- * connection generation it was prepared on (gen 0: not yet). */
-struct prep {
-	char name[24];
-	char *text;
-	unsigned gen;
-};
-
-struct pg_stmt {
-	const struct db_engine *eng;  /* (struct db_head) */
-	struct pg_db *d;
-	struct prep *prep;
-	int own;                  /* a private copy: done frees it and its prep */
-	int busy;                 /* run, rows not all handed back */
-	int nparams;
-	const char **vals;
-	int *lens, *fmts;
-	char **bufs;              /* printed integers, text copies */
-	int cap;
-	PGresult *res;
-	int row;
-	unsigned char **blob;     /* bytea columns decoded, per column of the current row */
-	size_t *blen;
-	int ncols;
-};
-
-struct slot {
-	const struct db_sql *q;   /* fixed statement */
-	char *key;                /* made statement: its portable text */
-	int tomb;
-	uint64_t used;
-	struct prep prep;
-	struct pg_stmt st;
-};
-
-struct pg_db {
-	const struct db_engine *eng;  /* (struct db_head) */
-	PGconn *c;
-	unsigned gen;             /* connections made: 1, 2, ... */
-	int busy_ms;
-	int synchronous;
-	int tx;                   /* a transaction was begun and not yet ended */
-	int lost;                 /* ... and the connection was lost meanwhile */
-	long long txid;           /* the transaction's id (txid_current) */
-	int listening;
-	int unset;                /* a new connection whose session() has not run */
-	int64_t version;
-	int64_t changes;
-	unsigned named;           /* statements named so far */
-	int made;
-	uint64_t clock;
-	char err[256];
-	struct slot slot[SLOTS];
-};
-
-#define D(x) ((struct pg_db *)(void *)(x))
-#define S(x) ((struct pg_stmt *)(void *)(x))
+#include "db_pg_priv.h"
 
 /* --- errors --- */
 
@@ -139,7 +65,7 @@ static ts_err state_err(const char *state)
 	return TS_SERVER_ERROR;
 }
 
-static void keep_msg(struct pg_db *d, const char *m)
+void dbpg_keep_msg(struct pg_db *d, const char *m)
 {
 	size_t n;
 
@@ -151,14 +77,14 @@ static void keep_msg(struct pg_db *d, const char *m)
 
 /* The ts_err for a result (NULL: the connection failed); TS_OK when it succeeded. Marks a
  * transaction in progress as lost when the connection is. */
-static ts_err res_err(struct pg_db *d, PGresult *r)
+ts_err dbpg_res_err(struct pg_db *d, PGresult *r)
 {
 	ExecStatusType t = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
 	ts_err e;
 
 	if (t == PGRES_COMMAND_OK || t == PGRES_TUPLES_OK || t == PGRES_EMPTY_QUERY)
 		return TS_OK;
-	keep_msg(d, r ? PQresultErrorMessage(r) : PQerrorMessage(d->c));
+	dbpg_keep_msg(d, r ? PQresultErrorMessage(r) : PQerrorMessage(d->c));
 	e = r ? state_err(PQresultErrorField(r, PG_DIAG_SQLSTATE)) : TS_UNAVAILABLE;
 	if (PQstatus(d->c) != CONNECTION_OK) {
 		e = TS_UNAVAILABLE;
@@ -176,10 +102,10 @@ static void quiet(void *arg, const char *msg)
 	(void)msg; /* NOTICEs ("relation already exists, skipping") are not the operator's concern */
 }
 
-static ts_err run(struct pg_db *d, const char *sql)
+ts_err dbpg_run(struct pg_db *d, const char *sql)
 {
 	PGresult *r = PQexec(d->c, sql);
-	ts_err e = res_err(d, r);
+	ts_err e = dbpg_res_err(d, r);
 
 	PQclear(r);
 	return e;
@@ -195,13 +121,13 @@ static ts_err session(struct pg_db *d)
 	snprintf(sql, sizeof sql, "SET lock_timeout = %d; SET synchronous_commit = %s%s",
 	         d->busy_ms > 0 ? d->busy_ms : 1, d->synchronous ? "on" : "off",
 	         d->listening ? "; LISTEN tessera_data" : "");
-	return run(d, sql);
+	return dbpg_run(d, sql);
 }
 
 /* Outside a transaction, a connection that was lost is made again (statements are prepared again
  * on first use, and the data version moves: whatever was notified meanwhile is lost). Inside one,
  * nothing can be done until the caller rolls back. */
-static ts_err alive(struct pg_db *d)
+ts_err dbpg_alive(struct pg_db *d)
 {
 	if (d->lost)
 		return TS_UNAVAILABLE;
@@ -212,7 +138,7 @@ static ts_err alive(struct pg_db *d)
 		}
 		PQreset(d->c);
 		if (PQstatus(d->c) != CONNECTION_OK) {
-			keep_msg(d, PQerrorMessage(d->c));
+			dbpg_keep_msg(d, PQerrorMessage(d->c));
 			return TS_UNAVAILABLE;
 		}
 		d->gen++;
@@ -249,7 +175,7 @@ static ts_err pg_open(const char *uri, int busy_ms, int synchronous, db **out)
 		return TS_SERVER_ERROR;
 	}
 	if (PQstatus(d->c) != CONNECTION_OK) {
-		keep_msg(d, PQerrorMessage(d->c));
+		dbpg_keep_msg(d, PQerrorMessage(d->c));
 		fprintf(stderr, "tessera: PostgreSQL: %s\n", d->err);
 		PQfinish(d->c);
 		free(d);
@@ -264,22 +190,11 @@ static ts_err pg_open(const char *uri, int busy_ms, int synchronous, db **out)
 	return TS_OK;
 }
 
-static void stmt_clear(struct pg_stmt *st);
-
 static void pg_close(db *x)
 {
 	struct pg_db *d = D(x);
-	int i;
 
-	for (i = 0; i < SLOTS; i++) {
-		stmt_clear(&d->slot[i].st);
-		free(d->slot[i].st.vals);
-		free(d->slot[i].st.lens);
-		free(d->slot[i].st.fmts);
-		free(d->slot[i].st.bufs);
-		free(d->slot[i].prep.text);
-		free(d->slot[i].key);
-	}
+	dbpg_stmts_free(d);
 	PQfinish(d->c);
 	free(d);
 }
@@ -287,9 +202,9 @@ static void pg_close(db *x)
 static ts_err pg_exec(db *x, const char *sql)
 {
 	struct pg_db *d = D(x);
-	ts_err e = alive(d);
+	ts_err e = dbpg_alive(d);
 
-	return e ? e : run(d, sql);
+	return e ? e : dbpg_run(d, sql);
 }
 
 static const char *pg_errmsg(db *x)
@@ -304,8 +219,8 @@ static void pg_busy_timeout(db *x, int ms)
 
 	d->busy_ms = ms;
 	snprintf(sql, sizeof sql, "SET lock_timeout = %d", ms > 0 ? ms : 1);
-	if (!alive(d))
-		run(d, sql);
+	if (!dbpg_alive(d))
+		dbpg_run(d, sql);
 }
 
 /* The first row's first column of a statement without parameters, as text into buf. */
@@ -314,10 +229,10 @@ static ts_err value(struct pg_db *d, const char *sql, char *buf, size_t n)
 	PGresult *r;
 	ts_err e;
 
-	if ((e = alive(d)))
+	if ((e = dbpg_alive(d)))
 		return e;
 	r = PQexec(d->c, sql);
-	if (!(e = res_err(d, r))) {
+	if (!(e = dbpg_res_err(d, r))) {
 		if (PQntuples(r) < 1 || PQnfields(r) < 1)
 			e = TS_SERVER_ERROR;
 		else
@@ -333,14 +248,14 @@ static ts_err pg_setup(db *x)
 	struct pg_db *d = D(x);
 	ts_err e;
 
-	if ((e = alive(d)))
+	if ((e = dbpg_alive(d)))
 		return e;
-	e = run(d, "BEGIN; SELECT pg_advisory_xact_lock(" WRITE_LOCK "); "
+	e = dbpg_run(d, "BEGIN; SELECT pg_advisory_xact_lock(" WRITE_LOCK "); "
 	        "CREATE TABLE IF NOT EXISTS tessera_schema (version integer NOT NULL); "
 	        "INSERT INTO tessera_schema SELECT 0 WHERE NOT EXISTS "
 	        "(SELECT 1 FROM tessera_schema); COMMIT");
 	if (e && PQstatus(d->c) == CONNECTION_OK)
-		run(d, "ROLLBACK");
+		dbpg_run(d, "ROLLBACK");
 	return e;
 }
 
@@ -367,16 +282,16 @@ static ts_err pg_data_version(db *x, int64_t *v)
 	PGnotify *n;
 	ts_err e;
 
-	if ((e = alive(d)))
+	if ((e = dbpg_alive(d)))
 		return e;
 	if (!d->listening) {
-		if ((e = run(d, "LISTEN tessera_data")))
+		if ((e = dbpg_run(d, "LISTEN tessera_data")))
 			return e;
 		d->listening = 1;
 	}
 	if (!PQconsumeInput(d->c)) {
-		keep_msg(d, PQerrorMessage(d->c));
-		if ((e = alive(d)))
+		dbpg_keep_msg(d, PQerrorMessage(d->c));
+		if ((e = dbpg_alive(d)))
 			return e;
 	}
 	while ((n = PQnotifies(d->c))) {
@@ -405,421 +320,6 @@ static void pg_tune_writer(db *x, int checkpoint_pages)
 	(void)checkpoint_pages; /* PostgreSQL checkpoints by itself */
 }
 
-/* --- statements --- */
-
-/* sql with ?N made $N (outside quoted text and identifiers); malloc'd. */
-static char *dollars(const char *sql)
-{
-	char *out = malloc(strlen(sql) + 1), *o = out;
-	char quote = 0;
-
-	if (!out)
-		return NULL;
-	for (; *sql; sql++) {
-		if (quote) {
-			if (*sql == quote)
-				quote = 0;
-		} else if (*sql == '\'' || *sql == '"') {
-			quote = *sql;
-		} else if (*sql == '?' && sql[1] >= '0' && sql[1] <= '9') {
-			*o++ = '$';
-			continue;
-		}
-		*o++ = *sql;
-	}
-	*o = '\0';
-	return out;
-}
-
-static ts_err prep_make(struct pg_db *d, struct prep *p, const struct db_sql *q)
-{
-	if (!(p->text = dollars(q->pg ? q->pg : q->sql)))
-		return TS_SERVER_ERROR;
-	snprintf(p->name, sizeof p->name, "t%u", ++d->named);
-	p->gen = 0;
-	return TS_OK;
-}
-
-/* Prepares p on the current connection when it is not yet. */
-static ts_err prep_ready(struct pg_db *d, struct prep *p)
-{
-	PGresult *r;
-	ts_err e;
-
-	if (p->gen == d->gen)
-		return TS_OK;
-	if ((e = alive(d)))
-		return e;
-	r = PQprepare(d->c, p->name, p->text, 0, NULL);
-	if ((e = res_err(d, r)) == TS_SERVER_ERROR)
-		fprintf(stderr, "tessera: PostgreSQL cannot prepare \"%s\": %s\n", p->text, d->err);
-	PQclear(r);
-	if (!e)
-		p->gen = d->gen;
-	return e;
-}
-
-static void stmt_init(struct pg_db *d, struct pg_stmt *st, struct prep *p, int own)
-{
-	st->eng = &db_pg_engine;
-	st->d = d;
-	st->prep = p;
-	st->own = own;
-	st->row = -1;
-}
-
-static ts_err private_copy(struct pg_db *d, const struct db_sql *q, db_stmt **out)
-{
-	struct pg_stmt *st = calloc(1, sizeof(*st));
-	struct prep *p = calloc(1, sizeof(*p));
-	ts_err e;
-
-	if (!st || !p || (e = prep_make(d, p, q)) || (e = prep_ready(d, p))) {
-		if (p)
-			free(p->text);
-		free(p);
-		free(st);
-		return TS_SERVER_ERROR;
-	}
-	stmt_init(d, st, p, 1);
-	*out = (db_stmt *)(void *)st;
-	return TS_OK;
-}
-
-static unsigned hash_of(const struct db_sql *q)
-{
-	const unsigned char *p;
-	unsigned h = 2166136261u;
-
-	if (!q->made)
-		return (unsigned)(((uintptr_t)q >> 3) * 2654435761u);
-	for (p = (const unsigned char *)q->sql; *p; p++)
-		h = (h ^ *p) * 16777619u;
-	return h;
-}
-
-static void slot_free(struct pg_db *d, struct slot *sl)
-{
-	char sql[48];
-
-	if (sl->prep.gen == d->gen && PQstatus(d->c) == CONNECTION_OK && !d->tx) {
-		snprintf(sql, sizeof sql, "DEALLOCATE %s", sl->prep.name);
-		run(d, sql);
-	}
-	stmt_clear(&sl->st);
-	free(sl->st.vals);
-	free(sl->st.lens);
-	free(sl->st.fmts);
-	free(sl->st.bufs);
-	free(sl->prep.text);
-	free(sl->key);
-	memset(sl, 0, sizeof(*sl));
-	sl->tomb = 1;
-	d->made--;
-}
-
-static struct slot *made_victim(struct pg_db *d)
-{
-	struct slot *v = NULL;
-	int i;
-
-	for (i = 0; i < SLOTS; i++) {
-		struct slot *sl = &d->slot[i];
-
-		if (sl->key && !sl->st.busy && (!v || sl->used < v->used))
-			v = sl;
-	}
-	return v;
-}
-
-static ts_err pg_prepare(db *x, const struct db_sql *q, db_stmt **out)
-{
-	struct pg_db *d = D(x);
-	unsigned h = hash_of(q), i;
-	struct slot *sl, *free_sl = NULL, *v;
-	ts_err e;
-
-	*out = NULL;
-	for (i = 0; i < SLOTS; i++) {
-		sl = &d->slot[(h + i) & (SLOTS - 1)];
-		if (!sl->q && !sl->key) {
-			if (!free_sl)
-				free_sl = sl;
-			if (!sl->tomb)
-				break;
-		} else if (q->made ? sl->key && strcmp(sl->key, q->sql) == 0 : sl->q == q) {
-			if (sl->st.busy)
-				return private_copy(d, q, out);
-			if ((e = prep_ready(d, &sl->prep)))
-				return e;
-			sl->used = ++d->clock;
-			*out = (db_stmt *)(void *)&sl->st;
-			return TS_OK;
-		}
-	}
-	if (!free_sl)
-		return private_copy(d, q, out);
-	if (q->made && d->made >= MADE_MAX) {
-		if (!(v = made_victim(d)))
-			return private_copy(d, q, out);
-		slot_free(d, v);
-	}
-	if (q->made && !(free_sl->key = strdup(q->sql)))
-		return TS_SERVER_ERROR;
-	if ((e = prep_make(d, &free_sl->prep, q)) || (e = prep_ready(d, &free_sl->prep))) {
-		free(free_sl->key);
-		free(free_sl->prep.text);
-		memset(free_sl, 0, sizeof(*free_sl));
-		return e;
-	}
-	free_sl->q = q->made ? NULL : q;
-	free_sl->tomb = 0;
-	free_sl->used = ++d->clock;
-	stmt_init(d, &free_sl->st, &free_sl->prep, 0);
-	d->made += q->made != 0;
-	*out = (db_stmt *)(void *)&free_sl->st;
-	return TS_OK;
-}
-
-/* Room for n parameters. */
-static int params(struct pg_stmt *st, int n)
-{
-	int i;
-
-	if (n <= st->cap)
-		return 0;
-	if (!(st->vals = realloc(st->vals, (size_t)n * sizeof *st->vals)) ||
-	    !(st->lens = realloc(st->lens, (size_t)n * sizeof *st->lens)) ||
-	    !(st->fmts = realloc(st->fmts, (size_t)n * sizeof *st->fmts)) ||
-	    !(st->bufs = realloc(st->bufs, (size_t)n * sizeof *st->bufs)))
-		return -1; /* (what was reallocated is kept; cap unchanged) */
-	for (i = st->cap; i < n; i++)
-		st->bufs[i] = NULL;
-	st->cap = n;
-	return 0;
-}
-
-static ts_err pg_bind(db_stmt *x, const struct db_val *v, size_t n)
-{
-	struct pg_stmt *st = S(x);
-	size_t i, k;
-
-	if (params(st, (int)n))
-		return TS_SERVER_ERROR;
-	st->nparams = (int)n;
-	for (i = 0; i < n; i++) {
-		st->vals[i] = NULL;
-		st->lens[i] = 0;
-		st->fmts[i] = 0;
-		switch (v[i].type) {
-		case DB_INT_OR_NULL:
-			if (!v[i].i)
-				break;
-			/* fall through */
-		case DB_INT:
-		case DB_REAL:
-			if (!(st->bufs[i] = malloc(32)))
-				return TS_SERVER_ERROR;
-			if (v[i].type == DB_REAL)
-				snprintf(st->bufs[i], 32, "%.17g", v[i].d);
-			else
-				snprintf(st->bufs[i], 32, "%lld", (long long)v[i].i);
-			st->vals[i] = st->bufs[i];
-			break;
-		case DB_TEXT:
-			if (!v[i].p || v[i].n < 0) {
-				st->vals[i] = v[i].p;
-				break;
-			}
-			k = (size_t)v[i].n; /* a length: a copy with its NUL */
-			if (!(st->bufs[i] = malloc(k + 1)))
-				return TS_SERVER_ERROR;
-			memcpy(st->bufs[i], v[i].p, k);
-			st->bufs[i][k] = '\0';
-			st->vals[i] = st->bufs[i];
-			break;
-		case DB_BLOB:
-			st->vals[i] = v[i].p;
-			st->lens[i] = v[i].n;
-			st->fmts[i] = 1;
-			break;
-		default:
-			break;
-		}
-	}
-	return TS_OK;
-}
-
-static void blobs_clear(struct pg_stmt *st)
-{
-	int i;
-
-	for (i = 0; st->blob && i < st->ncols; i++) {
-		if (st->blob[i])
-			PQfreemem(st->blob[i]);
-		st->blob[i] = NULL;
-	}
-}
-
-/* Forgets the result and the bindings. */
-static void stmt_clear(struct pg_stmt *st)
-{
-	int i;
-
-	blobs_clear(st);
-	free(st->blob);
-	free(st->blen);
-	st->blob = NULL;
-	st->blen = NULL;
-	st->ncols = 0;
-	PQclear(st->res);
-	st->res = NULL;
-	for (i = 0; i < st->cap; i++) {
-		free(st->bufs[i]);
-		st->bufs[i] = NULL;
-	}
-	st->nparams = 0;
-	st->row = -1;
-	st->busy = 0;
-}
-
-static ts_err pg_step(db_stmt *x, int *row)
-{
-	struct pg_stmt *st = S(x);
-	struct pg_db *d = st->d;
-	ts_err e;
-
-	*row = 0;
-	if (!st->res) {
-		if ((e = alive(d)) || (e = prep_ready(d, st->prep)))
-			return e;
-		st->busy = 1;
-		st->res = PQexecPrepared(d->c, st->prep->name, st->nparams, st->vals, st->lens,
-		                         st->fmts, 0);
-		if ((e = res_err(d, st->res))) {
-			PQclear(st->res);
-			st->res = NULL;
-			return e;
-		}
-		d->changes = atoll(PQcmdTuples(st->res));
-		st->ncols = PQnfields(st->res);
-		if (st->ncols && (!(st->blob = calloc((size_t)st->ncols, sizeof *st->blob)) ||
-		                  !(st->blen = calloc((size_t)st->ncols, sizeof *st->blen))))
-			return TS_SERVER_ERROR;
-		st->row = -1;
-	}
-	blobs_clear(st);
-	if (st->row < PQntuples(st->res))
-		st->row++;
-	*row = st->row < PQntuples(st->res);
-	return TS_OK;
-}
-
-static void pg_done(db_stmt *x)
-{
-	struct pg_stmt *st = S(x);
-	struct pg_db *d = st->d;
-	char sql[48];
-
-	stmt_clear(st);
-	if (!st->own)
-		return;
-	if (PQstatus(d->c) == CONNECTION_OK && st->prep->gen == d->gen && !d->lost) {
-		snprintf(sql, sizeof sql, "DEALLOCATE %s", st->prep->name);
-		run(d, sql); /* (inside a transaction too: it is not transactional) */
-	}
-	free(st->vals);
-	free(st->lens);
-	free(st->fmts);
-	free(st->bufs);
-	free(st->prep->text);
-	free(st->prep);
-	free(st);
-}
-
-static int pg_readonly(db_stmt *x)
-{
-	(void)x;
-	return 1; /* the statement ran to its end at its first step */
-}
-
-static int64_t pg_changes(db *x)
-{
-	return D(x)->changes;
-}
-
-static int is_null(struct pg_stmt *st, int i)
-{
-	return !st->res || st->row < 0 || st->row >= PQntuples(st->res) || i < 0 ||
-	       i >= st->ncols || PQgetisnull(st->res, st->row, i);
-}
-
-static enum db_type pg_type(db_stmt *x, int i)
-{
-	struct pg_stmt *st = S(x);
-
-	if (is_null(st, i))
-		return DB_NULL;
-	switch (PQftype(st->res, i)) {
-	case OID_BOOL: case OID_INT2: case OID_INT4: case OID_INT8:
-		return DB_INT;
-	case OID_FLOAT4: case OID_FLOAT8: case OID_NUMERIC:
-		return DB_REAL;
-	case OID_BYTEA:
-		return DB_BLOB;
-	default:
-		return DB_TEXT;
-	}
-}
-
-static int64_t pg_int(db_stmt *x, int i)
-{
-	struct pg_stmt *st = S(x);
-	const char *t;
-
-	if (is_null(st, i))
-		return 0;
-	t = PQgetvalue(st->res, st->row, i);
-	if (PQftype(st->res, i) == OID_BOOL)
-		return t[0] == 't';
-	return strtoll(t, NULL, 10);
-}
-
-static const char *pg_text(db_stmt *x, int i)
-{
-	struct pg_stmt *st = S(x);
-
-	return is_null(st, i) ? NULL : PQgetvalue(st->res, st->row, i);
-}
-
-static const void *pg_blob(db_stmt *x, int i)
-{
-	struct pg_stmt *st = S(x);
-	size_t n;
-
-	if (is_null(st, i))
-		return NULL;
-	if (PQftype(st->res, i) != OID_BYTEA)
-		return PQgetvalue(st->res, st->row, i);
-	if (!st->blob[i]) {
-		st->blob[i] = PQunescapeBytea((const unsigned char *)PQgetvalue(st->res, st->row, i),
-		                              &n);
-		st->blen[i] = st->blob[i] ? n : 0;
-	}
-	return st->blob[i];
-}
-
-static int pg_bytes(db_stmt *x, int i)
-{
-	struct pg_stmt *st = S(x);
-
-	if (is_null(st, i))
-		return 0;
-	if (st->blob[i])
-		return (int)st->blen[i];
-	return PQgetlength(st->res, st->row, i);
-}
-
 /* --- transactions --- */
 
 static ts_err pg_begin(db *x)
@@ -828,18 +328,18 @@ static ts_err pg_begin(db *x)
 	PGresult *r;
 	ts_err e;
 
-	if ((e = alive(d)))
+	if ((e = dbpg_alive(d)))
 		return e;
 	r = PQexec(d->c, "BEGIN; SELECT txid_current() FROM "
 	           "(SELECT pg_advisory_xact_lock(" WRITE_LOCK ")) l");
-	if (!(e = res_err(d, r)) && PQntuples(r) == 1) {
+	if (!(e = dbpg_res_err(d, r)) && PQntuples(r) == 1) {
 		d->txid = atoll(PQgetvalue(r, 0, 0));
 		d->tx = 1;
 	} else {
 		if (!e)
 			e = TS_SERVER_ERROR;
 		if (PQstatus(d->c) == CONNECTION_OK)
-			run(d, "ROLLBACK");
+			dbpg_run(d, "ROLLBACK");
 	}
 	PQclear(r);
 	return e;
@@ -866,7 +366,7 @@ static ts_err commit_status(struct pg_db *d)
 	d->lost = 0;
 	snprintf(sql, sizeof sql, "SELECT coalesce(txid_status(%lld), 'gone')", d->txid);
 	for (;;) {
-		if (!alive(d) && !value(d, sql, buf, sizeof buf)) {
+		if (!dbpg_alive(d) && !value(d, sql, buf, sizeof buf)) {
 			if (strcmp(buf, "committed") == 0)
 				return TS_OK;
 			if (strcmp(buf, "in progress") != 0)
@@ -890,9 +390,9 @@ static ts_err pg_commit(db *x)
 	if (d->lost)
 		return TS_UNAVAILABLE; /* lost before COMMIT was sent: nothing committed */
 	r = PQexec(d->c, "COMMIT");
-	e = res_err(d, r);
+	e = dbpg_res_err(d, r);
 	if (!e && strcmp(PQcmdStatus(r), "COMMIT") != 0) {
-		keep_msg(d, "the transaction had failed: COMMIT rolled it back");
+		dbpg_keep_msg(d, "the transaction had failed: COMMIT rolled it back");
 		e = TS_SERVER_ERROR;
 	}
 	PQclear(r);
@@ -912,7 +412,7 @@ static ts_err pg_rollback(db *x)
 	if (!d->tx && PQtransactionStatus(d->c) == PQTRANS_IDLE)
 		return TS_OK;
 	if (!d->lost && PQstatus(d->c) == CONNECTION_OK)
-		e = run(d, "ROLLBACK");
+		e = dbpg_run(d, "ROLLBACK");
 	d->tx = 0;
 	d->lost = 0;
 	return e;
@@ -933,7 +433,7 @@ static ts_err tx_run(db *x, const char *sql)
 		d->lost = 1;
 		return TS_UNAVAILABLE;
 	}
-	return run(d, sql);
+	return dbpg_run(d, sql);
 }
 
 static ts_err pg_savepoint(db *x, int level)
@@ -954,7 +454,7 @@ static ts_err pg_rollback_to(db *x, int level)
 const struct db_engine db_pg_engine = {
 	DB_PG, pg_open, pg_close, pg_exec, pg_errmsg, pg_busy_timeout, pg_setup,
 	pg_schema_version, pg_set_schema_version, pg_data_version, pg_synchronous, pg_tune_writer,
-	pg_prepare, pg_bind, pg_step, pg_done, pg_readonly, pg_changes, pg_type, pg_int, pg_text,
-	pg_blob, pg_bytes, pg_begin, pg_commit, pg_rollback, pg_in_transaction, pg_savepoint,
-	pg_release, pg_rollback_to,
+	dbpg_prepare, dbpg_bind, dbpg_step, dbpg_done, dbpg_readonly, dbpg_changes, dbpg_type,
+	dbpg_int, dbpg_text, dbpg_blob, dbpg_bytes, pg_begin, pg_commit, pg_rollback,
+	pg_in_transaction, pg_savepoint, pg_release, pg_rollback_to,
 };

@@ -88,6 +88,22 @@ def db_rows(db, sql, *args):
         con.close()
 
 
+def db_write(db, sql, *args):
+    """Runs one writing statement (parameters ?) on db, a file or a PostgreSQL URI, behind the
+    daemon's back; returns the rows it changed."""
+    if db_is_pg(db):
+        q = sql
+        for i in range(len(args)):
+            q = q.replace("?", ":'%d'" % (i + 1), 1)
+        rows = psql(db, "WITH w AS (%s RETURNING 1) SELECT count(*) FROM w" % q, *args)
+        return int(rows[0][0])
+    con = sqlite3.connect(db, timeout=t(10), isolation_level=None)
+    try:
+        return con.execute(sql, args).rowcount
+    finally:
+        con.close()
+
+
 def db_is_pg(db):
     return str(db).startswith(("postgresql://", "postgres://"))
 

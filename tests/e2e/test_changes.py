@@ -6,14 +6,13 @@ import base64
 import json
 import os
 import socket
-import sqlite3
 import time
 
 import pytest
 import requests
 
 from scim_client import Scim, op
-from tessera_harness import (http_timeout, idp_user, jwt_parts, refresh_login, t)
+from tessera_harness import (db_write, http_timeout, idp_user, jwt_parts, refresh_login, t)
 
 CB = "https://rp.example/cb"
 SCOPE = "openid mqtt:sub:home/${username}/# mqtt:pub:home/${username}/cmd"
@@ -315,10 +314,7 @@ def test_last_event_id_older_than_what_is_kept_gets_a_reset(srv, feed):
     f = feed()
     last = ready(f)["id"]
     # the hourly purge, as if an hour had passed: every row up to the last is gone
-    db = sqlite3.connect(srv.db, timeout=10)
-    with db:
-        db.execute("DELETE FROM changes WHERE id <= ?", (last,))
-    db.close()
+    db_write(srv.db, "DELETE FROM changes WHERE id <= ?", last)
     g = feed(last_event_id=last - 2)
     assert g.status == 200
     ev = g.next(t(5))

@@ -179,6 +179,7 @@ def encodings(raw):
             base64.urlsafe_b64encode(raw).rstrip(b"="), base64.b64encode(raw).rstrip(b"=")]
 
 
+@pytest.mark.sqlite_only("reads the bytes of the SQLite file and its WAL")
 def test_row23_device_codes_are_not_stored_in_clear(fresh_factory):
     s = fresh_factory.start(config=tokens_config(**NO_LOCKOUT), clients=device_clients(),
                             name="device-db")

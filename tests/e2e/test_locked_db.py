@@ -21,6 +21,10 @@ from scim_client import ADMIN_CLIENTS, CORE_USER, ERROR, SCIM_JSON, Scim
 from tessera_harness import (PKCE, UserAgent, auth_request, code_flow, idp_user, is_login_page,
                              new_username, redirect_params, run_cli, t, token_ok)
 
+# SQLite's own locks (a second connection holding the file, the sqlite3 shell, its backup API); on
+# PostgreSQL the same bound is tests/unit/test_db_pg.c's test_write_lock
+pytestmark = pytest.mark.sqlite_only("SQLite's file locks and its shell")
+
 CB = "https://rp.example/cb"
 BUSY_MS = 1000
 BOUND = t(2 * BUSY_MS / 1000.0 + 3.0)      # the longest any answer may take while locked

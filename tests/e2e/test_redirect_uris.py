@@ -4,13 +4,12 @@ controls, DEL, U+2028/U+2029 or any other non-ASCII character, javascript:/data:
 URIs, fragments (RFC 6749 §3.1.2) and anything not an absolute URI, each with a clear error;
 native apps' private-use schemes (RFC 8252 §7.1) and loopback URIs stay allowed. A bad URI
 stored before these rules is never redirected to: /authorize shows its error page."""
-import sqlite3
 import urllib.parse
 
 import pytest
 
 from scim_client import ADMIN_CLIENTS, SCIM_CONFIG, T_CLIENT, Scim, err, ok, op
-from tessera_harness import PKCE, auth_request, new_username, run_cli, t, wait_for
+from tessera_harness import PKCE, auth_request, db_write, new_username, run_cli, t, wait_for
 
 BAD = [
     ("crlf", "https://rp.example/cb\r\nSet-Cookie: a=1"),
@@ -104,13 +103,9 @@ def test_row74_scim_keeps_native_and_loopback_uris(api):
 
 def store_uris_directly(srv, client_id, uris):
     """What a database written before these rules may hold: the URIs set behind Tessera's back."""
-    con = sqlite3.connect(srv.db, timeout=t(5), isolation_level=None)
-    try:
-        n = con.execute("UPDATE clients SET redirect_uris = ? WHERE client_id = ?",
-                        (" ".join(uris), client_id)).rowcount
-        assert n == 1
-    finally:
-        con.close()
+    n = db_write(srv.db, "UPDATE clients SET redirect_uris = ? WHERE client_id = ?",
+                 " ".join(uris), client_id)
+    assert n == 1
 
 
 def authorize(srv, client_id, redirect_uri):

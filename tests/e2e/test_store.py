@@ -27,6 +27,7 @@ def assert_absent(files, needle, what):
         assert needle not in data, "%s found in clear in %s" % (what, p)
 
 
+@pytest.mark.sqlite_only("reads the bytes of the SQLite file and its WAL")
 def test_row23_db_and_wal_hold_no_token_or_secret_in_clear(fresh_factory):
     s = fresh_factory.new(config={"database": {"synchronous": "normal"}})
     s.init()
@@ -67,6 +68,7 @@ def mode_of(p):
     return stat.S_IMODE(os.stat(p).st_mode)
 
 
+@pytest.mark.sqlite_only("the SQLite file's mode")
 def test_db_file_mode_is_0600_after_init(tdir):
     db = os.path.join(tdir, "m.db")
     old = os.umask(0o022)
@@ -80,6 +82,7 @@ def test_db_file_mode_is_0600_after_init(tdir):
         assert mode_of(p) & 0o077 == 0, (p, oct(mode_of(p)))
 
 
+@pytest.mark.sqlite_only("the SQLite file's mode")
 def test_db_file_mode_is_0600_when_serve_creates_it(fresh_factory):
     s = fresh_factory.new()
     old = os.umask(0o022)
@@ -94,6 +97,8 @@ def test_db_file_mode_is_0600_when_serve_creates_it(fresh_factory):
     assert s.jwks()["keys"], "serve created no signing key"
 
 
+@pytest.mark.sqlite_only("holds SQLite's write lock from a second connection (PostgreSQL: "
+                        "tests/unit/test_db_pg.c test_write_lock)")
 def test_busy_database_gives_503_then_recovers(fresh_factory):
     s = fresh_factory.start(config={"database": {"busy_timeout_ms": 300}},
                             clients=[{"client_id": "rs", "scope": "introspect"},
