@@ -311,3 +311,15 @@ def test_usage_error_exits_2_with_one_stderr_line(db, args):
 def test_missing_flag_value_is_a_usage_error(db):
     r = run_cli(["client", "add", "x", "--db"])
     assert r.rc == 2, r
+
+
+@pytest.mark.parametrize("scheme", ["postgresql", "postgres"])
+def test_row112_a_postgresql_uris_password_is_never_shown(tdir, scheme):
+    """docs/security.md row 112: a --db URI naming PostgreSQL (here one that cannot be reached)
+    is tried as PostgreSQL, not created as a file, and its password is shown as ***."""
+    uri = "%s://tessera:s3cret-pw@/tessera?host=%s/nowhere&connect_timeout=2" % (scheme, tdir)
+    r = run_cli(["init"], db=uri, cwd=tdir)
+    assert r.rc == 1, r
+    assert "s3cret-pw" not in r.stdout + r.stderr, r
+    assert "tessera:***@" in r.stderr, r
+    assert os.listdir(tdir) == [], os.listdir(tdir)
