@@ -41,10 +41,11 @@ DEPS_test = $(DEB_RUN) $(DEB_TEST)
 DEPS_asan = $(DEB_RUN) $(DEB_TEST) $(DEB_ASAN)
 DEPS_test-pg = $(DEB_RUN) $(DEB_TEST) $(DEB_TESTPG)
 DEPS_bench = $(DEB_RUN) $(DEB_BENCH)
+DEPS_bench-pg = $(DEB_RUN) $(DEB_BENCH) $(DEB_TESTPG)
 DEPS_soak = $(DEB_RUN) $(DEB_TEST) $(DEB_BENCH)
 DEPS_fuzz = $(DEB_RUN) $(DEB_FUZZ)
-DEPS_TARGETS := run install test test-pg asan bench soak fuzz
-DEPCHECK_TARGETS := run test test-pg bench soak fuzz
+DEPS_TARGETS := run install test test-pg asan bench bench-pg soak fuzz
+DEPCHECK_TARGETS := run test test-pg bench bench-pg soak fuzz
 
 OPT ?= -O2
 SAN ?=
@@ -83,7 +84,7 @@ PY := /usr/bin/python3
 
 # The targets a person runs install their packages first (deps-TARGET), then build in a second
 # make: the flags above come from pkg-config, which may only just have been installed.
-.PHONY: all binaries run test test-pg depcheck layers unit unit-bins e2e interop broker asan bench bench-scale \
+.PHONY: all binaries run test test-pg bench-pg depcheck layers unit unit-bins e2e interop broker asan bench bench-scale \
 	install clean deps $(DEPS_TARGETS:%=deps-%) crash-test soak
 all: deps-run
 	@$(MAKE) --no-print-directory binaries
@@ -293,6 +294,11 @@ bench: deps-bench
 	@bash tools/bench-dpop.sh $(BUILD)/tessera
 	@bash tools/bench-mqtt.sh $(BUILD)/tessera $(BUILD)/tessera_mosquitto.so
 	@bash tools/bench-scim.sh $(BUILD)/tessera $(BUILD)/tessera_seed
+
+# the hot flows on one node over SQLite and one over PostgreSQL (a throwaway cluster), side by side
+bench-pg: deps-bench-pg
+	@$(MAKE) --no-print-directory binaries $(BUILD)/mqtt_bench $(BUILD)/tessera_seed
+	@bash tools/bench-pg.sh $(BUILD)/tessera
 
 # the same flows on a database seeded with a million devices, a million users, 5 million grants
 bench-scale: deps-bench

@@ -13,7 +13,11 @@ enum { Q_ADD, Q_GET, Q_BY_USER_CODE, Q_DECIDE, Q_REDEEM, Q_PURGE, Q_COUNT };
 const struct db_sql store_device_sql[] = {
 	[Q_ADD] = {"INSERT INTO device_codes (device_hash, user_code, client_id, scope, "
 		"created_at, expires_at, \"interval\", status) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0)",
-		NULL, 0},
+		/* (PostgreSQL: a taken user code must not fail the statement, which would abort the
+		 * writer's whole transaction; no row inserted is the conflict) */
+		"INSERT INTO device_codes (device_hash, user_code, client_id, scope, "
+		"created_at, expires_at, \"interval\", status) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0) "
+		"ON CONFLICT DO NOTHING", 0},
 	[Q_GET] = {"SELECT " DEVICE_COLS " FROM device_codes WHERE device_hash = ?1", NULL, 0},
 	[Q_BY_USER_CODE] = {"SELECT " DEVICE_COLS " FROM device_codes WHERE user_code = ?1",
 		NULL, 0},
@@ -76,10 +80,12 @@ ts_err store_device_add(store *s, const struct device *d)
 		return TS_SERVER_ERROR;
 	/* (a user code without its NUL is bound as its 9 bytes, which the schema's CHECK refuses;
 	 * a NULL scope stays NULL: everything allowed) */
-	return store_run(s, Q(Q_ADD), ARGS(DB_B(d->hash, sizeof(d->hash)),
+	ts_err e = store_run(s, Q(Q_ADD), ARGS(DB_B(d->hash, sizeof(d->hash)),
 		DB_TN(d->user_code, (int)strnlen(d->user_code, sizeof(d->user_code))),
 		DB_T(d->client_id), DB_T(d->scope), DB_I(d->created_at), DB_I(d->expires_at),
 		DB_I(d->interval)));
+
+	return !e && db_changes(s->db) == 0 ? TS_CONFLICT : e;
 }
 
 ts_err store_device_get(store *s, const unsigned char hash[32], struct device **out)

@@ -10,7 +10,8 @@ work=$(mktemp -d /tmp/tessera-bench.XXXXXX)
 pid=
 cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; wait 2>/dev/null || true; [ -n "${KEEP:-}" ] || rm -rf "$work"; }
 trap cleanup EXIT
-# BENCH_DB: an existing database to run on (make bench-scale seeds one with a million devices)
+# BENCH_DB: an existing database to run on (make bench-scale seeds one with a million devices;
+# make bench-pg gives a postgresql:// URI)
 db=${BENCH_DB:-$work/t.db} url=http://127.0.0.1:$port
 secret() { sed -n 's/.*"client_secret": "\(.*\)".*/\1/p'; }
 "$bin" init --db "$db" >/dev/null
@@ -22,7 +23,11 @@ printf '[tokens]\ndevice_interval = 1\n' >"$work/bench.conf"
 t0=$(date +%s%N)
 "$bin" serve --config "$work/bench.conf" --db "$db" --listen "127.0.0.1:$port" 2>"$work/daemon.log" & pid=$!
 for _ in $(seq 1000); do curl -sf "$url/healthz" >/dev/null && break; sleep 0.01; done
-echo "database $(du -m "$db" | cut -f1) MB; start-up to the first /healthz answer: $((($(date +%s%N) - t0) / 1000000)) ms"
+case $db in
+postgres://* | postgresql://*) size="PostgreSQL" ;;
+*) size="$(du -m "$db" | cut -f1) MB" ;;
+esac
+echo "database $size; start-up to the first /healthz answer: $((($(date +%s%N) - t0) / 1000000)) ms"
 echo "allocator: $(ldd "$bin" | grep -q libjemalloc && echo jemalloc || echo "glibc malloc")"
 b64() { printf '%s' "$1" | base64 -w0; }
 token() { curl -s -u "bench-device:$dev" -d grant_type=client_credentials "$url/token" | sed -n 's/.*"access_token":"\([^"]*\)".*/\1/p'; }

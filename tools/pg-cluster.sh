@@ -1,7 +1,9 @@
 #!/bin/sh
 # pg-cluster.sh start DIR | stop DIR - a throwaway PostgreSQL cluster for the tests (make test-pg,
 # make bench-pg): initdb as the postgres user (runuser when run as root) in DIR, started with no
-# TCP listener, its Unix socket in DIR, fsync off; `stop` stops it and removes DIR. `start`
+# TCP listener, its Unix socket in DIR, fsync off (PG_FSYNC=on: on, for make bench-pg); `stop`
+# stops it and removes DIR; restart-stop and restart-start stop and start it again (the tests of
+# a server that went away). `start`
 # prints the URI of its database "postgres" (owner: the user running this script's role, the
 # cluster's superuser "postgres" when run as root).
 set -eu
@@ -19,8 +21,8 @@ start)
 	as_pg "$bin/initdb" -D "$dir/data" -U postgres -A trust --no-sync -E UTF8 --locale=C.UTF-8 \
 		>"$dir/initdb.log" 2>&1 || { cat "$dir/initdb.log" >&2; exit 1; }
 	as_pg "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -s \
-		-o "-c listen_addresses='' -c unix_socket_directories='$dir' -c fsync=off \
-		-c synchronous_commit=off -c full_page_writes=off -c max_connections=300" start
+		-o "-c listen_addresses='' -c unix_socket_directories='$dir' -c fsync=${PG_FSYNC:-off} \
+		-c full_page_writes=${PG_FSYNC:-off} -c max_connections=300" start
 	echo "postgresql://postgres@/postgres?host=$dir"
 	;;
 stop)
@@ -34,8 +36,8 @@ restart-stop)
 	;;
 restart-start)
 	as_pg "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -s \
-		-o "-c listen_addresses='' -c unix_socket_directories='$dir' -c fsync=off \
-		-c synchronous_commit=off -c full_page_writes=off -c max_connections=300" start
+		-o "-c listen_addresses='' -c unix_socket_directories='$dir' -c fsync=${PG_FSYNC:-off} \
+		-c full_page_writes=${PG_FSYNC:-off} -c max_connections=300" start
 	;;
 *)
 	echo "usage: pg-cluster.sh start|stop|restart-stop|restart-start DIR" >&2

@@ -13,6 +13,7 @@ from tessera_harness import PG, REPO, db_is_pg, t, wait_for
 pytestmark = pytest.mark.skipif(not PG, reason="PostgreSQL's own (make test-pg)")
 
 # lib/db_pg.c's WRITE_LOCK: every write transaction of every node takes it
+# (depcheck: optional psql: these tests run under make test-pg only, whose list names it)
 WRITE_LOCK = 7165636549
 
 
