@@ -62,7 +62,8 @@ enum db_dialect db_dialect_of(db *d);
 
 /* Opens (creating if needed, mode 0600) the database at path with the busy timeout busy_ms and
  * synchronous (0 OFF, 1 NORMAL, 2 FULL); *out is freed with db_close (NULL is fine). A
- * PostgreSQL URI connects (busy_ms: its lock_timeout; synchronous 0: synchronous_commit off). */
+ * PostgreSQL URI connects (busy_ms: its lock_timeout; synchronous 2: synchronous_commit on, 0
+ * and 1 off). */
 ts_err db_open(const char *path, int busy_ms, int synchronous, db **out);
 void db_close(db *d);
 /* Runs a script of statements without parameters (the schema's migrations). */

@@ -119,7 +119,7 @@ static ts_err session(struct pg_db *d)
 	PQsetNoticeReceiver(d->c, NULL, NULL);
 	PQsetNoticeProcessor(d->c, quiet, NULL);
 	snprintf(sql, sizeof sql, "SET lock_timeout = %d; SET synchronous_commit = %s%s",
-	         d->busy_ms > 0 ? d->busy_ms : 1, d->synchronous ? "on" : "off",
+	         d->busy_ms > 0 ? d->busy_ms : 1, d->synchronous == 2 ? "on" : "off",
 	         d->listening ? "; LISTEN tessera_data" : "");
 	return dbpg_run(d, sql);
 }
@@ -302,16 +302,19 @@ static ts_err pg_data_version(db *x, int64_t *v)
 	return TS_OK;
 }
 
-/* synchronous_commit: off 0, local 1, on (and the replicas' modes) 2. */
+/* What synchronous_commit, read back, gives: on (or local, or the replicas' modes) is FULL, a
+ * commit flushed before it returns; off is what it was asked as (NORMAL or OFF), since PostgreSQL
+ * has no weaker mode: a crash of the server may lose the last commits, never corrupt. */
 static int pg_synchronous(db *x)
 {
+	struct pg_db *d = D(x);
 	char buf[32];
 
-	if (value(D(x), "SHOW synchronous_commit", buf, sizeof buf))
+	if (value(d, "SHOW synchronous_commit", buf, sizeof buf))
 		return -1;
 	if (strcmp(buf, "off") == 0)
-		return 0;
-	return strcmp(buf, "local") == 0 ? 1 : 2;
+		return d->synchronous < 2 ? d->synchronous : 0;
+	return 2;
 }
 
 static void pg_tune_writer(db *x, int checkpoint_pages)
