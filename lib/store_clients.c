@@ -35,7 +35,7 @@ const struct db_sql store_client_sql[] = {
 		"WHERE client_id = ?1",
 		/* (PostgreSQL: an integer is no condition) */
 		"UPDATE clients SET name = ?2, is_public = ?3, "
-		"secret_hash = CASE WHEN ?3 <> 0 THEN NULL WHEN ?4 <> 0 THEN ?5 ELSE secret_hash END, "
+		"secret_hash = CASE WHEN ?3::bigint <> 0 THEN NULL WHEN ?4 <> 0 THEN ?5 ELSE secret_hash END, "
 		"redirect_uris = ?6, "
 		"grant_types = ?7, scope = ?8, refresh_rotation = ?9, refresh_grace = ?10, active = ?11, "
 		"updated_at = ?12, refresh_idle_ttl = ?13, grant_lifetime = ?14, external_id = ?15, "
