@@ -20,7 +20,7 @@ ts_err client_authenticate(store *s, const char *authorization, const struct for
 /* The client with this id, from a process-wide cache of recent look-ups or from the store.
  * *out is the caller's copy (store_client_free). TS_NOT_FOUND when there is none. The cache is
  * emptied by client_cache_invalidate: call it after any write to clients (the daemon also calls it
- * when the database was changed by another process, see store_data_version). */
+ * when another process or node changed a client, see store_clients_version). */
 ts_err client_get(store *s, const char *client_id, struct client **out);
 void client_cache_invalidate(void);
 

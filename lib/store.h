@@ -96,6 +96,9 @@ const char *store_shown(const char *path, char *buf, size_t n);
  * connection (another thread's or process's) committed a change in between. The daemon polls it
  * to drop its caches after `tessera client ...` changed the database. */
 ts_err store_data_version(store *s, int64_t *v);
+/* A number that moves exactly when a client is added, changed or removed, by any process or node
+ * (schema 018): the daemon empties its client cache when it moved. */
+ts_err store_clients_version(store *s, int64_t *v);
 /* The connection's synchronous setting as SQLite reports it (0 OFF, 1 NORMAL, 2 FULL, 3 EXTRA),
  * or -1. The daemon logs its own and its writer's at start. */
 int store_synchronous(store *s);

@@ -7,7 +7,7 @@
 #include "store_priv.h"
 
 enum {
-	Q_GET, Q_ADD, Q_SET_ACTIVE, Q_REMOVE, Q_EACH, Q_COUNTER_NEXT, Q_PUT, Q_COUNT
+	Q_GET, Q_ADD, Q_SET_ACTIVE, Q_REMOVE, Q_EACH, Q_COUNTER_NEXT, Q_PUT, Q_VERSION, Q_COUNT
 };
 
 const struct db_sql store_client_sql[] = {
@@ -42,6 +42,7 @@ const struct db_sql store_client_sql[] = {
 		"post_logout_redirect_uris = ?16, token_format = ?17, auth_method = ?18, jwks = ?19, "
 		"jwks_uri = ?20, tls_subject_dn = ?21, tls_san = ?22, cert_bound = ?23, dpop_bound = ?24 "
 		"WHERE client_id = ?1", 0},
+	[Q_VERSION] = {"SELECT value FROM counters WHERE name = 'clients-version'", NULL, 0},
 	[Q_COUNT] = {NULL, NULL, 0},
 };
 
@@ -228,4 +229,10 @@ ts_err store_client_put(store *s, const struct client *c, int set_secret)
 		DB_T(c->token_reference ? "reference" : "jwt"), DB_T(auth_method_of(c)), DB_T(c->jwks),
 		DB_T(c->jwks_uri), DB_T(c->tls_subject_dn), DB_T(c->tls_san), DB_I(c->cert_bound != 0),
 		DB_I(c->dpop_bound != 0)));
+}
+
+ts_err store_clients_version(store *s, int64_t *v)
+{
+	*v = 0;
+	return store_one(s, Q(Q_VERSION), NOARGS, store_read_int, v);
 }

@@ -106,26 +106,24 @@ static void purge(struct server *srv, store *s, const char *node)
 	store_key_prune(s, now - key_keep(&srv->cfg));
 }
 
-/* Drops the in-memory caches when another connection changed the database (the CLI, another
- * node, or this daemon's own workers), so a disabled or removed client is refused within one
- * poll. Two signals, either enough: the engine's data version, and the change table's last id
- * (schema 010: every change of a client's scope or state, whichever process made it), which
- * works the same on every engine. */
-static void caches_refresh(store *s, int64_t *data_version, int64_t *last_change)
+/* Drops the client cache when a client was added, changed or removed by another connection (the
+ * CLI, another node, or this daemon's own workers), so a disabled or removed client is refused
+ * within one poll. The engine says cheaply that something was committed (SQLite's data version;
+ * on PostgreSQL the NOTIFYs of the tables caches depend on, and every reconnect); only then is
+ * the clients' version read (schema 018), which moves exactly when a client did: other writes
+ * (a jti, a failed guess, a grant) leave the cache alone. */
+static void caches_refresh(store *s, int64_t *data_version, int64_t *clients_version)
 {
-	int64_t v, first, last = *last_change;
-	int changed = 0;
+	int64_t dv, cv;
 
-	if (store_data_version(s, &v) == TS_OK && v != *data_version) {
-		*data_version = v;
-		changed = 1;
-	}
-	if (store_changes_bounds(s, &first, &last) == TS_OK && last != *last_change) {
-		*last_change = last;
-		changed = 1;
-	}
-	if (changed)
+	if (store_data_version(s, &dv) != TS_OK || dv == *data_version ||
+	    store_clients_version(s, &cv) != TS_OK)
+		return;
+	*data_version = dv;
+	if (cv != *clients_version) {
+		*clients_version = cv;
 		client_cache_invalidate();
+	}
 }
 
 static const char *sync_name(int v)
@@ -158,7 +156,7 @@ static int serve(int argc, char **argv, struct config *cfg)
 	sigset_t set;
 	int i, sig, rc = 1, ticks = 0, started, keys_live = 0;
 	struct keyring *ring = NULL;
-	int64_t data_version = 0, last_change = 0;
+	int64_t data_version = -1, clients_version = -1;
 	char *why = NULL, node[2 * 8 + 1], shown[512];
 	unsigned char node_id[8];
 	struct tls_pem tls = {0};
@@ -318,7 +316,7 @@ static int serve(int argc, char **argv, struct config *cfg)
 			fprintf(stderr, "tessera: SIGHUP: signing keys and clients re-read; "
 			        "configuration changes need a restart\n");
 		}
-		caches_refresh(s, &data_version, &last_change);
+		caches_refresh(s, &data_version, &clients_version);
 		feed_tick(&srv, s);
 		keys_refresh(&srv, s);
 		if (++ticks % 10 == 0)

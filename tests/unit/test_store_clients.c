@@ -428,6 +428,36 @@ START_TEST(client_auth_methods)
 }
 END_TEST
 
+/* Schema 018: the clients' version moves with every write to a client and with nothing else,
+ * so that the daemon's client cache survives the writes of its hot paths. */
+START_TEST(clients_version_moves_with_clients_only)
+{
+	struct client in = client_of("gw-9");
+	struct user u = user_of("vera");
+	store *s = open_db();
+	int64_t v0, v1, v2, v3, v4, v5;
+
+	ck_assert_int_eq(store_clients_version(s, &v0), TS_OK);
+	ck_assert_int_eq(store_client_add(s, &in), TS_OK);
+	ck_assert_int_eq(store_clients_version(s, &v1), TS_OK);
+	ck_assert_int_gt(v1, v0);
+	ck_assert_int_eq(store_user_add(s, &u), TS_OK);
+	ck_assert_int_eq(store_clients_version(s, &v2), TS_OK);
+	ck_assert_int_eq(v2, v1);
+	ck_assert_int_eq(store_client_set_active(s, "gw-9", 0, 1700000100), TS_OK);
+	ck_assert_int_eq(store_clients_version(s, &v3), TS_OK);
+	ck_assert_int_gt(v3, v2);
+	in.scope = "mqtt:sub:x";
+	ck_assert_int_eq(store_client_put(s, &in, 0), TS_OK);
+	ck_assert_int_eq(store_clients_version(s, &v4), TS_OK);
+	ck_assert_int_gt(v4, v3);
+	ck_assert_int_eq(store_client_remove(s, "gw-9"), TS_OK);
+	ck_assert_int_eq(store_clients_version(s, &v5), TS_OK);
+	ck_assert_int_gt(v5, v4);
+	store_close(s);
+}
+END_TEST
+
 static Suite *store_clients_suite(void)
 {
 	Suite *s = suite_create("store_clients");
@@ -444,6 +474,7 @@ static Suite *store_clients_suite(void)
 	tcase_add_test(rec, client_records);
 	tcase_add_test(rec, client_id_digits_refused);
 	tcase_add_test(rec, client_auth_methods);
+	tcase_add_test(rec, clients_version_moves_with_clients_only);
 	suite_add_tcase(s, rec);
 
 	return s;
