@@ -13,5 +13,5 @@ uri=$(sh "$here/pg-cluster.sh" start "$dir")
 echo "test-pg: cluster in $dir ($uri)"
 rc=0
 TESSERA_PG=$uri TESSERA_PG_DIR=$dir sh "$here/unit.sh" "$unit" || rc=1
-TESSERA_PG=$uri TESSERA_PG_DIR=$dir "$@" || rc=1
+TESSERA_PG=$uri TESSERA_PG_DIR=$dir env "$@" || rc=1  # env: "$@" begins with assignments (PYTEST)
 exit $rc
