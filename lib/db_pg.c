@@ -126,11 +126,16 @@ static ts_err session(struct pg_db *d)
 
 /* Outside a transaction, a connection that was lost is made again (statements are prepared again
  * on first use, and the data version moves: whatever was notified meanwhile is lost). Inside one,
- * nothing can be done until the caller rolls back. */
+ * nothing can be done until the caller rolls back. A connection that the server ended while it
+ * was idle (a restart) looks fine until it is read: outside a transaction it is read first (a
+ * non-blocking read of what is waiting), so that the first request after the server came back
+ * is answered on a new connection rather than with a 503. */
 ts_err dbpg_alive(struct pg_db *d)
 {
 	if (d->lost)
 		return TS_UNAVAILABLE;
+	if (!d->tx && PQstatus(d->c) == CONNECTION_OK && !PQconsumeInput(d->c))
+		dbpg_keep_msg(d, PQerrorMessage(d->c));
 	if (PQstatus(d->c) != CONNECTION_OK) {
 		if (d->tx) {
 			d->lost = 1;

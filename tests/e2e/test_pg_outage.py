@@ -24,10 +24,12 @@ def cluster(what):
                    timeout=t(60), stdout=subprocess.DEVNULL)
 
 
-def start(fresh_factory):
-    s = fresh_factory.start(config={"database": {"busy_timeout_ms": 300}},
+def start(fresh_factory, threads=0, more=0):
+    s = fresh_factory.start(config={"database": {"busy_timeout_ms": 300},
+                                    "server": {"threads": threads}},
                             clients=[{"client_id": "rs", "scope": "introspect"},
-                                     {"client_id": "dev", "scope": "x"}])
+                                     {"client_id": "dev", "scope": "x"}] +
+                            [{"client_id": "dev-%d" % i, "scope": "x"} for i in range(more)])
     assert db_is_pg(s.db)
     return s, s.clients["dev"], s.clients["rs"]
 
@@ -61,7 +63,7 @@ def test_row114_a_write_waiting_on_another_nodes_transaction_is_a_bounded_503(fr
 
 def test_row116_postgresql_stopped_is_503_and_the_daemon_recovers_by_itself(fresh_factory):
     """docs/security.md row 116: no hang, no 500, no restart."""
-    s, dev, rs = start(fresh_factory)
+    s, dev, rs = start(fresh_factory, threads=2, more=8)
     tok = s.access_token(dev)
     cluster("restart-stop")
     try:
@@ -73,6 +75,11 @@ def test_row116_postgresql_stopped_is_503_and_the_daemon_recovers_by_itself(fres
         assert s.get("/healthz").status_code in (200, 503)
     finally:
         cluster("restart-start")
+    # the server is back (pg_ctl -w): every read is answered at once, also on the daemon's
+    # connections that were idle through the outage and that the server ended meanwhile; the
+    # writer's connection recovers by itself too
+    answers = [s.token(s.clients["dev-%d" % i]).status_code for i in range(8)]
+    assert answers == [200] * 8, answers   # clients not cached yet: each reads the store
     assert wait_for(lambda: s.revoke(dev, tok).status_code == 200, within=t(10))
     assert s.introspect(rs, tok).json() == {"active": False}
     assert s.token(dev).status_code == 200
