@@ -134,7 +134,10 @@ ts_err dbpg_alive(struct pg_db *d)
 {
 	if (d->lost)
 		return TS_UNAVAILABLE;
-	if (!d->tx && PQstatus(d->c) == CONNECTION_OK && !PQconsumeInput(d->c))
+	/* twice: the server's goodbye (an error taken as a notice) may come in the first read, its
+	 * end of file only in the next */
+	if (!d->tx && PQstatus(d->c) == CONNECTION_OK &&
+	    (!PQconsumeInput(d->c) || !PQconsumeInput(d->c)))
 		dbpg_keep_msg(d, PQerrorMessage(d->c));
 	if (PQstatus(d->c) != CONNECTION_OK) {
 		if (d->tx) {

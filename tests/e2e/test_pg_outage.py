@@ -84,3 +84,17 @@ def test_row116_postgresql_stopped_is_503_and_the_daemon_recovers_by_itself(fres
     assert s.introspect(rs, tok).json() == {"active": False}
     assert s.token(dev).status_code == 200
     assert s.proc.poll() is None
+
+
+def test_row116_connections_idle_through_a_restart_answer_at_once(fresh_factory):
+    """docs/security.md row 116: a daemon whose connections sat idle while PostgreSQL restarted
+    (the server ended them) answers its next requests at once, without a 503 on each thread's
+    first use of a dead connection."""
+    s = fresh_factory.start(clients=[{"client_id": "w%d" % i, "scope": "x"} for i in range(30)] +
+                            [{"client_id": "n%d" % i, "scope": "x"} for i in range(10)])
+    for i in range(30):  # a connection on every worker thread
+        assert s.token(s.clients["w%d" % i]).status_code == 200
+    cluster("restart-stop")
+    cluster("restart-start")
+    answers = [s.token(s.clients["n%d" % i]).status_code for i in range(10)]  # uncached: reads
+    assert answers == [200] * 10, answers
