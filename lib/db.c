@@ -1,6 +1,7 @@
 /* db.c - the database seam's dispatch (db.h): a path is an SQLite file, a postgresql:// or
  * postgres:// URI a PostgreSQL database; every other call goes to the engine of the connection
  * or statement it is given (lib/db_engine.h). */
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -78,3 +79,15 @@ int db_in_transaction(db *d) { return ENG(d)->in_transaction(d); }
 ts_err db_savepoint(db *d, int level) { return ENG(d)->savepoint(d, level); }
 ts_err db_release(db *d, int level) { return ENG(d)->release(d, level); }
 ts_err db_rollback_to(db *d, int level) { return ENG(d)->rollback_to(d, level); }
+
+unsigned db_sql_hash(const struct db_sql *q)
+{
+	const unsigned char *p;
+	unsigned h = 2166136261u;
+
+	if (!q->made)
+		return (unsigned)(((uintptr_t)q >> 3) * 2654435761u);
+	for (p = (const unsigned char *)q->sql; *p; p++)
+		h = (h ^ *p) * 16777619u;
+	return h;
+}

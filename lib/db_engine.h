@@ -47,4 +47,8 @@ struct db_head {
 
 extern const struct db_engine db_sqlite_engine, db_pg_engine;
 
+/* Where q's statement sits in an engine's statement cache: its address for the store's tables,
+ * its text (FNV-1a) for run-time SQL (q->made). */
+unsigned db_sql_hash(const struct db_sql *q);
+
 #endif

@@ -88,18 +88,6 @@ static ts_err private_copy(struct pg_db *d, const struct db_sql *q, db_stmt **ou
 	return TS_OK;
 }
 
-static unsigned hash_of(const struct db_sql *q)
-{
-	const unsigned char *p;
-	unsigned h = 2166136261u;
-
-	if (!q->made)
-		return (unsigned)(((uintptr_t)q >> 3) * 2654435761u);
-	for (p = (const unsigned char *)q->sql; *p; p++)
-		h = (h ^ *p) * 16777619u;
-	return h;
-}
-
 static void slot_free(struct pg_db *d, struct slot *sl)
 {
 	char sql[48];
@@ -137,7 +125,7 @@ static struct slot *made_victim(struct pg_db *d)
 ts_err dbpg_prepare(db *x, const struct db_sql *q, db_stmt **out)
 {
 	struct pg_db *d = D(x);
-	unsigned h = hash_of(q), i;
+	unsigned h = db_sql_hash(q), i;
 	struct slot *sl, *free_sl = NULL, *v;
 	ts_err e;
 

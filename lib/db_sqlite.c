@@ -356,18 +356,6 @@ static void sq_tune_writer(db *d, int checkpoint_pages)
 
 /* --- the statement cache --- */
 
-static unsigned hash_of(const struct db_sql *q)
-{
-	const unsigned char *p;
-	unsigned h = 2166136261u;
-
-	if (!q->made)
-		return (unsigned)(((uintptr_t)q >> 3) * 2654435761u);
-	for (p = (const unsigned char *)q->sql; *p; p++)
-		h = (h ^ *p) * 16777619u;
-	return h;
-}
-
 static int slot_is(const struct slot *sl, const struct db_sql *q, unsigned h)
 {
 	if (!q->made)
@@ -410,7 +398,7 @@ static ts_err prepare_private(db *d, const char *sql, db_stmt **out)
 
 static ts_err sq_prepare(db *d, const struct db_sql *q, db_stmt **out)
 {
-	unsigned h = hash_of(q), i;
+	unsigned h = db_sql_hash(q), i;
 	struct slot *sl, *free_sl = NULL, *v;
 	sqlite3_stmt *st = NULL;
 	char *text = NULL;

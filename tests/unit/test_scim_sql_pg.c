@@ -2,7 +2,7 @@
  * PostgreSQL texts of users and groups, give the same answers as SQLite's.
  *
  * The fixture's data (scim_sql_fixture.c) is copied from its SQLite database into a throwaway
- * PostgreSQL cluster (tests/unit/pg_cluster.sh; or the server of the libpq conninfo or URI in
+ * PostgreSQL cluster (tools/pg-cluster.sh; or the server of the libpq conninfo or URI in
  * TESSERA_TEST_PG or TESSERA_PG, which may create databases), in a database of its own whose
  * default collation is ICU's en-US (it folds letters beyond ASCII), and
  * each filter of the corpus (scim_sql_corpus.h) is run on both engines: the same resources must
@@ -153,7 +153,7 @@ static void pg_setup(void)
 	} else {
 		snprintf(pgdir, sizeof pgdir, "/tmp/test_scim_sql_pg.XXXXXX");
 		ck_assert_ptr_nonnull(mkdtemp(pgdir));
-		snprintf(cmd, sizeof cmd, "sh tests/unit/pg_cluster.sh start %s", pgdir);
+		snprintf(cmd, sizeof cmd, "sh tools/pg-cluster.sh start %s >/dev/null 2>&1", pgdir);
 		if (system(cmd) != 0) {
 			fprintf(stderr, "test_scim_sql_pg: no PostgreSQL server: live checks skipped\n");
 			rmdir(pgdir);
@@ -199,7 +199,7 @@ static void pg_teardown(void)
 		pgc = NULL;
 	}
 	if (pgdir[0]) {
-		snprintf(cmd, sizeof cmd, "sh tests/unit/pg_cluster.sh stop %s", pgdir);
+		snprintf(cmd, sizeof cmd, "sh tools/pg-cluster.sh stop %s >/dev/null", pgdir);
 		ck_assert_int_eq(system(cmd), 0);
 	}
 	data_teardown();
