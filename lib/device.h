@@ -1,6 +1,6 @@
 /* device.h - the device authorization grant (RFC 8628): user codes, the writer jobs that issue,
- * decide and redeem device authorizations, and the in-memory record of polls that answers
- * slow_down without writing to the database. */
+ * decide and redeem device authorizations, and what a poll is answered (slow_down is decided
+ * in the store, from the shared record of the last poll: store_device_polled). */
 #ifndef TESSERA_DEVICE_H
 #define TESSERA_DEVICE_H
 
@@ -84,24 +84,5 @@ ts_err device_redeem(store *s, void *arg);
 ts_err device_poll_state(const struct device *d, const char *client_id, int64_t now,
                          const char **why);
 
-/* The times of recent polls of pending authorizations, in memory and bounded: a restarted
- * server just forgets them. Thread-safe. */
-typedef struct device_polls device_polls;
-device_polls *device_polls_new(size_t max_entries);
-void device_polls_free(device_polls *p); /* NULL is fine */
-
-/* Records a poll at now_ms of the authorization hash (whose interval is `interval` seconds and
- * which expires at expires_at, seconds). Returns 1 when it came sooner than the interval in force
- * after the previous poll (less a tolerance of 500 ms): that interval then grows by 5 seconds
- * (RFC 8628 §3.5 slow_down). Returns 0 otherwise, and when the table is full. */
-int device_polls_check(device_polls *p, const unsigned char hash[32], int64_t now_ms,
-                       int interval, int64_t expires_at);
-
-/* Drops the record of hash (after its redemption), and those expired before now (seconds). */
-void device_polls_forget(device_polls *p, const unsigned char hash[32]);
-void device_polls_purge(device_polls *p, int64_t now);
-
-/* How many records the fullest bucket of the table holds (for tests: codes must spread). */
-size_t device_polls_longest_chain(device_polls *p);
 
 #endif
