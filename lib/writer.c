@@ -1,5 +1,7 @@
 /* writer.c - group commit: one thread, one connection, one transaction per batch of jobs. */
 #include <pthread.h>
+#include <stdatomic.h>
+#include <time.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -33,15 +35,23 @@ struct writer {
 	size_t inflight;          /* jobs queued or running */
 	int stop, closed;
 	int synchronous;          /* as the connection reported it when it opened */
+	/* what writer_stats reports: written by the writer's thread alone, read by any */
+	atomic_ullong jobs, batches, busy_ns;
 };
 
 /* Runs one batch in one transaction; sets each job's rc. */
 static void run_batch(writer *w, struct job *batch)
 {
 	struct job *j;
-	ts_err rc = store_begin(w->s);
+	struct timespec t0, t1;
+	unsigned long long n = 0;
+	ts_err rc;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	rc = store_begin(w->s);
 
 	for (j = batch; j; j = j->next) {
+		n++;
 		if (rc != TS_OK) {
 			j->rc = rc;
 			continue;
@@ -63,6 +73,11 @@ static void run_batch(writer *w, struct job *batch)
 			if (j->rc == TS_OK)
 				j->rc = rc;
 	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	atomic_fetch_add_explicit(&w->jobs, n, memory_order_relaxed);
+	atomic_fetch_add_explicit(&w->batches, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&w->busy_ns, (unsigned long long)((t1.tv_sec - t0.tv_sec) *
+	                          1000000000LL + (t1.tv_nsec - t0.tv_nsec)), memory_order_relaxed);
 }
 
 static void *writer_main(void *arg)
@@ -137,6 +152,16 @@ ts_err writer_start(const char *path, int busy_ms, int synchronous, writer **out
 int writer_synchronous(const writer *w)
 {
 	return w ? w->synchronous : -1;
+}
+
+void writer_stats(const writer *w, struct writer_stats *out)
+{
+	*out = (struct writer_stats){0, 0, 0};
+	if (!w)
+		return;
+	out->jobs = atomic_load_explicit(&w->jobs, memory_order_relaxed);
+	out->batches = atomic_load_explicit(&w->batches, memory_order_relaxed);
+	out->busy_ns = atomic_load_explicit(&w->busy_ns, memory_order_relaxed);
 }
 
 ts_err writer_submit(writer *w, writer_fn fn, void *arg, writer_done done, void *done_arg)

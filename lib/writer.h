@@ -20,6 +20,14 @@ ts_err writer_start(const char *path, int busy_ms, int synchronous, writer **out
  * store_synchronous), or -1. */
 int writer_synchronous(const writer *w);
 
+/* What the writer has done since it started: jobs run (committed or not), transactions (one per
+ * batch of jobs), and the time its thread spent in them, statements and commit included: what a
+ * write costs on this engine (the metrics, make bench-pg). All zero for NULL. */
+struct writer_stats {
+	unsigned long long jobs, batches, busy_ns;
+};
+void writer_stats(const writer *w, struct writer_stats *out);
+
 /* Runs fn(s, arg) and returns once the transaction holding it has committed: fn's result, or the
  * error of the commit (then nothing of fn remains). Blocks the calling thread. */
 ts_err writer_run(writer *w, writer_fn fn, void *arg);

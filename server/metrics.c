@@ -7,6 +7,7 @@
 #include <strings.h>
 #include "netaddr.h"
 #include "server.h"
+#include "writer.h"
 
 #define TOKEN_MIN 32     /* characters of a metrics bearer token, at least */
 
@@ -63,7 +64,28 @@ static void memory(FILE *f)
 	        "tessera_malloc_free_bytes %zu\n", kept);
 }
 
-char *metrics_render(void)
+/* What the writer has done: with the requests counted above, what each write costs on this
+ * engine (time per job, jobs per transaction; make bench-pg reads them per flow). */
+static void writes(FILE *f, const struct server *srv)
+{
+	struct writer_stats st;
+
+	writer_stats(srv->writer, &st);
+	fprintf(f, "# HELP tessera_writer_jobs_total Write jobs run by the writer (a request's writes "
+	        "each), committed or not.\n"
+	        "# TYPE tessera_writer_jobs_total counter\n"
+	        "tessera_writer_jobs_total %llu\n", st.jobs);
+	fprintf(f, "# HELP tessera_writer_transactions_total Transactions of the writer: one per batch "
+	        "of jobs committed together.\n"
+	        "# TYPE tessera_writer_transactions_total counter\n"
+	        "tessera_writer_transactions_total %llu\n", st.batches);
+	fprintf(f, "# HELP tessera_writer_busy_seconds_total Time the writer spent running its "
+	        "transactions, statements and commits included.\n"
+	        "# TYPE tessera_writer_busy_seconds_total counter\n"
+	        "tessera_writer_busy_seconds_total %.6f\n", (double)st.busy_ns / 1e9);
+}
+
+char *metrics_render(const struct server *srv)
 {
 	char *buf = NULL;
 	size_t len = 0, i, j;
@@ -109,6 +131,7 @@ char *metrics_render(void)
 	        (double)atomic_load_explicit(&latency_sum_ns, memory_order_relaxed) / 1e9);
 	fprintf(f, "tessera_http_request_duration_seconds_count %llu\n", cum);
 	memory(f);
+	writes(f, srv);
 	if (fclose(f) != 0) {
 		free(buf);
 		return NULL;
@@ -190,7 +213,7 @@ void metrics_handle(struct request *r)
 
 	if (!metrics_allowed(r))
 		return;
-	text = metrics_render();
+	text = metrics_render(r->srv);
 	if (!text) {
 		reply_error(r, TS_SERVER_ERROR, NULL);
 		return;

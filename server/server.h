@@ -332,7 +332,7 @@ enum grant_kind { G_CLIENT_CREDENTIALS, G_AUTHORIZATION_CODE, G_REFRESH_TOKEN, G
 /* path: the route's (router_path), for the endpoint label */
 void metrics_request(enum route_id route, const char *path, int status, uint64_t ns);
 void metrics_token(enum grant_kind g);
-char *metrics_render(void);
+char *metrics_render(const struct server *srv);
 /* Reads the bearer token of metrics = token (metrics_token_file); 0, or -1 (said on stderr). */
 int metrics_setup(struct server *srv);
 

@@ -193,6 +193,23 @@ def test_metrics_counters_move_after_requests(srv):
     assert "+Inf" in les, les
 
 
+def test_metrics_say_what_the_writes_cost(srv):
+    """The writer's counters: a revocation (one write) moves its jobs, transactions and busy time,
+    from which an operator reads what each write costs (make bench-pg does, per flow)."""
+    c = srv.clients["disco"]
+    tok = srv.token(c).json()["access_token"]
+    before = srv.metrics()
+    assert srv.revoke(c, tok).status_code == 200
+    after = srv.metrics()
+    for name in ("tessera_writer_jobs_total", "tessera_writer_transactions_total"):
+        assert metric(after, name=name) - metric(before, name=name) >= 1, name
+    busy = "tessera_writer_busy_seconds_total"
+    assert metric(after, name=busy) > metric(before, name=busy)
+    # each transaction holds one job at least
+    assert metric(after, name="tessera_writer_jobs_total") >= \
+        metric(after, name="tessera_writer_transactions_total")
+
+
 def test_metrics_buckets_are_cumulative(srv):
     srv.get("/healthz")
     series = {}

@@ -223,6 +223,28 @@ START_TEST(test_synchronous_in_force)
 }
 END_TEST
 
+/* The statistics count each job once, each batch once, and the time the batches took; a failed
+ * job counts as a job too (its savepoint was run and undone). */
+START_TEST(test_stats_count_jobs_batches_and_time)
+{
+	struct writer_stats st;
+	writer *w;
+
+	writer_stats(NULL, &st);
+	ck_assert(st.jobs == 0 && st.batches == 0 && st.busy_ns == 0);
+	ck_assert_int_eq(writer_start(db, 2000, 2, &w), TS_OK);
+	writer_stats(w, &st);
+	ck_assert(st.jobs == 0 && st.batches == 0 && st.busy_ns == 0);
+	ck_assert_int_eq(writer_run(w, job_revoke, "stats-1"), TS_OK);
+	ck_assert_int_eq(writer_run(w, job_revoke_then_fail, "stats-2"), TS_INVALID_GRANT);
+	writer_stats(w, &st);
+	ck_assert(st.jobs == 2);
+	ck_assert(st.batches == 2);        /* writer_run waits: each job had a batch of its own */
+	ck_assert(st.busy_ns > 0);
+	writer_stop(w);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("writer");
@@ -236,6 +258,7 @@ static Suite *suite(void)
 	tcase_add_test(t, test_submit_answers_after_commit_in_order);
 	tcase_add_test(t, test_bad_path);
 	tcase_add_test(t, test_synchronous_in_force);
+	tcase_add_test(t, test_stats_count_jobs_batches_and_time);
 	suite_add_tcase(s, t);
 	return s;
 }
