@@ -13,6 +13,7 @@
 #define WRITE_LOCK "7165636549"
 #define SLOTS 256
 #define MADE_MAX 16
+#define PEND_MAX 8
 #define OID_BOOL 16
 #define OID_BYTEA 17
 #define OID_INT8 20
@@ -77,6 +78,10 @@ struct pg_db {
 	uint64_t clock;
 	char err[256];
 	struct slot slot[SLOTS];
+	/* SAVEPOINT and RELEASE commands not sent yet: no caller needs their answer at once, so
+	 * they go with the next statement, in the same round trip (dbpg_exec, dbpg_step) */
+	const char *pend[PEND_MAX];
+	int npend;
 };
 
 #define D(x) ((struct pg_db *)(void *)(x))
@@ -88,6 +93,14 @@ struct pg_db {
 void dbpg_keep_msg(struct pg_db *d, const char *m);
 ts_err dbpg_res_err(struct pg_db *d, PGresult *r);
 ts_err dbpg_run(struct pg_db *d, const char *sql);
+/* PQexec of sql (one or more statements without parameters) after the deferred commands, in one
+ * simple query: the server stops at the first error, which is the result then; NULL out of
+ * memory or connection. dbpg_flush sends the deferred commands alone. */
+PGresult *dbpg_exec(struct pg_db *d, const char *sql);
+ts_err dbpg_flush(struct pg_db *d);
+/* The connection is in a state nothing can rely on (a pipeline left halfway): made again, and a
+ * transaction in progress lost. */
+void dbpg_broken(struct pg_db *d);
 ts_err dbpg_alive(struct pg_db *d);
 
 /* (db_pg_stmt.c) the engine's statement functions (db.h), and the cache's end */

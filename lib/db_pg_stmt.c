@@ -50,7 +50,7 @@ static ts_err prep_ready(struct pg_db *d, struct prep *p)
 
 	if (p->gen == d->gen)
 		return TS_OK;
-	if ((e = dbpg_alive(d)))
+	if ((e = dbpg_alive(d)) || (e = dbpg_flush(d)))
 		return e;
 	r = PQprepare(d->c, p->name, p->text, 0, NULL);
 	if ((e = dbpg_res_err(d, r)) == TS_SERVER_ERROR)
@@ -277,6 +277,55 @@ void dbpg_stmt_clear(struct pg_stmt *st)
 	st->busy = 0;
 }
 
+/* Runs st's statement after the deferred commands, in one round trip: a pipeline of them and
+ * the statement, then a sync. The result is the first deferred command's error, or the
+ * statement's; NULL when the connection broke or the pipeline could not be completed (then the
+ * connection is made again: dbpg_broken). */
+static PGresult *exec_after_pending(struct pg_db *d, struct pg_stmt *st)
+{
+	PGresult *r, *err = NULL, *out = NULL;
+	int i, n = d->npend, ok, k = 0, nulls = 0, synced = 0;
+
+	d->npend = 0;
+	ok = PQenterPipelineMode(d->c);
+	for (i = 0; ok && i < n; i++)
+		ok = PQsendQueryParams(d->c, d->pend[i], 0, NULL, NULL, NULL, NULL, 0);
+	ok = ok && PQsendQueryPrepared(d->c, st->prep->name, st->nparams, st->vals, st->lens,
+	                               st->fmts, 0) && PQpipelineSync(d->c);
+	/* each command's result comes followed by a NULL, then the sync's; two NULLs in a row:
+	 * nothing more will come */
+	while (ok && nulls < 2) {
+		if (!(r = PQgetResult(d->c))) {
+			nulls++;
+			continue;
+		}
+		nulls = 0;
+		if (PQresultStatus(r) == PGRES_PIPELINE_SYNC) {
+			PQclear(r);
+			synced = 1;
+			break;
+		}
+		if (k++ < n && !err && PQresultStatus(r) != PGRES_COMMAND_OK)
+			err = r;
+		else if (k == n + 1 && !out)
+			out = r;
+		else
+			PQclear(r);
+	}
+	if (!synced || !PQexitPipelineMode(d->c)) {
+		dbpg_keep_msg(d, PQerrorMessage(d->c));
+		PQclear(err);
+		PQclear(out);
+		dbpg_broken(d);
+		return NULL;
+	}
+	if (err) {
+		PQclear(out);
+		return err;
+	}
+	return out;
+}
+
 ts_err dbpg_step(db_stmt *x, int *row)
 {
 	struct pg_stmt *st = S(x);
@@ -288,7 +337,8 @@ ts_err dbpg_step(db_stmt *x, int *row)
 		if ((e = dbpg_alive(d)) || (e = prep_ready(d, st->prep)))
 			return e;
 		st->busy = 1;
-		st->res = PQexecPrepared(d->c, st->prep->name, st->nparams, st->vals, st->lens,
+		st->res = d->npend ? exec_after_pending(d, st) :
+		          PQexecPrepared(d->c, st->prep->name, st->nparams, st->vals, st->lens,
 		                         st->fmts, 0);
 		if ((e = dbpg_res_err(d, st->res))) {
 			PQclear(st->res);

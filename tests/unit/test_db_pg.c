@@ -73,6 +73,8 @@ static db *open_db(int busy_ms)
 	return d;
 }
 
+#define PEND 8 /* deferred commands kept at once (PEND_MAX of lib/db_pg_priv.h) */
+
 static const struct db_sql q_add = {"INSERT INTO t (k, i, r, b) VALUES (?1, ?2, ?3, ?4)", NULL, 0};
 static const struct db_sql q_get = {"SELECT k, i, r, b FROM t WHERE k = ?1", NULL, 0};
 static const struct db_sql q_child = {"INSERT INTO child (k) VALUES (?1)", NULL, 0};
@@ -231,6 +233,57 @@ START_TEST(test_transaction)
 	ck_assert_int_eq(count(d), 1);
 	ck_assert_int_eq(db_rollback(d), TS_OK); /* none open: nothing */
 	db_close(d);
+}
+END_TEST
+
+/* SAVEPOINT and RELEASE wait for the next statement and go with it (one round trip): what they
+ * mean is unchanged. A savepoint sent with a statement that fails still exists to roll back to;
+ * a nested savepoint released (deferred) is undone by rolling back to the outer one; more
+ * deferred commands than are kept at once are sent by themselves; and a connection lost while
+ * commands wait answers TS_UNAVAILABLE at the next statement, then recovers after the rollback. */
+START_TEST(test_deferred_savepoints)
+{
+	static const struct db_sql pid = {"SELECT pg_backend_pid()", NULL, 0};
+	static const struct db_sql kill = {"SELECT pg_terminate_backend(?1::integer)", NULL, 0};
+	db *d = open_db(2000), *b = open_db(2000);
+	struct db_val v;
+	db_stmt *st;
+	int i, row;
+
+	ck_assert_int_eq(db_begin(d), TS_OK);
+	ck_assert_int_eq(add(d, "a"), TS_OK);
+	ck_assert_int_eq(db_savepoint(d, 0), TS_OK);
+	ck_assert_int_eq(add(d, "a"), TS_CONFLICT);        /* sent with the SAVEPOINT, and fails */
+	ck_assert_int_eq(db_rollback_to(d, 0), TS_OK);     /* the savepoint is there */
+	ck_assert_int_eq(db_release(d, 0), TS_OK);
+	ck_assert_int_eq(db_savepoint(d, 0), TS_OK);
+	ck_assert_int_eq(add(d, "b"), TS_OK);
+	ck_assert_int_eq(db_savepoint(d, 1), TS_OK);
+	ck_assert_int_eq(add(d, "c"), TS_OK);
+	ck_assert_int_eq(db_release(d, 1), TS_OK);
+	ck_assert_int_eq(db_rollback_to(d, 0), TS_OK);     /* b and the released c undone */
+	ck_assert_int_eq(db_release(d, 0), TS_OK);
+	for (i = 0; i < 3 * PEND; i++)                     /* more than are kept: sent alone */
+		ck_assert_int_eq(i % 2 ? db_release(d, 1) : db_savepoint(d, 1), TS_OK);
+	ck_assert_int_eq(db_savepoint(d, 0), TS_OK);
+	ck_assert_int_eq(add(d, "d"), TS_OK);
+	ck_assert_int_eq(db_release(d, 0), TS_OK);
+	ck_assert_int_eq(db_commit(d), TS_OK);             /* sent with the last RELEASE */
+	ck_assert_int_eq(count(d), 2);                     /* a and d */
+
+	ck_assert_int_eq(db_prepare(d, &pid, &st), TS_OK);
+	ck_assert_int_eq(db_step(st, &row), TS_OK);
+	v = DB_I(db_int(st, 0));
+	db_done(st);
+	ck_assert_int_eq(db_begin(d), TS_OK);
+	ck_assert_int_eq(db_savepoint(d, 0), TS_OK);
+	ck_assert_int_eq(run(b, &kill, &v, 1), TS_OK);
+	ck_assert_int_eq(add(d, "e"), TS_UNAVAILABLE);
+	ck_assert_int_eq(db_rollback(d), TS_OK);
+	ck_assert_int_eq(add(d, "f"), TS_OK);              /* a new connection */
+	ck_assert_int_eq(count(b), 3);
+	db_close(d);
+	db_close(b);
 }
 END_TEST
 
@@ -397,6 +450,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_dialect);
 	tcase_add_test(tc, test_errors);
 	tcase_add_test(tc, test_transaction);
+	tcase_add_test(tc, test_deferred_savepoints);
 	tcase_add_test(tc, test_write_lock);
 	tcase_add_test(tc, test_data_version);
 	tcase_add_test(tc, test_commit_lost);
