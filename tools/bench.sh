@@ -199,7 +199,8 @@ half "introspection" /introspect "$(b64 "bench-broker:$brk")" "token=$tok" "$rps
 for _ in $(seq 20000); do echo "url = \"$url/token\""; done >"$work/urls"
 curl -s -u "bench-device:$dev" -d grant_type=client_credentials -w '\n' -K "$work/urls" |
 	sed -n 's/.*"access_token":"\([^"]*\)".*/token=\1/p' >"$work/tokens"
-run "introspection ($(wc -l <"$work/tokens") distinct tokens)" /introspect "$(b64 "bench-broker:$brk")" "@$work/tokens"
+run "introspection (20,000 distinct tokens)" /introspect "$(b64 "bench-broker:$brk")" "@$work/tokens"
+[ "$(wc -l <"$work/tokens")" = 20000 ] || echo "  (only $(wc -l <"$work/tokens") tokens were issued)"
 # the authorization code flow: the login page, then code redemption (synchronous=FULL: each
 # answer leaves after its code's use is committed; the writer groups the commits)
 verifier=bench-verifier-bench-verifier-bench-verifier-0001
@@ -324,7 +325,8 @@ EOT
 read -r _ rps p50 p99 errs <<<"$(prof devauth wrk_nodes -d"${secs}s" --latency -s "$work/devauth.lua" /device_authorization 2>&1 | grep RESULT)"
 row "device authorization (synchronous=FULL)" "$rps" "$p50" "$p99" "$errs"
 cat "$work"/devcodes-* >"$work/polls"
-run "device polls, $(wc -l <"$work/polls") pending codes (400s)" /token "$(b64 "bench-tv:$tv")" "@$work/polls"
+run "device polls of pending codes (400s)" /token "$(b64 "bench-tv:$tv")" "@$work/polls"
+echo "  ($(wc -l <"$work/polls") device codes, each polled in turn)"
 
 # device approval: the signed-in user allows the user codes above on the verification page
 # (POST /device; each approval, and the grant it makes, committed before its page), each once
