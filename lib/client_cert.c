@@ -333,3 +333,43 @@ ts_err client_cert_self_signed(const struct cert_chain *chain, const char *jwks)
 	json_decref(set);
 	return ok ? TS_OK : TS_INVALID_CLIENT;
 }
+
+char *client_cert_jwks(const char *pem, const char **why)
+{
+	BIO *bio = BIO_new_mem_buf(pem, -1);
+	X509 *x = bio ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
+	EVP_PKEY *pk = x ? X509_get0_pubkey(x) : NULL;
+	unsigned char *der = NULL;
+	int n = x ? i2d_X509(x, &der) : -1, id = pk ? EVP_PKEY_get_base_id(pk) : 0;
+	const char *kty = id == EVP_PKEY_EC ? "EC" : id == EVP_PKEY_RSA ? "RSA" :
+	                  id == EVP_PKEY_ED25519 ? "OKP" : NULL;
+	BIO *b64 = NULL, *mem = NULL;
+	char *text = NULL, *out = NULL;
+	long len = 0;
+
+	*why = !x ? "no PEM certificate in it" : !kty ? "its key is not EC, RSA or Ed25519" : NULL;
+	/* standard base64 of the DER, on one line (x5c, RFC 7517 §4.7) */
+	if (!*why && n > 0 && (b64 = BIO_new(BIO_f_base64())) && (mem = BIO_new(BIO_s_mem()))) {
+		BIO_set_flags(b64, BIO_FLAGS_BASE64_NO_NL);
+		b64 = BIO_push(b64, mem);
+		mem = NULL;
+		if (BIO_write(b64, der, n) == n && BIO_flush(b64) == 1)
+			len = BIO_get_mem_data(b64, &text);
+	}
+	if (!*why && len > 0) {
+		json_t *set = json_pack("{s:[{s:s, s:[s%]}]}", "keys", "kty", kty, "x5c", text,
+		                        (size_t)len);
+
+		out = set ? json_dumps(set, JSON_COMPACT) : NULL;
+		json_decref(set);
+	}
+	if (!out && !*why)
+		*why = "out of memory";
+	BIO_free_all(b64);
+	BIO_free(mem);
+	OPENSSL_free(der);
+	X509_free(x);
+	BIO_free(bio);
+	ERR_clear_error();
+	return out;
+}

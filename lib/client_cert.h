@@ -48,6 +48,12 @@ ts_err client_cert_tls_auth(const client_ca *ca, const struct cert_chain *chain,
  * client registered). TS_INVALID_CLIENT otherwise (no jwks, a malformed one, no such key). */
 ts_err client_cert_self_signed(const struct cert_chain *chain, const char *jwks);
 
+/* The JWK Set registering the first certificate of pem (PEM text) for
+ * self_signed_tls_client_auth: {"keys":[{"kty":..., "x5c":["<base64 DER>"]}]} (RFC 7517 §4.7),
+ * malloc'd text; NULL with *why when pem holds no certificate or one whose key is not EC, RSA or
+ * Ed25519 (or out of memory). */
+char *client_cert_jwks(const char *pem, const char **why);
+
 /* The subject DN of a DER certificate as RFC 4514 text, the form tls_client_auth compares
  * (`openssl x509 -noout -subject -nameopt RFC2253,-esc_msb` prints the same); malloc'd, NULL
  * for a broken certificate or when out of memory. */

@@ -8,6 +8,7 @@
 #include <time.h>
 #include "cli.h"
 #include "client.h"
+#include "client_cert.h"
 #include "scope.h"
 #include "secret.h"
 #include "store.h"
@@ -83,8 +84,38 @@ static const struct {
 	{"--auth-method", offsetof(struct client, auth_method)},
 	{"--jwks-uri", offsetof(struct client, jwks_uri)},
 	{"--tls-subject-dn", offsetof(struct client, tls_subject_dn)},
+	{"--tls-subject", offsetof(struct client, tls_subject_dn)},
 	{"--tls-san", offsetof(struct client, tls_san)},
 };
+
+/* --tls-san-dns NAME and its kin: the same as --tls-san dns:NAME */
+static const char *const san_options[] = {"--tls-san-dns", "--tls-san-uri", "--tls-san-ip",
+                                          "--tls-san-email"};
+
+static const char *san_option(const char *opt)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof san_options / sizeof san_options[0]; i++)
+		if (strcmp(opt, san_options[i]) == 0)
+			return opt + strlen("--tls-san-");
+	return NULL;
+}
+
+/* --bind-tokens mtls|dpop|none: mtls and dpop are --cert-bound and --dpop-bound (both may be
+ * given), none clears both. 0, or -1 for another value. */
+static int bind_tokens(const char *val, struct client *c)
+{
+	if (strcmp(val, "mtls") == 0)
+		c->cert_bound = 1;
+	else if (strcmp(val, "dpop") == 0)
+		c->dpop_bound = 1;
+	else if (strcmp(val, "none") == 0)
+		c->cert_bound = c->dpop_bound = 0;
+	else
+		return -1;
+	return 0;
+}
 
 static char **text_option(const char *opt, struct client *c)
 {
@@ -96,23 +127,32 @@ static char **text_option(const char *opt, struct client *c)
 	return NULL;
 }
 
-/* The JWK Set in the file at path (malloc'd text), or NULL after a line on stderr. */
-static char *read_jwks(const char *path)
+/* The JWK Set of --jwks-file path, or the one registering the certificate of --cert-file path
+ * (opt says which): malloc'd text, or NULL after a line on stderr. */
+static char *read_jwks(const char *opt, const char *path)
 {
 	FILE *f = fopen(path, "r");
-	char *buf = f ? malloc(CLIENT_JWKS_MAX + 1) : NULL;
+	char *buf = f ? malloc(CLIENT_JWKS_MAX + 1) : NULL, *jwks = NULL;
 	size_t n = buf ? fread(buf, 1, CLIENT_JWKS_MAX + 1, f) : 0;
 	const char *why = NULL;
 
 	if (buf) {
 		buf[n <= CLIENT_JWKS_MAX ? n : CLIENT_JWKS_MAX] = '\0';
-		why = n > CLIENT_JWKS_MAX || ferror(f) ? "too large or unreadable" :
-		      client_jwks_problem(buf);
+		if (n > CLIENT_JWKS_MAX || ferror(f))
+			why = "too large or unreadable";
+		else if (strcmp(opt, "--cert-file") == 0 && (jwks = client_cert_jwks(buf, &why)))
+			why = client_jwks_problem(jwks);
+		else if (!jwks && !why)
+			why = client_jwks_problem(buf);
 	}
 	if (f)
 		fclose(f);
+	if (jwks) {
+		free(buf);
+		buf = jwks;
+	}
 	if (!buf || why) {
-		fprintf(stderr, "tessera: --jwks-file %s: %s\n", path, buf ? why : "cannot read it");
+		fprintf(stderr, "tessera: %s %s: %s\n", opt, path, buf ? why : "cannot read it");
 		free(buf);
 		return NULL;
 	}
@@ -205,9 +245,21 @@ static int client_add(int argc, char **argv, store *s)
 
 			free(*dst);
 			*dst = strdup(val);
-		} else if (strcmp(opt, "--jwks-file") == 0) {
+		} else if (san_option(opt) != NULL) {
+			free(c.tls_san);
+			if (asprintf(&c.tls_san, "%s:%s", san_option(opt), val) < 0) {
+				c.tls_san = NULL;
+				rc = 1;
+				goto out;
+			}
+		} else if (strcmp(opt, "--bind-tokens") == 0) {
+			if (bind_tokens(val, &c) != 0) {
+				cli_usage("--bind-tokens takes mtls, dpop or none", val);
+				goto out;
+			}
+		} else if (strcmp(opt, "--jwks-file") == 0 || strcmp(opt, "--cert-file") == 0) {
 			free(c.jwks);
-			if (!(c.jwks = read_jwks(val))) {
+			if (!(c.jwks = read_jwks(opt, val))) {
 				rc = 1;
 				goto out;
 			}

@@ -128,6 +128,8 @@ static ts_err save_client(store *s, struct job *j, const char **id)
 		c.client_id = cur->client_id;
 		c.is_public = cur->is_public;
 		c.created_at = cur->created_at;
+		c.cert_bound = cur->cert_bound;   /* what scim_client_from compares tokenBinding to */
+		c.dpop_bound = cur->dpop_bound;
 		memcpy(c.secret_hash, cur->secret_hash, sizeof c.secret_hash);
 	}
 	rc = scim_client_from(j->n, &c, &j->e);

@@ -337,6 +337,8 @@ char *scim_client_text(const struct client *c, const char *base)
 	opt_str(&b, "tlsClientAuthSan", c->tls_san);
 	jbuf_kv_bool(&b, "tlsClientCertificateBoundAccessTokens", c->cert_bound, 0);
 	jbuf_kv_bool(&b, "dpopBoundAccessTokens", c->dpop_bound, 0);
+	jbuf_kv_str(&b, "tokenBinding", c->cert_bound ? c->dpop_bound ? "mtls dpop" : "mtls" :
+	            c->dpop_bound ? "dpop" : "none", 0);
 	vstr(&v, c->client_id);
 	vstr(&v, c->name);
 	vstr(&v, c->external_id);

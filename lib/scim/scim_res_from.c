@@ -280,6 +280,41 @@ static ts_err seconds(const json_t *n, const char *key, int *out, struct scim_er
 	return TS_OK;
 }
 
+/* How the client's tokens are bound: the two booleans, or tokenBinding ("none", "mtls", "dpop",
+ * "mtls dpop"), which says the same. c holds the stored client's binding (none for a new one):
+ * when the request's two disagree (a GET's answer sent back with one of them changed), the one
+ * that differs from what is stored wins; both changed, and differently, is an error. */
+static ts_err binding_from(const json_t *n, struct client *c, struct scim_error *e)
+{
+	static const struct { const char *name; int cert, dpop; } names[] = {
+		{"none", 0, 0}, {"mtls", 1, 0}, {"dpop", 0, 1}, {"mtls dpop", 1, 1}};
+	const json_t *tb = json_object_get(n, "tokenBinding");
+	int was_cert = c->cert_bound, was_dpop = c->dpop_bound;
+	size_t i;
+
+	c->cert_bound = json_is_true(json_object_get(n, "tlsClientCertificateBoundAccessTokens"));
+	c->dpop_bound = json_is_true(json_object_get(n, "dpopBoundAccessTokens"));
+	if (!tb || json_is_null(tb))
+		return TS_OK;
+	for (i = 0; i < sizeof names / sizeof names[0]; i++)
+		if (json_is_string(tb) && strcmp(json_string_value(tb), names[i].name) == 0)
+			break;
+	if (i == sizeof names / sizeof names[0])
+		return scim_error_set(e, SCIM_E_INVALID_VALUE, "tokenBinding must be none, mtls, dpop "
+		                      "or mtls dpop");
+	if (names[i].cert == c->cert_bound && names[i].dpop == c->dpop_bound)
+		return TS_OK;
+	if (names[i].cert == was_cert && names[i].dpop == was_dpop)
+		return TS_OK;    /* tokenBinding as stored: the booleans changed */
+	if (c->cert_bound != was_cert || c->dpop_bound != was_dpop)
+		return scim_error_set(e, SCIM_E_INVALID_VALUE, "tokenBinding says \"%s\" and "
+		                      "tlsClientCertificateBoundAccessTokens and dpopBoundAccessTokens "
+		                      "say otherwise: change one or the other", names[i].name);
+	c->cert_bound = names[i].cert;
+	c->dpop_bound = names[i].dpop;
+	return TS_OK;
+}
+
 /* How the client authenticates: tokenEndpointAuthMethod (default: none for a public client,
  * else client_secret_basic; "public", when sent, must agree), the keys or certificate names it
  * registers, and how its tokens are bound. client_rules checks that they fit together. */
@@ -303,9 +338,9 @@ static ts_err auth_from(const json_t *n, struct client *c, struct scim_error *e)
 	c->jwks_uri = dup_or_null(get_str(n, "jwksUri"), &oom);
 	c->tls_subject_dn = dup_or_null(get_str(n, "tlsClientAuthSubjectDn"), &oom);
 	c->tls_san = dup_or_null(get_str(n, "tlsClientAuthSan"), &oom);
-	c->cert_bound = json_is_true(json_object_get(n, "tlsClientCertificateBoundAccessTokens"));
-	c->dpop_bound = json_is_true(json_object_get(n, "dpopBoundAccessTokens"));
-	return oom || !c->auth_method ? TS_SERVER_ERROR : TS_OK;
+	if (oom || !c->auth_method)
+		return TS_SERVER_ERROR;
+	return binding_from(n, c, e);
 }
 
 ts_err scim_client_from(const json_t *n, struct client *c, struct scim_error *e)

@@ -40,6 +40,30 @@ def test_private_key_jwt_client_keeps_its_keys_and_gets_no_secret(db, jwks_file)
     assert show["public"] is False and show["jwks_uri"] is None
 
 
+def test_the_design_option_names_set_what_the_others_do(db):
+    """The contract's names: --tls-subject DN, --tls-san-dns/-uri/-ip/-email VALUE (the SAN with its
+    type), --bind-tokens mtls|dpop|none (repeatable: mtls and dpop both; none clears)."""
+    cli_ok(["client", "add", "d-dn", "--auth-method", "tls_client_auth",
+            "--tls-subject", "CN=d-dn,O=Acme", "--bind-tokens", "mtls"], db=db)
+    show = cli_ok(["client", "show", "d-dn"], db=db)
+    assert show["tls_subject_dn"] == "CN=d-dn,O=Acme" and show["tls_san"] is None, show
+    assert show["cert_bound"] is True and show["dpop_bound"] is False, show
+    for kind, value in (("dns", "d.example"), ("uri", "urn:dev:7"), ("ip", "10.0.0.7"),
+                        ("email", "d@example.com")):
+        cid = "d-" + kind
+        cli_ok(["client", "add", cid, "--auth-method", "tls_client_auth",
+                "--tls-san-" + kind, value, "--bind-tokens", "dpop"], db=db)
+        show = cli_ok(["client", "show", cid], db=db)
+        assert show["tls_san"] == kind + ":" + value, show
+        assert show["cert_bound"] is False and show["dpop_bound"] is True, show
+    cli_ok(["client", "add", "d-both", "--bind-tokens", "mtls", "--bind-tokens", "dpop"], db=db)
+    show = cli_ok(["client", "show", "d-both"], db=db)
+    assert show["cert_bound"] is True and show["dpop_bound"] is True, show
+    cli_ok(["client", "add", "d-none", "--cert-bound", "--bind-tokens", "none"], db=db)
+    show = cli_ok(["client", "show", "d-none"], db=db)
+    assert show["cert_bound"] is False and show["dpop_bound"] is False, show
+
+
 def test_each_method_is_shown_back_with_what_it_registered(db):
     cli_ok(["client", "add", "dev-2", "--auth-method", "tls_client_auth",
             "--tls-san", "dns:dev-2.example", "--cert-bound"], db=db)
@@ -71,6 +95,9 @@ def test_each_method_is_shown_back_with_what_it_registered(db):
     (["--jwks-file", "JWKS"], 1),                             # keys with a secret client
     (["--public", "--auth-method", "private_key_jwt", "--jwks-file", "JWKS"], 2),
     (["--auth-method", "private_key_jwt", "--jwks-file", "EMPTY"], 1),
+    (["--bind-tokens", "both"], 2),                           # mtls, dpop or none
+    (["--auth-method", "self_signed_tls_client_auth", "--cert-file", "JWKS"], 1),  # no PEM
+    (["--auth-method", "tls_client_auth", "--tls-san-dns", "x", "--tls-subject", "CN=x"], 1),
 ])
 def test_a_method_without_what_it_needs_is_refused(db, jwks_file, tdir, args, rc):
     empty = os.path.join(tdir, "empty.json")

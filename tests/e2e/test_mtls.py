@@ -77,6 +77,17 @@ def srv(server_factory, certs):
                  extra=["--auth-method", "self_signed_tls_client_auth", "--jwks-file",
                         certs.jwks_file("app", certs.jwk(certs.thermostat),
                                         certs.jwk(certs.thermostat_rsa))])
+    # the same registrations under the contract's option names
+    s.add_client("d-dn", scope="mqtt:pub:sensors/${clientid}/#",
+                 extra=cc + ["--auth-method", "tls_client_auth", "--tls-subject", DN])
+    s.add_client("d-san", scope="mqtt:pub:sensors/${clientid}/#",
+                 extra=cc + ["--auth-method", "tls_client_auth", "--tls-san-dns",
+                             SAN.split(":", 1)[1]])
+    s.add_client("d-cert", scope="mqtt:pub:home/${clientid}/#",
+                 extra=cc + ["--auth-method", "self_signed_tls_client_auth", "--cert-file",
+                             certs.thermostat[0]])
+    s.add_client("d-bound", scope="mqtt:pub:sensors/${clientid}/#",
+                 extra=cc + ["--bind-tokens", "mtls"])
     s.add_client("broker", scope="introspect")
     return s.start()
 
@@ -172,6 +183,27 @@ def test_row103_an_unregistered_key_is_invalid_client(srv, certs):
         for cert in (certs.stranger, certs.right_dn, None):
             assert_invalid_client(cc_token(srv, client_id, cert))
     assert_invalid_client(cc_token(srv, "thermo-x5c", certs.thermostat_rsa))
+
+
+def test_rows102_103_the_design_option_names_register_the_same(srv, certs):
+    """docs/security.md rows 102-104 with the contract's names: --tls-subject, --tls-san-dns,
+    --cert-file (the certificate itself, registered as x5c) and --bind-tokens mtls."""
+    for client_id, right, wrong in (("d-dn", certs.right_dn, certs.wrong_dn),
+                                    ("d-san", certs.right_san, certs.wrong_san),
+                                    ("d-cert", certs.thermostat, certs.stranger)):
+        r = cc_token(srv, client_id, right)
+        assert r.status_code == 200, (client_id, r.text)
+        assert jwt_claims(r.json()["access_token"])["cnf"]["x5t#S256"] == x5t_s256(right[0])
+        assert_invalid_client(cc_token(srv, client_id, wrong))
+        assert_invalid_client(cc_token(srv, client_id, None))
+    # the RSA key of the same device is not the registered certificate
+    assert_invalid_client(cc_token(srv, "d-cert", certs.thermostat_rsa))
+    bound = srv.clients["d-bound"]
+    r = cc_token(srv, "d-bound", certs.device_b, auth=bound)
+    assert r.status_code == 200, r.text
+    assert jwt_claims(r.json()["access_token"])["cnf"]["x5t#S256"] == x5t_s256(certs.device_b[0])
+    r = cc_token(srv, "d-bound", None, auth=bound)
+    assert r.status_code == 400 and r.json()["error"] == "invalid_request", r.text
 
 
 # ---------------------------------------------------------------- bound access tokens

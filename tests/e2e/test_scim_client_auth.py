@@ -112,6 +112,39 @@ def test_tls_fields_round_trip(api):
     assert [x["id"] for x in lst["Resources"]] == [c["id"]], lst
 
 
+def test_token_binding_is_the_two_booleans_in_one_attribute(api):
+    """The contract's tokenBinding: none, mtls, dpop or mtls dpop, read beside the two booleans;
+    a request that changes it sets them, one that changes them changes it; both changed to
+    different bindings in one request is invalidValue."""
+    c = ok(api.post("/Clients", body(tokenBinding="dpop")), 201)
+    assert c["tokenBinding"] == "dpop" and c["dpopBoundAccessTokens"] is True, c
+    assert c["tlsClientCertificateBoundAccessTokens"] is False, c
+    cid = c["id"]
+    res = ok(api.patch("/Clients/" + cid, op("replace", "tokenBinding", "mtls")))
+    assert res["tlsClientCertificateBoundAccessTokens"] is True, res
+    assert res["dpopBoundAccessTokens"] is False and res["tokenBinding"] == "mtls", res
+    res = ok(api.patch("/Clients/" + cid, op("replace", "dpopBoundAccessTokens", True)))
+    assert res["tokenBinding"] == "mtls dpop", res
+    # a GET's answer sent back with one of the two changed: that one wins
+    cur = ok(api.get("/Clients/" + cid))
+    for k in ("id", "meta", "clientSecret"):
+        cur.pop(k, None)
+    cur["tokenBinding"] = "none"
+    res = ok(api.put("/Clients/" + cid, cur))
+    assert res["tlsClientCertificateBoundAccessTokens"] is False, res
+    assert res["dpopBoundAccessTokens"] is False and res["tokenBinding"] == "none", res
+    cur.update(tokenBinding="none", tlsClientCertificateBoundAccessTokens=False,
+               dpopBoundAccessTokens=True)
+    res = ok(api.put("/Clients/" + cid, cur))
+    assert res["tokenBinding"] == "dpop", res
+    err(api.post("/Clients", body(tokenBinding="mtls", dpopBoundAccessTokens=True)), 400,
+        "invalidValue")
+    for bad in ("both", "MTLS", 1):
+        err(api.patch("/Clients/" + cid, op("replace", "tokenBinding", bad)), 400,
+            "invalidValue")
+    assert ok(api.get("/Clients/" + cid))["tokenBinding"] == "dpop"
+
+
 @pytest.mark.parametrize("attrs", [
     {"tokenEndpointAuthMethod": "client_secret_jwt"},
     {"tokenEndpointAuthMethod": "private_key_jwt"},

@@ -362,6 +362,62 @@ START_TEST(test_row103_self_signed_registered_keys)
 }
 END_TEST
 
+/* The PEM text of c's certificate (malloc'd). */
+static char *pem_of(const struct cert *c)
+{
+	BIO *b = BIO_new(BIO_s_mem());
+	char *p, *out;
+	long n;
+
+	ck_assert_ptr_nonnull(b);
+	ck_assert_int_eq(PEM_write_bio_X509(b, c->x), 1);
+	n = BIO_get_mem_data(b, &p);
+	out = strndup(p, (size_t)n);
+	BIO_free(b);
+	return out;
+}
+
+/* docs/security.md row 103: --cert-file registers the certificate itself (x5c, with its kty):
+ * that certificate authenticates, another of the same subject does not; text without a
+ * certificate is refused with a reason. */
+START_TEST(test_row103_certificate_registered_from_pem)
+{
+	static const struct { const struct cert *c; const char *kty; } cases[] = {
+		{&selfsigned, "EC"}, {&selfsigned_rsa, "RSA"}, {&selfsigned_ed, "OKP"}};
+	const char *why = "unset";
+	char *pem, *j, *x5c;
+	json_t *set, *jwk;
+	unsigned char der[8192];
+	size_t i;
+	long n;
+
+	for (i = 0; i < 3; i++) {
+		pem = pem_of(cases[i].c);
+		j = client_cert_jwks(pem, &why);
+		ck_assert_msg(j && !why, "%zu: %s", i, why ? why : "");
+		set = json_loads(j, 0, NULL);
+		jwk = json_array_get(json_object_get(set, "keys"), 0);
+		ck_assert_str_eq(json_string_value(json_object_get(jwk, "kty")), cases[i].kty);
+		x5c = (char *)json_string_value(json_array_get(json_object_get(jwk, "x5c"), 0));
+		ck_assert_ptr_nonnull(x5c);
+		n = b64_decode(x5c, strlen(x5c), der);
+		ck_assert(n > 0 && (size_t)n == cases[i].c->len);
+		ck_assert(memcmp(der, cases[i].c->der, cases[i].c->len) == 0);
+		ck_assert_int_eq(self_signed(cases[i].c, j), TS_OK);
+		ck_assert_int_eq(self_signed(&stranger, j), TS_INVALID_CLIENT);
+		json_decref(set);
+		free(j);
+		free(pem);
+	}
+	why = NULL;
+	ck_assert_ptr_null(client_cert_jwks("not a certificate", &why));
+	ck_assert_ptr_nonnull(why);
+	why = NULL;
+	ck_assert_ptr_null(client_cert_jwks("", &why));
+	ck_assert_ptr_nonnull(why);
+}
+END_TEST
+
 /* docs/security.md row 103: nothing registered, or nothing usable, matches nothing */
 START_TEST(test_row103_self_signed_refusals)
 {
@@ -437,6 +493,7 @@ static Suite *suite(void)
 	tcase_add_test(t, test_ca_file_errors);
 	tcase_add_test(t, test_row103_self_signed_registered_keys);
 	tcase_add_test(t, test_row103_self_signed_refusals);
+	tcase_add_test(t, test_row103_certificate_registered_from_pem);
 	tcase_add_test(t, test_row104_binding);
 	suite_add_tcase(s, t);
 	return s;
