@@ -68,6 +68,10 @@ const char *client_rules(const struct client *c);
  * tls_client_auth only. client_rules calls it. */
 #define CLIENT_JWKS_MAX 65536
 int client_method_known(const char *m);
+/* The method as stored: client_secret_post (RFC 7591: the secret in the body) is accepted as a
+ * name for client_secret_basic, whose clients may send their secret either way; any other m is
+ * returned as it is. */
+const char *client_method_canonical(const char *m);
 const char *client_jwks_problem(const char *text);
 const char *client_jwks_uri_problem(const char *u);
 const char *client_tls_san_problem(const char *v);

@@ -21,6 +21,11 @@ int client_method_known(const char *m)
 	return 0;
 }
 
+const char *client_method_canonical(const char *m)
+{
+	return m && strcmp(m, "client_secret_post") == 0 ? "client_secret_basic" : m;
+}
+
 /* 1 when s is 1 to max-1 printable ASCII characters. */
 static int printable(const char *s, size_t max)
 {

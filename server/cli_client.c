@@ -244,7 +244,7 @@ static int client_add(int argc, char **argv, store *s)
 			char **dst = text_option(opt, &c);
 
 			free(*dst);
-			*dst = strdup(val);
+			*dst = strdup(dst == &c.auth_method ? client_method_canonical(val) : val);
 		} else if (san_option(opt) != NULL) {
 			free(c.tls_san);
 			if (asprintf(&c.tls_san, "%s:%s", san_option(opt), val) < 0) {

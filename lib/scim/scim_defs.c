@@ -37,8 +37,9 @@ static const char *const ref_uri[] = {"uri", NULL};
 static const char *const member_types[] = {"User", NULL};
 static const char *const group_types[] = {"direct", NULL};
 static const char *const token_formats[] = {"jwt", "reference", NULL};
-static const char *const auth_methods[] = {"client_secret_basic", "none", "private_key_jwt",
-	"tls_client_auth", "self_signed_tls_client_auth", NULL};
+/* (client_secret_post is taken as client_secret_basic, which a read says) */
+static const char *const auth_methods[] = {"client_secret_basic", "client_secret_post", "none",
+	"private_key_jwt", "tls_client_auth", "self_signed_tls_client_auth", NULL};
 static const char *const token_bindings[] = {"none", "mtls", "dpop", "mtls dpop", NULL};
 static const char *const grant_type_names[] = {"client_credentials", "authorization_code",
 	"refresh_token", "urn:ietf:params:oauth:grant-type:device_code", NULL};

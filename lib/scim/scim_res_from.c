@@ -321,7 +321,7 @@ static ts_err binding_from(const json_t *n, struct client *c, struct scim_error 
 static ts_err auth_from(const json_t *n, struct client *c, struct scim_error *e)
 {
 	const json_t *pub = json_object_get(n, "public");
-	const char *m = get_str(n, "tokenEndpointAuthMethod");
+	const char *m = client_method_canonical(get_str(n, "tokenEndpointAuthMethod"));
 	int oom = 0;
 
 	if (json_object_get(n, "tokenEndpointAuthMethod") && !client_method_known(m))

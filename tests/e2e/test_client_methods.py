@@ -123,3 +123,18 @@ def test_a_client_of_another_method_cannot_use_a_secret_or_its_id_alone(server_f
                                     (Client(cid, "guess"), "post", [])):
             r = s.token(client, auth=auth, extra=extra)
             assert r.status_code == 401 and r.json()["error"] == "invalid_client", r.text
+
+
+def test_client_secret_post_names_a_secret_client(server_factory):
+    """The contract: client_secret_post is accepted too. It is stored as client_secret_basic,
+    whose clients send the secret by Basic or in the body: a secret is made, shown once, and
+    authenticates both ways."""
+    s = server_factory.new(name="secret-post")
+    s.init()
+    c = s.add_client("gw-7", scope="telemetry", extra=["--auth-method", "client_secret_post"])
+    assert c.secret, "no secret made"
+    assert cli_ok(["client", "show", "gw-7"], db=s.db)["auth_method"] == "client_secret_basic"
+    s.start()
+    for auth in ("basic", "post"):
+        r = s.token(c, auth=auth)
+        assert r.status_code == 200, (auth, r.text)

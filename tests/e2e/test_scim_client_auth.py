@@ -112,6 +112,16 @@ def test_tls_fields_round_trip(api):
     assert [x["id"] for x in lst["Resources"]] == [c["id"]], lst
 
 
+def test_client_secret_post_is_a_secret_client(srv, api):
+    """tokenEndpointAuthMethod client_secret_post is accepted as client_secret_basic: a secret
+    is made and returned once, and it works in the body."""
+    c = ok(api.post("/Clients", body(tokenEndpointAuthMethod="client_secret_post",
+                                     grantTypes=["client_credentials"], scope="telemetry")), 201)
+    assert c["tokenEndpointAuthMethod"] == "client_secret_basic" and c["clientSecret"], c
+    token_ok(srv.post("/token", [("grant_type", "client_credentials"), ("client_id", c["id"]),
+                                 ("client_secret", c["clientSecret"])]))
+
+
 def test_token_binding_is_the_two_booleans_in_one_attribute(api):
     """The contract's tokenBinding: none, mtls, dpop or mtls dpop, read beside the two booleans;
     a request that changes it sets them, one that changes them changes it; both changed to
