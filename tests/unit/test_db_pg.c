@@ -117,6 +117,29 @@ static ts_err add(db *d, const char *k)
 	return run(d, &q_add, v, 4);
 }
 
+/* The server process of d's session, and its end through another connection (by), as a server
+ * restart or a network cut would end it. */
+static struct db_val session_of(db *d)
+{
+	static const struct db_sql pid = {"SELECT pg_backend_pid()", NULL, 0};
+	struct db_val v;
+	db_stmt *st;
+	int row;
+
+	ck_assert_int_eq(db_prepare(d, &pid, &st), TS_OK);
+	ck_assert_int_eq(db_step(st, &row), TS_OK);
+	v = DB_I(db_int(st, 0));
+	db_done(st);
+	return v;
+}
+
+static void end_session(db *by, struct db_val pid)
+{
+	static const struct db_sql kill = {"SELECT pg_terminate_backend(?1::integer)", NULL, 0};
+
+	ck_assert_int_eq(run(by, &kill, &pid, 1), TS_OK);
+}
+
 START_TEST(test_values)
 {
 	static const unsigned char blob[] = {0, 1, 0x5c, 0xff, 'x', 0};
@@ -243,12 +266,9 @@ END_TEST
  * commands wait answers TS_UNAVAILABLE at the next statement, then recovers after the rollback. */
 START_TEST(test_deferred_savepoints)
 {
-	static const struct db_sql pid = {"SELECT pg_backend_pid()", NULL, 0};
-	static const struct db_sql kill = {"SELECT pg_terminate_backend(?1::integer)", NULL, 0};
 	db *d = open_db(2000), *b = open_db(2000);
-	struct db_val v;
-	db_stmt *st;
-	int i, row;
+	struct db_val pid;
+	int i;
 
 	ck_assert_int_eq(db_begin(d), TS_OK);
 	ck_assert_int_eq(add(d, "a"), TS_OK);
@@ -271,13 +291,10 @@ START_TEST(test_deferred_savepoints)
 	ck_assert_int_eq(db_commit(d), TS_OK);             /* sent with the last RELEASE */
 	ck_assert_int_eq(count(d), 2);                     /* a and d */
 
-	ck_assert_int_eq(db_prepare(d, &pid, &st), TS_OK);
-	ck_assert_int_eq(db_step(st, &row), TS_OK);
-	v = DB_I(db_int(st, 0));
-	db_done(st);
+	pid = session_of(d);
 	ck_assert_int_eq(db_begin(d), TS_OK);
 	ck_assert_int_eq(db_savepoint(d, 0), TS_OK);
-	ck_assert_int_eq(run(b, &kill, &v, 1), TS_OK);
+	end_session(b, pid);
 	ck_assert_int_eq(add(d, "e"), TS_UNAVAILABLE);
 	ck_assert_int_eq(db_rollback(d), TS_OK);
 	ck_assert_int_eq(add(d, "f"), TS_OK);              /* a new connection */
@@ -397,20 +414,12 @@ END_TEST
  * arrived, so the transaction aborted, and COMMIT says so (TS_UNAVAILABLE) rather than OK. */
 START_TEST(test_commit_lost)
 {
-	static const struct db_sql pid = {"SELECT pg_backend_pid()", NULL, 0};
-	static const struct db_sql kill = {"SELECT pg_terminate_backend(?1::integer)", NULL, 0};
 	db *a = open_db(2000), *b = open_db(2000);
-	struct db_val v;
-	db_stmt *st;
-	int row;
+	struct db_val pid = session_of(a);
 
-	ck_assert_int_eq(db_prepare(a, &pid, &st), TS_OK);
-	ck_assert_int_eq(db_step(st, &row), TS_OK);
-	v = DB_I(db_int(st, 0));
-	db_done(st);
 	ck_assert_int_eq(db_begin(a), TS_OK);
 	ck_assert_int_eq(add(a, "a"), TS_OK);
-	ck_assert_int_eq(run(b, &kill, &v, 1), TS_OK);
+	end_session(b, pid);
 	ck_assert_int_eq(db_commit(a), TS_UNAVAILABLE);
 	ck_assert_int_eq(db_rollback(a), TS_OK);
 	ck_assert_int_eq(count(a), 0);
