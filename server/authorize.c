@@ -249,7 +249,8 @@ static int granted_too_large(struct request *r, const struct authz *a, const str
                              const char *granted)
 {
 	ts_err rc = scope_within_limits(granted) ?
-	            token_user_fits(r->srv, a->c->client_id, u, granted, 0) : TS_INVALID_SCOPE;
+	            token_user_fits(r->srv, a->c->client_id, u, granted, 0, TOKEN_BINDING_ROOM,
+	                            TOKEN_BINDING_ROOM) : TS_INVALID_SCOPE;
 
 	if (rc == TS_OK)
 		return 0;

@@ -247,7 +247,8 @@ static char *granted_scope(struct request *r, const struct device *d, const stru
 	if (rc != TS_OK)
 		return granted;
 	/* refused before anything is written: a token it could never be issued (lib/token.h) */
-	rc = scope_within_limits(granted) ? token_user_fits(r->srv, c->client_id, u, granted, 0) :
+	rc = scope_within_limits(granted) ? token_user_fits(r->srv, c->client_id, u, granted, 0,
+	                                                    TOKEN_BINDING_ROOM, TOKEN_BINDING_ROOM) :
 	     TS_INVALID_SCOPE;
 	if (rc == TS_OK)
 		return granted;

@@ -181,10 +181,14 @@ void reply_page_error(struct request *r, int status, const char *title, const ch
 
 /* token.c: whether a user's access token (u NULL: a client's) for scope would be short enough
  * to be issued (lib/token.h TOKEN_ACCESS_MAX), checked before a grant or rotation is written;
- * gid 0 for a grant not made yet. TS_OK, TS_INVALID_SCOPE or TS_SERVER_ERROR. */
+ * gid 0 for a grant not made yet; x5t and jkt the token's binding (cnf), NULL for none. Where
+ * the binding is not known yet (a consent: the redemption may bring a certificate or a DPoP
+ * proof), TOKEN_BINDING_ROOM for both keeps room for any. TS_OK, TS_INVALID_SCOPE or
+ * TS_SERVER_ERROR. */
+#define TOKEN_BINDING_ROOM "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA" /* a thumbprint */
 struct user;
 ts_err token_user_fits(struct server *srv, const char *client_id, const struct user *u,
-                       const char *scope, int64_t gid);
+                       const char *scope, int64_t gid, const char *x5t, const char *jkt);
 
 /* handlers */
 void token_handle(struct request *r);

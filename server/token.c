@@ -231,7 +231,7 @@ struct user_grant {
 };
 
 ts_err token_user_fits(struct server *srv, const char *client_id, const struct user *u,
-                       const char *scope, int64_t gid)
+                       const char *scope, int64_t gid, const char *x5t, const char *jkt)
 {
 	struct client c = {.client_id = (char *)client_id};
 	struct access_token t;
@@ -241,6 +241,8 @@ ts_err token_user_fits(struct server *srv, const char *client_id, const struct u
 	/* gid 0 (a grant not made yet) counts as the longest grant id in token_access_fits */
 	access_fill(srv, &(struct token_for){.c = &c, .u = u, .gid = gid, .scope = scope,
 	            .iat = http_now()}, sub, &t);
+	t.x5t = x5t;
+	t.cnf_jkt = jkt;
 	rc = token_access_fits(keyring_signer(keys_acquire(&srv->keys)), &t, srv->cfg.mqtt_claim);
 	keys_release(&srv->keys);
 	return rc;
@@ -366,7 +368,8 @@ static void grant_refresh_token(struct request *r, const struct form *f, struct 
 	rc = http_store(r) ? grant_refresh_check(http_store(r), q) : TS_UNAVAILABLE;
 	/* a token that could not be signed must not cost the client its refresh token */
 	if (rc == TS_OK && !q->error && token_user_fits(srv, c->client_id, q->user, q->scope_out,
-	                                                q->grant->id) == TS_INVALID_SCOPE) {
+	                                                q->grant->id, clientcert_bind(r, c),
+	                                                q->dpop_jkt) == TS_INVALID_SCOPE) {
 		q->error = TS_INVALID_SCOPE;
 		q->why = "the access token would be too large: ask for fewer or shorter scopes";
 	}

@@ -13,8 +13,10 @@ import urllib.parse
 import pytest
 import requests
 
+from dpop_proof import DPoPKey
 from tessera_harness import (PKCE, Page, UserAgent, auth_request, code_flow, http_timeout,
-                             idp_user, redirect_params, token_error, token_ok)
+                             idp_user, jwt_parts, post_form, redirect_params, token_error,
+                             token_ok)
 
 CB = "http://127.0.0.1:9/cb"
 FILTERS_120 = " ".join("mqtt:pubsub:plant/%03d/line/+/station/+/sensor/#" % i for i in range(120))
@@ -194,26 +196,52 @@ def test_emqx_acl_over_the_token_limit_is_refused_at_authorize(emqx):
     assert q.get("error") == "invalid_scope" and "code" not in q, q
 
 
-def test_the_longest_tokens_work_at_userinfo_and_introspect(emqx):
-    """The largest user token the daemon makes, in an Authorization header at /userinfo (in the
-    connection's 6 KiB request head) and at /introspect."""
-    u, pw, _ = idp_user(emqx, scope="openid " + big_filters(32, 31))
+def longest_consented(srv, u, pw):
+    """The longest scope of big_filters(32, 31) that /authorize still gives a code for."""
     filters = big_filters(32, 31).split()
     best = None
     for n in range(1, len(filters)):
         scope = "openid " + " ".join(filters[:n])
-        r = UserAgent(emqx).run(auth_request("web", CB, scope=scope, pkce=PKCE()), username=u,
-                                password=pw)
+        r = UserAgent(srv).run(auth_request("web", CB, scope=scope, pkce=PKCE()), username=u,
+                               password=pw)
         if "code" not in redirect_params(r):
             break
         best = scope
     assert best and best != "openid " + " ".join(filters)
+    return best
+
+
+def test_the_longest_tokens_work_at_userinfo_and_introspect(emqx):
+    """The largest user token the daemon makes, in an Authorization header at /userinfo (in the
+    connection's 6 KiB request head) and at /introspect. /authorize keeps room for a binding
+    (cnf) the redemption may add, so an unbound token stops short of the limit by that much."""
+    u, pw, _ = idp_user(emqx, scope="openid " + big_filters(32, 31))
+    best = longest_consented(emqx, u, pw)
     login = code_flow(emqx, emqx.clients["web"], u, pw, redirect_uri=CB, scope=best)
     tok = login.access_token
-    assert TOKEN_ACCESS_MAX - 200 < len(tok) <= TOKEN_ACCESS_MAX, len(tok)
+    assert TOKEN_ACCESS_MAX - 400 < len(tok) <= TOKEN_ACCESS_MAX, len(tok)
     r = emqx.userinfo(tok)
     assert r.status_code == 200, (r.status_code, r.text)
     assert emqx.is_active(emqx.clients["rs"], tok) is True
+
+
+def test_the_longest_consented_scope_redeemed_with_dpop_still_gets_its_token(emqx):
+    """A code redeemed with a DPoP proof gets a token carrying cnf.jkt: the scope consented to at
+    /authorize left room for it, so the redemption of the longest one is not invalid_scope
+    after the code was spent."""
+    u, pw, _ = idp_user(emqx, scope="openid " + big_filters(32, 31))
+    best = longest_consented(emqx, u, pw)
+    login = code_flow(emqx, emqx.clients["web"], u, pw, redirect_uri=CB, scope=best,
+                      redeem=False)
+    key = DPoPKey()
+    r = post_form(emqx.url("/token"), [("grant_type", "authorization_code"), ("code", login.code),
+                                       ("redirect_uri", CB), ("code_verifier", login.pkce.verifier),
+                                       ("client_id", "web")],
+                  headers={"DPoP": key.proof("POST", emqx.url("/token"))})
+    assert r.status_code == 200, r.text
+    tok = r.json()["access_token"]
+    assert len(tok) <= TOKEN_ACCESS_MAX and r.json()["token_type"] == "DPoP", len(tok)
+    assert jwt_parts(tok)[1]["cnf"]["jkt"], jwt_parts(tok)[1]
 
 
 def test_a_refresh_whose_token_would_be_too_large_keeps_the_refresh_token(fresh_factory):
