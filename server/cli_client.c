@@ -132,7 +132,7 @@ static char **text_option(const char *opt, struct client *c)
 static char *read_jwks(const char *opt, const char *path)
 {
 	FILE *f = fopen(path, "r");
-	char *buf = f ? malloc(CLIENT_JWKS_MAX + 1) : NULL, *jwks = NULL;
+	char *buf = f ? malloc(CLIENT_JWKS_MAX + 1) : NULL, *pem;
 	size_t n = buf ? fread(buf, 1, CLIENT_JWKS_MAX + 1, f) : 0;
 	const char *why = NULL;
 
@@ -140,19 +140,18 @@ static char *read_jwks(const char *opt, const char *path)
 		buf[n <= CLIENT_JWKS_MAX ? n : CLIENT_JWKS_MAX] = '\0';
 		if (n > CLIENT_JWKS_MAX || ferror(f))
 			why = "too large or unreadable";
-		else if (strcmp(opt, "--cert-file") == 0 && (jwks = client_cert_jwks(buf, &why)))
-			why = client_jwks_problem(jwks);
-		else if (!jwks && !why)
+		if (!why && strcmp(opt, "--cert-file") == 0) {
+			pem = buf;
+			buf = client_cert_jwks(pem, &why);
+			free(pem);
+		}
+		if (buf && !why)
 			why = client_jwks_problem(buf);
 	}
 	if (f)
 		fclose(f);
-	if (jwks) {
-		free(buf);
-		buf = jwks;
-	}
 	if (!buf || why) {
-		fprintf(stderr, "tessera: %s %s: %s\n", opt, path, buf ? why : "cannot read it");
+		fprintf(stderr, "tessera: %s %s: %s\n", opt, path, why ? why : "cannot read it");
 		free(buf);
 		return NULL;
 	}
