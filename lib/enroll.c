@@ -160,3 +160,21 @@ int enroll_duration(const char *s, int64_t *secs)
 	*secs = (int64_t)(v * unit);
 	return 0;
 }
+
+int enroll_template_add_grant(struct enroll_template *t, const char *g)
+{
+	size_t n = t->grant_types ? strlen(t->grant_types) : 0;
+	char *s;
+
+	if (strcmp(g, "urn:ietf:params:oauth:grant-type:device_code") == 0)
+		g = "device_code";
+	if (client_list_has(t->grant_types, g))
+		return 0;
+	if (!(s = realloc(t->grant_types, n + strlen(g) + 2)))
+		return -1;
+	if (n)
+		s[n++] = ' ';
+	strcpy(s + n, g);
+	t->grant_types = s;
+	return 0;
+}

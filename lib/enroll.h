@@ -38,6 +38,9 @@ const char *enroll_unusable(const struct enrollment *e, int64_t now);
  * device_code), a valid non-empty allowed scope (may hold ${clientid}), the auth method
  * private_key_jwt or self_signed_tls_client_auth (never a shared secret), within the limits. */
 const char *enroll_template_problem(const struct enroll_template *t, char **bad);
+/* Adds grant type g to t's list (its URN for the device flow is kept as device_code), once:
+ * 0, or -1 out of memory. For the CLI and SCIM, before enroll_template_problem checks it. */
+int enroll_template_add_grant(struct enroll_template *t, const char *g);
 
 /* A new client id (ENROLL_CLIENT_ID_LEN bytes), and a registration access token's text and
  * hash. */

@@ -50,24 +50,6 @@ static int set_string(char **dst, const char *v)
 	return *dst ? 0 : -1;
 }
 
-static int add_grant(struct enroll_template *t, const char *g)
-{
-	size_t n = t->grant_types ? strlen(t->grant_types) : 0;
-	char *s;
-
-	if (strcmp(g, "urn:ietf:params:oauth:grant-type:device_code") == 0)
-		g = "device_code";
-	if (client_list_has(t->grant_types, g))
-		return 0;
-	if (!(s = realloc(t->grant_types, n + strlen(g) + 2)))
-		return -1;
-	if (n)
-		s[n++] = ' ';
-	strcpy(s + n, g);
-	t->grant_types = s;
-	return 0;
-}
-
 /* The template of a JSON file: {"grant_types": [...], "scope": "...",
  * "token_endpoint_auth_method": "...", "token_format": "jwt"|"reference"} (each optional). */
 static int template_file(const char *path, struct enroll_template *t)
@@ -85,7 +67,8 @@ static int template_file(const char *path, struct enroll_template *t)
 	json_object_foreach(j, key, v) {
 		if (strcmp(key, "grant_types") == 0 && json_is_array(v)) {
 			json_array_foreach(v, i, g)
-				if (!json_is_string(g) || add_grant(t, json_string_value(g)))
+				if (!json_is_string(g) ||
+				    enroll_template_add_grant(t, json_string_value(g)))
 					goto bad;
 		} else if (strcmp(key, "scope") == 0 && json_is_string(v)) {
 			if (set_string(&t->scope, json_string_value(v)))
@@ -140,7 +123,7 @@ static int enrollment_add(int argc, char **argv, store *s)
 				e.t.grant_types = NULL;
 				file_grants = 0;
 			}
-			if (add_grant(&e.t, val))
+			if (enroll_template_add_grant(&e.t, val))
 				goto out;
 		} else if (strcmp(opt, "--scope") == 0) {
 			if (set_string(&e.t.scope, val))
@@ -181,7 +164,7 @@ static int enrollment_add(int argc, char **argv, store *s)
 	rc = 1;
 	if (!e.t.auth_method && set_string(&e.t.auth_method, "private_key_jwt"))
 		goto out;
-	if (!e.t.grant_types && add_grant(&e.t, "client_credentials"))
+	if (!e.t.grant_types && enroll_template_add_grant(&e.t, "client_credentials"))
 		goto out;
 	if ((why = enroll_template_problem(&e.t, &bad))) {
 		fprintf(stderr, "tessera: %s%s%s\n", why, bad ? ": " : "", bad ? bad : "");

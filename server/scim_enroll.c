@@ -138,22 +138,6 @@ static ts_err remove_job(store *s, void *arg)
 	return store_enrollment_remove(s, arg);
 }
 
-static int append_grant(struct enroll_template *t, const char *g)
-{
-	size_t n = t->grant_types ? strlen(t->grant_types) : 0;
-	char *s;
-
-	if (strcmp(g, "urn:ietf:params:oauth:grant-type:device_code") == 0)
-		g = "device_code";
-	if (!(s = realloc(t->grant_types, n + strlen(g) + 2)))
-		return -1;
-	if (n)
-		s[n++] = ' ';
-	strcpy(s + n, g);
-	t->grant_types = s;
-	return 0;
-}
-
 /* The new token that body describes into e; NULL, or why not (static English). */
 static const char *from_body(const json_t *body, struct enrollment *e, int64_t now, char **bad)
 {
@@ -181,11 +165,11 @@ static const char *from_body(const json_t *body, struct enrollment *e, int64_t n
 	v = json_object_get(body, "grantTypes");
 	if (v && !json_is_array(v))
 		return "grantTypes must be an array of strings";
-	if (!v && append_grant(&e->t, "client_credentials"))
+	if (!v && enroll_template_add_grant(&e->t, "client_credentials"))
 		return "out of memory";
 	for (i = 0; v && i < json_array_size(v); i++)
 		if (!json_is_string(json_array_get(v, i)) ||
-		    append_grant(&e->t, json_string_value(json_array_get(v, i))))
+		    enroll_template_add_grant(&e->t, json_string_value(json_array_get(v, i))))
 			return "grantTypes must be an array of strings";
 	v = json_object_get(body, "maxUses");
 	if (!json_is_integer(v) || json_integer_value(v) < 1 ||

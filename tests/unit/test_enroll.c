@@ -58,6 +58,21 @@ START_TEST(test_template)
 }
 END_TEST
 
+/* The CLI's and SCIM's grant list: the device flow's URN kept as device_code, each type once. */
+START_TEST(test_template_add_grant)
+{
+	struct enroll_template t = {0};
+
+	ck_assert_int_eq(enroll_template_add_grant(&t, "client_credentials"), 0);
+	ck_assert_int_eq(enroll_template_add_grant(&t, "urn:ietf:params:oauth:grant-type:device_code"),
+	                 0);
+	ck_assert_int_eq(enroll_template_add_grant(&t, "device_code"), 0);
+	ck_assert_int_eq(enroll_template_add_grant(&t, "client_credentials"), 0);
+	ck_assert_str_eq(t.grant_types, "client_credentials device_code");
+	free(t.grant_types);
+}
+END_TEST
+
 /* ---- tokens (row 107) ---- */
 
 START_TEST(test_token)
@@ -285,6 +300,7 @@ static Suite *enroll_suite(void)
 	TCase *tc = tcase_create("core");
 
 	tcase_add_loop_test(tc, test_template, 0, N(templates));
+	tcase_add_test(tc, test_template_add_grant);
 	tcase_add_test(tc, test_token);
 	tcase_add_test(tc, test_unusable);
 	tcase_add_test(tc, test_duration);
