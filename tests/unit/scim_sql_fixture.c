@@ -493,26 +493,37 @@ static void check_placeholders(const char *f, const struct scim_sql *q)
 		ck_assert_msg(used[i], "%s: ?%zu unused in %s", f, i, q->where);
 }
 
+void ids_add(char *out, size_t n, const char *id)
+{
+	if (out[0])
+		strncat(out, ",", n - strlen(out) - 1);
+	strncat(out, id, n - strlen(out) - 1);
+}
+
+void step_ids(sqlite3_stmt *st, const char *label, char *out, size_t n)
+{
+	int rc;
+
+	out[0] = '\0';
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		ids_add(out, n, (const char *)sqlite3_column_text(st, 0));
+	ck_assert_msg(rc == SQLITE_DONE, "%s: %s: %s", label, sqlite3_sql(st),
+	              sqlite3_errmsg(sqlite3_db_handle(st)));
+	sqlite3_finalize(st);
+}
+
 /* The ids rows of set r that the compiled filter selects, comma-separated. */
 void sql_ids(const struct rset *r, const char *f, const struct scim_sql *q, char *out,
              size_t n)
 {
 	sqlite3_stmt *st;
 	char *sql = sqlite3_mprintf(r->select, q->where);
-	int rc;
 
 	ck_assert_ptr_nonnull(sql);
 	ck_assert_msg(sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK, "%s: %s: %s", f, sql,
 		      sqlite3_errmsg(db));
 	bind_all(st, q);
-	out[0] = '\0';
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (out[0])
-			strncat(out, ",", n - strlen(out) - 1);
-		strncat(out, (const char *)sqlite3_column_text(st, 0), n - strlen(out) - 1);
-	}
-	ck_assert_msg(rc == SQLITE_DONE, "%s: %s: %s", f, sql, sqlite3_errmsg(db));
-	sqlite3_finalize(st);
+	step_ids(st, f, out, n);
 	sqlite3_free(sql);
 }
 
@@ -524,11 +535,8 @@ void match_ids(const struct rset *r, const struct scimf_node *n, int ce, char *o
 
 	out[0] = '\0';
 	for (i = 0; i < r->n; i++)
-		if (scimf_match(n, r->docs[i], ce)) {
-			if (out[0])
-				strncat(out, ",", size - strlen(out) - 1);
-			strncat(out, r->ids[i], size - strlen(out) - 1);
-		}
+		if (scimf_match(n, r->docs[i], ce))
+			ids_add(out, size, r->ids[i]);
 }
 
 /* Compiles filter f for t (TS_OK expected) into q. */

@@ -36,6 +36,12 @@ void exec(sqlite3 *d, const char *sql);
 
 void bind_all(sqlite3_stmt *st, const struct scim_sql *q);
 
+/* Adds id to the comma-separated list out (n bytes, truncated there). step_ids empties out,
+ * then adds the first column of each row of st, asserts that st ran to its end (label names it
+ * in a failure) and finalizes it. */
+void ids_add(char *out, size_t n, const char *id);
+void step_ids(sqlite3_stmt *st, const char *label, char *out, size_t n);
+
 /* The ids rows of set r that the compiled filter selects, comma-separated. */
 void sql_ids(const struct rset *r, const char *f, const struct scim_sql *q, char *out,
              size_t n);

@@ -243,7 +243,6 @@ static void list_ids(enum scim_rtype_id t, const struct store_list *q, const str
 {
 	char *sql = store_scim_list_sql((int)t, q, pg), buf[64][32];
 	sqlite3_stmt *st;
-	int rc;
 
 	ck_assert(!w || w->nbinds < 60);
 
@@ -259,11 +258,8 @@ static void list_ids(enum scim_rtype_id t, const struct store_list *q, const str
 		v[k + 1] = "0";
 		res = pg_run(sql, (int)k + 2, v);
 		out[0] = '\0';
-		for (i = 0; i < PQntuples(res); i++) {
-			if (out[0])
-				strncat(out, ",", n - strlen(out) - 1);
-			strncat(out, PQgetvalue(res, i, 0), n - strlen(out) - 1);
-		}
+		for (i = 0; i < PQntuples(res); i++)
+			ids_add(out, n, PQgetvalue(res, i, 0));
 		PQclear(res);
 		free(v);
 		free(sql);
@@ -275,14 +271,7 @@ static void list_ids(enum scim_rtype_id t, const struct store_list *q, const str
 		bind_all(st, w);
 	sqlite3_bind_int(st, (int)q->nbinds + 1, 1000);
 	sqlite3_bind_int(st, (int)q->nbinds + 2, 0);
-	out[0] = '\0';
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (out[0])
-			strncat(out, ",", n - strlen(out) - 1);
-		strncat(out, (const char *)sqlite3_column_text(st, 0), n - strlen(out) - 1);
-	}
-	ck_assert_msg(rc == SQLITE_DONE, "%s: %s", sql, sqlite3_errmsg(db));
-	sqlite3_finalize(st);
+	step_ids(st, "list", out, n);
 	free(sql);
 }
 

@@ -237,18 +237,10 @@ static void order_ids(enum scim_rtype_id t, const char *expr, const char *where,
 	sqlite3_stmt *st;
 	char *sql = sqlite3_mprintf("SELECT %s FROM %s WHERE %s ORDER BY %s ASC, %s", id[t],
 				    from[t], where, expr, id[t]);
-	int rc;
 
 	ck_assert_msg(sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK, "%s: %s", sql,
 		      sqlite3_errmsg(db));
-	out[0] = '\0';
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (out[0])
-			strncat(out, ",", n - strlen(out) - 1);
-		strncat(out, (const char *)sqlite3_column_text(st, 0), n - strlen(out) - 1);
-	}
-	ck_assert_msg(rc == SQLITE_DONE, "%s: %s", sql, sqlite3_errmsg(db));
-	sqlite3_finalize(st);
+	step_ids(st, "order", out, n);
 	sqlite3_free(sql);
 }
 
