@@ -40,14 +40,19 @@ static void template_clear(struct enroll_template *t)
 	free(t->auth_method);
 }
 
-void store_enrollment_free(struct enrollment *e)
+void store_enrollment_clear(struct enrollment *e)
 {
-	if (!e)
-		return;
 	free(e->id);
 	free(e->name);
 	template_clear(&e->t);
 	explicit_bzero(e, sizeof *e);
+}
+
+void store_enrollment_free(struct enrollment *e)
+{
+	if (!e)
+		return;
+	store_enrollment_clear(e);
 	free(e);
 }
 

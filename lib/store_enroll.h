@@ -37,6 +37,8 @@ struct registration {
 };
 
 void store_enrollment_free(struct enrollment *e);   /* NULL is fine */
+/* The same for a struct enrollment not malloc'd itself: frees its fields, zeroes it. */
+void store_enrollment_clear(struct enrollment *e);
 void store_registration_free(struct registration *g);
 
 /* add: TS_CONFLICT when the id is taken. get: TS_NOT_FOUND when absent. each: in creation order.

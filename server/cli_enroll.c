@@ -188,11 +188,7 @@ static int enrollment_add(int argc, char **argv, store *s)
 out:
 	secret_wipe(text, sizeof text);
 	free(bad);
-	free(e.id);
-	free(e.name);
-	free(e.t.grant_types);
-	free(e.t.scope);
-	free(e.t.auth_method);
+	store_enrollment_clear(&e);
 	return rc;
 }
 

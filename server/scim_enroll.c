@@ -219,11 +219,7 @@ static void create(struct request *r, const char *base)
 	}
 	secret_wipe(text, sizeof text);
 	free(bad);
-	free(e.id);
-	free(e.name);
-	free(e.t.grant_types);
-	free(e.t.scope);
-	free(e.t.auth_method);
+	store_enrollment_clear(&e);
 	json_decref(body);
 }
 
